@@ -42,9 +42,11 @@ pub mod autointel {
     }
 }
 
-pub use autointel::r#type::v1 as types;
 pub use autointel::registry::v1 as registry;
 pub use autointel::stats::v1 as stats;
+pub use autointel::r#type::v1 as types;
+
+pub mod convert;
 
 /// Encoded `FileDescriptorSet` of every autointel proto and its imports,
 /// with source info, for server reflection.

@@ -1,0 +1,110 @@
+//! Identity of a statistical series: who, what measure, which market and segment.
+//!
+//! A concept is (measure basis, flow, market, scope, powertrain) for one organisation or the
+//! whole market; figures are only ever added up or compared within one series key.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::enums::{Flow, MeasureBasis, Powertrain, VehicleScope};
+use crate::ids::OrganizationId;
+use crate::validation::ValueError;
+
+/// A market code: 2–16 characters of `A`–`Z`, `0`–`9` and `-`, e.g. `CN`, `EU`, `GLOBAL`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Market(String);
+
+impl Market {
+    /// Parses a market code (case-sensitive: codes are uppercase).
+    pub fn parse(code: &str) -> Result<Self, ValueError> {
+        let valid_chars = code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        if !(2..=16).contains(&code.len()) || !valid_chars {
+            return Err(ValueError(format!(
+                "market must be 2-16 characters of A-Z, 0-9 and '-' (got {code:?})"
+            )));
+        }
+        Ok(Self(code.to_owned()))
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Market {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Market {
+    type Err = ValueError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// The dimensions that identify one statistical series.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesKey {
+    /// The organisation the figures are about; `None` is the whole market as published by an
+    /// association.
+    pub organization: Option<OrganizationId>,
+    /// What is counted (retail, wholesale, production, …).
+    pub basis: MeasureBasis,
+    /// Domestic, export or both.
+    pub flow: Flow,
+    /// Which market.
+    pub market: Market,
+    /// Which vehicle segment.
+    pub scope: VehicleScope,
+    /// Which powertrain.
+    pub powertrain: Powertrain,
+}
+
+impl fmt::Display for SeriesKey {
+    /// `nissan-china/company_reported/total/CN/all/all`; `*` for the whole market.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let organization = self.organization.as_ref().map_or("*", |o| o.as_str());
+        write!(
+            f,
+            "{organization}/{}/{}/{}/{}/{}",
+            self.basis, self.flow, self.market, self.scope, self.powertrain
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn market_accepts_uppercase_codes_only() {
+        for ok in ["CN", "EU", "GLOBAL", "CN-EXPORT", "G20"] {
+            assert_eq!(Market::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in ["C", "cn", "Cn", "CN ", "", "ABCDEFGHIJKLMNOPQ", "中国"] {
+            assert!(Market::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn series_key_displays_every_dimension() {
+        let key = SeriesKey {
+            organization: Some(OrganizationId::parse("nissan-china").unwrap()),
+            basis: MeasureBasis::CompanyReported,
+            flow: Flow::Total,
+            market: Market::parse("CN").unwrap(),
+            scope: VehicleScope::All,
+            powertrain: Powertrain::All,
+        };
+        assert_eq!(
+            key.to_string(),
+            "nissan-china/company_reported/total/CN/all/all"
+        );
+    }
+}
