@@ -98,7 +98,7 @@ impl Partnership {
                 v.push(
                     "ended_date",
                     format!(
-                        "only an ended_date or cancelled partnership has an end date (status is {})",
+                        "only an ended or cancelled partnership has an end date (status is {})",
                         self.status
                     ),
                 );

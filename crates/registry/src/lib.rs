@@ -1,0 +1,18 @@
+//! The registry service: organisations, their relationships, partnerships, events,
+//! targets, people and sources, over gRPC (`autointel.registry.v1.RegistryService`).
+//!
+//! Layers: [`service`] converts wire requests into domain values and back; [`store`] keeps
+//! domain entities in SQLite or PostgreSQL; [`error`] maps every failure to a gRPC status
+//! in one place; [`startup`] wires the server; [`seed`] loads the bundled dataset.
+
+pub mod error;
+pub mod seed;
+pub mod service;
+pub mod settings;
+pub mod startup;
+pub mod store;
+
+pub use error::RegistryError;
+pub use settings::Settings;
+pub use startup::{Application, StartupError};
+pub use store::Store;
