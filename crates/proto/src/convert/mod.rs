@@ -145,7 +145,7 @@ pub(crate) fn rejected(violations: Violations) -> ValidationError {
 }
 
 /// Converts a required nested message, recording "is required" when absent.
-pub(crate) fn required<W, T>(
+pub fn required<W, T>(
     violations: &mut Violations,
     field: &str,
     wire: Option<&W>,
@@ -161,7 +161,7 @@ pub(crate) fn required<W, T>(
 }
 
 /// Converts an optional nested message.
-pub(crate) fn optional_message<W, T>(
+pub fn optional_message<W, T>(
     violations: &mut Violations,
     field: &str,
     wire: Option<&W>,

@@ -1,0 +1,295 @@
+//! `autointel import FILE`: CSV or JSON sales figures, checked locally line by
+//! line, then sent in one atomic, idempotent import.
+
+use std::path::Path;
+
+use autointel_proto::stats as wire;
+use autointel_stats::seed::{SeedError, read_sales_figures};
+use indicatif::{ProgressBar, ProgressStyle};
+use uuid::Uuid;
+
+use crate::args::ImportArgs;
+use crate::client::Stats;
+use crate::failure::{ExitCode, Failure};
+
+/// Figures per streamed message.
+const BATCH: usize = 500;
+/// Namespace of import request ids derived from file contents (UUID v5).
+const IMPORT_NAMESPACE: Uuid = Uuid::from_u128(0x5a1e_5f16_0000_4d1b_9c3e_a07d_e1f0_0001);
+
+/// The columns of an import file, in order.
+pub const COLUMNS: [&str; 14] = [
+    "organization",
+    "basis",
+    "flow",
+    "market",
+    "scope",
+    "powertrain",
+    "period",
+    "units",
+    "ten_thousand_units",
+    "comparable_prior_units",
+    "source",
+    "stage",
+    "as_of_date",
+    "note",
+];
+
+/// The idempotency key of an import: given, or derived from the content so
+/// that re-running the same file imports nothing twice.
+pub fn request_id(given: Option<&str>, content: &[u8]) -> Result<String, Failure> {
+    match given {
+        Some(id) => Uuid::parse_str(id)
+            .map(|u| u.to_string())
+            .map_err(|_| Failure::invalid(format!("error: --request-id {id:?} is not a UUID"))),
+        None => Ok(Uuid::new_v5(&IMPORT_NAMESPACE, content).to_string()),
+    }
+}
+
+/// Where a problem is, in the words of the file's format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Csv,
+    Json,
+}
+
+impl Kind {
+    /// `line 4` for CSV (header is line 1), `record 3` for JSON (1-based).
+    fn locate(self, line: u64) -> String {
+        match self {
+            Self::Csv => format!("line {line}"),
+            Self::Json => format!("record {}", line.saturating_sub(1)),
+        }
+    }
+}
+
+fn kind_of(path: &Path) -> Result<Kind, Failure> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("csv") => Ok(Kind::Csv),
+        Some("json") => Ok(Kind::Json),
+        _ => Err(Failure::invalid(format!(
+            "error: {}: expected a .csv or .json file",
+            path.display()
+        ))),
+    }
+}
+
+/// Turns a JSON array of objects into CSV text with the import columns, so
+/// both formats go through one parser. Record `i` becomes line `i + 2`.
+fn json_to_csv(content: &[u8]) -> Result<Vec<u8>, Failure> {
+    let records: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(content)
+        .map_err(|e| {
+            Failure::invalid(format!(
+                "error: not a JSON array of objects (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+    let mut problems = Vec::new();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let push = |writer: &mut csv::Writer<Vec<u8>>, row: Vec<String>| {
+        writer
+            .write_record(&row)
+            .map_err(|e| Failure::invalid(format!("error: {e}")))
+    };
+    push(
+        &mut writer,
+        COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
+    )?;
+    for (i, record) in records.iter().enumerate() {
+        for key in record.keys() {
+            if !COLUMNS.contains(&key.as_str()) {
+                problems.push(format!("  record {}: unknown field {key:?}", i + 1));
+            }
+        }
+        let row = COLUMNS
+            .iter()
+            .map(|c| match record.get(*c) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            })
+            .collect();
+        push(&mut writer, row)?;
+    }
+    if !problems.is_empty() {
+        return Err(Failure::invalid(format!(
+            "error: nothing imported; fix these records:\n{}",
+            problems.join("\n")
+        )));
+    }
+    writer
+        .into_inner()
+        .map_err(|e| Failure::invalid(format!("error: {e}")))
+}
+
+/// Reads and checks every row of a file; every bad row is reported with its
+/// line (or record) number and reason.
+pub fn read(path: &Path, content: &[u8]) -> Result<Vec<wire::SalesFigure>, Failure> {
+    let kind = kind_of(path)?;
+    let csv = match kind {
+        Kind::Csv => content.to_vec(),
+        Kind::Json => json_to_csv(content)?,
+    };
+    read_sales_figures(csv.as_slice()).map_err(|SeedError { problems }| {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| {
+                if p.column.is_empty() {
+                    format!("  {}: {}", kind.locate(p.line), p.description)
+                } else {
+                    format!("  {}, {}: {}", kind.locate(p.line), p.column, p.description)
+                }
+            })
+            .collect();
+        Failure::invalid(format!(
+            "error: {}: nothing imported; {} problem(s):\n{}",
+            path.display(),
+            problems.len(),
+            lines.join("\n")
+        ))
+    })
+}
+
+/// Streams figures to the stats service in one import; returns (imported, revisions).
+pub async fn send(
+    client: &mut Stats,
+    figures: Vec<wire::SalesFigure>,
+    request_id: &str,
+    progress: &ProgressBar,
+) -> Result<wire::ImportSalesFiguresResponse, tonic::Status> {
+    let batches: Vec<wire::ImportSalesFiguresRequest> = figures
+        .chunks(BATCH)
+        .map(|chunk| wire::ImportSalesFiguresRequest {
+            request_id: request_id.to_owned(),
+            figures: chunk.to_vec(),
+        })
+        .collect();
+    let ticker = progress.clone();
+    let stream = futures_util::stream::iter(batches.into_iter().inspect(move |batch| {
+        ticker.inc(batch.figures.len() as u64);
+    }));
+    let response = client.import_sales_figures(stream).await?.into_inner();
+    Ok(response)
+}
+
+/// Maps `figures[i]` in field violations back to the file's line numbers.
+fn locate_rows(mut failure: Failure, kind: Kind) -> Failure {
+    let mut out = String::with_capacity(failure.message.len());
+    for (n, line) in failure.message.lines().enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let located = line
+            .trim_start()
+            .strip_prefix("figures[")
+            .and_then(|rest| rest.split_once(']'))
+            .and_then(|(index, rest)| Some((index.parse::<u64>().ok()?, rest)))
+            .map(|(index, rest)| {
+                let field = rest.trim_start_matches('.');
+                format!("  {}, {field}", kind.locate(index + 2))
+            });
+        out.push_str(&located.unwrap_or_else(|| line.to_owned()));
+    }
+    failure.message = out;
+    failure
+}
+
+/// `autointel import FILE`.
+pub async fn run(mut client: Stats, args: ImportArgs, endpoint: &str) -> Result<(), Failure> {
+    let content = std::fs::read(&args.file).map_err(|e| Failure {
+        code: ExitCode::InvalidInput,
+        message: format!("error: cannot read {}: {e}", args.file.display()),
+    })?;
+    let kind = kind_of(&args.file)?;
+    let figures = read(&args.file, &content)?;
+    let request_id = request_id(args.request_id.as_deref(), &content)?;
+    let progress = if figures.len() >= 5_000 {
+        let bar = ProgressBar::new(figures.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} figures sent {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let count = figures.len();
+    let result = send(&mut client, figures, &request_id, &progress).await;
+    progress.finish_and_clear();
+    let response =
+        result.map_err(|status| locate_rows(Failure::from_status(&status, endpoint), kind))?;
+    println!(
+        "Imported {} figures ({} revising earlier ones) from {} [request id {request_id}]",
+        response.imported_count,
+        response.revision_count,
+        args.file.display()
+    );
+    if (response.imported_count as usize) < count {
+        println!(
+            "(this file was imported before under the same request id; nothing was written twice)"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_csv_row_is_reported_with_its_line_number() {
+        let csv = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note\n\
+nissan-china,company_reported,total,CN,all,all,2023-01..2023-11,694900,,,article,final,2023-12-17,\n\
+nissan-china,company_reported,total,CN,all,all,2023-11..2023-01,-5,,,article,final,2023-12-17,\n";
+        let failure = read(Path::new("figures.csv"), csv.as_bytes()).err();
+        let message = failure.map(|f| f.message).unwrap_or_default();
+        assert!(message.contains("line 3, period"), "{message}");
+        assert!(message.contains("line 3, units"), "{message}");
+        assert!(!message.contains("line 2"), "{message}");
+    }
+
+    #[test]
+    fn json_records_are_read_like_csv_rows_and_numbered_from_one() {
+        let json = r#"[
+            {"organization": "nissan-china", "basis": "company_reported", "flow": "total", "market": "CN",
+             "scope": "all", "powertrain": "all", "period": "2023-01..2023-11", "units": 694900,
+             "source": "article", "stage": "final", "as_of_date": "2023-12-17"},
+            {"organization": "nissan-china", "basis": "retail", "flow": "total", "market": "CN",
+             "scope": "all", "powertrain": "all", "period": "2023-01", "ten_thousand_units": "1.23456",
+             "source": "article", "stage": "final", "as_of_date": "2023-12-17"}
+        ]"#;
+        let message = read(Path::new("figures.json"), json.as_bytes())
+            .err()
+            .map(|f| f.message)
+            .unwrap_or_default();
+        assert!(
+            message.contains("record 2, ten_thousand_units"),
+            "{message}"
+        );
+        assert!(!message.contains("record 1"), "{message}");
+    }
+
+    #[test]
+    fn derived_request_ids_depend_only_on_content() {
+        let a = request_id(None, b"x").unwrap_or_default();
+        assert_eq!(a, request_id(None, b"x").unwrap_or_default());
+        assert_ne!(a, request_id(None, b"y").unwrap_or_default());
+        assert!(request_id(Some("not-a-uuid"), b"x").is_err());
+    }
+
+    #[test]
+    fn server_row_indexes_become_line_numbers() {
+        let failure =
+            Failure::invalid("error: invalid request: 1 field\n  figures[1].source: is required");
+        assert_eq!(
+            locate_rows(failure, Kind::Csv).message,
+            "error: invalid request: 1 field\n  line 3, source: is required"
+        );
+    }
+}

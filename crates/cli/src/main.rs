@@ -1,0 +1,106 @@
+//! `autointel`: run the local stack, import figures, and query both services.
+
+mod args;
+mod client;
+mod failure;
+mod import;
+mod output;
+mod query;
+mod registry;
+mod up;
+
+use clap::Parser;
+use tonic::Status;
+
+use crate::args::{Cli, Command};
+use crate::client::BearerToken;
+use crate::failure::{ExitCode, Failure};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{failure}");
+            std::process::ExitCode::from(failure.code as u8)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let global = cli.global;
+    let token = BearerToken::new(global.token.as_deref())?;
+    let format = global.output;
+    let stats_url = global.stats_url();
+    let registry_url = global.registry_url();
+    let endpoint = match &cli.command {
+        Command::Organizations(_)
+        | Command::Partnerships(_)
+        | Command::Events(_)
+        | Command::Timeline(_)
+        | Command::Targets(_) => registry_url.clone(),
+        _ => stats_url.clone(),
+    };
+    let outcome = match cli.command {
+        Command::Up(args) => return up::run(args).await,
+        Command::Import(args) => {
+            return import::run(client::stats(&stats_url, &token).await?, args, &stats_url).await;
+        }
+        Command::Total(a) => {
+            query::total(client::stats(&stats_url, &token).await?, a, format).await
+        }
+        Command::Compare(a) => {
+            query::compare(client::stats(&stats_url, &token).await?, a, format).await
+        }
+        Command::Series(a) => {
+            query::series(client::stats(&stats_url, &token).await?, a, format).await
+        }
+        Command::Rank(a) => query::rank(client::stats(&stats_url, &token).await?, a, format).await,
+        Command::Share(a) => {
+            query::share(client::stats(&stats_url, &token).await?, a, format).await
+        }
+        Command::Breakdown(a) => {
+            query::breakdown(client::stats(&stats_url, &token).await?, a, format).await
+        }
+        Command::Rollup(a) => {
+            query::rollup(client::stats(&stats_url, &token).await?, a, format).await
+        }
+        Command::TargetProgress(a) => {
+            query::target_progress(client::stats(&stats_url, &token).await?, a, format).await
+        }
+        Command::Revisions(a) => {
+            query::revisions(client::stats(&stats_url, &token).await?, a, format).await
+        }
+        Command::Organizations(c) => {
+            registry::organizations(client::registry(&registry_url, &token).await?, c, format).await
+        }
+        Command::Partnerships(c) => {
+            registry::partnerships(client::registry(&registry_url, &token).await?, c, format).await
+        }
+        Command::Events(c) => {
+            registry::events(client::registry(&registry_url, &token).await?, c, format).await
+        }
+        Command::Timeline(a) => {
+            registry::timeline(client::registry(&registry_url, &token).await?, a, format).await
+        }
+        Command::Targets(c) => {
+            registry::targets(client::registry(&registry_url, &token).await?, c, format).await
+        }
+    };
+    outcome.map_err(|e| explain(e, &endpoint))
+}
+
+/// Turns any error into a failure a person can read.
+fn explain(error: anyhow::Error, endpoint: &str) -> Failure {
+    match error.downcast::<Failure>() {
+        Ok(failure) => failure,
+        Err(error) => match error.downcast::<Status>() {
+            Ok(status) => Failure::from_status(&status, endpoint),
+            Err(error) => Failure {
+                code: ExitCode::Failure,
+                message: format!("error: {error:#}"),
+            },
+        },
+    }
+}

@@ -1,0 +1,560 @@
+//! The stats commands: build the request, call, print.
+
+use autointel_domain::{Date, OrganizationId, SeriesKey};
+use autointel_proto::convert::types::{date_to_wire, month_range_to_wire, series_key_to_wire};
+use autointel_proto::convert::{ResourceId, WireEnum};
+use autointel_proto::stats as wire;
+use autointel_proto::types as twire;
+
+use crate::args::{
+    Against, BreakdownArgs, CompareArgs, Dimension, Grain, Override, RankArgs, RevisionsArgs,
+    RollupArgs, Series, SeriesArgs, ShareArgs, TargetProgressArgs, TotalArgs,
+};
+use crate::client::Stats;
+use crate::failure::Failure;
+use crate::output::{Format, Table, print, signed_thousands, thousands};
+
+type Outcome = Result<(), anyhow::Error>;
+
+fn org_id(id: &str, flag: &str) -> Result<OrganizationId, Failure> {
+    OrganizationId::parse(id).map_err(|e| Failure::invalid(format!("error: --{flag}: {e}")))
+}
+
+fn series_key(s: &Series) -> Result<SeriesKey, Failure> {
+    Ok(SeriesKey {
+        organization: s.org.as_deref().map(|o| org_id(o, "org")).transpose()?,
+        basis: s.basis,
+        flow: s.flow,
+        market: s.market.clone(),
+        scope: s.scope,
+        powertrain: s.powertrain,
+    })
+}
+
+fn wire_series(s: &Series) -> Result<twire::SeriesKey, Failure> {
+    Ok(series_key_to_wire(&series_key(s)?))
+}
+
+fn as_of(d: Option<Date>) -> Option<autointel_proto::google::r#type::Date> {
+    d.map(date_to_wire)
+}
+
+fn grain(g: Grain) -> i32 {
+    match g {
+        Grain::Month => wire::Granularity::Month as i32,
+        Grain::Quarter => wire::Granularity::Quarter as i32,
+        Grain::Year => wire::Granularity::Year as i32,
+    }
+}
+
+/// `2023-01..2023-11` from the wire.
+pub fn range_text(r: Option<&twire::MonthRange>) -> String {
+    let ym = |m: Option<&twire::YearMonth>| {
+        m.map(|m| format!("{:04}-{:02}", m.year, m.month))
+            .unwrap_or_default()
+    };
+    match r {
+        Some(r) if r.start == r.end => ym(r.start.as_ref()),
+        Some(r) => format!("{}..{}", ym(r.start.as_ref()), ym(r.end.as_ref())),
+        None => String::new(),
+    }
+}
+
+fn series_text(k: Option<&twire::SeriesKey>) -> String {
+    let Some(k) = k else { return String::new() };
+    let token = |n: i32, f: fn(i32) -> Option<&'static str>| f(n).unwrap_or("?").to_owned();
+    format!(
+        "{} {} {} {} {} {}",
+        k.organization
+            .strip_prefix("organizations/")
+            .unwrap_or("(whole market)"),
+        token(k.basis, |n| autointel_domain::MeasureBasis::lookup(n)
+            .map(|v| v.as_str())),
+        token(k.flow, |n| autointel_domain::Flow::lookup(n)
+            .map(|v| v.as_str())),
+        k.market,
+        token(k.scope, |n| autointel_domain::VehicleScope::lookup(n)
+            .map(|v| v.as_str())),
+        token(k.powertrain, |n| autointel_domain::Powertrain::lookup(n)
+            .map(|v| v.as_str())),
+    )
+}
+
+/// Units of a total, or why there are none.
+fn total_text(t: Option<&wire::Total>) -> String {
+    match t {
+        Some(wire::Total { units: Some(u), .. }) => thousands(*u),
+        Some(t) => {
+            let uncovered: Vec<String> = t
+                .coverage
+                .as_ref()
+                .map(|c| c.uncovered.iter().map(|r| range_text(Some(r))).collect())
+                .unwrap_or_default();
+            if uncovered.is_empty() {
+                "incomplete (overlapping figures)".to_owned()
+            } else {
+                format!("incomplete: no figures for {}", uncovered.join(", "))
+            }
+        }
+        None => String::new(),
+    }
+}
+
+fn percent(r: Option<&twire::Ratio>) -> String {
+    r.map(|r| format!("{}%", r.percent))
+        .unwrap_or_else(|| "n/a".to_owned())
+}
+
+fn provenance_notes(table: &mut Table, p: Option<&wire::Provenance>) {
+    let Some(p) = p else { return };
+    let figures = p.figures.len();
+    if figures > 0 {
+        table.note(format!("Figures used: {figures}"));
+    }
+    for s in &p.sources {
+        table.note(format!(
+            "Source: {} — {} [{}]",
+            s.publisher, s.title, s.name
+        ));
+    }
+}
+
+/// `autointel total`.
+pub async fn total(mut client: Stats, args: TotalArgs, format: Format) -> Outcome {
+    let request = wire::ComputeTotalRequest {
+        series: Some(wire_series(&args.series)?),
+        period: Some(month_range_to_wire(args.when.period)),
+        as_of_date: as_of(args.when.as_of),
+    };
+    let response = client.compute_total(request).await?.into_inner();
+    print(
+        format,
+        &response,
+        "autointel.stats.v1.ComputeTotalResponse",
+        |r| {
+            let mut t = Table::new(&["series", "period", "units"]);
+            let key = series_key(&args.series)
+                .map(|k| k.to_string())
+                .unwrap_or_default();
+            t.row(vec![
+                key,
+                range_text(r.total.as_ref().and_then(|t| t.period.as_ref())),
+                total_text(r.total.as_ref()),
+            ]);
+            provenance_notes(&mut t, r.provenance.as_ref());
+            t
+        },
+    )
+}
+
+fn change_row(label: &str, c: &twire::Change) -> Vec<String> {
+    vec![
+        label.to_owned(),
+        thousands(c.current_units),
+        thousands(c.prior_units),
+        signed_thousands(c.absolute_change),
+        percent(c.relative_change.as_ref()),
+    ]
+}
+
+/// `autointel compare`.
+pub async fn compare(mut client: Stats, args: CompareArgs, format: Format) -> Outcome {
+    let (comparison, prior_period) = match &args.vs {
+        Against::YearOverYear => (wire::Comparison::YearOverYear, None),
+        Against::Preceding => (wire::Comparison::PrecedingPeriod, None),
+        Against::Range(r) => (wire::Comparison::Custom, Some(month_range_to_wire(*r))),
+    };
+    let request = wire::ComputeChangeRequest {
+        series: Some(wire_series(&args.series)?),
+        period: Some(month_range_to_wire(args.when.period)),
+        comparison: comparison as i32,
+        prior_period,
+        as_of_date: as_of(args.when.as_of),
+        percent_decimals: Some(args.decimals),
+    };
+    let response = client.compute_change(request).await?.into_inner();
+    print(
+        format,
+        &response,
+        "autointel.stats.v1.ComputeChangeResponse",
+        |r| {
+            let mut t = Table::new(&["change", "current", "prior", "absolute", "percent"]);
+            t.title = Some(format!(
+                "{}: {} vs {}",
+                series_key(&args.series)
+                    .map(|k| k.to_string())
+                    .unwrap_or_default(),
+                range_text(r.current.as_ref().and_then(|c| c.period.as_ref())),
+                range_text(r.prior.as_ref().and_then(|c| c.period.as_ref())),
+            ));
+            match &r.change {
+                Some(c) => t.row(change_row("reported", c)),
+                None => {
+                    t.note(format!("current: {}", total_text(r.current.as_ref())));
+                    t.note(format!("prior: {}", total_text(r.prior.as_ref())));
+                }
+            }
+            if let Some(c) = &r.like_for_like_change {
+                t.row(change_row("like-for-like", c));
+            }
+            provenance_notes(&mut t, r.provenance.as_ref());
+            t
+        },
+    )
+}
+
+/// `autointel series`.
+pub async fn series(mut client: Stats, args: SeriesArgs, format: Format) -> Outcome {
+    let request = wire::ComputeSeriesRequest {
+        series: Some(wire_series(&args.series)?),
+        period: Some(month_range_to_wire(args.when.period)),
+        granularity: grain(args.by),
+        cumulative_within_year: args.cumulative,
+        include_events: args.events,
+        as_of_date: as_of(args.when.as_of),
+    };
+    let response = client.compute_series(request).await?.into_inner();
+    print(
+        format,
+        &response,
+        "autointel.stats.v1.ComputeSeriesResponse",
+        |r| {
+            let mut t = Table::new(&["period", "units"]);
+            for p in &r.points {
+                t.row(vec![range_text(p.period.as_ref()), total_text(Some(p))]);
+            }
+            for e in &r.events {
+                t.note(format!(
+                    "Event: {} — {} [{}]",
+                    crate::registry::date_text(e),
+                    e.title,
+                    e.name
+                ));
+            }
+            provenance_notes(&mut t, r.provenance.as_ref());
+            t
+        },
+    )
+}
+
+/// `autointel rank`.
+pub async fn rank(mut client: Stats, args: RankArgs, format: Format) -> Outcome {
+    if args.series.org.is_some() {
+        return Err(Failure::invalid("error: rank compares organisations: leave out --org").into());
+    }
+    let request = wire::ComputeRankingRequest {
+        series: Some(wire_series(&args.series)?),
+        period: Some(month_range_to_wire(args.when.period)),
+        limit: args.limit,
+        as_of_date: as_of(args.when.as_of),
+        percent_decimals: Some(args.decimals),
+    };
+    let response = client.compute_ranking(request).await?.into_inner();
+    print(
+        format,
+        &response,
+        "autointel.stats.v1.ComputeRankingResponse",
+        |r| {
+            let mut t = Table::new(&["rank", "organization", "units", "share", "yoy"]);
+            for e in &r.entries {
+                t.row(vec![
+                    e.rank.to_string(),
+                    e.organization
+                        .trim_start_matches("organizations/")
+                        .to_owned(),
+                    thousands(e.units),
+                    percent(e.share.as_ref()),
+                    e.year_over_year
+                        .as_ref()
+                        .map(|c| percent(c.relative_change.as_ref()))
+                        .unwrap_or_else(|| "n/a".to_owned()),
+                ]);
+            }
+            t.note(format!(
+                "Total: {} ({})",
+                thousands(r.total_units),
+                if r.total_is_market {
+                    "whole market"
+                } else {
+                    "sum of ranked organisations"
+                }
+            ));
+            if r.incomplete_count > 0 {
+                t.note(format!(
+                    "{} organisations left out: their figures do not cover the period",
+                    r.incomplete_count
+                ));
+            }
+            provenance_notes(&mut t, r.provenance.as_ref());
+            t
+        },
+    )
+}
+
+fn apply(base: &Series, overrides: &[Override]) -> Result<Series, Failure> {
+    let mut s = base.clone();
+    for o in overrides {
+        let bad = |e: autointel_domain::ValueError| {
+            Failure::invalid(format!("error: {}={}: {e}", o.dimension, o.value))
+        };
+        match o.dimension.as_str() {
+            "org" => s.org = Some(o.value.clone()),
+            "basis" => s.basis = o.value.parse().map_err(bad)?,
+            "flow" => s.flow = o.value.parse().map_err(bad)?,
+            "market" => s.market = o.value.parse().map_err(bad)?,
+            "scope" => s.scope = o.value.parse().map_err(bad)?,
+            "powertrain" => s.powertrain = o.value.parse().map_err(bad)?,
+            other => {
+                return Err(Failure::invalid(format!(
+                    "error: unknown dimension {other}"
+                )));
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// `autointel share`.
+pub async fn share(mut client: Stats, args: ShareArgs, format: Format) -> Outcome {
+    let part = apply(&args.series, &args.part)?;
+    let mut whole_base = args.series.clone();
+    // An organisation's share is of the whole market unless --whole names another.
+    if args.part.iter().any(|o| o.dimension == "org") {
+        whole_base.org = None;
+    }
+    let whole = apply(&whole_base, &args.whole)?;
+    share_request(&mut client, &args, part, whole, format).await
+}
+
+async fn share_request(
+    client: &mut Stats,
+    args: &ShareArgs,
+    part: Series,
+    whole: Series,
+    format: Format,
+) -> Outcome {
+    let request = wire::ComputeShareRequest {
+        numerator: Some(wire_series(&part)?),
+        denominator: Some(wire_series(&whole)?),
+        period: Some(month_range_to_wire(args.when.period)),
+        granularity: grain(args.by),
+        as_of_date: as_of(args.when.as_of),
+        percent_decimals: Some(args.decimals),
+    };
+    let response = client.compute_share(request).await?.into_inner();
+    print(
+        format,
+        &response,
+        "autointel.stats.v1.ComputeShareResponse",
+        |r| {
+            let mut t = Table::new(&["period", "part", "whole", "share"]);
+            t.title = Some(format!(
+                "{} over {}",
+                series_key(&part).map(|k| k.to_string()).unwrap_or_default(),
+                series_key(&whole)
+                    .map(|k| k.to_string())
+                    .unwrap_or_default()
+            ));
+            for p in &r.points {
+                t.row(vec![
+                    range_text(p.numerator.as_ref().and_then(|n| n.period.as_ref())),
+                    total_text(p.numerator.as_ref()),
+                    total_text(p.denominator.as_ref()),
+                    percent(p.share.as_ref()),
+                ]);
+            }
+            provenance_notes(&mut t, r.provenance.as_ref());
+            t
+        },
+    )
+}
+
+/// `autointel breakdown`.
+pub async fn breakdown(mut client: Stats, args: BreakdownArgs, format: Format) -> Outcome {
+    let mut series = wire_series(&args.series)?;
+    let mut group_by = Vec::new();
+    for d in &args.by {
+        let dimension = match d {
+            Dimension::Org => {
+                series.organization.clear();
+                wire::Dimension::Organization
+            }
+            Dimension::Basis => {
+                series.basis = 0;
+                wire::Dimension::Basis
+            }
+            Dimension::Flow => {
+                series.flow = 0;
+                wire::Dimension::Flow
+            }
+            Dimension::Market => {
+                series.market.clear();
+                wire::Dimension::Market
+            }
+            Dimension::Scope => {
+                series.scope = 0;
+                wire::Dimension::Scope
+            }
+            Dimension::Powertrain => {
+                series.powertrain = 0;
+                wire::Dimension::Powertrain
+            }
+        };
+        group_by.push(dimension as i32);
+    }
+    let request = wire::ComputeBreakdownRequest {
+        series: Some(series),
+        group_by,
+        period: Some(month_range_to_wire(args.when.period)),
+        as_of_date: as_of(args.when.as_of),
+    };
+    let response = client.compute_breakdown(request).await?.into_inner();
+    print(
+        format,
+        &response,
+        "autointel.stats.v1.ComputeBreakdownResponse",
+        |r| {
+            let mut t = Table::new(&["series", "units"]);
+            for row in &r.rows {
+                t.row(vec![
+                    series_text(row.series.as_ref()),
+                    total_text(row.total.as_ref()),
+                ]);
+            }
+            provenance_notes(&mut t, r.provenance.as_ref());
+            t
+        },
+    )
+}
+
+/// `autointel rollup`.
+pub async fn rollup(mut client: Stats, args: RollupArgs, format: Format) -> Outcome {
+    if args.series.org.is_none() {
+        return Err(
+            Failure::invalid("error: rollup needs --org, the organisation at the top").into(),
+        );
+    }
+    let request = wire::ComputeRollupRequest {
+        series: Some(wire_series(&args.series)?),
+        period: Some(month_range_to_wire(args.when.period)),
+        hierarchy_date: as_of(args.hierarchy_date),
+        as_of_date: as_of(args.when.as_of),
+    };
+    let response = client.compute_rollup(request).await?.into_inner();
+    print(
+        format,
+        &response,
+        "autointel.stats.v1.ComputeRollupResponse",
+        |r| {
+            let mut t = Table::new(&["organization", "units", "counted", "why"]);
+            for c in &r.contributions {
+                t.row(vec![
+                    c.organization
+                        .trim_start_matches("organizations/")
+                        .to_owned(),
+                    c.units.map(thousands).unwrap_or_else(|| "-".to_owned()),
+                    if c.counted { "yes" } else { "no" }.to_owned(),
+                    c.reason.clone(),
+                ]);
+            }
+            t.note(format!("Rollup: {}", total_text(r.total.as_ref())));
+            provenance_notes(&mut t, r.provenance.as_ref());
+            t
+        },
+    )
+}
+
+/// `autointel target-progress`.
+pub async fn target_progress(
+    mut client: Stats,
+    args: TargetProgressArgs,
+    format: Format,
+) -> Outcome {
+    let id = autointel_domain::TargetId::parse(&args.target)
+        .map_err(|e| Failure::invalid(format!("error: target: {e}")))?;
+    let request = wire::ComputeTargetProgressRequest {
+        target: id.resource_name(),
+        as_of_date: as_of(args.as_of),
+        percent_decimals: Some(1),
+    };
+    let response = client.compute_target_progress(request).await?.into_inner();
+    print(
+        format,
+        &response,
+        "autointel.stats.v1.ComputeTargetProgressResponse",
+        |r| {
+            let mut t = Table::new(&[
+                "target",
+                "period",
+                "actual",
+                "threshold",
+                "reached",
+                "status",
+            ]);
+            let status = wire::TargetProgressStatus::try_from(r.status)
+                .map(|s| {
+                    s.as_str_name()
+                        .trim_start_matches("TARGET_PROGRESS_STATUS_")
+                        .to_lowercase()
+                })
+                .unwrap_or_default();
+            t.row(vec![
+                args.target.clone(),
+                range_text(r.target.as_ref().and_then(|t| t.period.as_ref())),
+                total_text(r.actual.as_ref()),
+                thousands(r.threshold_units),
+                percent(r.progress.as_ref()),
+                status.replace('_', " "),
+            ]);
+            if let Some(target) = &r.target {
+                t.note(target.description.clone());
+            }
+            provenance_notes(&mut t, r.provenance.as_ref());
+            t
+        },
+    )
+}
+
+/// `autointel revisions`.
+pub async fn revisions(mut client: Stats, args: RevisionsArgs, format: Format) -> Outcome {
+    let request = wire::GetRevisionHistoryRequest {
+        series: Some(wire_series(&args.series)?),
+        period: Some(month_range_to_wire(args.period)),
+    };
+    let response = client.get_revision_history(request).await?.into_inner();
+    print(
+        format,
+        &response,
+        "autointel.stats.v1.GetRevisionHistoryResponse",
+        |r| {
+            let mut t = Table::new(&["stage", "as of", "units", "change", "source", "figure"]);
+            for rev in &r.revisions {
+                let Some(f) = &rev.figure else { continue };
+                let stage = wire::ReleaseStage::try_from(f.stage)
+                    .map(|s| {
+                        s.as_str_name()
+                            .trim_start_matches("RELEASE_STAGE_")
+                            .to_lowercase()
+                    })
+                    .unwrap_or_default();
+                let units = match f.quantity {
+                    Some(wire::sales_figure::Quantity::Units(u)) => thousands(u),
+                    _ => String::new(),
+                };
+                t.row(vec![
+                    stage,
+                    f.as_of_date
+                        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                        .unwrap_or_default(),
+                    units,
+                    rev.change_from_previous_units
+                        .map(signed_thousands)
+                        .unwrap_or_default(),
+                    f.source.trim_start_matches("sources/").to_owned(),
+                    f.name.trim_start_matches("salesFigures/").to_owned(),
+                ]);
+            }
+            t
+        },
+    )
+}

@@ -1,0 +1,677 @@
+//! Engine tests with hand-computed expectations.
+
+use autointel_domain::{
+    Comparator, Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain,
+    Provenance, ReleaseStage, SalesFigure, SalesFigureId, SeriesKey, SourceId, Units, VehicleScope,
+};
+
+use super::*;
+
+fn range(s: &str) -> MonthRange {
+    s.parse().unwrap()
+}
+
+fn date(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+fn org(s: &str) -> OrganizationId {
+    OrganizationId::parse(s).unwrap()
+}
+
+fn key(organization: Option<&str>, powertrain: Powertrain) -> SeriesKey {
+    SeriesKey {
+        organization: organization.map(org),
+        basis: MeasureBasis::Wholesale,
+        flow: Flow::Total,
+        market: Market::parse("CN").unwrap(),
+        scope: VehicleScope::All,
+        powertrain,
+    }
+}
+
+fn nissan() -> SeriesKey {
+    SeriesKey {
+        organization: Some(org("nissan-china")),
+        basis: MeasureBasis::CompanyReported,
+        flow: Flow::Total,
+        market: Market::parse("CN").unwrap(),
+        scope: VehicleScope::All,
+        powertrain: Powertrain::All,
+    }
+}
+
+struct Fixture {
+    engine: Engine,
+    next: u128,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self {
+            engine: Engine::new(),
+            next: 1,
+        }
+    }
+
+    fn add_full(
+        &mut self,
+        key: &SeriesKey,
+        period: &str,
+        units: u64,
+        stage: ReleaseStage,
+        as_of: &str,
+        comparable_prior: Option<u64>,
+    ) -> FigureRef {
+        let mut figure = SalesFigure {
+            id: figure_id(self.next).unwrap(),
+            key: key.clone(),
+            period: range(period),
+            units: Units::from_u64(units).unwrap(),
+            comparable_prior: comparable_prior.map(|u| Units::from_u64(u).unwrap()),
+            provenance: Provenance {
+                source: SourceId::parse("article").unwrap(),
+                stage,
+                as_of: date(as_of),
+                supersedes: None,
+            },
+            note: None,
+        };
+        figure.provenance.supersedes = self
+            .engine
+            .predecessor_of(&figure)
+            .and_then(|p| self.engine.figure_id(p));
+        self.next += 1;
+        self.engine.insert(&figure, 0).unwrap()
+    }
+
+    fn add(&mut self, key: &SeriesKey, period: &str, units: u64) -> FigureRef {
+        self.add_full(key, period, units, ReleaseStage::Final, "2024-01-15", None)
+    }
+}
+
+fn all() -> Powertrain {
+    Powertrain::All
+}
+
+#[test]
+fn tiling_by_months_sums_every_month() {
+    let mut f = Fixture::new();
+    let k = key(Some("byd"), all());
+    let jan = f.add(&k, "2023-01", 100);
+    let feb = f.add(&k, "2023-02", 200);
+    let mar = f.add(&k, "2023-03", 300);
+    let answer = f.engine.total(&k, range("2023-01..2023-03"), None);
+    assert_eq!(answer.total.units, Some(600));
+    assert!(answer.total.coverage.complete);
+    assert_eq!(answer.figures, vec![jan, feb, mar]);
+}
+
+#[test]
+fn tiling_by_one_cumulative_figure() {
+    let mut f = Fixture::new();
+    let k = nissan();
+    let cumulative = f.add(&k, "2023-01..2023-11", 694_900);
+    f.add(&k, "2023-01", 50_000);
+    let answer = f.engine.total(&k, range("2023-01..2023-11"), None);
+    assert_eq!(answer.total.units, Some(694_900));
+    assert_eq!(answer.figures, vec![cumulative]);
+}
+
+#[test]
+fn tiling_by_a_quarter_and_months() {
+    let mut f = Fixture::new();
+    let k = key(Some("byd"), all());
+    f.add(&k, "2023-01..2023-03", 1_000);
+    f.add(&k, "2023-04", 400);
+    f.add(&k, "2023-05", 500);
+    // A figure reaching outside the request is never split.
+    f.add(&k, "2023-05..2023-06", 9_999);
+    let answer = f.engine.total(&k, range("2023-01..2023-05"), None);
+    assert_eq!(answer.total.units, Some(1_900));
+    assert_eq!(answer.figures.len(), 3);
+}
+
+#[test]
+fn uncovered_months_are_reported_without_a_number() {
+    let mut f = Fixture::new();
+    let k = key(Some("byd"), all());
+    f.add(&k, "2023-01", 100);
+    f.add(&k, "2023-02", 200);
+    f.add(&k, "2023-04", 400);
+    let answer = f.engine.total(&k, range("2023-01..2023-05"), None);
+    assert_eq!(answer.total.units, None);
+    assert_eq!(
+        answer.total.coverage,
+        Coverage {
+            complete: false,
+            covered: vec![range("2023-01..2023-02"), range("2023-04")],
+            uncovered: vec![range("2023-03"), range("2023-05")],
+        }
+    );
+    assert!(answer.figures.is_empty());
+}
+
+#[test]
+fn unknown_series_is_entirely_uncovered() {
+    let f = Fixture::new();
+    let answer = f.engine.total(&nissan(), range("2023-01..2023-02"), None);
+    assert_eq!(
+        answer.total.coverage.uncovered,
+        vec![range("2023-01..2023-02")]
+    );
+    assert_eq!(answer.total.units, None);
+}
+
+#[test]
+fn yoy_of_jan_nov_matches_the_article() {
+    let mut f = Fixture::new();
+    let k = nissan();
+    let current = f.add(&k, "2023-01..2023-11", 694_900);
+    let prior = f.add(&k, "2022-01..2022-11", 974_700);
+    let period = range("2023-01..2023-11");
+    let answer = f
+        .engine
+        .change(&k, period, period.same_range_previous_year().unwrap(), None);
+    let change = answer.change.unwrap();
+    assert_eq!((change.current, change.prior), (694_900, 974_700));
+    assert_eq!(change.absolute(), -279_800);
+    assert_eq!(change.percent_rounded(1).as_deref(), Some("-28.7"));
+    assert_eq!(answer.like_for_like, None);
+    assert_eq!(answer.figures, vec![current, prior]);
+}
+
+#[test]
+fn zero_prior_gives_no_percentage() {
+    let mut f = Fixture::new();
+    let k = key(Some("byd"), Powertrain::Bev);
+    f.add(&k, "2023-03", 1_200);
+    f.add(&k, "2022-03", 0);
+    let answer = f
+        .engine
+        .change(&k, range("2023-03"), range("2022-03"), None);
+    let change = answer.change.unwrap();
+    assert_eq!(change.absolute(), 1_200);
+    assert_eq!(change.relative(), None);
+}
+
+#[test]
+fn missing_prior_gives_no_change() {
+    let mut f = Fixture::new();
+    let k = key(Some("byd"), all());
+    f.add(&k, "2023-03", 1_200);
+    let answer = f
+        .engine
+        .change(&k, range("2023-03"), range("2023-02"), None);
+    assert_eq!(answer.change, None);
+    assert_eq!(answer.prior.coverage.uncovered, vec![range("2023-02")]);
+}
+
+#[test]
+fn like_for_like_uses_the_comparable_base() {
+    let mut f = Fixture::new();
+    let k = nissan();
+    f.add_full(
+        &k,
+        "2023-01..2023-11",
+        694_900,
+        ReleaseStage::Final,
+        "2023-12-17",
+        Some(900_000),
+    );
+    f.add(&k, "2022-01..2022-11", 974_700);
+    let answer = f.engine.change(
+        &k,
+        range("2023-01..2023-11"),
+        range("2022-01..2022-11"),
+        None,
+    );
+    let lfl = answer.like_for_like.unwrap();
+    assert_eq!(
+        (lfl.current, lfl.prior, lfl.absolute()),
+        (694_900, 900_000, -205_100)
+    );
+    // -205100 / 900000 = -22.788…%
+    assert_eq!(lfl.percent_rounded(1).as_deref(), Some("-22.8"));
+    assert_eq!(answer.change.unwrap().absolute(), -279_800);
+}
+
+#[test]
+fn as_of_before_and_after_a_revision() {
+    let mut f = Fixture::new();
+    let k = key(None, Powertrain::Nev);
+    let estimate = f.add_full(
+        &k,
+        "2023-10",
+        750_000,
+        ReleaseStage::Estimate,
+        "2023-10-31",
+        None,
+    );
+    let preliminary = f.add_full(
+        &k,
+        "2023-10",
+        765_000,
+        ReleaseStage::Preliminary,
+        "2023-11-02",
+        None,
+    );
+    let final_ = f.add_full(
+        &k,
+        "2023-10",
+        767_000,
+        ReleaseStage::Final,
+        "2023-11-09",
+        None,
+    );
+    let total = |as_of: Option<&str>| {
+        f.engine
+            .total(&k, range("2023-10"), as_of.map(date))
+            .total
+            .units
+    };
+    assert_eq!(total(Some("2023-10-30")), None);
+    assert_eq!(total(Some("2023-10-31")), Some(750_000));
+    assert_eq!(total(Some("2023-11-08")), Some(765_000));
+    assert_eq!(total(Some("2023-11-09")), Some(767_000));
+    assert_eq!(total(None), Some(767_000));
+
+    assert_eq!(
+        f.engine.revisions(&k, range("2023-10")),
+        vec![estimate, preliminary, final_]
+    );
+    assert_eq!(
+        f.engine.neighbours(preliminary),
+        (Some(estimate), Some(final_))
+    );
+    let wire_like = f.engine.figure(final_).unwrap();
+    assert_eq!(
+        wire_like.provenance.supersedes,
+        f.engine.figure_id(preliminary)
+    );
+}
+
+#[test]
+fn an_estimate_imported_after_the_final_does_not_replace_it() {
+    let mut f = Fixture::new();
+    let k = key(None, Powertrain::Nev);
+    let final_ = f.add_full(
+        &k,
+        "2023-10",
+        767_000,
+        ReleaseStage::Final,
+        "2023-11-09",
+        None,
+    );
+    let estimate = f.add_full(
+        &k,
+        "2023-10",
+        750_000,
+        ReleaseStage::Estimate,
+        "2023-10-31",
+        None,
+    );
+    assert_eq!(
+        f.engine.revisions(&k, range("2023-10")),
+        vec![estimate, final_]
+    );
+    assert_eq!(
+        f.engine.total(&k, range("2023-10"), None).total.units,
+        Some(767_000)
+    );
+}
+
+#[test]
+fn series_by_quarter_and_cumulative_within_year() {
+    let mut f = Fixture::new();
+    let k = key(Some("byd"), all());
+    for (m, units) in [
+        ("2023-01", 10),
+        ("2023-02", 20),
+        ("2023-03", 30),
+        ("2023-04", 40),
+    ] {
+        f.add(&k, m, units);
+    }
+    let quarters = f.engine.series(
+        &k,
+        range("2023-02..2023-04"),
+        Granularity::Quarter,
+        false,
+        None,
+    );
+    assert_eq!(
+        quarters
+            .points
+            .iter()
+            .map(|p| (p.period, p.units))
+            .collect::<Vec<_>>(),
+        vec![
+            (range("2023-02..2023-03"), Some(50)),
+            (range("2023-04"), Some(40))
+        ]
+    );
+    let ytd = f.engine.series(
+        &k,
+        range("2023-02..2023-04"),
+        Granularity::Month,
+        true,
+        None,
+    );
+    assert_eq!(
+        ytd.points
+            .iter()
+            .map(|p| (p.period, p.units))
+            .collect::<Vec<_>>(),
+        vec![
+            (range("2023-01..2023-02"), Some(30)),
+            (range("2023-01..2023-03"), Some(60)),
+            (range("2023-01..2023-04"), Some(100)),
+        ]
+    );
+    assert_eq!(ytd.figures.len(), 4);
+}
+
+#[test]
+fn ranking_shares_places_and_yoy() {
+    let mut f = Fixture::new();
+    f.add(&key(None, all()), "2023-01..2023-12", 1_000);
+    f.add(&key(Some("alpha"), all()), "2023-01..2023-12", 300);
+    f.add(&key(Some("beta"), all()), "2023-01..2023-12", 300);
+    f.add(&key(Some("gamma"), all()), "2023-01..2023-12", 100);
+    f.add(&key(Some("alpha"), all()), "2022-01..2022-12", 200);
+    // Only half a year: incomplete.
+    f.add(&key(Some("delta"), all()), "2023-01..2023-06", 900);
+    let answer = f
+        .engine
+        .ranking(&key(None, all()), range("2023-01..2023-12"), 10, None);
+    assert!(answer.total_is_market);
+    assert_eq!(answer.total_units, 1_000);
+    assert_eq!(answer.incomplete_count, 1);
+    let places: Vec<_> = answer
+        .entries
+        .iter()
+        .map(|e| (e.rank, e.organization.as_str(), e.units))
+        .collect();
+    assert_eq!(
+        places,
+        vec![(1, "alpha", 300), (1, "beta", 300), (3, "gamma", 100)]
+    );
+    assert_eq!(answer.entries[0].share.unwrap().percent_rounded(1), "30.0");
+    let yoy = answer.entries[0].year_over_year.unwrap();
+    assert_eq!(
+        (yoy.prior, yoy.percent_rounded(1).as_deref()),
+        (200, Some("50.0"))
+    );
+    assert_eq!(answer.entries[1].year_over_year, None);
+
+    let top1 = f
+        .engine
+        .ranking(&key(None, all()), range("2023-01..2023-12"), 1, None);
+    assert_eq!(top1.entries.len(), 1);
+}
+
+#[test]
+fn ranking_without_market_total_uses_the_sum_of_ranked() {
+    let mut f = Fixture::new();
+    f.add(&key(Some("alpha"), all()), "2023-05", 75);
+    f.add(&key(Some("beta"), all()), "2023-05", 25);
+    let answer = f
+        .engine
+        .ranking(&key(None, all()), range("2023-05"), 10, None);
+    assert!(!answer.total_is_market);
+    assert_eq!(answer.total_units, 100);
+    assert_eq!(answer.entries[1].share.unwrap().percent_rounded(0), "25");
+}
+
+#[test]
+fn share_per_period() {
+    let mut f = Fixture::new();
+    let nev = key(None, Powertrain::Nev);
+    let total = key(None, all());
+    f.add(&nev, "2023-01", 300);
+    f.add(&total, "2023-01", 1_000);
+    f.add(&nev, "2023-02", 0);
+    f.add(&total, "2023-02", 800);
+    f.add(&nev, "2023-03", 500);
+    let answer = f.engine.share(
+        &nev,
+        &total,
+        range("2023-01..2023-03"),
+        Granularity::Month,
+        None,
+    );
+    let shares: Vec<_> = answer
+        .points
+        .iter()
+        .map(|p| p.share.map(|s| s.percent_rounded(1)))
+        .collect();
+    assert_eq!(
+        shares,
+        vec![Some("30.0".to_owned()), Some("0.0".to_owned()), None]
+    );
+    assert_eq!(answer.points[2].denominator.units, None);
+    // Q1 as one period: the denominator misses March.
+    let quarter = f.engine.share(
+        &nev,
+        &total,
+        range("2023-01..2023-03"),
+        Granularity::Quarter,
+        None,
+    );
+    assert_eq!(quarter.points.len(), 1);
+    assert_eq!(quarter.points[0].numerator.units, Some(800));
+    assert_eq!(quarter.points[0].share, None);
+}
+
+#[test]
+fn breakdown_by_powertrain() {
+    let mut f = Fixture::new();
+    f.add(&key(Some("byd"), Powertrain::Bev), "2023-01", 60);
+    f.add(&key(Some("byd"), Powertrain::Phev), "2023-01", 40);
+    f.add(&key(Some("byd"), Powertrain::Phev), "2022-01", 10);
+    f.add(&key(Some("tesla"), Powertrain::Bev), "2023-01", 70);
+    let filter = BreakdownFilter {
+        organization: Some(Some(org("byd"))),
+        basis: Some(MeasureBasis::Wholesale),
+        flow: Some(Flow::Total),
+        market: Some(Market::parse("CN").unwrap()),
+        scope: Some(VehicleScope::All),
+        powertrain: None,
+    };
+    let answer = f.engine.breakdown(&filter, range("2023-01"), None);
+    let rows: Vec<_> = answer
+        .rows
+        .iter()
+        .map(|(k, t)| (k.powertrain, t.units))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![(Powertrain::Bev, Some(60)), (Powertrain::Phev, Some(40))]
+    );
+    let by_org = BreakdownFilter {
+        organization: None,
+        powertrain: Some(Powertrain::Bev),
+        ..filter
+    };
+    let answer = f.engine.breakdown(&by_org, range("2023-01"), None);
+    assert_eq!(answer.rows.len(), 2);
+    assert_eq!(answer.rows[1].0.organization, Some(org("tesla")));
+}
+
+#[test]
+fn rollup_never_counts_a_figure_twice() {
+    // holding ─┬─ group (1000, includes jv) ── jv (400)
+    //          └─ partner (no figures) ─┬─ jv (reached twice)
+    //                                   └─ plant (50)
+    let mut f = Fixture::new();
+    let k = |o: &str| key(Some(o), all());
+    let period = "2023-01..2023-12";
+    f.add(&k("group"), period, 1_000);
+    f.add(&k("jv"), period, 400);
+    f.add(&k("plant"), period, 50);
+    let links = vec![
+        (org("holding"), org("group")),
+        (org("holding"), org("partner")),
+        (org("group"), org("jv")),
+        (org("partner"), org("jv")),
+        (org("partner"), org("plant")),
+    ];
+    let answer = f.engine.rollup(&k("holding"), &links, range(period), None);
+    assert_eq!(answer.total.units, Some(1_050));
+    let rows: Vec<_> = answer
+        .contributions
+        .iter()
+        .map(|c| (c.organization.as_str(), c.units, c.counted))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("holding", None, false),
+            ("group", Some(1_000), true),
+            ("partner", None, false),
+            ("jv", Some(400), false),
+            ("plant", Some(50), true),
+        ]
+    );
+    assert_eq!(
+        answer.contributions[3].reason,
+        "included in organizations/group's reported total"
+    );
+    assert_eq!(answer.figures.len(), 2);
+}
+
+#[test]
+fn rollup_of_a_reporting_root_counts_only_the_root() {
+    let mut f = Fixture::new();
+    let k = |o: &str| key(Some(o), all());
+    f.add(&k("group"), "2023-01", 1_000);
+    f.add(&k("jv"), "2023-01", 400);
+    let links = vec![(org("group"), org("jv"))];
+    let answer = f.engine.rollup(&k("group"), &links, range("2023-01"), None);
+    assert_eq!(answer.total.units, Some(1_000));
+    assert!(!answer.contributions[1].counted);
+}
+
+#[test]
+fn rollup_with_a_partial_leaf_is_incomplete() {
+    let mut f = Fixture::new();
+    let k = |o: &str| key(Some(o), all());
+    f.add(&k("a"), "2023-01..2023-02", 10);
+    f.add(&k("b"), "2023-01", 5);
+    let links = vec![(org("root"), org("a")), (org("root"), org("b"))];
+    let answer = f
+        .engine
+        .rollup(&k("root"), &links, range("2023-01..2023-02"), None);
+    assert_eq!(answer.total.units, None);
+    assert_eq!(answer.total.coverage.uncovered, vec![range("2023-02")]);
+    assert_eq!(answer.total.coverage.covered, vec![range("2023-01")]);
+}
+
+#[test]
+fn target_progress_statuses() {
+    let mut f = Fixture::new();
+    let k = key(Some("kia-yancheng"), all());
+    let year = range("2024-01..2024-12");
+    let progress = |e: &Engine, threshold| {
+        e.target_progress(&k, year, threshold, Comparator::GreaterOrEqual, None)
+    };
+    let none = progress(&f.engine, 1_200);
+    assert_eq!(none.status, ProgressStatus::NotYetMeasurable);
+    assert_eq!(none.actual.units, None);
+
+    f.add(&k, "2024-01", 100);
+    f.add(&k, "2024-02", 100);
+    f.add(&k, "2024-03", 100);
+    f.add(&k, "2024-05", 100); // April missing: the stretch stops at March.
+    // 300 in 3 of 12 months → 1 200 pro rata.
+    let on_track = progress(&f.engine, 1_200);
+    assert_eq!(on_track.status, ProgressStatus::OnTrack);
+    assert_eq!(on_track.actual.period, range("2024-01..2024-03"));
+    assert_eq!(on_track.actual.units, Some(300));
+    assert_eq!(on_track.progress.unwrap().percent_rounded(1), "25.0");
+    assert_eq!(progress(&f.engine, 1_201).status, ProgressStatus::Behind);
+    assert_eq!(progress(&f.engine, 250).status, ProgressStatus::Met);
+
+    f.add(&k, "2024-01..2024-12", 1_100);
+    let closed = progress(&f.engine, 1_200);
+    assert_eq!(closed.status, ProgressStatus::Behind);
+    assert_eq!(closed.actual.units, Some(1_100));
+    let upper = f
+        .engine
+        .target_progress(&k, year, 1_200, Comparator::LessThan, None);
+    assert_eq!(upper.status, ProgressStatus::Met);
+}
+
+#[test]
+fn list_orders_by_series_then_period_and_hides_superseded() {
+    let mut f = Fixture::new();
+    let k = key(Some("byd"), all());
+    f.add(&k, "2023-02", 2);
+    let old = f.add_full(
+        &k,
+        "2023-01",
+        1,
+        ReleaseStage::Preliminary,
+        "2023-02-01",
+        None,
+    );
+    let new = f.add(&k, "2023-01", 11);
+    f.add(&key(Some("alpha"), all()), "2023-05", 5);
+    let listed = f.engine.list(&ListFilter::default());
+    assert_eq!(listed.len(), 3);
+    assert_eq!(
+        f.engine.figure(listed[0].1).unwrap().key.organization,
+        Some(org("alpha"))
+    );
+    assert_eq!(listed[1].1, new);
+    let with_old = f.engine.list(&ListFilter {
+        include_superseded: true,
+        ..ListFilter::default()
+    });
+    assert_eq!(with_old.len(), 4);
+    assert_eq!(with_old[1].1, old);
+    let cursor = ListKey::decode(&with_old[1].0.encode()).unwrap();
+    assert_eq!(cursor, with_old[1].0);
+    let then = f.engine.list(&ListFilter {
+        as_of: Some(date("2023-03-01")),
+        ..ListFilter::default()
+    });
+    assert_eq!(then.len(), 1);
+    assert_eq!(then[0].1, old);
+}
+
+#[test]
+fn rejects_duplicate_and_foreign_ids() {
+    let mut f = Fixture::new();
+    let k = key(Some("byd"), all());
+    let r = f.add(&k, "2023-02", 2);
+    let mut figure = f.engine.figure(r).unwrap();
+    assert!(matches!(
+        f.engine.insert(&figure, 0),
+        Err(EngineError::Duplicate(_))
+    ));
+    figure.id = SalesFigureId::parse("not-ours").unwrap();
+    assert!(matches!(
+        f.engine.insert(&figure, 0),
+        Err(EngineError::ForeignId(_))
+    ));
+}
+
+#[test]
+fn grain_periods_are_clipped() {
+    assert_eq!(
+        grain_periods(range("2023-11..2024-02"), Granularity::Year),
+        vec![range("2023-11..2023-12"), range("2024-01..2024-02")]
+    );
+    assert_eq!(
+        grain_periods(range("2023-05..2023-05"), Granularity::Quarter),
+        vec![range("2023-05")]
+    );
+}
+
+#[test]
+fn row_is_compact() {
+    assert_eq!(size_of::<Row>(), 40);
+    assert_eq!(size_of::<CompactKey>(), 12);
+}

@@ -1,0 +1,117 @@
+//! The service's error type and its one mapping to gRPC statuses.
+
+use autointel_domain::{FieldViolation, ValidationError};
+use tonic::Code;
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// `ErrorInfo.domain` of every error this service returns.
+pub const ERROR_DOMAIN: &str = "stats.autointel";
+
+/// A precondition that failed: what kind, which resource, why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Precondition {
+    /// Kind of failure, e.g. `UNKNOWN_ORGANIZATION`.
+    pub kind: String,
+    /// The resource, e.g. `organizations/nissan`.
+    pub subject: String,
+    /// Why, in words.
+    pub description: String,
+}
+
+/// Everything that can go wrong in the stats service.
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    /// The request is invalid; every violation is listed.
+    #[error("invalid request: {0}")]
+    InvalidArgument(ValidationError),
+    /// The request refers to resources that do not exist.
+    #[error("failed precondition: {}", .0.iter().map(|p| format!("{} ({})", p.subject, p.description)).collect::<Vec<_>>().join("; "))]
+    FailedPrecondition(Vec<Precondition>),
+    /// A resource is absent.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The registry could not be reached for what was needed.
+    #[error("registry unavailable: {0}")]
+    RegistryUnavailable(String),
+    /// The registry answered with an unexpected error.
+    #[error("registry error: {0}")]
+    Registry(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// Anything else that should not happen.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl StatsError {
+    /// An invalid-argument error with one violation.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(ValidationError::single(field, description))
+    }
+
+    /// An invalid-argument error from violations; `None` when there are none.
+    pub fn from_violations(violations: Vec<FieldViolation>) -> Option<Self> {
+        let mut v = autointel_domain::Violations::new();
+        for violation in violations {
+            v.push(violation.field, violation.description);
+        }
+        v.finish().err().map(Self::InvalidArgument)
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Self::FailedPrecondition(_) => "FAILED_PRECONDITION",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::RegistryUnavailable(_) => "REGISTRY_UNAVAILABLE",
+            Self::Registry(_) => "REGISTRY_ERROR",
+            Self::Database(_) | Self::Migration(_) => "DATABASE_ERROR",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<StatsError> for tonic::Status {
+    fn from(err: StatsError) -> Self {
+        let mut details = ErrorDetails::new();
+        details.set_error_info(
+            err.reason(),
+            ERROR_DOMAIN,
+            std::collections::HashMap::<String, String>::new(),
+        );
+        let code = match &err {
+            StatsError::InvalidArgument(v) => {
+                for violation in v.violations() {
+                    details.add_bad_request_violation(&violation.field, &violation.description);
+                }
+                Code::InvalidArgument
+            }
+            StatsError::FailedPrecondition(list) => {
+                for p in list {
+                    details.add_precondition_failure_violation(&p.kind, &p.subject, &p.description);
+                }
+                Code::FailedPrecondition
+            }
+            StatsError::NotFound(_) => Code::NotFound,
+            StatsError::RegistryUnavailable(_) => Code::Unavailable,
+            StatsError::Registry(_) => Code::Internal,
+            StatsError::Database(e) => {
+                tracing::error!(error = %e, "database error");
+                Code::Internal
+            }
+            StatsError::Migration(e) => {
+                tracing::error!(error = %e, "migration error");
+                Code::Internal
+            }
+            StatsError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                Code::Internal
+            }
+        };
+        tonic::Status::with_error_details(code, err.to_string(), details)
+    }
+}

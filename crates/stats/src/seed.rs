@@ -1,0 +1,312 @@
+//! Reads sales figures from CSV (the format of `data/seed/sales_figures.csv`) into wire
+//! figures ready for `ImportSalesFigures`.
+//!
+//! Columns, by header name: `organization` (bare id, empty for the whole market), `basis`,
+//! `flow`, `market`, `scope`, `powertrain` (the domain's tokens), `period` (`YYYY-MM..YYYY-MM`
+//! or `YYYY-MM`), `units` or `ten_thousand_units` (exactly one), `comparable_prior_units`
+//! (optional), `source` (bare id), `stage`, `as_of_date` (`YYYY-MM-DD`), `note` (optional).
+//! Every bad cell is reported with its 1-based line and its column.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::str::FromStr;
+
+use autointel_domain::{
+    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, ReleaseStage,
+    SourceId, Units, ValueError, VehicleScope,
+};
+use autointel_proto::convert::types::{date_to_wire, month_range_to_wire};
+use autointel_proto::convert::{ResourceId, WireEnum};
+use autointel_proto::stats::{SalesFigure, sales_figure};
+use autointel_proto::types::SeriesKey;
+
+/// One bad cell (or line) of a CSV file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeedProblem {
+    /// 1-based line number (the header is line 1).
+    pub line: u64,
+    /// Column name; empty when the whole line is at fault.
+    pub column: String,
+    /// What is wrong.
+    pub description: String,
+}
+
+impl fmt::Display for SeedProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.column.is_empty() {
+            write!(f, "line {}: {}", self.line, self.description)
+        } else {
+            write!(
+                f,
+                "line {}, column {}: {}",
+                self.line, self.column, self.description
+            )
+        }
+    }
+}
+
+/// Every problem found in a CSV file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct SeedError {
+    /// The problems, in file order.
+    pub problems: Vec<SeedProblem>,
+}
+
+const COLUMNS: [&str; 14] = [
+    "organization",
+    "basis",
+    "flow",
+    "market",
+    "scope",
+    "powertrain",
+    "period",
+    "units",
+    "ten_thousand_units",
+    "comparable_prior_units",
+    "source",
+    "stage",
+    "as_of_date",
+    "note",
+];
+
+/// Reads the figures of a CSV file.
+pub fn read_sales_figures_file(path: &Path) -> Result<Vec<SalesFigure>, SeedError> {
+    let file = std::fs::File::open(path).map_err(|e| SeedError {
+        problems: vec![SeedProblem {
+            line: 0,
+            column: String::new(),
+            description: format!("cannot open {}: {e}", path.display()),
+        }],
+    })?;
+    read_sales_figures(file)
+}
+
+/// Reads figures from CSV text with a header line.
+pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(reader);
+    let mut problems = Vec::new();
+    let headers = match csv.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            return Err(SeedError {
+                problems: vec![SeedProblem {
+                    line: 1,
+                    column: String::new(),
+                    description: e.to_string(),
+                }],
+            });
+        }
+    };
+    let mut index = [0usize; COLUMNS.len()];
+    for (slot, name) in index.iter_mut().zip(COLUMNS) {
+        match headers.iter().position(|h| h.trim() == name) {
+            Some(i) => *slot = i,
+            None => problems.push(SeedProblem {
+                line: 1,
+                column: name.to_owned(),
+                description: "missing column".to_owned(),
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(SeedError { problems });
+    }
+    let mut figures = Vec::new();
+    for record in csv.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(SeedProblem {
+                    line: e.position().map_or(0, |p| p.line()),
+                    column: String::new(),
+                    description: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let cells: Vec<&str> = index
+            .iter()
+            .map(|&i| record.get(i).unwrap_or("").trim())
+            .collect();
+        let mut row = RowReader {
+            line,
+            problems: &mut problems,
+        };
+        if let Some(figure) = row.figure(&cells) {
+            figures.push(figure);
+        }
+    }
+    if problems.is_empty() {
+        Ok(figures)
+    } else {
+        Err(SeedError { problems })
+    }
+}
+
+struct RowReader<'a> {
+    line: u64,
+    problems: &'a mut Vec<SeedProblem>,
+}
+
+impl RowReader<'_> {
+    fn check<T>(&mut self, column: &str, r: Result<T, ValueError>) -> Option<T> {
+        match r {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.problems.push(SeedProblem {
+                    line: self.line,
+                    column: column.to_owned(),
+                    description: e.0,
+                });
+                None
+            }
+        }
+    }
+
+    fn token<T: FromStr<Err = ValueError>>(&mut self, column: &str, value: &str) -> Option<T> {
+        self.check(column, value.parse())
+    }
+
+    fn figure(&mut self, cells: &[&str]) -> Option<SalesFigure> {
+        let cell = |column: usize| cells.get(column).copied().unwrap_or("");
+        let organization = match cell(0) {
+            "" => Some(String::new()),
+            id => self
+                .check(COLUMNS[0], OrganizationId::parse(id))
+                .map(|o| o.resource_name()),
+        };
+        let basis = self.token::<MeasureBasis>(COLUMNS[1], cell(1));
+        let flow = self.token::<Flow>(COLUMNS[2], cell(2));
+        let market = self.check(COLUMNS[3], Market::parse(cell(3)));
+        let scope = self.token::<VehicleScope>(COLUMNS[4], cell(4));
+        let powertrain = self.token::<Powertrain>(COLUMNS[5], cell(5));
+        let period = self.token::<MonthRange>(COLUMNS[6], cell(6));
+        let quantity = match (cell(7), cell(8)) {
+            ("", "") => self.check(
+                COLUMNS[7],
+                Err(ValueError::new("set units or ten_thousand_units")),
+            ),
+            (units, "") => self
+                .check(
+                    COLUMNS[7],
+                    units
+                        .parse::<i64>()
+                        .map_err(|e| ValueError(format!("{units:?} is not a whole number: {e}")))
+                        .and_then(Units::new),
+                )
+                .map(|u| sales_figure::Quantity::Units(u.to_i64())),
+            ("", tens) => self
+                .check(COLUMNS[8], Units::from_ten_thousands(tens))
+                .map(|_| sales_figure::Quantity::TenThousandUnits(tens.to_owned())),
+            (_, _) => self.check(
+                COLUMNS[8],
+                Err(ValueError::new(
+                    "set only one of units and ten_thousand_units",
+                )),
+            ),
+        };
+        let comparable = match cell(9) {
+            "" => Some(None),
+            text => self
+                .check(
+                    COLUMNS[9],
+                    text.parse::<i64>()
+                        .map_err(|e| ValueError(format!("{text:?} is not a whole number: {e}")))
+                        .and_then(Units::new),
+                )
+                .map(|u| Some(u.to_i64())),
+        };
+        let source = self
+            .check(COLUMNS[10], SourceId::parse(cell(10)))
+            .map(|s| s.resource_name());
+        let stage = self.token::<ReleaseStage>(COLUMNS[11], cell(11));
+        let as_of = self.token::<Date>(COLUMNS[12], cell(12));
+        let note = cell(13).to_owned();
+        Some(SalesFigure {
+            series: Some(SeriesKey {
+                organization: organization?,
+                basis: basis?.to_wire(),
+                flow: flow?.to_wire(),
+                market: market?.as_str().to_owned(),
+                scope: scope?.to_wire(),
+                powertrain: powertrain?.to_wire(),
+            }),
+            period: Some(month_range_to_wire(period?)),
+            quantity: Some(quantity?),
+            comparable_prior_units: comparable?,
+            source: source?,
+            stage: stage?.to_wire(),
+            as_of_date: Some(date_to_wire(as_of?)),
+            note,
+            ..Default::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note\n";
+
+    #[test]
+    fn reads_the_seed_file() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/seed/sales_figures.csv");
+        let figures = read_sales_figures_file(&path).unwrap();
+        assert_eq!(figures.len(), 2);
+        assert_eq!(
+            figures[0].series.as_ref().unwrap().organization,
+            "organizations/nissan-china"
+        );
+        assert_eq!(
+            figures[0].quantity,
+            Some(sales_figure::Quantity::Units(694_900))
+        );
+        assert_eq!(
+            figures[0].source,
+            "sources/article-nissan-china-exports-2023"
+        );
+    }
+
+    #[test]
+    fn reads_ten_thousands_and_single_months() {
+        let text = format!(
+            "{HEADER},retail,domestic,CN,passenger,nev,2023-10,,76.7,,cpca,final,2023-11-09,\n"
+        );
+        let figures = read_sales_figures(text.as_bytes()).unwrap();
+        assert_eq!(
+            figures[0].quantity,
+            Some(sales_figure::Quantity::TenThousandUnits("76.7".to_owned()))
+        );
+        assert_eq!(figures[0].series.as_ref().unwrap().organization, "");
+    }
+
+    #[test]
+    fn reports_every_bad_cell_with_line_and_column() {
+        let text = format!(
+            "{HEADER}nissan-china,company_reported,total,CN,all,all,2023-01..2023-11,694900,,,article,final,2023-12-17,\n\
+             Nissan,sold,total,cn,all,all,2023-13,1,2,,article,final,2023-12-17,\n"
+        );
+        let err = read_sales_figures(text.as_bytes()).unwrap_err();
+        let cells: Vec<_> = err
+            .problems
+            .iter()
+            .map(|p| (p.line, p.column.as_str()))
+            .collect();
+        assert_eq!(
+            cells,
+            vec![
+                (3, "organization"),
+                (3, "basis"),
+                (3, "market"),
+                (3, "period"),
+                (3, "ten_thousand_units"),
+            ]
+        );
+    }
+}

@@ -1,0 +1,419 @@
+//! The durable record: figures, cited sources and import requests, in SQLite or PostgreSQL
+//! through one `sqlx::AnyPool` and portable `$n` SQL.
+//!
+//! Every figure gets a sequence number from a counter row updated inside its import's
+//! transaction, so the row lock orders commits: on PostgreSQL a replica that has applied
+//! every row up to `seq` can never later see a smaller one commit.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use autointel_domain::{
+    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance,
+    ReleaseStage, SalesFigure, SalesFigureId, SeriesKey, Source, SourceId, SourceKind, Units,
+    VehicleScope, YearMonth,
+};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Row, SqlSafeStr};
+
+use crate::engine::{date_from_code, day_code};
+use crate::error::StatsError;
+
+/// Which database a URL names.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, a file or in memory.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of a database URL, by scheme.
+    pub fn of_url(url: &str) -> Result<Self, StatsError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StatsError::Internal(format!(
+                "unsupported database URL scheme in {url:?}; expected sqlite: or postgres:"
+            )))
+        }
+    }
+}
+
+/// A figure as stored, with its sequence number and import time.
+#[derive(Clone, Debug)]
+pub struct StoredFigure {
+    /// Commit-ordered sequence number.
+    pub seq: i64,
+    /// The figure, `supersedes` as set at import.
+    pub figure: SalesFigure,
+    /// Import time, microseconds since the Unix epoch.
+    pub create_time_micros: i64,
+}
+
+/// A recorded import request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportRecord {
+    /// Digest of the request's content.
+    pub digest: String,
+    /// Figures written.
+    pub imported_count: i64,
+    /// Of those, revisions.
+    pub revision_count: i64,
+}
+
+/// What writing an import did.
+#[derive(Clone, Debug)]
+pub enum ImportOutcome {
+    /// Written; the figures with their sequence numbers.
+    Written(Vec<StoredFigure>),
+    /// Another attempt with this request id committed first.
+    AlreadyImported(ImportRecord),
+}
+
+/// The database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Microseconds since the Unix epoch, now.
+pub fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn migrator(backend: Backend) -> Migrator {
+    let sql = match backend {
+        Backend::Sqlite => include_str!("../migrations/sqlite/0001_init.sql"),
+        Backend::Postgres => include_str!("../migrations/postgres/0001_init.sql"),
+    };
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "init".into(),
+        MigrationType::Simple,
+        sql.into_sql_str(),
+        false,
+    )])
+}
+
+const FIGURE_COLUMNS: &str = "seq, id, organization, basis, flow, market, scope, powertrain, \
+     period_start, period_end, units, comparable_prior_units, source, stage, as_of, supersedes, \
+     note, create_time";
+
+impl Store {
+    /// Connects (SQLite in WAL mode with `synchronous=FULL` and a busy timeout; an in-memory
+    /// SQLite database on a single kept-alive connection).
+    pub async fn connect(url: &str) -> Result<Self, StatsError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA busy_timeout = 5000")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = FULL")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            });
+            if in_memory {
+                options = options
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            } else {
+                options = options.max_connections(8);
+            }
+        } else {
+            options = options.max_connections(10);
+        }
+        let pool = options.connect(url).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations of the backend.
+    pub async fn migrate(&self) -> Result<(), StatsError> {
+        migrator(self.backend).run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Figures with a sequence number above `after`, in sequence order, at most `limit`.
+    pub async fn figures_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredFigure>, StatsError> {
+        let sql = format!(
+            "SELECT {FIGURE_COLUMNS} FROM sales_figures WHERE seq > $1 ORDER BY seq LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(figure_from_row).collect()
+    }
+
+    /// Every recorded source.
+    pub async fn sources(&self) -> Result<Vec<Source>, StatsError> {
+        let rows = sqlx::query("SELECT id, kind, publisher, title, uri, published FROM sources")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(source_from_row).collect()
+    }
+
+    /// One recorded source.
+    pub async fn source(&self, id: &SourceId) -> Result<Option<Source>, StatsError> {
+        let row = sqlx::query(
+            "SELECT id, kind, publisher, title, uri, published FROM sources WHERE id = $1",
+        )
+        .bind(id.as_str().to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(source_from_row).transpose()
+    }
+
+    /// The import recorded under a request id.
+    pub async fn import_record(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<ImportRecord>, StatsError> {
+        let row = sqlx::query(
+            "SELECT digest, imported_count, revision_count FROM import_requests \
+             WHERE request_id = $1",
+        )
+        .bind(request_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| record_from_row(&r)).transpose()
+    }
+
+    /// Writes one import in one transaction: the sources it cites (if new), its figures
+    /// with consecutive sequence numbers, and its request record.
+    pub async fn write_import(
+        &self,
+        request_id: &str,
+        digest: &str,
+        figures: &[SalesFigure],
+        sources: &[Source],
+        revision_count: i64,
+    ) -> Result<ImportOutcome, StatsError> {
+        let count = i64::try_from(figures.len())
+            .map_err(|_| StatsError::Internal("too many figures".to_owned()))?;
+        let create_time = now_micros();
+        let mut tx = self.pool.begin().await?;
+        // Taking the counter row first serialises imports (and orders their commits).
+        let last: i64 =
+            sqlx::query("UPDATE seq_counter SET value = value + $1 WHERE id = 1 RETURNING value")
+                .bind(count)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        let existing = sqlx::query(
+            "SELECT digest, imported_count, revision_count FROM import_requests \
+             WHERE request_id = $1",
+        )
+        .bind(request_id.to_owned())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = existing {
+            let record = record_from_row(&row)?;
+            tx.rollback().await?;
+            return Ok(ImportOutcome::AlreadyImported(record));
+        }
+        for s in sources {
+            sqlx::query(
+                "INSERT INTO sources (id, kind, publisher, title, uri, published) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(s.id.as_str().to_owned())
+            .bind(s.kind.as_str().to_owned())
+            .bind(s.publisher.clone())
+            .bind(s.title.clone())
+            .bind(s.uri.clone())
+            .bind(s.published_date.map(|d| i64::from(day_code(d))))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let first = last - count + 1;
+        let mut stored = Vec::with_capacity(figures.len());
+        for (i, f) in figures.iter().enumerate() {
+            let seq = first + i64::try_from(i).unwrap_or(0);
+            let sql = format!(
+                "INSERT INTO sales_figures ({FIGURE_COLUMNS}) VALUES \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(seq)
+                .bind(f.id.as_str().to_owned())
+                .bind(
+                    f.key
+                        .organization
+                        .as_ref()
+                        .map(|o| o.as_str().to_owned())
+                        .unwrap_or_default(),
+                )
+                .bind(f.key.basis.as_str().to_owned())
+                .bind(f.key.flow.as_str().to_owned())
+                .bind(f.key.market.as_str().to_owned())
+                .bind(f.key.scope.as_str().to_owned())
+                .bind(f.key.powertrain.as_str().to_owned())
+                .bind(i64::from(f.period.start().index()))
+                .bind(i64::from(f.period.end().index()))
+                .bind(f.units.to_i64())
+                .bind(f.comparable_prior.map(Units::to_i64))
+                .bind(f.provenance.source.as_str().to_owned())
+                .bind(f.provenance.stage.as_str().to_owned())
+                .bind(i64::from(day_code(f.provenance.as_of)))
+                .bind(
+                    f.provenance
+                        .supersedes
+                        .as_ref()
+                        .map(|s| s.as_str().to_owned()),
+                )
+                .bind(f.note.clone())
+                .bind(create_time)
+                .execute(&mut *tx)
+                .await?;
+            stored.push(StoredFigure {
+                seq,
+                figure: f.clone(),
+                create_time_micros: create_time,
+            });
+        }
+        sqlx::query(
+            "INSERT INTO import_requests \
+             (request_id, digest, imported_count, revision_count, create_time) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(request_id.to_owned())
+        .bind(digest.to_owned())
+        .bind(count)
+        .bind(revision_count)
+        .bind(create_time)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ImportOutcome::Written(stored))
+    }
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StatsError {
+    StatsError::Internal(format!("stored {what} is invalid: {detail}"))
+}
+
+fn parse<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, StatsError>
+where
+    T::Err: std::fmt::Display,
+{
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|e| corrupt(column, e))
+}
+
+fn month(index: i64) -> Result<YearMonth, StatsError> {
+    i32::try_from(index)
+        .ok()
+        .and_then(YearMonth::from_index)
+        .ok_or_else(|| corrupt("month", index))
+}
+
+fn day(code: i64) -> Result<Date, StatsError> {
+    u32::try_from(code)
+        .ok()
+        .and_then(date_from_code)
+        .ok_or_else(|| corrupt("date", code))
+}
+
+fn figure_from_row(row: &AnyRow) -> Result<StoredFigure, StatsError> {
+    let organization: String = row.try_get("organization")?;
+    let organization = if organization.is_empty() {
+        None
+    } else {
+        Some(OrganizationId::parse(&organization).map_err(|e| corrupt("organization", e))?)
+    };
+    let supersedes: Option<String> = row.try_get("supersedes")?;
+    let comparable: Option<i64> = row.try_get("comparable_prior_units")?;
+    let figure = SalesFigure {
+        id: SalesFigureId::parse(&row.try_get::<String, _>("id")?).map_err(|e| corrupt("id", e))?,
+        key: SeriesKey {
+            organization,
+            basis: parse::<MeasureBasis>(row, "basis")?,
+            flow: parse::<Flow>(row, "flow")?,
+            market: parse::<Market>(row, "market")?,
+            scope: parse::<VehicleScope>(row, "scope")?,
+            powertrain: parse::<Powertrain>(row, "powertrain")?,
+        },
+        period: MonthRange::new(
+            month(row.try_get("period_start")?)?,
+            month(row.try_get("period_end")?)?,
+        )
+        .map_err(|e| corrupt("period", e))?,
+        units: Units::new(row.try_get("units")?).map_err(|e| corrupt("units", e))?,
+        comparable_prior: comparable
+            .map(Units::new)
+            .transpose()
+            .map_err(|e| corrupt("comparable_prior_units", e))?,
+        provenance: Provenance {
+            source: SourceId::parse(&row.try_get::<String, _>("source")?)
+                .map_err(|e| corrupt("source", e))?,
+            stage: parse::<ReleaseStage>(row, "stage")?,
+            as_of: day(row.try_get("as_of")?)?,
+            supersedes: supersedes
+                .map(|s| SalesFigureId::parse(&s))
+                .transpose()
+                .map_err(|e| corrupt("supersedes", e))?,
+        },
+        note: row.try_get("note")?,
+    };
+    Ok(StoredFigure {
+        seq: row.try_get("seq")?,
+        figure,
+        create_time_micros: row.try_get("create_time")?,
+    })
+}
+
+fn source_from_row(row: &AnyRow) -> Result<Source, StatsError> {
+    let published: Option<i64> = row.try_get("published")?;
+    Ok(Source {
+        id: SourceId::parse(&row.try_get::<String, _>("id")?).map_err(|e| corrupt("source", e))?,
+        kind: parse::<SourceKind>(row, "kind")?,
+        publisher: row.try_get("publisher")?,
+        title: row.try_get("title")?,
+        uri: row.try_get("uri")?,
+        published_date: published.map(day).transpose()?,
+    })
+}
+
+fn record_from_row(row: &AnyRow) -> Result<ImportRecord, StatsError> {
+    Ok(ImportRecord {
+        digest: row.try_get("digest")?,
+        imported_count: row.try_get("imported_count")?,
+        revision_count: row.try_get("revision_count")?,
+    })
+}

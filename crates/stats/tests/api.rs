@@ -1,0 +1,1212 @@
+//! gRPC tests: a real registry server and a real stats server on 127.0.0.1, over SQLite
+//! always and over PostgreSQL when `AUTOINTEL_TEST_POSTGRES_URL` is set.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use autointel_proto::registry::registry_service_client::RegistryServiceClient;
+use autointel_proto::registry::{self as rwire};
+use autointel_proto::stats::stats_service_client::StatsServiceClient;
+use autointel_proto::stats::{self as wire};
+use autointel_proto::types::{self as twire};
+use autointel_stats::seed::{read_sales_figures, read_sales_figures_file};
+use autointel_stats::{Application, Settings};
+use sqlx::Connection;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+const ARTICLE: &str = "sources/article-nissan-china-exports-2023";
+const HEADER: &str = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note\n";
+
+// ------------------------------------------------------------------------------------------
+// Harness.
+
+struct RunningRegistry {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+async fn start_registry(addr: SocketAddr, database_url: &str) -> RunningRegistry {
+    let settings = autointel_registry::Settings {
+        listen_address: addr,
+        database_url: database_url.to_owned(),
+        load_seed: true,
+    };
+    let app = autointel_registry::Application::build(settings)
+        .await
+        .unwrap();
+    let addr = app.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        app.serve_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    RunningRegistry {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+impl RunningRegistry {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
+
+struct Stack {
+    stats: StatsServiceClient<Channel>,
+    registry: RegistryServiceClient<Channel>,
+    registry_server: Option<RunningRegistry>,
+    registry_db: String,
+    _stats_stop: oneshot::Sender<()>,
+}
+
+fn temp_db() -> (PathBuf, String) {
+    let path = std::env::temp_dir().join(format!(
+        "autointel-stats-test-registry-{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    (path, url)
+}
+
+async fn spawn_stack(stats_db: &str) -> Stack {
+    let (_, registry_db) = temp_db();
+    let registry_server = start_registry(SocketAddr::from(([127, 0, 0, 1], 0)), &registry_db).await;
+    let (stats, stats_stop) = spawn_stats(stats_db, registry_server.addr).await;
+    let registry = RegistryServiceClient::connect(format!("http://{}", registry_server.addr))
+        .await
+        .unwrap();
+    Stack {
+        stats,
+        registry,
+        registry_server: Some(registry_server),
+        registry_db,
+        _stats_stop: stats_stop,
+    }
+}
+
+/// A stats server on `stats_db` using the registry at `registry`.
+async fn spawn_stats(
+    stats_db: &str,
+    registry: SocketAddr,
+) -> (StatsServiceClient<Channel>, oneshot::Sender<()>) {
+    let settings = Settings {
+        listen_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: stats_db.to_owned(),
+        registry_endpoint: format!("http://{registry}"),
+        refresh_interval: Duration::from_millis(200),
+        ..Settings::default()
+    };
+    let app = Application::build(settings).await.unwrap();
+    let stats_addr = app.local_addr();
+    let (stats_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        app.serve_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    let stats = StatsServiceClient::connect(format!("http://{stats_addr}"))
+        .await
+        .unwrap();
+    (stats, stats_stop)
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(path) = self
+            .registry_db
+            .strip_prefix("sqlite://")
+            .and_then(|p| p.split('?').next())
+        {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
+        }
+    }
+}
+
+fn sqlite_url() -> String {
+    "sqlite::memory:".to_owned()
+}
+
+/// A fresh schema on the PostgreSQL server named by `AUTOINTEL_TEST_POSTGRES_URL`, or
+/// `None` (after saying so) when it is unset. Fails when set but unreachable.
+async fn postgres_url() -> Option<String> {
+    let Ok(base) = std::env::var("AUTOINTEL_TEST_POSTGRES_URL") else {
+        // Written past libtest's output capture so that the skip is visible.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping: AUTOINTEL_TEST_POSTGRES_URL not set"
+        );
+        return None;
+    };
+    let schema = format!("stats_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("AUTOINTEL_TEST_POSTGRES_URL={base} is unreachable: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
+}
+
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(&super::sqlite_url()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(url) = super::postgres_url().await {
+                    super::$name(&url).await;
+                }
+            }
+        }
+    )*};
+}
+
+on_both_databases!(
+    seed_yoy_matches_the_article,
+    retried_import_writes_nothing_twice,
+    invalid_rows_reject_the_whole_import,
+    unknown_organization_is_failed_precondition,
+    revisions_are_kept_and_as_of_reads_the_past,
+    coverage_reports_uncovered_months,
+    rollup_counts_each_figure_once,
+    target_progress_tracks_a_registry_target,
+    registry_outage_fails_fast_and_recovers,
+    ranking_share_and_breakdown,
+);
+
+mod a_replica_sees_another_replicas_import {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_file() {
+        let path = std::env::temp_dir().join(format!(
+            "autointel-stats-test-{}.db",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        super::a_replica_sees_another_replicas_import(&url).await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(url) = super::postgres_url().await {
+            super::a_replica_sees_another_replicas_import(&url).await;
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Helpers.
+
+fn figures(lines: &[&str]) -> Vec<wire::SalesFigure> {
+    let text = format!("{HEADER}{}\n", lines.join("\n"));
+    read_sales_figures(text.as_bytes()).unwrap()
+}
+
+fn seed_figures() -> Vec<wire::SalesFigure> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/seed/sales_figures.csv");
+    read_sales_figures_file(&path).unwrap()
+}
+
+async fn import(
+    client: &mut StatsServiceClient<Channel>,
+    request_id: &str,
+    batches: Vec<Vec<wire::SalesFigure>>,
+) -> Result<wire::ImportSalesFiguresResponse, Status> {
+    let requests: Vec<_> = batches
+        .into_iter()
+        .map(|figures| wire::ImportSalesFiguresRequest {
+            request_id: request_id.to_owned(),
+            figures,
+        })
+        .collect();
+    client
+        .import_sales_figures(tokio_stream::iter(requests))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn ym(year: i32, month: i32) -> twire::YearMonth {
+    twire::YearMonth { year, month }
+}
+
+fn months(start: (i32, i32), end: (i32, i32)) -> twire::MonthRange {
+    twire::MonthRange {
+        start: Some(ym(start.0, start.1)),
+        end: Some(ym(end.0, end.1)),
+    }
+}
+
+fn date(year: i32, month: i32, day: i32) -> autointel_proto::google::r#type::Date {
+    autointel_proto::google::r#type::Date { year, month, day }
+}
+
+fn series(
+    organization: &str,
+    basis: twire::MeasureBasis,
+    powertrain: twire::Powertrain,
+) -> twire::SeriesKey {
+    twire::SeriesKey {
+        organization: organization.to_owned(),
+        basis: basis as i32,
+        flow: twire::Flow::Total as i32,
+        market: "CN".to_owned(),
+        scope: twire::VehicleScope::All as i32,
+        powertrain: powertrain as i32,
+    }
+}
+
+fn nissan_china() -> twire::SeriesKey {
+    series(
+        "organizations/nissan-china",
+        twire::MeasureBasis::CompanyReported,
+        twire::Powertrain::All,
+    )
+}
+
+async fn list_all(client: &mut StatsServiceClient<Channel>) -> Vec<wire::SalesFigure> {
+    client
+        .list_sales_figures(wire::ListSalesFiguresRequest {
+            page_size: 1000,
+            include_superseded: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .sales_figures
+}
+
+async fn create_org(
+    registry: &mut RegistryServiceClient<Channel>,
+    id: &str,
+    kind: rwire::OrganizationKind,
+) {
+    registry
+        .create_organization(rwire::CreateOrganizationRequest {
+            organization: Some(rwire::Organization {
+                kind: kind as i32,
+                english_name: format!("Test {id}"),
+                country_code: "CN".to_owned(),
+                ..Default::default()
+            }),
+            organization_id: id.to_owned(),
+            request_id: new_id(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn link(registry: &mut RegistryServiceClient<Channel>, parent: &str, child: &str) {
+    registry
+        .create_relationship(rwire::CreateRelationshipRequest {
+            relationship: Some(rwire::Relationship {
+                kind: rwire::RelationshipKind::Owns as i32,
+                parent: format!("organizations/{parent}"),
+                child: format!("organizations/{child}"),
+                stake_basis_points: Some(5000),
+                sources: vec![ARTICLE.to_owned()],
+                ..Default::default()
+            }),
+            relationship_id: String::new(),
+            request_id: new_id(),
+        })
+        .await
+        .unwrap();
+}
+
+/// holding ─┬─ group (1 000, includes jv and plant) ─┬─ jv (400)
+///          │                                         └─ plant (50)
+///          └─ other (70)
+async fn build_hierarchy(stack: &mut Stack) {
+    use rwire::OrganizationKind as K;
+    for (id, kind) in [
+        ("test-holding", K::Group),
+        ("test-group", K::Group),
+        ("test-jv", K::JointVenture),
+        ("test-plant", K::Plant),
+        ("test-other", K::Automaker),
+    ] {
+        create_org(&mut stack.registry, id, kind).await;
+    }
+    link(&mut stack.registry, "test-holding", "test-group").await;
+    link(&mut stack.registry, "test-holding", "test-other").await;
+    link(&mut stack.registry, "test-group", "test-jv").await;
+    link(&mut stack.registry, "test-group", "test-plant").await;
+    link(&mut stack.registry, "test-other", "test-jv").await;
+    let rows = [
+        ("test-group", 1000),
+        ("test-jv", 400),
+        ("test-plant", 50),
+        ("test-other", 70),
+    ]
+    .map(|(org, units)| {
+        format!("{org},wholesale,total,CN,all,all,2023-01..2023-12,{units},,,article-nissan-china-exports-2023,final,2024-01-15,")
+    });
+    let lines: Vec<&str> = rows.iter().map(String::as_str).collect();
+    import(&mut stack.stats, &new_id(), vec![figures(&lines)])
+        .await
+        .unwrap();
+}
+
+fn rollup_request(root: &str) -> wire::ComputeRollupRequest {
+    wire::ComputeRollupRequest {
+        series: Some(series(
+            &format!("organizations/{root}"),
+            twire::MeasureBasis::Wholesale,
+            twire::Powertrain::All,
+        )),
+        period: Some(months((2023, 1), (2023, 12))),
+        ..Default::default()
+    }
+}
+
+async fn create_target(stack: &mut Stack) -> String {
+    let metric = twire::SeriesKey {
+        organization: "organizations/kia-yancheng-plant".to_owned(),
+        basis: twire::MeasureBasis::Production as i32,
+        flow: twire::Flow::Export as i32,
+        market: "CN".to_owned(),
+        scope: twire::VehicleScope::All as i32,
+        powertrain: twire::Powertrain::All as i32,
+    };
+    stack
+        .registry
+        .create_target(rwire::CreateTargetRequest {
+            target: Some(rwire::Target {
+                organization: "organizations/kia-yancheng-plant".to_owned(),
+                description: "Export over 200,000 units in 2026 (test)".to_owned(),
+                metric: Some(metric),
+                period: Some(months((2026, 1), (2026, 12))),
+                threshold_units: 200_000,
+                comparator: rwire::Comparator::GreaterThan as i32,
+                status: rwire::TargetStatus::Open as i32,
+                sources: vec![ARTICLE.to_owned()],
+                ..Default::default()
+            }),
+            target_id: String::new(),
+            request_id: new_id(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .name
+}
+
+fn change_request() -> wire::ComputeChangeRequest {
+    wire::ComputeChangeRequest {
+        series: Some(nissan_china()),
+        period: Some(months((2023, 1), (2023, 11))),
+        comparison: wire::Comparison::YearOverYear as i32,
+        ..Default::default()
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Tests.
+
+async fn seed_yoy_matches_the_article(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    let response = import(&mut stack.stats, &new_id(), vec![seed_figures()])
+        .await
+        .unwrap();
+    assert_eq!((response.imported_count, response.revision_count), (2, 0));
+
+    let answer = stack
+        .stats
+        .compute_change(change_request())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.current.unwrap().units, Some(694_900));
+    assert_eq!(answer.prior.unwrap().units, Some(974_700));
+    let change = answer.change.unwrap();
+    assert_eq!(
+        (
+            change.current_units,
+            change.prior_units,
+            change.absolute_change
+        ),
+        (694_900, 974_700, -279_800)
+    );
+    assert_eq!(change.relative_change.unwrap().percent, "-28.7");
+    assert!(answer.like_for_like_change.is_none());
+    let provenance = answer.provenance.unwrap();
+    assert_eq!(provenance.figures.len(), 2);
+    assert_eq!(provenance.sources.len(), 1);
+    assert_eq!(provenance.sources[0].name, ARTICLE);
+    assert!(
+        !provenance.sources[0].title.is_empty(),
+        "source snapshot is served"
+    );
+    assert!(provenance.figures.iter().all(|f| f.source == ARTICLE));
+}
+
+async fn retried_import_writes_nothing_twice(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    let id = new_id();
+    let first = import(&mut stack.stats, &id, vec![seed_figures()])
+        .await
+        .unwrap();
+    // The same import, split differently across batches, is the same import.
+    let mut batches = seed_figures();
+    let second_half = batches.split_off(1);
+    let retry = import(&mut stack.stats, &id, vec![batches, second_half])
+        .await
+        .unwrap();
+    assert_eq!(retry, first);
+    assert_eq!(list_all(&mut stack.stats).await.len(), 2);
+
+    let mut changed = seed_figures();
+    changed[0].note = "different".to_owned();
+    let err = import(&mut stack.stats, &id, vec![changed])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let fields: Vec<String> = err
+        .get_details_bad_request()
+        .unwrap()
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    assert_eq!(fields, ["request_id"]);
+    let err = import(&mut stack.stats, "not-a-uuid", vec![seed_figures()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(list_all(&mut stack.stats).await.len(), 2);
+}
+
+async fn invalid_rows_reject_the_whole_import(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    let good = seed_figures();
+    let mut bad_basis = good[1].clone();
+    bad_basis.series.as_mut().unwrap().basis = 0;
+    let mut bad_period_and_source = good[0].clone();
+    bad_period_and_source.period = Some(months((2023, 5), (2023, 1)));
+    bad_period_and_source.source = String::new();
+    let err = import(
+        &mut stack.stats,
+        &new_id(),
+        vec![
+            vec![good[0].clone(), bad_basis],
+            vec![good[1].clone(), bad_period_and_source],
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let fields: Vec<String> = err
+        .get_details_bad_request()
+        .unwrap()
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "figures[1].series.basis",
+            "figures[3].period.end",
+            "figures[3].source"
+        ]
+    );
+    let info = err.get_details_error_info().unwrap();
+    assert_eq!(info.domain, "stats.autointel");
+    assert!(
+        list_all(&mut stack.stats).await.is_empty(),
+        "nothing written"
+    );
+}
+
+async fn unknown_organization_is_failed_precondition(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    let err = import(
+        &mut stack.stats,
+        &new_id(),
+        vec![figures(&[
+            "no-such-maker,retail,total,CN,all,all,2023-01,10,,,article-nissan-china-exports-2023,final,2023-02-01,",
+            "nissan-china,retail,total,CN,all,all,2023-01,10,,,article-nissan-china-exports-2023,final,2023-02-01,",
+            "another-unknown,retail,total,CN,all,all,2023-01,10,,,no-such-source,final,2023-02-01,",
+        ])],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("organizations/no-such-maker"),
+        "{}",
+        err.message()
+    );
+    let subjects: Vec<String> = err
+        .get_details_precondition_failure()
+        .unwrap()
+        .violations
+        .into_iter()
+        .map(|v| v.subject)
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "organizations/no-such-maker",
+            "organizations/another-unknown",
+            "sources/no-such-source"
+        ]
+    );
+    assert!(list_all(&mut stack.stats).await.is_empty());
+}
+
+async fn revisions_are_kept_and_as_of_reads_the_past(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    let line = |units: u32, stage: &str, as_of: &str| {
+        format!(
+            ",retail,domestic,CN,passenger,nev,2023-10,{units},,,article-nissan-china-exports-2023,{stage},{as_of},"
+        )
+    };
+    let estimate = line(750_000, "estimate", "2023-10-31");
+    let first = import(&mut stack.stats, &new_id(), vec![figures(&[&estimate])])
+        .await
+        .unwrap();
+    assert_eq!(first.revision_count, 0);
+    let (preliminary, final_) = (
+        line(765_000, "preliminary", "2023-11-02"),
+        line(767_000, "final", "2023-11-09"),
+    );
+    let second = import(
+        &mut stack.stats,
+        &new_id(),
+        vec![figures(&[&preliminary, &final_])],
+    )
+    .await
+    .unwrap();
+    assert_eq!((second.imported_count, second.revision_count), (2, 2));
+
+    let key = twire::SeriesKey {
+        organization: String::new(),
+        basis: twire::MeasureBasis::Retail as i32,
+        flow: twire::Flow::Domestic as i32,
+        market: "CN".to_owned(),
+        scope: twire::VehicleScope::Passenger as i32,
+        powertrain: twire::Powertrain::Nev as i32,
+    };
+    let total = |as_of: Option<autointel_proto::google::r#type::Date>| wire::ComputeTotalRequest {
+        series: Some(key.clone()),
+        period: Some(months((2023, 10), (2023, 10))),
+        as_of_date: as_of,
+    };
+    let units = |r: wire::ComputeTotalResponse| r.total.unwrap().units;
+    let latest = stack
+        .stats
+        .compute_total(total(None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(units(latest), Some(767_000));
+    let then = stack
+        .stats
+        .compute_total(total(Some(date(2023, 11, 5))))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(units(then), Some(765_000));
+    let before = stack
+        .stats
+        .compute_total(total(Some(date(2023, 10, 1))))
+        .await
+        .unwrap()
+        .into_inner()
+        .total
+        .unwrap();
+    assert_eq!(before.units, None);
+    assert_eq!(
+        before.coverage.unwrap().uncovered,
+        [months((2023, 10), (2023, 10))]
+    );
+
+    let history = stack
+        .stats
+        .get_revision_history(wire::GetRevisionHistoryRequest {
+            series: Some(key.clone()),
+            period: Some(months((2023, 10), (2023, 10))),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .revisions;
+    let changes: Vec<_> = history
+        .iter()
+        .map(|r| r.change_from_previous_units)
+        .collect();
+    assert_eq!(changes, [None, Some(15_000), Some(2_000)]);
+    let names: Vec<String> = history
+        .iter()
+        .map(|r| r.figure.as_ref().unwrap().name.clone())
+        .collect();
+    let last = history[2].figure.as_ref().unwrap();
+    assert_eq!(last.supersedes, names[1]);
+    assert_eq!(last.superseded_by, "");
+    let oldest = stack
+        .stats
+        .get_sales_figure(wire::GetSalesFigureRequest {
+            name: names[0].clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(oldest.superseded_by, names[1]);
+    assert!(oldest.create_time.is_some());
+
+    // Listing: latest only by default; paging through every revision.
+    let latest_only = stack
+        .stats
+        .list_sales_figures(wire::ListSalesFiguresRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(latest_only.sales_figures.len(), 1);
+    let mut token = String::new();
+    let mut seen = Vec::new();
+    loop {
+        let page = stack
+            .stats
+            .list_sales_figures(wire::ListSalesFiguresRequest {
+                page_size: 1,
+                page_token: token.clone(),
+                include_superseded: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.sales_figures.into_iter().map(|f| f.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(seen, names);
+    let first_page = stack
+        .stats
+        .list_sales_figures(wire::ListSalesFiguresRequest {
+            page_size: 1,
+            include_superseded: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let err = stack
+        .stats
+        .list_sales_figures(wire::ListSalesFiguresRequest {
+            page_size: 1,
+            page_token: first_page.next_page_token,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+}
+
+async fn coverage_reports_uncovered_months(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    import(
+        &mut stack.stats,
+        &new_id(),
+        vec![figures(&[
+            "byd,wholesale,total,CN,all,all,2023-01,100,,,article-nissan-china-exports-2023,final,2023-06-01,",
+            "byd,wholesale,total,CN,all,all,2023-02,200,,,article-nissan-china-exports-2023,final,2023-06-01,",
+            "byd,wholesale,total,CN,all,all,2023-04,400,,,article-nissan-china-exports-2023,final,2023-06-01,",
+        ])],
+    )
+    .await
+    .unwrap();
+    let key = series(
+        "organizations/byd",
+        twire::MeasureBasis::Wholesale,
+        twire::Powertrain::All,
+    );
+    let total = stack
+        .stats
+        .compute_total(wire::ComputeTotalRequest {
+            series: Some(key.clone()),
+            period: Some(months((2023, 1), (2023, 5))),
+            as_of_date: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let t = total.total.unwrap();
+    assert_eq!(t.units, None);
+    let coverage = t.coverage.unwrap();
+    assert!(!coverage.complete);
+    assert_eq!(
+        coverage.covered,
+        [months((2023, 1), (2023, 2)), months((2023, 4), (2023, 4))]
+    );
+    assert_eq!(
+        coverage.uncovered,
+        [months((2023, 3), (2023, 3)), months((2023, 5), (2023, 5))]
+    );
+    let series_answer = stack
+        .stats
+        .compute_series(wire::ComputeSeriesRequest {
+            series: Some(key),
+            period: Some(months((2023, 1), (2023, 2))),
+            granularity: wire::Granularity::Month as i32,
+            cumulative_within_year: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let points: Vec<_> = series_answer.points.iter().map(|p| p.units).collect();
+    assert_eq!(points, [Some(100), Some(300)]);
+}
+
+async fn rollup_counts_each_figure_once(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    build_hierarchy(&mut stack).await;
+    let answer = stack
+        .stats
+        .compute_rollup(rollup_request("test-holding"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.total.unwrap().units, Some(1_070));
+    let mut counted: Vec<(String, bool)> = answer
+        .contributions
+        .iter()
+        .map(|c| (c.organization.clone(), c.counted))
+        .collect();
+    counted.sort();
+    assert_eq!(
+        counted,
+        [
+            ("organizations/test-group".to_owned(), true),
+            ("organizations/test-holding".to_owned(), false),
+            ("organizations/test-jv".to_owned(), false),
+            ("organizations/test-other".to_owned(), true),
+            ("organizations/test-plant".to_owned(), false),
+        ]
+    );
+    let jv = answer
+        .contributions
+        .iter()
+        .find(|c| c.organization == "organizations/test-jv")
+        .unwrap();
+    assert_eq!(jv.units, Some(400));
+    assert!(jv.reason.contains("included in"), "{}", jv.reason);
+    assert_eq!(answer.provenance.unwrap().figures.len(), 2);
+
+    let group_only = stack
+        .stats
+        .compute_rollup(rollup_request("test-group"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(group_only.total.unwrap().units, Some(1_000));
+}
+
+async fn target_progress_tracks_a_registry_target(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    let target = create_target(&mut stack).await;
+    let request = || wire::ComputeTargetProgressRequest {
+        target: target.clone(),
+        ..Default::default()
+    };
+    let before = stack
+        .stats
+        .compute_target_progress(request())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        before.status,
+        wire::TargetProgressStatus::NotYetMeasurable as i32
+    );
+    import(
+        &mut stack.stats,
+        &new_id(),
+        vec![figures(&[
+            "kia-yancheng-plant,production,export,CN,all,all,2026-01,20000,,,article-nissan-china-exports-2023,final,2026-02-10,",
+            "kia-yancheng-plant,production,export,CN,all,all,2026-02,20000,,,article-nissan-china-exports-2023,final,2026-03-10,",
+            "kia-yancheng-plant,production,export,CN,all,all,2026-03,20000,,,article-nissan-china-exports-2023,final,2026-04-10,",
+        ])],
+    )
+    .await
+    .unwrap();
+    let progress = stack
+        .stats
+        .compute_target_progress(request())
+        .await
+        .unwrap()
+        .into_inner();
+    // 60 000 in 3 of 12 months → 240 000 pro rata > 200 000.
+    assert_eq!(progress.status, wire::TargetProgressStatus::OnTrack as i32);
+    assert_eq!(progress.threshold_units, 200_000);
+    let actual = progress.actual.unwrap();
+    assert_eq!(actual.units, Some(60_000));
+    assert_eq!(actual.period, Some(months((2026, 1), (2026, 3))));
+    assert_eq!(progress.progress.unwrap().percent, "30.0");
+    assert_eq!(progress.target.unwrap().name, target);
+    assert_eq!(progress.provenance.unwrap().figures.len(), 3);
+}
+
+async fn registry_outage_fails_fast_and_recovers(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    import(&mut stack.stats, &new_id(), vec![seed_figures()])
+        .await
+        .unwrap();
+    build_hierarchy(&mut stack).await;
+    let target = create_target(&mut stack).await;
+    let events_request = || wire::ComputeSeriesRequest {
+        series: Some(nissan_china()),
+        period: Some(months((2023, 1), (2023, 12))),
+        granularity: wire::Granularity::Year as i32,
+        include_events: true,
+        ..Default::default()
+    };
+    let target_request = || wire::ComputeTargetProgressRequest {
+        target: target.clone(),
+        ..Default::default()
+    };
+    // Everything works while the registry is up.
+    stack
+        .stats
+        .compute_rollup(rollup_request("test-holding"))
+        .await
+        .unwrap();
+    stack
+        .stats
+        .compute_target_progress(target_request())
+        .await
+        .unwrap();
+    stack.stats.compute_series(events_request()).await.unwrap();
+
+    let registry = stack.registry_server.take().unwrap();
+    let addr = registry.addr;
+    registry.stop().await;
+
+    // Queries needing the registry fail fast with UNAVAILABLE (deadline sum: 3 × 2 s).
+    let started = Instant::now();
+    let err = stack
+        .stats
+        .compute_rollup(rollup_request("test-holding"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(
+        err.message().contains("registry unavailable"),
+        "{}",
+        err.message()
+    );
+    let err = stack
+        .stats
+        .compute_target_progress(target_request())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    let err = stack
+        .stats
+        .compute_series(events_request())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    let elapsed = started.elapsed();
+    eprintln!("three registry-dependent queries failed in {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(2_500),
+        "three failures took {elapsed:?}"
+    );
+
+    // Everything else keeps working.
+    let change = stack
+        .stats
+        .compute_change(change_request())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(change.change.unwrap().absolute_change, -279_800);
+    stack
+        .stats
+        .compute_total(wire::ComputeTotalRequest {
+            series: Some(nissan_china()),
+            period: Some(months((2023, 1), (2023, 11))),
+            as_of_date: None,
+        })
+        .await
+        .unwrap();
+    let mut without_events = events_request();
+    without_events.include_events = false;
+    stack.stats.compute_series(without_events).await.unwrap();
+
+    // The registry returns on the same port; stats recovers without a restart.
+    let restarted = start_registry(addr, &stack.registry_db).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match stack
+            .stats
+            .compute_rollup(rollup_request("test-holding"))
+            .await
+        {
+            Ok(answer) => {
+                assert_eq!(answer.into_inner().total.unwrap().units, Some(1_070));
+                break;
+            }
+            Err(e) if Instant::now() < deadline => {
+                assert_eq!(e.code(), Code::Unavailable);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("stats did not recover: {e:?}"),
+        }
+    }
+    stack
+        .stats
+        .compute_target_progress(target_request())
+        .await
+        .unwrap();
+    stack.stats.compute_series(events_request()).await.unwrap();
+    restarted.stop().await;
+}
+
+async fn ranking_share_and_breakdown(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    let row = |org: &str, powertrain: &str, period: &str, units: u32| {
+        format!(
+            "{org},retail,domestic,CN,passenger,{powertrain},{period},{units},,,article-nissan-china-exports-2023,final,2024-01-10,"
+        )
+    };
+    let rows = [
+        row("", "all", "2023-10", 2_000),
+        row("", "nev", "2023-10", 800),
+        row("", "all", "2023-11", 2_500),
+        row("", "nev", "2023-11", 1_000),
+        row("byd", "all", "2023-10", 300),
+        row("byd", "nev", "2023-10", 300),
+        row("byd", "all", "2022-10", 200),
+        row("tesla", "all", "2023-10", 60),
+        row("tesla", "nev", "2023-10", 60),
+    ];
+    let lines: Vec<&str> = rows.iter().map(String::as_str).collect();
+    import(&mut stack.stats, &new_id(), vec![figures(&lines)])
+        .await
+        .unwrap();
+    let key = |org: &str, powertrain: twire::Powertrain| twire::SeriesKey {
+        organization: org.to_owned(),
+        basis: twire::MeasureBasis::Retail as i32,
+        flow: twire::Flow::Domestic as i32,
+        market: "CN".to_owned(),
+        scope: twire::VehicleScope::Passenger as i32,
+        powertrain: powertrain as i32,
+    };
+
+    let ranking = stack
+        .stats
+        .compute_ranking(wire::ComputeRankingRequest {
+            series: Some(key("", twire::Powertrain::All)),
+            period: Some(months((2023, 10), (2023, 10))),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ranking.total_is_market);
+    assert_eq!(ranking.total_units, 2_000);
+    let entries: Vec<_> = ranking
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e.rank,
+                e.organization.as_str(),
+                e.units,
+                e.share.as_ref().unwrap().percent.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (1, "organizations/byd", 300, "15.0"),
+            (2, "organizations/tesla", 60, "3.0")
+        ]
+    );
+    assert_eq!(
+        ranking.entries[0]
+            .year_over_year
+            .as_ref()
+            .unwrap()
+            .relative_change
+            .as_ref()
+            .unwrap()
+            .percent,
+        "50.0"
+    );
+
+    let share = stack
+        .stats
+        .compute_share(wire::ComputeShareRequest {
+            numerator: Some(key("", twire::Powertrain::Nev)),
+            denominator: Some(key("", twire::Powertrain::All)),
+            period: Some(months((2023, 10), (2023, 12))),
+            granularity: wire::Granularity::Month as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let shares: Vec<Option<String>> = share
+        .points
+        .iter()
+        .map(|p| p.share.as_ref().map(|r| r.percent.clone()))
+        .collect();
+    assert_eq!(
+        shares,
+        [Some("40.0".to_owned()), Some("40.0".to_owned()), None]
+    );
+
+    let breakdown = stack
+        .stats
+        .compute_breakdown(wire::ComputeBreakdownRequest {
+            series: Some(twire::SeriesKey {
+                organization: String::new(),
+                powertrain: 0,
+                ..key("", twire::Powertrain::All)
+            }),
+            group_by: vec![
+                wire::Dimension::Organization as i32,
+                wire::Dimension::Powertrain as i32,
+            ],
+            period: Some(months((2023, 10), (2023, 10))),
+            as_of_date: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let rows: Vec<_> = breakdown
+        .rows
+        .iter()
+        .map(|r| {
+            let s = r.series.as_ref().unwrap();
+            (
+                s.organization.clone(),
+                s.powertrain,
+                r.total.as_ref().unwrap().units,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "organizations/byd".to_owned(),
+                twire::Powertrain::Nev as i32,
+                Some(300)
+            ),
+            (
+                "organizations/byd".to_owned(),
+                twire::Powertrain::All as i32,
+                Some(300)
+            ),
+            (
+                "organizations/tesla".to_owned(),
+                twire::Powertrain::Nev as i32,
+                Some(60)
+            ),
+            (
+                "organizations/tesla".to_owned(),
+                twire::Powertrain::All as i32,
+                Some(60)
+            ),
+        ]
+    );
+    let err = stack
+        .stats
+        .compute_breakdown(wire::ComputeBreakdownRequest {
+            series: Some(key("", twire::Powertrain::All)),
+            group_by: vec![wire::Dimension::Powertrain as i32],
+            period: Some(months((2023, 10), (2023, 10))),
+            as_of_date: None,
+        })
+        .await
+        .unwrap_err();
+    let fields: Vec<String> = err
+        .get_details_bad_request()
+        .unwrap()
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    assert_eq!(fields, ["series.powertrain"]);
+}
+
+/// Two stats replicas on one database: an import through one is visible through the
+/// other within the refresh interval (200 ms here) plus one poll.
+async fn a_replica_sees_another_replicas_import(db: &str) {
+    let mut stack = spawn_stack(db).await;
+    let registry = stack.registry_server.as_ref().unwrap().addr;
+    let (mut replica, _stop) = spawn_stats(db, registry).await;
+    import(&mut stack.stats, &new_id(), vec![seed_figures()])
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let answer = replica
+            .compute_change(change_request())
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(change) = answer.change {
+            assert_eq!(change.absolute_change, -279_800);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the replica did not converge"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And a replica started afterwards loads everything at start.
+    let (mut late, _late_stop) = spawn_stats(db, registry).await;
+    assert_eq!(list_all(&mut late).await.len(), 2);
+}

@@ -1,0 +1,88 @@
+# syntax=docker/dockerfile:1.7
+#
+# registry-server image. Build from the repository root:
+#   DOCKER_BUILDKIT=1 docker build -f deploy/docker/registry.Dockerfile -t ghcr.io/autointel/registry-server:dev .
+#
+# Runtime contract: runs as 65532:65532 on a read-only root filesystem; the only
+# writable paths it needs are /var/lib/autointel (SQLite, when used) and /tmp,
+# both mounted as volumes. Configuration comes from --config <file>, AUTOINTEL_*
+# env vars and flags; the image sets none of them, so that a mounted config file
+# is never silently overridden by an image-level env var.
+
+ARG RUST_IMAGE=rust:1.95-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+
+# --- skeleton: the workspace manifests with stub sources -----------------------
+# Copies every crate but keeps only Cargo.toml files (plus stub targets), so the
+# dependency layer below depends on the manifests alone and stays cached while
+# source code changes. New workspace members are picked up without editing this.
+# A stub build.rs (where the crate has one) makes cargo compile and cache the
+# build-dependencies; explicit target paths ([[bin]], [[test]], [lib] path = ...)
+# get stubs too, because cargo requires them to exist.
+FROM ${RUST_IMAGE} AS skeleton
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY crates ./crates
+RUN set -eu; \
+    mkdir -p /skeleton/crates; \
+    cp Cargo.toml Cargo.lock /skeleton/; \
+    for manifest in crates/*/Cargo.toml; do \
+      dir="$(dirname "$manifest")"; \
+      mkdir -p "/skeleton/$dir/src"; \
+      cp "$manifest" "/skeleton/$dir/Cargo.toml"; \
+      : > "/skeleton/$dir/src/lib.rs"; \
+      echo 'fn main() {}' > "/skeleton/$dir/src/main.rs"; \
+      if [ -f "$dir/build.rs" ]; then echo 'fn main() {}' > "/skeleton/$dir/build.rs"; fi; \
+      grep -E '^[[:space:]]*path[[:space:]]*=[[:space:]]*"[^"]+\.rs"' "$manifest" \
+        | sed -E 's/^[^"]*"([^"]+)".*/\1/' \
+        | while read -r target; do \
+            mkdir -p "/skeleton/$dir/$(dirname "$target")"; \
+            [ -f "/skeleton/$dir/$target" ] || echo 'fn main() {}' > "/skeleton/$dir/$target"; \
+          done; \
+    done
+
+# --- builder -------------------------------------------------------------------
+FROM ${RUST_IMAGE} AS builder
+ARG PACKAGE=autointel-registry
+ARG BIN=registry-server
+ENV CARGO_TERM_COLOR=never \
+    CARGO_INCREMENTAL=0
+WORKDIR /src
+
+# 1. dependencies only (cached until a manifest or Cargo.lock changes)
+COPY --from=skeleton /skeleton/ ./
+RUN --mount=type=cache,id=autointel-cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,id=autointel-cargo-git,target=/usr/local/cargo/git/db,sharing=locked \
+    --mount=type=cache,id=autointel-target-bookworm,target=/src/target,sharing=locked \
+    cargo build --release --locked -p "${PACKAGE}" --bin "${BIN}"
+
+# 2. the real sources (stubs removed first so none survives as a phantom target);
+# data/seed is compiled in (registry embeds the seed with include_str!)
+RUN rm -rf crates
+COPY proto ./proto
+COPY data/seed ./data/seed
+COPY crates ./crates
+# touch: COPY keeps the context's mtimes, which can be older than the stub
+# artifacts in the cached target dir; cargo would then reuse the stub build.
+# The target dir is a cache mount, absent from the image: copy the binary out.
+RUN --mount=type=cache,id=autointel-cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,id=autointel-cargo-git,target=/usr/local/cargo/git/db,sharing=locked \
+    --mount=type=cache,id=autointel-target-bookworm,target=/src/target,sharing=locked \
+    set -eu; \
+    find crates proto data -type f -exec touch {} +; \
+    cargo build --release --locked -p "${PACKAGE}" --bin "${BIN}"; \
+    install -D -m 0755 "target/release/${BIN}" "/out/usr/local/bin/${BIN}"; \
+    install -d -m 0750 /out/var/lib/autointel
+
+# --- runtime: no shell, no package manager ----------------------------------------
+FROM ${RUNTIME_IMAGE}
+LABEL org.opencontainers.image.title="registry-server" \
+      org.opencontainers.image.description="autointel registry gRPC service: organisations, partnerships, events, targets" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=builder /out/usr/local/bin/registry-server /usr/local/bin/registry-server
+# owned by the runtime user so a fresh named volume inherits writable ownership
+COPY --from=builder --chown=65532:65532 /out/var/lib/autointel /var/lib/autointel
+USER 65532:65532
+# 50051 gRPC (health, reflection, API); 9090 Prometheus metrics (HTTP)
+EXPOSE 50051 9090
+ENTRYPOINT ["/usr/local/bin/registry-server"]

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""Policy assertions on the rendered manifests of every kustomization in deploy/.
+
+Run by deploy/check.sh with --rendered DIR (DIR/<name>.yaml per kustomization,
+as rendered by `kubectl kustomize`); without it, renders them itself with
+kubectl from PATH or .venv-ci/bin. Needs PyYAML only. Prints every check and
+exits non-zero if any fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+DEPLOY = Path(__file__).resolve().parent.parent
+KUSTOMIZATIONS = {"base": "base", "local": "overlays/local", "production": "overlays/production"}
+OVERLAYS = ("local", "production")
+NAME = "app.kubernetes.io/name"
+REQUIRED_LABELS = (NAME, "app.kubernetes.io/part-of", "app.kubernetes.io/component")
+SERVICES = {
+    # service -> (grpc port, metrics port, config file)
+    "autointel-registry": (50051, 9090, "registry.toml"),
+    "autointel-stats": (50052, 9091, "stats.toml"),
+}
+TOKEN_SECRETS = {
+    "autointel-registry": {"autointel-registry-tokens"},
+    "autointel-stats": {"autointel-stats-tokens", "autointel-stats-registry-token"},
+}
+DB_KEYS = {"autointel-registry": "registry-url", "autointel-stats": "stats-url"}
+
+
+class Checker:
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, where: str, cond: bool, what: str) -> None:
+        if cond:
+            self.passed += 1
+            print(f"  ok    {where}: {what}")
+        else:
+            self.failed += 1
+            print(f"  FAIL  {where}: {what}")
+
+
+def render(name: str) -> list[dict]:
+    kubectl = shutil.which("kubectl") or str(DEPLOY.parent / ".venv-ci" / "bin" / "kubectl")
+    out = subprocess.run(
+        [kubectl, "kustomize", str(DEPLOY / KUSTOMIZATIONS[name])],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def load(rendered: Path | None, name: str) -> list[dict]:
+    if rendered is None:
+        return render(name)
+    with open(rendered / f"{Path(KUSTOMIZATIONS[name]).name}.yaml") as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def of_kind(docs: list[dict], kind: str) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    """matchLabels-only selector semantics (all this repo uses); {} selects all."""
+    if selector.get("matchExpressions"):
+        raise AssertionError("matchExpressions not supported by this test")
+    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+
+
+def effective(pod_sc: dict, c_sc: dict, key: str):
+    return c_sc.get(key, pod_sc.get(key))
+
+
+def check_workloads(ck: Checker, env: str, docs: list[dict]) -> None:
+    configmaps = of_kind(docs, "ConfigMap")
+    for name, dep in of_kind(docs, "Deployment").items():
+        where = f"{env}/deployment/{name}"
+        grpc_port, metrics_port, config_file = SERVICES[name]
+        pod = dep["spec"]["template"]["spec"]
+        pod_labels = dep["spec"]["template"]["metadata"].get("labels", {})
+        psc = pod.get("securityContext", {})
+        ck.check(where, all(k in pod_labels for k in REQUIRED_LABELS), "pod template has name/part-of/component labels")
+        ck.check(where, pod.get("automountServiceAccountToken") is False, "no service account token mounted")
+        ck.check(where, psc.get("fsGroup") == 65532, "pod fsGroup 65532")
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        containers = pod.get("initContainers", []) + pod["containers"]
+        for c in containers:
+            cw = f"{where}/{c['name']}"
+            sc = c.get("securityContext", {})
+            ck.check(cw, effective(psc, sc, "runAsNonRoot") is True, "runAsNonRoot")
+            ck.check(cw, effective(psc, sc, "runAsUser") == 65532 and effective(psc, sc, "runAsGroup") == 65532,
+                     "runs as 65532:65532")
+            ck.check(cw, sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem")
+            ck.check(cw, sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation false")
+            ck.check(cw, not sc.get("privileged", False), "not privileged")
+            ck.check(cw, sc.get("capabilities", {}).get("drop") == ["ALL"] and not sc["capabilities"].get("add"),
+                     "capabilities drop ALL, add none")
+            seccomp = effective(psc, sc, "seccompProfile") or {}
+            ck.check(cw, seccomp.get("type") == "RuntimeDefault", "seccomp RuntimeDefault")
+            res = c.get("resources", {})
+            ck.check(cw, all(k in res.get(s, {}) for s in ("requests", "limits") for k in ("cpu", "memory")),
+                     "cpu and memory requests and limits")
+            ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+            ck.check(cw, ports.get("grpc") == grpc_port and ports.get("metrics") == metrics_port,
+                     f"ports grpc={grpc_port} metrics={metrics_port}")
+            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+                g = (c.get(probe) or {}).get("grpc")
+                ck.check(cw, g is not None and g.get("port") == grpc_port and g.get("service", "") == "",
+                         f"{probe} is a native grpc probe on {grpc_port} (service \"\")")
+            mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+            tmp = mounts.get("/tmp")
+            ck.check(cw, tmp is not None and "emptyDir" in volumes.get(tmp["name"], {}), "/tmp is an emptyDir")
+            data = mounts.get("/var/lib/autointel")
+            ck.check(cw, data is not None and not data.get("readOnly", False), "/var/lib/autointel mounted writable")
+            for secret in TOKEN_SECRETS[name]:
+                vol = next((v for v in volumes.values() if v.get("secret", {}).get("secretName") == secret), None)
+                ck.check(cw, vol is not None and any(m["name"] == vol["name"] and m.get("readOnly")
+                                                     for m in mounts.values()),
+                         f"Secret {secret} mounted read-only")
+            # the config file the container is told to read is the one the ConfigMap provides
+            args = c.get("args", [])
+            path = f"/etc/autointel/{config_file}"
+            ck.check(cw, args[args.index("--config") + 1: args.index("--config") + 2] == [path]
+                     if "--config" in args else False, f"--config {path}")
+            cfg_mount = mounts.get("/etc/autointel")
+            cm_name = volumes.get(cfg_mount["name"], {}).get("configMap", {}).get("name") if cfg_mount else None
+            cm = configmaps.get(cm_name or "")
+            ck.check(cw, cm is not None and config_file in cm.get("data", {}),
+                     f"ConfigMap {cm_name} mounted at /etc/autointel with {config_file}")
+            if cm is None or config_file not in cm.get("data", {}):
+                continue
+            cfg = tomllib.loads(cm["data"][config_file])
+            server = cfg.get("server", {})
+            ck.check(cw, server.get("listen_address") == f"0.0.0.0:{grpc_port}"
+                     and server.get("metrics_address") == f"0.0.0.0:{metrics_port}",
+                     "config listen/metrics addresses match the container ports")
+            pre_stop = (c.get("lifecycle", {}).get("preStop") or {}).get("sleep", {}).get("seconds", 0)
+            grace = server.get("shutdown_grace_seconds", 0)
+            ck.check(cw, pod.get("terminationGracePeriodSeconds", 30) > grace + pre_stop,
+                     f"terminationGracePeriodSeconds > preStop {pre_stop}s + shutdown grace {grace}s")
+            if name == "autointel-stats":
+                ck.check(cw, cfg.get("registry", {}).get("endpoint") == "http://autointel-registry:50051",
+                         "stats calls registry through its Service")
+
+
+def check_services(ck: Checker, env: str, docs: list[dict]) -> None:
+    deployments = of_kind(docs, "Deployment")
+    for name, (grpc_port, metrics_port, _) in SERVICES.items():
+        where = f"{env}/service/{name}"
+        svc = of_kind(docs, "Service").get(name)
+        ck.check(where, svc is not None and svc["spec"].get("type", "ClusterIP") == "ClusterIP", "ClusterIP Service")
+        if svc is None:
+            continue
+        ports = {p["name"]: p for p in svc["spec"]["ports"]}
+        ck.check(where, ports.get("grpc", {}).get("port") == grpc_port
+                 and ports["grpc"].get("appProtocol") == "grpc", f"port grpc {grpc_port}, appProtocol grpc")
+        ck.check(where, ports.get("metrics", {}).get("port") == metrics_port, f"port metrics {metrics_port}")
+        dep = deployments.get(name)
+        ck.check(where, dep is not None and selects({"matchLabels": svc["spec"]["selector"]},
+                                                    dep["spec"]["template"]["metadata"]["labels"]),
+                 "selects its Deployment's pods")
+    for d in docs:
+        labels = d["metadata"].get("labels", {})
+        ck.check(f"{env}/{d['kind'].lower()}/{d['metadata']['name']}",
+                 labels.get("app.kubernetes.io/part-of") == "autointel", "labelled part-of autointel")
+    ck.check(env, not of_kind(docs, "Secret"), "no Secret objects rendered (operators create them)")
+
+
+def ingress_rules_for(docs: list[dict], pod_labels: dict) -> tuple[list[dict], bool]:
+    """All ingress rules of the policies selecting these pods, and whether any policy selects them."""
+    rules, selected = [], False
+    for pol in of_kind(docs, "NetworkPolicy").values():
+        spec = pol["spec"]
+        if "Ingress" in spec.get("policyTypes", ["Ingress"]) and selects(spec["podSelector"], pod_labels):
+            selected = True
+            rules.extend(spec.get("ingress") or [])
+    return rules, selected
+
+
+def rule_ports(rule: dict) -> set:
+    return {p.get("port") for p in rule.get("ports") or [{"port": None}]}  # no ports: all ports
+
+
+def check_network_policies(ck: Checker, env: str, docs: list[dict]) -> None:
+    deployments = of_kind(docs, "Deployment")
+    stats_labels = deployments["autointel-stats"]["spec"]["template"]["metadata"]["labels"]
+    monitoring = {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    for name, (grpc_port, metrics_port, _) in SERVICES.items():
+        where = f"{env}/networkpolicy/{name}"
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        rules, selected = ingress_rules_for(docs, labels)
+        ck.check(where, selected, "pods are selected by an Ingress policy (default deny)")
+        grpc_rules = [r for r in rules if grpc_port in rule_ports(r) or None in rule_ports(r)]
+        ck.check(where, bool(grpc_rules), f"some rule admits gRPC port {grpc_port}")
+        ck.check(where, all(r.get("from") for r in rules), "no rule admits every source")
+        ck.check(where, all(None not in rule_ports(r) for r in rules), "every rule names its ports")
+        peers = [p for r in grpc_rules for p in r.get("from") or [{}]]
+        if name == "autointel-registry":
+            only_stats = bool(peers) and all(
+                set(p) == {"podSelector"} and p["podSelector"].get("matchLabels")
+                and selects(p["podSelector"], stats_labels)
+                and p["podSelector"]["matchLabels"].get(NAME) == "autointel-stats"
+                for p in peers
+            )
+            ck.check(where, only_stats, "gRPC only from pods labelled app.kubernetes.io/name=autointel-stats")
+            ck.check(where, all(rule_ports(r) <= {grpc_port} for r in grpc_rules),
+                     "the stats rule opens the gRPC port only")
+        else:
+            ck.check(where, any(set(p) == {"podSelector"} and p["podSelector"] == {} for p in peers),
+                     "gRPC from any pod in the namespace")
+        metric_peers = [p for r in rules if metrics_port in rule_ports(r) for p in r.get("from") or [{}]]
+        ck.check(where, bool(metric_peers) and all(p == {"namespaceSelector": monitoring} for p in metric_peers),
+                 f"metrics port {metrics_port} only from the monitoring namespace")
+        ck.check(where, all(rule_ports(r) <= {grpc_port, metrics_port} for r in rules),
+                 "no other port is opened")
+
+
+def check_production(ck: Checker, docs: list[dict]) -> None:
+    hpas = {d["spec"]["scaleTargetRef"]["name"]: d for d in of_kind(docs, "HorizontalPodAutoscaler").values()}
+    pdbs = list(of_kind(docs, "PodDisruptionBudget").values())
+    for name, dep in of_kind(docs, "Deployment").items():
+        where = f"production/deployment/{name}"
+        spec, pod = dep["spec"], dep["spec"]["template"]["spec"]
+        labels = spec["template"]["metadata"]["labels"]
+        ck.check(where, spec.get("replicas", 1) >= 2, f"replicas >= 2 (got {spec.get('replicas', 1)})")
+        hpa = hpas.get(name)
+        ck.check(where, hpa is not None and hpa["apiVersion"] == "autoscaling/v2"
+                 and hpa["spec"].get("minReplicas", 1) >= 2 and hpa["spec"]["maxReplicas"] >= 10,
+                 "HPA autoscaling/v2 with minReplicas >= 2 and maxReplicas >= 10")
+        ck.check(where, hpa is not None and any(m.get("resource", {}).get("name") == "cpu"
+                                                for m in hpa["spec"].get("metrics", [])), "HPA scales on CPU")
+        ck.check(where, any(selects(p["spec"]["selector"], labels) for p in pdbs), "covered by a PodDisruptionBudget")
+        strategy = spec.get("strategy", {})
+        ck.check(where, strategy.get("type") == "RollingUpdate"
+                 and strategy.get("rollingUpdate", {}).get("maxUnavailable") == 0, "RollingUpdate, maxUnavailable 0")
+        ck.check(where, len(pod.get("topologySpreadConstraints", [])) >= 1, "topologySpreadConstraints set")
+        for c in pod["containers"]:
+            env = {e["name"]: e for e in c.get("env", [])}
+            ref = env.get("AUTOINTEL_DATABASE__URL", {}).get("valueFrom", {}).get("secretKeyRef", {})
+            ck.check(where, ref.get("name") == "autointel-postgres" and ref.get("key") == DB_KEYS[name]
+                     and not ref.get("optional", False),
+                     f"AUTOINTEL_DATABASE__URL from Secret autointel-postgres key {DB_KEYS[name]}")
+            ck.check(where, "value" not in env.get("AUTOINTEL_DATABASE__URL", {}), "no literal database URL")
+        for v in pod.get("volumes", []):
+            if "secret" in v:
+                ck.check(where, v["secret"].get("optional") is False,
+                         f"Secret {v['secret']['secretName']} is required (optional: false)")
+
+
+def check_local(ck: Checker, docs: list[dict]) -> None:
+    claims = of_kind(docs, "PersistentVolumeClaim")
+    ck.check("local", not of_kind(docs, "HorizontalPodAutoscaler"), "no HorizontalPodAutoscaler (SQLite: one writer)")
+    pdbs = list(of_kind(docs, "PodDisruptionBudget").values())
+    for name, dep in of_kind(docs, "Deployment").items():
+        where = f"local/deployment/{name}"
+        spec, pod = dep["spec"], dep["spec"]["template"]["spec"]
+        labels = spec["template"]["metadata"]["labels"]
+        ck.check(where, spec.get("replicas") == 1, "replicas 1")
+        ck.check(where, spec.get("strategy", {}).get("type") == "Recreate", "strategy Recreate")
+        ck.check(where, all(p["spec"].get("minAvailable") in (None, 0) for p in pdbs if selects(p["spec"]["selector"],
+                                                                                          labels)),
+                 "PDB does not block draining the single replica (no minAvailable)")
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for c in pod["containers"]:
+            mount = next((m for m in c.get("volumeMounts", []) if m["mountPath"] == "/var/lib/autointel"), None)
+            vol = volumes.get(mount["name"], {}) if mount else {}
+            claim = vol.get("persistentVolumeClaim", {}).get("claimName")
+            ck.check(where, claim in claims and "emptyDir" not in vol,
+                     f"/var/lib/autointel on PersistentVolumeClaim {claim}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rendered", type=Path, help="directory with <kustomization>.yaml files")
+    args = parser.parse_args()
+    ck = Checker()
+    for env in KUSTOMIZATIONS:
+        docs = load(args.rendered, env)
+        print(f"\n{env}: {len(docs)} objects ({', '.join(sorted({d['kind'] for d in docs}))})")
+        check_workloads(ck, env, docs)
+        check_services(ck, env, docs)
+        check_network_policies(ck, env, docs)
+        if env == "production":
+            check_production(ck, docs)
+        if env == "local":
+            check_local(ck, docs)
+    print(f"\npolicies: {ck.passed} passed, {ck.failed} failed")
+    return 1 if ck.failed or not ck.passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
