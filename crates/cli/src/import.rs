@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use autointel_proto::stats as wire;
-use autointel_stats::seed::{SeedError, read_sales_figures};
+use autointel_stats::seed::{self, JsonError, SeedError, read_sales_figures};
 use indicatif::{ProgressBar, ProgressStyle};
 use uuid::Uuid;
 
@@ -16,24 +16,6 @@ use crate::failure::{ExitCode, Failure};
 const BATCH: usize = 500;
 /// Namespace of import request ids derived from file contents (UUID v5).
 const IMPORT_NAMESPACE: Uuid = Uuid::from_u128(0x5a1e_5f16_0000_4d1b_9c3e_a07d_e1f0_0001);
-
-/// The columns of an import file, in order.
-pub const COLUMNS: [&str; 14] = [
-    "organization",
-    "basis",
-    "flow",
-    "market",
-    "scope",
-    "powertrain",
-    "period",
-    "units",
-    "ten_thousand_units",
-    "comparable_prior_units",
-    "source",
-    "stage",
-    "as_of_date",
-    "note",
-];
 
 /// The idempotency key of an import: given, or derived from the content so
 /// that re-running the same file imports nothing twice.
@@ -55,10 +37,10 @@ enum Kind {
 
 impl Kind {
     /// `line 4` for CSV (header is line 1), `record 3` for JSON (1-based).
-    fn locate(self, line: u64) -> String {
+    fn locate(self, line: u64, record: u64) -> String {
         match self {
             Self::Csv => format!("line {line}"),
-            Self::Json => format!("record {}", line.saturating_sub(1)),
+            Self::Json => format!("record {record}"),
         }
     }
 }
@@ -80,52 +62,19 @@ fn kind_of(path: &Path) -> Result<Kind, Failure> {
 }
 
 /// Turns a JSON array of objects into CSV text with the import columns, so
-/// both formats go through one parser. Record `i` becomes line `i + 2`.
+/// both formats go through one parser. Record `i` becomes line `i + 1`.
 fn json_to_csv(content: &[u8]) -> Result<Vec<u8>, Failure> {
-    let records: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(content)
-        .map_err(|e| {
-            Failure::invalid(format!(
-                "error: not a JSON array of objects (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ))
-        })?;
-    let mut problems = Vec::new();
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let push = |writer: &mut csv::Writer<Vec<u8>>, row: Vec<String>| {
-        writer
-            .write_record(&row)
-            .map_err(|e| Failure::invalid(format!("error: {e}")))
-    };
-    push(
-        &mut writer,
-        COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
-    )?;
-    for (i, record) in records.iter().enumerate() {
-        for key in record.keys() {
-            if !COLUMNS.contains(&key.as_str()) {
-                problems.push(format!("  record {}: unknown field {key:?}", i + 1));
-            }
-        }
-        let row = COLUMNS
-            .iter()
-            .map(|c| match record.get(*c) {
-                None | Some(serde_json::Value::Null) => String::new(),
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-            })
-            .collect();
-        push(&mut writer, row)?;
-    }
-    if !problems.is_empty() {
-        return Err(Failure::invalid(format!(
+    seed::json_to_csv(content).map_err(|e| match e {
+        JsonError::UnknownFields(fields) => Failure::invalid(format!(
             "error: nothing imported; fix these records:\n{}",
-            problems.join("\n")
-        )));
-    }
-    writer
-        .into_inner()
-        .map_err(|e| Failure::invalid(format!("error: {e}")))
+            fields
+                .iter()
+                .map(|(i, key)| format!("  record {i}: unknown field {key:?}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )),
+        other => Failure::invalid(format!("error: {other}")),
+    })
 }
 
 /// Reads and checks every row of a file; every bad row is reported with its
@@ -141,9 +90,14 @@ pub fn read(path: &Path, content: &[u8]) -> Result<Vec<wire::SalesFigure>, Failu
             .iter()
             .map(|p| {
                 if p.column.is_empty() {
-                    format!("  {}: {}", kind.locate(p.line), p.description)
+                    format!("  {}: {}", kind.locate(p.line, p.record), p.description)
                 } else {
-                    format!("  {}, {}: {}", kind.locate(p.line), p.column, p.description)
+                    format!(
+                        "  {}, {}: {}",
+                        kind.locate(p.line, p.record),
+                        p.column,
+                        p.description
+                    )
                 }
             })
             .collect();
@@ -192,7 +146,7 @@ fn locate_rows(mut failure: Failure, kind: Kind) -> Failure {
             .and_then(|(index, rest)| Some((index.parse::<u64>().ok()?, rest)))
             .map(|(index, rest)| {
                 let field = rest.trim_start_matches('.');
-                format!("  {}, {field}", kind.locate(index + 2))
+                format!("  {}, {field}", kind.locate(index + 2, index + 1))
             });
         out.push_str(&located.unwrap_or_else(|| line.to_owned()));
     }
@@ -273,6 +227,25 @@ nissan-china,company_reported,total,CN,all,all,2023-11..2023-01,-5,,,article,fin
             "{message}"
         );
         assert!(!message.contains("record 1"), "{message}");
+    }
+
+    #[test]
+    fn a_multi_line_json_note_does_not_shift_later_record_numbers() {
+        // Found by the import_json fuzz target (fuzz/regressions/import_json/).
+        let json = r#"[
+            {"basis": "retail", "flow": "domestic", "market": "CN", "scope": "all",
+             "powertrain": "all", "period": "2023-10", "units": 1, "source": "cpca",
+             "stage": "final", "as_of_date": "2023-11-09", "note": "first line\nsecond line"},
+            {"basis": "retail", "flow": "domestic", "market": "CN", "scope": "all",
+             "powertrain": "all", "period": "2023-10", "units": "x", "source": "cpca",
+             "stage": "final", "as_of_date": "2023-11-09"}
+        ]"#;
+        let message = read(Path::new("figures.json"), json.as_bytes())
+            .err()
+            .map(|f| f.message)
+            .unwrap_or_default();
+        assert!(message.contains("record 2, units"), "{message}");
+        assert!(!message.contains("record 3"), "{message}");
     }
 
     #[test]

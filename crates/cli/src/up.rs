@@ -68,11 +68,10 @@ pub async fn run(args: UpArgs) -> Result<(), Failure> {
     let stats_db = args.data_dir.join("stats.db");
     let (stop_tx, stop_rx) = watch::channel(false);
 
-    let registry_settings = autointel_registry::Settings {
-        listen_address: SocketAddr::from(([127, 0, 0, 1], args.registry_port)),
-        database_url: sqlite_url(&registry_db),
-        ..Default::default()
-    };
+    let mut registry_settings = autointel_registry::Settings::default();
+    registry_settings.server.listen_address =
+        SocketAddr::from(([127, 0, 0, 1], args.registry_port));
+    registry_settings.database.url = sqlite_url(&registry_db);
     let registry = autointel_registry::Application::build(registry_settings)
         .await
         .map_err(|e| startup_failure("the registry", e))?;
@@ -80,12 +79,10 @@ pub async fn run(args: UpArgs) -> Result<(), Failure> {
     let registry_url = format!("http://{}", registry.local_addr());
     let registry_task = tokio::spawn(registry.serve_until(until(stop_rx.clone())));
 
-    let stats_settings = autointel_stats::Settings {
-        listen_address: SocketAddr::from(([127, 0, 0, 1], args.stats_port)),
-        database_url: sqlite_url(&stats_db),
-        registry_endpoint: registry_url.clone(),
-        ..Default::default()
-    };
+    let mut stats_settings = autointel_stats::Settings::default();
+    stats_settings.server.listen_address = SocketAddr::from(([127, 0, 0, 1], args.stats_port));
+    stats_settings.database.url = sqlite_url(&stats_db);
+    stats_settings.registry.endpoint = registry_url.clone();
     let stats = match autointel_stats::Application::build(stats_settings).await {
         Ok(stats) => stats,
         Err(e) => {

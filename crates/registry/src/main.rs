@@ -1,73 +1,60 @@
 //! `registry-server`: the registry gRPC service.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use autointel_registry::{Application, Settings};
+use autointel_server::config::Value;
 use clap::Parser;
 
-/// Command-line flags; each falls back to an `AUTOINTEL_REGISTRY__…` variable.
+/// Command-line flags; each overrides the file and `AUTOINTEL_…` env (see OPERATIONS.md).
 #[derive(Debug, Parser)]
 #[command(name = "registry-server", about = "autointel registry gRPC service")]
 struct Flags {
-    /// Address to listen on.
-    #[arg(
-        long,
-        env = "AUTOINTEL_REGISTRY__LISTEN_ADDRESS",
-        default_value = "127.0.0.1:50051"
-    )]
-    listen: SocketAddr,
-    /// Database URL (sqlite://file?mode=rwc, sqlite::memory:, postgres://…).
-    #[arg(
-        long,
-        env = "AUTOINTEL_REGISTRY__DATABASE_URL",
-        default_value = "sqlite://autointel-registry.db?mode=rwc"
-    )]
-    database_url: String,
-    /// Load the bundled seed dataset at start-up (idempotent).
-    #[arg(long, env = "AUTOINTEL_REGISTRY__LOAD_SEED")]
+    /// TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on (server.listen_address).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Address of the Prometheus /metrics endpoint (server.metrics_address).
+    #[arg(long, value_name = "ADDRESS")]
+    metrics_listen: Option<SocketAddr>,
+    /// Database URL: sqlite://file?mode=rwc, sqlite::memory:, postgres://… (database.url).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Load the bundled seed dataset at start-up, idempotently (seed.load).
+    #[arg(long)]
     seed: bool,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let flags = Flags::parse();
-    let settings = Settings {
-        listen_address: flags.listen,
-        database_url: flags.database_url,
-        load_seed: flags.seed,
-    };
+    let mut overrides: Vec<(&str, Value)> = Vec::new();
+    if let Some(listen) = flags.listen {
+        overrides.push(("server.listen_address", listen.to_string().into()));
+    }
+    if let Some(metrics) = flags.metrics_listen {
+        overrides.push(("server.metrics_address", metrics.to_string().into()));
+    }
+    if let Some(url) = flags.database_url {
+        overrides.push(("database.url", url.into()));
+    }
+    if flags.seed {
+        overrides.push(("seed.load", true.into()));
+    }
+    let settings = Settings::load(flags.config.as_deref(), &overrides)
+        .unwrap_or_else(|e| autointel_server::exit_invalid("registry-server", &[e.to_string()]));
+    if let Err(problems) = settings.validate() {
+        autointel_server::exit_invalid("registry-server", &problems);
+    }
+    let _telemetry = autointel_server::telemetry::init(&settings.log);
     let app = Application::build(settings)
         .await
         .context("starting registry")?;
-    app.serve_until(shutdown_signal())
+    app.serve_until(autointel_server::shutdown_signal())
         .await
         .context("serving registry")
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }

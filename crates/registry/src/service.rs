@@ -157,24 +157,7 @@ fn page_request(
     if page_token.is_empty() {
         return Some(PageRequest { size, after: None });
     }
-    let decoded = URL_SAFE_NO_PAD
-        .decode(page_token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok());
-    let parsed = decoded.as_deref().and_then(|t| {
-        let mut parts = t.splitn(4, ':');
-        let (Some("v1"), Some(token_fp), Some(rank), Some(id)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return None;
-        };
-        Some((
-            u64::from_str_radix(token_fp, 16).ok()?,
-            rank.parse::<i64>().ok()?,
-            id.to_owned(),
-        ))
-    });
-    match parsed {
+    match decode_page_token(page_token) {
         None => {
             v.push("page_token", "is malformed");
             None
@@ -196,8 +179,30 @@ fn page_request(
 fn next_token<T>(fp: u64, page: &Page<T>) -> String {
     match &page.next {
         None => String::new(),
-        Some((rank, id)) => URL_SAFE_NO_PAD.encode(format!("v1:{fp:016x}:{rank}:{id}")),
+        Some((rank, id)) => encode_page_token(fp, *rank, id),
     }
+}
+
+/// An opaque page token: the query's fingerprint and the (rank, id) of the last item served.
+pub fn encode_page_token(fp: u64, rank: i64, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1:{fp:016x}:{rank}:{id}"))
+}
+
+/// The (fingerprint, rank, id) of a page token, if it is one of ours.
+pub fn decode_page_token(page_token: &str) -> Option<(u64, i64, String)> {
+    let bytes = URL_SAFE_NO_PAD.decode(page_token).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let mut parts = text.splitn(4, ':');
+    let (Some("v1"), Some(token_fp), Some(rank), Some(id)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    Some((
+        u64::from_str_radix(token_fp, 16).ok()?,
+        rank.parse::<i64>().ok()?,
+        id.to_owned(),
+    ))
 }
 
 fn wires<T: Record>(items: &[Stored<T>]) -> Vec<T::Wire> {

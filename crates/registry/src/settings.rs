@@ -1,26 +1,159 @@
-//! Service settings.
+//! Service settings, layered: defaults < TOML file (`--config`) < `AUTOINTEL_<SECTION>__<KEY>`
+//! env < flags. Every key is documented in OPERATIONS.md.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 
-/// Settings of the registry server. A plain struct with defaults for now; it stays
-/// `serde`-deserialisable so a later change can layer files and env over it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+use autointel_server::config::{LoadError, Value};
+use autointel_server::settings::{
+    AuthSettings, DatabaseSettings, LogSettings, ServerSettings, TlsSettings,
+};
+use serde::{Deserialize, Serialize};
+
+/// `[seed]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SeedSettings {
+    /// Load the bundled seed dataset at start-up (idempotent).
+    pub load: bool,
+}
+
+/// Settings of the registry server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// Address the gRPC server listens on; port 0 picks a free port.
-    pub listen_address: SocketAddr,
-    /// Database URL: `sqlite://path?mode=rwc`, `sqlite::memory:` or `postgres://…`.
-    pub database_url: String,
-    /// Load the seed dataset at start-up (idempotent).
-    pub load_seed: bool,
+    /// `[server]`: listeners, limits, shutdown.
+    pub server: ServerSettings,
+    /// `[database]`.
+    pub database: DatabaseSettings,
+    /// `[log]`.
+    pub log: LogSettings,
+    /// `[auth]`.
+    pub auth: AuthSettings,
+    /// `[tls]`.
+    pub tls: TlsSettings,
+    /// `[seed]`.
+    pub seed: SeedSettings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            listen_address: SocketAddr::from((Ipv4Addr::LOCALHOST, 50051)),
-            database_url: "sqlite://autointel-registry.db?mode=rwc".to_owned(),
-            load_seed: false,
+            server: ServerSettings {
+                // off unless configured: a fixed port would clash between local instances
+                metrics_address: None,
+                ..ServerSettings::on_ports(50051, 9090)
+            },
+            database: DatabaseSettings::sqlite_file("autointel-registry.db"),
+            log: LogSettings::default(),
+            auth: AuthSettings::default(),
+            tls: TlsSettings::default(),
+            seed: SeedSettings::default(),
         }
+    }
+}
+
+impl Settings {
+    /// Defaults < `file` < `AUTOINTEL_…` env < `overrides` (dotted keys, from flags).
+    pub fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, LoadError> {
+        autointel_server::config::load(file, autointel_server::config::ENV_PREFIX, overrides)
+    }
+
+    /// Every problem with these settings, one line each.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        self.server.validate(&mut problems);
+        self.database.validate(&mut problems);
+        self.log.validate(&mut problems);
+        self.tls.validate("tls", &mut problems);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const CONFIGMAP: &str = include_str!("../../../deploy/base/registry/registry.toml");
+
+    /// Every dotted key path of a TOML table.
+    fn keys(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+        if let toml::Value::Table(table) = value {
+            for (key, value) in table {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                keys(value, &path, out);
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn deploy_configmap_loads_validates_and_names_only_known_settings() {
+        let path =
+            std::env::temp_dir().join(format!("autointel-registry-{}.toml", std::process::id()));
+        std::fs::write(&path, CONFIGMAP).unwrap();
+        let settings = Settings::load(Some(&path), &[]).unwrap();
+        let _ = std::fs::remove_file(&path);
+        settings.validate().unwrap();
+        assert_eq!(settings.server.shutdown_grace_seconds, 20);
+
+        let (mut written, mut known) = (Vec::new(), Vec::new());
+        keys(
+            &toml::Value::Table(toml::from_str(CONFIGMAP).unwrap()),
+            "",
+            &mut written,
+        );
+        keys(&toml::Value::try_from(&settings).unwrap(), "", &mut known);
+        for key in written {
+            assert!(
+                known.contains(&key),
+                "the ConfigMap sets unknown setting {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_defaults_fill_the_rest() {
+        let path = std::env::temp_dir().join(format!(
+            "autointel-registry-layers-{}.toml",
+            std::process::id()
+        ));
+        std::fs::write(&path, "[server]\nlisten_address = \"0.0.0.0:1\"\nmax_concurrent_requests = 7\n[database]\nurl = \"sqlite::memory:\"\n").unwrap();
+        let overrides = [("server.listen_address", Value::from("127.0.0.1:2"))];
+        let settings = Settings::load(Some(&path), &overrides).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(settings.server.listen_address.port(), 2);
+        assert_eq!(settings.server.max_concurrent_requests, 7);
+        assert_eq!(settings.database.url, "sqlite::memory:");
+        assert_eq!(
+            settings.server.request_timeout_seconds, 30,
+            "defaults fill the rest"
+        );
+    }
+
+    #[test]
+    fn validation_lists_every_problem() {
+        let mut settings = Settings::default();
+        settings.server.max_concurrent_requests = 0;
+        settings.database.url = "mysql://x".to_owned();
+        settings.tls.cert_file = Some("/nonexistent/cert.pem".into());
+        let problems = settings.validate().unwrap_err();
+        assert!(problems.len() >= 4, "{problems:#?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("server.max_concurrent_requests"))
+        );
+        assert!(problems.iter().any(|p| p.contains("database.url")));
+        assert!(problems.iter().any(|p| p.contains("tls.key_file")));
     }
 }

@@ -42,9 +42,19 @@ pub enum StatsError {
     /// A migration failed.
     #[error("migration error: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The client's request stream failed (a message over the size limit, a malformed
+    /// frame, a cancelled call): its status, code unchanged, as tonic reported it.
+    #[error("the request stream failed: {}", .0.message())]
+    RequestStream(tonic::Status),
     /// Anything else that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The settings are invalid; every problem is listed (start-up only).
+    #[error("invalid configuration: {}", .0.join("; "))]
+    InvalidSettings(Vec<String>),
+    /// Listeners, tokens, TLS or the gRPC server failed (start-up and serving only).
+    #[error("{0}")]
+    Server(#[from] autointel_server::StartError),
 }
 
 impl StatsError {
@@ -69,8 +79,9 @@ impl StatsError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::RegistryUnavailable(_) => "REGISTRY_UNAVAILABLE",
             Self::Registry(_) => "REGISTRY_ERROR",
+            Self::RequestStream(_) => "REQUEST_STREAM_FAILED",
             Self::Database(_) | Self::Migration(_) => "DATABASE_ERROR",
-            Self::Internal(_) => "INTERNAL",
+            Self::Internal(_) | Self::InvalidSettings(_) | Self::Server(_) => "INTERNAL",
         }
     }
 }
@@ -99,6 +110,7 @@ impl From<StatsError> for tonic::Status {
             StatsError::NotFound(_) => Code::NotFound,
             StatsError::RegistryUnavailable(_) => Code::Unavailable,
             StatsError::Registry(_) => Code::Internal,
+            StatsError::RequestStream(status) => status.code(),
             StatsError::Database(e) => {
                 tracing::error!(error = %e, "database error");
                 Code::Internal
@@ -109,6 +121,10 @@ impl From<StatsError> for tonic::Status {
             }
             StatsError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
+                Code::Internal
+            }
+            StatsError::InvalidSettings(_) | StatsError::Server(_) => {
+                tracing::error!(error = %err, "start-up error");
                 Code::Internal
             }
         };

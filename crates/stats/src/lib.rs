@@ -2,15 +2,18 @@
 //! shares, breakdowns, rollups and target progress from an in-memory engine.
 //!
 //! [`Application::build`] connects the database, runs migrations, loads the engine and binds
-//! the listener; [`Application::serve_until`] serves gRPC (with health and reflection) and
-//! keeps the engine in step with the database (see [`Settings::refresh_interval`]).
+//! the listeners; [`Application::serve_until`] serves gRPC (with health, reflection, auth,
+//! limits and metrics from `autointel-server`), keeps the engine in step with the database
+//! (see [`settings::EngineSettings`]) and reports the registry's health as a dependency.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod engine;
 pub mod error;
+pub mod metrics;
 pub mod registry_client;
 pub mod seed;
 pub mod service;
+pub mod settings;
 pub mod store;
 
 use std::future::Future;
@@ -19,77 +22,95 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use autointel_proto::stats::stats_service_server::StatsServiceServer;
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use autointel_server::{Server, ServiceInfo};
+use tonic::service::Routes;
 use tonic_health::ServingStatus;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus as ProbeStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::server::HealthReporter;
 
 pub use error::StatsError;
+pub use settings::Settings;
 
 use crate::engine::Engine;
-use crate::registry_client::RegistryClient;
+use crate::metrics::StatsMetrics;
+use crate::registry_client::{RegistryClient, RegistryConnection, RegistryToken};
 use crate::service::{State, StatsApi};
 use crate::store::Store;
 
 /// Fully qualified name of the gRPC service, as health checks name it.
 pub const SERVICE_NAME: &str = "autointel.stats.v1.StatsService";
 
-/// Everything the stats service can be configured with.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    /// Address to listen on; port 0 picks a free port.
-    pub listen_address: SocketAddr,
-    /// `sqlite:…` (file or `sqlite::memory:`) or `postgres://…`.
-    pub database_url: String,
-    /// The registry's gRPC endpoint, e.g. `http://127.0.0.1:50051`.
-    pub registry_endpoint: String,
-    /// Deadline of each registry call.
-    pub registry_timeout: Duration,
-    /// How long a registry answer "this organisation exists" is trusted.
-    pub organization_cache_ttl: Duration,
-    /// How often the engine polls the database for figures other replicas wrote. A replica
-    /// sees another's committed import within `refresh_interval` plus the time of one poll.
-    pub refresh_interval: Duration,
-}
+/// The health-check name under which stats reports its registry dependency.
+pub const REGISTRY_DEPENDENCY: &str = "autointel.registry.v1.RegistryService";
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            listen_address: SocketAddr::from(([127, 0, 0, 1], 50052)),
-            database_url: "sqlite:autointel-stats.db?mode=rwc".to_owned(),
-            registry_endpoint: "http://127.0.0.1:50051".to_owned(),
-            registry_timeout: Duration::from_secs(2),
-            organization_cache_ttl: Duration::from_secs(60),
-            refresh_interval: Duration::from_secs(1),
-        }
-    }
-}
+/// Consecutive probe results needed to change the registry dependency's status.
+pub const REGISTRY_HYSTERESIS: u32 = 3;
 
 /// A built stats server, bound and loaded, not yet serving.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
-    local_addr: SocketAddr,
+    server: Server,
     state: Arc<State>,
     refresh_interval: Duration,
+    probe_interval: Duration,
+    max_message_bytes: usize,
+    max_import_message_bytes: usize,
+}
+
+/// The registry token: `registry.token`, else the contents of `registry.token_file` (a
+/// missing file means none, with a warning).
+fn registry_token(settings: &settings::RegistrySettings) -> Result<RegistryToken, StatsError> {
+    if let Some(token) = &settings.token {
+        return RegistryToken::new(Some(&token.0));
+    }
+    let Some(path) = &settings.token_file else {
+        return RegistryToken::new(None);
+    };
+    match std::fs::read_to_string(path) {
+        Ok(token) => RegistryToken::new(Some(&token)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::warn!(path = %path.display(), "registry.token_file does not exist; calling registry without a token");
+            RegistryToken::new(None)
+        }
+        Err(e) => Err(StatsError::Internal(format!(
+            "registry.token_file {}: {e}",
+            path.display()
+        ))),
+    }
 }
 
 impl Application {
-    /// Connects and migrates the database, loads the engine, prepares the (lazy) registry
-    /// client and binds the listener. The registry need not be up.
+    /// Validates the settings, connects and migrates the database, loads the engine,
+    /// prepares the (lazy) registry client and binds the listeners. The registry need not be
+    /// up.
     pub async fn build(settings: Settings) -> Result<Self, StatsError> {
-        let store = Store::connect(&settings.database_url).await?;
+        settings.validate().map_err(StatsError::InvalidSettings)?;
+        let store = Store::connect(&settings.database.url).await?;
         store.migrate().await?;
+        let metrics = StatsMetrics::default();
+        let tls = if settings.registry.endpoint.starts_with("https://") {
+            Some(settings.registry.tls.load()?)
+        } else {
+            None
+        };
         let registry = RegistryClient::new(
-            &settings.registry_endpoint,
-            settings.registry_timeout,
-            settings.organization_cache_ttl,
+            RegistryConnection {
+                endpoint: settings.registry.endpoint.clone(),
+                timeout: settings.registry_timeout(),
+                organization_ttl: Duration::from_millis(settings.registry.cache_ttl_ms),
+                tls,
+                token: registry_token(&settings.registry)?,
+            },
+            metrics.clone(),
         )?;
         let state = Arc::new(State {
             engine: RwLock::new(Engine::new()),
             store,
             registry,
             import_lock: tokio::sync::Mutex::new(()),
+            metrics: metrics.clone(),
         });
         let mut sources = Vec::new();
         for source in state.store.sources().await? {
@@ -103,64 +124,75 @@ impl Application {
         }
         let loaded = state.refresh().await?;
         tracing::info!(figures = loaded, "engine loaded");
-        let listener = TcpListener::bind(settings.listen_address)
-            .await
-            .map_err(|e| {
-                StatsError::Internal(format!("cannot bind {}: {e}", settings.listen_address))
-            })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|e| StatsError::Internal(format!("no local address: {e}")))?;
+        update_engine_gauge(&state);
+        let mut server = Server::bind(
+            &settings.server,
+            &settings.auth,
+            &settings.tls,
+            ServiceInfo {
+                error_domain: error::ERROR_DOMAIN,
+                descriptor_set: autointel_proto::FILE_DESCRIPTOR_SET,
+            },
+        )
+        .await?;
+        metrics.register(server.registry_mut());
         Ok(Self {
-            listener,
-            local_addr,
+            server,
             state,
-            refresh_interval: settings.refresh_interval,
+            refresh_interval: settings.refresh_interval(),
+            probe_interval: Duration::from_millis(settings.registry.refresh_interval_ms),
+            max_message_bytes: settings.server.max_message_bytes,
+            max_import_message_bytes: settings.import.max_message_bytes,
         })
     }
 
-    /// The address actually bound.
+    /// The gRPC address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.server.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then reports NOT_SERVING and drains.
+    /// The metrics address actually bound, when metrics are served.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.server.metrics_addr()
+    }
+
+    /// Serves until `shutdown` completes: then health turns NOT_SERVING, and after the drain
+    /// delay the server stops accepting and drains within the shutdown grace.
     pub async fn serve_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StatsError> {
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_serving::<StatsServiceServer<StatsApi>>().await;
-        health.set_service_status("", ServingStatus::Serving).await;
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(autointel_proto::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .map_err(|e| StatsError::Internal(format!("reflection: {e}")))?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(autointel_proto::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()
-            .map_err(|e| StatsError::Internal(format!("reflection: {e}")))?;
-
         let refresher = tokio::spawn(refresh_loop(self.state.clone(), self.refresh_interval));
-        let shutdown_health = health.clone();
-        let result = tonic::transport::Server::builder()
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(StatsServiceServer::new(StatsApi::new(self.state.clone())))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), async move {
-                shutdown.await;
-                shutdown_health
-                    .set_not_serving::<StatsServiceServer<StatsApi>>()
-                    .await;
-                shutdown_health
-                    .set_service_status("", ServingStatus::NotServing)
-                    .await;
-            })
+        // Known (as UNKNOWN) from the first request on, until the first probe answers.
+        self.server
+            .health()
+            .set_service_status(REGISTRY_DEPENDENCY, ServingStatus::Unknown)
+            .await;
+        let prober = tokio::spawn(probe_registry(
+            self.state.clone(),
+            self.server.health(),
+            self.probe_interval,
+        ));
+        let api = StatsServiceServer::new(StatsApi::new(self.state.clone()))
+            .max_decoding_message_size(self.max_import_message_bytes)
+            .max_encoding_message_size(self.max_message_bytes);
+        let result = self
+            .server
+            .serve(Routes::new(api), &[SERVICE_NAME], shutdown)
             .await;
         refresher.abort();
+        prober.abort();
         self.state.store.close().await;
-        result.map_err(|e| StatsError::Internal(format!("server: {e}")))
+        Ok(result?)
+    }
+}
+
+fn update_engine_gauge(state: &State) {
+    if let Ok(engine) = state.read() {
+        state
+            .metrics
+            .engine_figures
+            .set(i64::try_from(engine.len()).unwrap_or(i64::MAX));
     }
 }
 
@@ -175,5 +207,96 @@ async fn refresh_loop(state: Arc<State>, interval: Duration) {
             Ok(n) => tracing::info!(figures = n, "applied figures written elsewhere"),
             Err(e) => tracing::warn!(error = %e, "refresh from the database failed"),
         }
+        update_engine_gauge(&state);
+    }
+}
+
+/// Debounces probe results: the status changes only after [`REGISTRY_HYSTERESIS`]
+/// consecutive results that disagree with it (the first result sets it at once).
+#[derive(Debug, Default)]
+pub struct Hysteresis {
+    current: Option<bool>,
+    streak: u32,
+}
+
+impl Hysteresis {
+    /// Feeds one probe result; returns the new status when it changes.
+    pub fn observe(&mut self, up: bool) -> Option<bool> {
+        match self.current {
+            None => {
+                self.current = Some(up);
+                Some(up)
+            }
+            Some(current) if current == up => {
+                self.streak = 0;
+                None
+            }
+            Some(_) => {
+                self.streak += 1;
+                if self.streak >= REGISTRY_HYSTERESIS {
+                    self.streak = 0;
+                    self.current = Some(up);
+                    Some(up)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Probes registry's health every `interval` and reports it under [`REGISTRY_DEPENDENCY`].
+/// The overall `""` status stays SERVING while the registry is down: most queries need only
+/// the engine, and those that need the registry fail fast with UNAVAILABLE.
+async fn probe_registry(state: Arc<State>, health: HealthReporter, interval: Duration) {
+    let mut client = HealthClient::new(state.registry.channel());
+    let timeout = state.registry.timeout();
+    let mut hysteresis = Hysteresis::default();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let mut request = tonic::Request::new(HealthCheckRequest {
+            service: REGISTRY_DEPENDENCY.to_owned(),
+        });
+        request.set_timeout(timeout);
+        let up = matches!(
+            tokio::time::timeout(timeout, client.check(request)).await,
+            Ok(Ok(response)) if response.get_ref().status == ProbeStatus::Serving as i32
+        );
+        if let Some(up) = hysteresis.observe(up) {
+            if up {
+                tracing::info!("registry is serving");
+            } else {
+                tracing::warn!(
+                    "registry is not serving; queries that need it fail with UNAVAILABLE"
+                );
+            }
+            let status = if up {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            health.set_service_status(REGISTRY_DEPENDENCY, status).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod hysteresis_tests {
+    use super::Hysteresis;
+
+    #[test]
+    fn registry_status_changes_only_after_consecutive_results() {
+        let mut h = Hysteresis::default();
+        assert_eq!(h.observe(true), Some(true));
+        assert_eq!(h.observe(false), None);
+        assert_eq!(h.observe(true), None);
+        assert_eq!(h.observe(false), None);
+        assert_eq!(h.observe(false), None);
+        assert_eq!(h.observe(false), Some(false));
+        assert_eq!(h.observe(true), None);
+        assert_eq!(h.observe(true), None);
+        assert_eq!(h.observe(true), Some(true));
     }
 }

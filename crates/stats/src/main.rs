@@ -1,65 +1,60 @@
 //! `stats-server`: serves the stats gRPC service until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
+use anyhow::Context as _;
+use autointel_server::config::Value;
 use autointel_stats::{Application, Settings};
 use clap::Parser;
 
-/// Command-line flags; everything else takes its default.
+/// Command-line flags; each overrides the file and `AUTOINTEL_…` env (see OPERATIONS.md).
 #[derive(Debug, Parser)]
 #[command(name = "stats-server", about = "The autointel stats gRPC service")]
 struct Flags {
-    /// Address to listen on.
+    /// TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on (server.listen_address).
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// Database URL (`sqlite:…` or `postgres://…`).
+    /// Address of the Prometheus /metrics endpoint (server.metrics_address).
+    #[arg(long, value_name = "ADDRESS")]
+    metrics_listen: Option<SocketAddr>,
+    /// Database URL: `sqlite:…` or `postgres://…` (database.url).
     #[arg(long)]
     database_url: Option<String>,
-    /// Registry endpoint, e.g. http://127.0.0.1:50051.
+    /// Registry endpoint, e.g. http://127.0.0.1:50051 (registry.endpoint).
     #[arg(long)]
     registry: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let flags = Flags::parse();
-    let defaults = Settings::default();
-    let settings = Settings {
-        listen_address: flags.listen.unwrap_or(defaults.listen_address),
-        database_url: flags.database_url.unwrap_or(defaults.database_url.clone()),
-        registry_endpoint: flags.registry.unwrap_or(defaults.registry_endpoint.clone()),
-        ..defaults
-    };
-    let app = Application::build(settings).await?;
-    tracing::info!(address = %app.local_addr(), "stats serving");
-    app.serve_until(shutdown_signal()).await?;
-    Ok(())
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+    let mut overrides: Vec<(&str, Value)> = Vec::new();
+    if let Some(listen) = flags.listen {
+        overrides.push(("server.listen_address", listen.to_string().into()));
     }
+    if let Some(metrics) = flags.metrics_listen {
+        overrides.push(("server.metrics_address", metrics.to_string().into()));
+    }
+    if let Some(url) = flags.database_url {
+        overrides.push(("database.url", url.into()));
+    }
+    if let Some(registry) = flags.registry {
+        overrides.push(("registry.endpoint", registry.into()));
+    }
+    let settings = Settings::load(flags.config.as_deref(), &overrides)
+        .unwrap_or_else(|e| autointel_server::exit_invalid("stats-server", &[e.to_string()]));
+    if let Err(problems) = settings.validate() {
+        autointel_server::exit_invalid("stats-server", &problems);
+    }
+    let _telemetry = autointel_server::telemetry::init(&settings.log);
+    let app = Application::build(settings)
+        .await
+        .context("starting stats")?;
+    app.serve_until(autointel_server::shutdown_signal())
+        .await
+        .context("serving stats")
 }

@@ -18,10 +18,14 @@ use autointel_proto::convert::types::{date_to_wire, month_range_to_wire};
 use autointel_proto::registry as wire;
 use autointel_proto::registry::registry_service_client::RegistryServiceClient;
 use futures_util::future::join_all;
-use tonic::transport::{Channel, Endpoint};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Response, Status};
 
 use crate::error::StatsError;
+use crate::metrics::StatsMetrics;
 
 /// Most organisations whose existence is cached.
 const CACHE_CAPACITY: usize = 10_000;
@@ -32,40 +36,150 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 /// Most events returned for one organisation.
 const MAX_EVENTS: usize = 1_000;
 
+/// Adds stats' own `authorization: Bearer …` to every registry call (when configured).
+#[derive(Clone)]
+pub struct RegistryToken(Option<MetadataValue<Ascii>>);
+
+impl std::fmt::Debug for RegistryToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "RegistryToken(..)"
+        } else {
+            "RegistryToken(none)"
+        })
+    }
+}
+
+impl RegistryToken {
+    /// The header for `token`; `None` sends no header.
+    pub fn new(token: Option<&str>) -> Result<Self, StatsError> {
+        match token.map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(Self(None)),
+            Some(token) => {
+                let mut value: MetadataValue<Ascii> =
+                    format!("Bearer {token}").parse().map_err(|_| {
+                        StatsError::Internal(
+                            "the registry token contains characters a header cannot carry"
+                                .to_owned(),
+                        )
+                    })?;
+                value.set_sensitive(true);
+                Ok(Self(Some(value)))
+            }
+        }
+    }
+}
+
+impl Interceptor for RegistryToken {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+type Client = RegistryServiceClient<InterceptedService<Channel, RegistryToken>>;
+
+/// How to reach the registry.
+#[derive(Clone, Debug)]
+pub struct RegistryConnection {
+    /// `http://host:port` or `https://host:port`.
+    pub endpoint: String,
+    /// Deadline of each call.
+    pub timeout: Duration,
+    /// How long a positive "organisation exists" answer is trusted.
+    pub organization_ttl: Duration,
+    /// TLS (for an `https://` endpoint).
+    pub tls: Option<ClientTlsConfig>,
+    /// The bearer token stats presents.
+    pub token: RegistryToken,
+}
+
 /// A client of the registry service.
 #[derive(Debug)]
 pub struct RegistryClient {
-    client: RegistryServiceClient<Channel>,
+    client: Client,
+    channel: Channel,
     timeout: Duration,
     organization_ttl: Duration,
     known_organizations: Mutex<HashMap<OrganizationId, Instant>>,
+    metrics: StatsMetrics,
 }
 
 impl RegistryClient {
-    /// A client for `endpoint` (e.g. `http://127.0.0.1:50051`); connects on first use.
-    pub fn new(
-        endpoint: &str,
-        timeout: Duration,
-        organization_ttl: Duration,
-    ) -> Result<Self, StatsError> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())
+    /// A client for `connection.endpoint` (e.g. `http://127.0.0.1:50051`); connects on first use.
+    pub fn new(connection: RegistryConnection, metrics: StatsMetrics) -> Result<Self, StatsError> {
+        let timeout = connection.timeout;
+        let mut endpoint = Endpoint::from_shared(connection.endpoint)
             .map_err(|e| StatsError::Internal(format!("invalid registry endpoint: {e}")))?
             .connect_timeout(timeout)
             .timeout(timeout)
-            .connect_lazy();
+            .tcp_nodelay(true);
+        if let Some(tls) = connection.tls {
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| StatsError::Internal(format!("registry TLS: {e}")))?;
+        }
+        let channel = endpoint.connect_lazy();
         Ok(Self {
-            client: RegistryServiceClient::new(channel),
+            client: RegistryServiceClient::with_interceptor(channel.clone(), connection.token),
+            channel,
             timeout,
-            organization_ttl,
+            organization_ttl: connection.organization_ttl,
             known_organizations: Mutex::new(HashMap::new()),
+            metrics,
         })
+    }
+
+    /// The channel to the registry (for health probes).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// Deadline of each call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// [`Self::attempt`], counting the call's outcome in `stats_registry_calls_total`.
+    async fn call<T, F, Fut>(
+        &self,
+        method: &'static str,
+        what: &str,
+        f: F,
+    ) -> Result<Result<T, Status>, StatsError>
+    where
+        F: FnMut(Client, Duration) -> Fut,
+        Fut: Future<Output = Result<Response<T>, Status>>,
+    {
+        let result = self.attempt(what, f).await;
+        let outcome = match &result {
+            Ok(Ok(_)) => "ok",
+            Ok(Err(status)) if status.code() == Code::NotFound => "not_found",
+            Ok(Err(_)) => "error",
+            Err(StatsError::RegistryUnavailable(message))
+                if message.contains("no answer within") =>
+            {
+                "timeout"
+            }
+            Err(_) => "unavailable",
+        };
+        self.metrics.registry_call(method, outcome);
+        result
     }
 
     /// Calls the registry with a deadline, retrying UNAVAILABLE; `Ok(Err(status))` is an
     /// answer other than success (NOT_FOUND and the like).
-    async fn call<T, F, Fut>(&self, what: &str, mut f: F) -> Result<Result<T, Status>, StatsError>
+    async fn attempt<T, F, Fut>(
+        &self,
+        what: &str,
+        mut f: F,
+    ) -> Result<Result<T, Status>, StatsError>
     where
-        F: FnMut(RegistryServiceClient<Channel>, Duration) -> Fut,
+        F: FnMut(Client, Duration) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
         let mut backoff = FIRST_BACKOFF;
@@ -137,7 +251,7 @@ impl RegistryClient {
         let name = id.resource_name();
         let what = format!("checking {name}");
         let answer = self
-            .call(&what, |mut c, timeout| {
+            .call("GetOrganization", &what, |mut c, timeout| {
                 let mut request = Request::new(wire::GetOrganizationRequest { name: name.clone() });
                 request.set_timeout(timeout);
                 async move { c.get_organization(request).await }
@@ -158,7 +272,7 @@ impl RegistryClient {
         let name = id.resource_name();
         let what = format!("fetching {name}");
         let answer = self
-            .call(&what, |mut c, timeout| {
+            .call("GetSource", &what, |mut c, timeout| {
                 let mut request = Request::new(wire::GetSourceRequest { name: name.clone() });
                 request.set_timeout(timeout);
                 async move { c.get_source(request).await }
@@ -183,7 +297,7 @@ impl RegistryClient {
         let name = root.resource_name();
         let what = format!("the hierarchy below {name}");
         let answer = self
-            .call(&what, |mut c, timeout| {
+            .call("ListDescendants", &what, |mut c, timeout| {
                 let mut request = Request::new(wire::ListDescendantsRequest {
                     organization: name.clone(),
                     as_of_date: Some(date_to_wire(date)),
@@ -208,7 +322,7 @@ impl RegistryClient {
             let what = format!("the parents of {child}");
             async move {
                 let answer = self
-                    .call(&what, |mut c, timeout| {
+                    .call("ListAncestors", &what, |mut c, timeout| {
                         let mut request = Request::new(wire::ListAncestorsRequest {
                             organization: child.clone(),
                             as_of_date: Some(date_to_wire(date)),
@@ -257,7 +371,7 @@ impl RegistryClient {
         loop {
             let token = page_token.clone();
             let answer = self
-                .call(&what, |mut c, timeout| {
+                .call("ListEvents", &what, |mut c, timeout| {
                     let mut request = Request::new(wire::ListEventsRequest {
                         page_size: 1000,
                         page_token: token.clone(),
@@ -285,7 +399,7 @@ impl RegistryClient {
         let name = id.resource_name();
         let what = format!("fetching {name}");
         let answer = self
-            .call(&what, |mut c, timeout| {
+            .call("GetTarget", &what, |mut c, timeout| {
                 let mut request = Request::new(wire::GetTargetRequest { name: name.clone() });
                 request.set_timeout(timeout);
                 async move { c.get_target(request).await }

@@ -6,6 +6,9 @@
 //! or `YYYY-MM`), `units` or `ten_thousand_units` (exactly one), `comparable_prior_units`
 //! (optional), `source` (bare id), `stage`, `as_of_date` (`YYYY-MM-DD`), `note` (optional).
 //! Every bad cell is reported with its 1-based line and its column.
+//!
+//! JSON import files (an array of objects keyed by the same column names) are turned into
+//! CSV text by [`json_to_csv`] so that both formats go through one parser.
 
 use std::fmt;
 use std::io::Read;
@@ -26,6 +29,10 @@ use autointel_proto::types::SeriesKey;
 pub struct SeedProblem {
     /// 1-based line number (the header is line 1).
     pub line: u64,
+    /// 1-based number of the data record (0 for the header or the whole file). It differs
+    /// from `line - 1` once a quoted cell spans lines; a JSON file's record `n` is CSV
+    /// record `n`.
+    pub record: u64,
     /// Column name; empty when the whole line is at fault.
     pub column: String,
     /// What is wrong.
@@ -54,7 +61,8 @@ pub struct SeedError {
     pub problems: Vec<SeedProblem>,
 }
 
-const COLUMNS: [&str; 14] = [
+/// The columns of an import file, in order.
+pub const COLUMNS: [&str; 14] = [
     "organization",
     "basis",
     "flow",
@@ -71,11 +79,68 @@ const COLUMNS: [&str; 14] = [
     "note",
 ];
 
+/// Why a JSON import file cannot be turned into CSV rows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
+    /// The content is not a JSON array of objects.
+    #[error("not a JSON array of objects (line {line}, column {column}): {message}")]
+    NotAnArray {
+        /// 1-based line of the JSON syntax or type error.
+        line: usize,
+        /// 1-based column of the JSON syntax or type error.
+        column: usize,
+        /// The JSON parser's message.
+        message: String,
+    },
+    /// Records have fields that are not import columns: (1-based record number, field name).
+    #[error("unknown fields: {}", .0.iter().map(|(i, k)| format!("record {i}: {k:?}")).collect::<Vec<_>>().join("; "))]
+    UnknownFields(Vec<(usize, String)>),
+    /// Writing the CSV text failed.
+    #[error("{0}")]
+    Write(String),
+}
+
+/// Turns a JSON array of objects into CSV text with the import [`COLUMNS`], so both formats
+/// go through [`read_sales_figures`]. Record `i` (from 1) becomes line `i + 1`; `null` and
+/// absent fields are empty cells, strings are taken as they are, other values as JSON text.
+pub fn json_to_csv(content: &[u8]) -> Result<Vec<u8>, JsonError> {
+    let records: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(content)
+        .map_err(|e| JsonError::NotAnArray {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+    let mut unknown = Vec::new();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let write = |e: csv::Error| JsonError::Write(e.to_string());
+    writer.write_record(COLUMNS).map_err(write)?;
+    for (i, record) in records.iter().enumerate() {
+        for key in record.keys() {
+            if !COLUMNS.contains(&key.as_str()) {
+                unknown.push((i + 1, key.clone()));
+            }
+        }
+        let row = COLUMNS.iter().map(|c| match record.get(*c) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        });
+        writer.write_record(row).map_err(write)?;
+    }
+    if !unknown.is_empty() {
+        return Err(JsonError::UnknownFields(unknown));
+    }
+    writer
+        .into_inner()
+        .map_err(|e| JsonError::Write(e.to_string()))
+}
+
 /// Reads the figures of a CSV file.
 pub fn read_sales_figures_file(path: &Path) -> Result<Vec<SalesFigure>, SeedError> {
     let file = std::fs::File::open(path).map_err(|e| SeedError {
         problems: vec![SeedProblem {
             line: 0,
+            record: 0,
             column: String::new(),
             description: format!("cannot open {}: {e}", path.display()),
         }],
@@ -83,11 +148,49 @@ pub fn read_sales_figures_file(path: &Path) -> Result<Vec<SalesFigure>, SeedErro
     read_sales_figures(file)
 }
 
+/// Follows the `"` of the input as the CSV reader consumes it. A quoted cell that is never
+/// closed makes the csv crate read the rest of the file into that cell, silently
+/// swallowing every later row; an odd number of quotes at the end reveals it.
+#[derive(Debug)]
+struct QuoteTracker<R> {
+    inner: R,
+    /// 1-based line of the byte being read.
+    line: u64,
+    /// Whether an odd number of quotes was read so far.
+    open: bool,
+    /// The line of the quote that left it open.
+    opened_on: u64,
+}
+
+impl<R: Read> Read for QuoteTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in buf.get(..n).unwrap_or_default() {
+            match b {
+                b'"' => {
+                    self.open = !self.open;
+                    if self.open {
+                        self.opened_on = self.line;
+                    }
+                }
+                b'\n' => self.line += 1,
+                _ => {}
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// Reads figures from CSV text with a header line.
 pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedError> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(reader);
+        .from_reader(QuoteTracker {
+            inner: reader,
+            line: 1,
+            open: false,
+            opened_on: 0,
+        });
     let mut problems = Vec::new();
     let headers = match csv.headers() {
         Ok(h) => h.clone(),
@@ -95,6 +198,7 @@ pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedErr
             return Err(SeedError {
                 problems: vec![SeedProblem {
                     line: 1,
+                    record: 0,
                     column: String::new(),
                     description: e.to_string(),
                 }],
@@ -107,9 +211,21 @@ pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedErr
             Some(i) => *slot = i,
             None => problems.push(SeedProblem {
                 line: 1,
+                record: 0,
                 column: name.to_owned(),
                 description: "missing column".to_owned(),
             }),
+        }
+    }
+    // A misspelt optional column (`notes`) would otherwise be dropped without a word.
+    for header in headers.iter().map(str::trim) {
+        if !COLUMNS.contains(&header) {
+            problems.push(SeedProblem {
+                line: 1,
+                record: 0,
+                column: header.to_owned(),
+                description: format!("unknown column (the columns are {})", COLUMNS.join(",")),
+            });
         }
     }
     if !problems.is_empty() {
@@ -122,24 +238,38 @@ pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedErr
             Err(e) => {
                 problems.push(SeedProblem {
                     line: e.position().map_or(0, |p| p.line()),
+                    record: e.position().map_or(0, |p| p.record()),
                     column: String::new(),
                     description: e.to_string(),
                 });
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let (line, number) = record.position().map_or((0, 0), |p| (p.line(), p.record()));
         let cells: Vec<&str> = index
             .iter()
             .map(|&i| record.get(i).unwrap_or("").trim())
             .collect();
         let mut row = RowReader {
             line,
+            record: number,
             problems: &mut problems,
         };
         if let Some(figure) = row.figure(&cells) {
             figures.push(figure);
         }
+    }
+    let quotes = csv.into_inner();
+    if quotes.open {
+        problems.push(SeedProblem {
+            line: quotes.opened_on,
+            record: 0,
+            column: String::new(),
+            description: "unbalanced quotes: a quoted cell starting on this line is never closed, \
+                          so every later line would have been read into it"
+                .to_owned(),
+        });
+        problems.sort_by_key(|p| p.line);
     }
     if problems.is_empty() {
         Ok(figures)
@@ -150,6 +280,7 @@ pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedErr
 
 struct RowReader<'a> {
     line: u64,
+    record: u64,
     problems: &'a mut Vec<SeedProblem>,
 }
 
@@ -160,6 +291,7 @@ impl RowReader<'_> {
             Err(e) => {
                 self.problems.push(SeedProblem {
                     line: self.line,
+                    record: self.record,
                     column: column.to_owned(),
                     description: e.0,
                 });
@@ -284,6 +416,74 @@ mod tests {
             Some(sales_figure::Quantity::TenThousandUnits("76.7".to_owned()))
         );
         assert_eq!(figures[0].series.as_ref().unwrap().organization, "");
+    }
+
+    #[test]
+    fn a_cell_spanning_lines_does_not_shift_later_record_numbers() {
+        // Found by the import_json fuzz target: a JSON note with a newline becomes a quoted
+        // multi-line CSV cell, and later records were numbered from their line.
+        let text = format!(
+            "{HEADER},retail,domestic,CN,passenger,nev,2023-10,,76.7,,cpca,final,2023-11-09,\"two\nlines\"\n\
+             ,retail,domestic,CN,passenger,nev,2023-10,x,,,cpca,final,2023-11-09,\n"
+        );
+        let err = read_sales_figures(text.as_bytes()).unwrap_err();
+        let located: Vec<_> = err
+            .problems
+            .iter()
+            .map(|p| (p.line, p.record, p.column.as_str()))
+            .collect();
+        assert_eq!(located, vec![(4, 2, "units")]);
+    }
+
+    #[test]
+    fn an_unknown_column_is_reported_not_ignored() {
+        let text = format!(
+            "{}notes\n,retail,domestic,CN,passenger,nev,2023-10,,76.7,,cpca,final,2023-11-09,,x\n",
+            HEADER.trim_end_matches('\n').to_owned() + ","
+        );
+        let err = read_sales_figures(text.as_bytes()).unwrap_err();
+        let located: Vec<_> = err
+            .problems
+            .iter()
+            .map(|p| (p.line, p.column.as_str()))
+            .collect();
+        assert_eq!(located, vec![(1, "notes")]);
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_reported_instead_of_swallowing_later_rows() {
+        // The csv crate reads an unclosed quoted cell to the end of the file: without the
+        // check, the rows after line 2 vanished into its note and the import succeeded.
+        let row = ",retail,domestic,CN,passenger,nev,2023-10,,76.7,,cpca,final,2023-11-09,";
+        let text = format!("{HEADER}{row}\"unclosed note\n{row}\n{row}\n");
+        let err = read_sales_figures(text.as_bytes()).unwrap_err();
+        let located: Vec<_> = err.problems.iter().map(|p| p.line).collect();
+        assert_eq!(located, vec![2], "{err}");
+        assert!(err.problems[0].description.contains("never closed"));
+        // Quotes that are closed, and doubled quotes inside them, are fine.
+        let fine = format!("{HEADER}{row}\"a \"\"quoted\"\" note\nover two lines\"\n{row}\n");
+        assert_eq!(read_sales_figures(fine.as_bytes()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn json_records_become_csv_records_in_order() {
+        let json = br#"[{"organization": "nissan-china", "units": 5, "note": "a\nb"}, {}]"#;
+        let csv = json_to_csv(json).unwrap();
+        let mut reader = csv::Reader::from_reader(csv.as_slice());
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[0][0], "nissan-china");
+        assert_eq!(&rows[0][7], "5");
+        assert_eq!(&rows[0][13], "a\nb");
+        assert!(rows[1].iter().all(str::is_empty));
+        assert_eq!(
+            json_to_csv(br#"[{"colour": 1}]"#),
+            Err(JsonError::UnknownFields(vec![(1, "colour".to_owned())]))
+        );
+        assert!(matches!(
+            json_to_csv(b"{}"),
+            Err(JsonError::NotAnArray { line: 1, .. })
+        ));
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct State {
     pub registry: RegistryClient,
     /// Serialises imports in this process (revision links are computed from the engine).
     pub import_lock: tokio::sync::Mutex<()>,
+    /// The service's own metrics.
+    pub metrics: crate::metrics::StatsMetrics,
 }
 
 impl State {
@@ -276,9 +278,7 @@ impl StatsApi {
         let mut wire_figures = Vec::new();
         let mut message = 0usize;
         while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|s| {
-                StatsError::invalid("", format!("the request stream failed: {}", s.message()))
-            })?;
+            let batch = batch.map_err(StatsError::RequestStream)?;
             match &request_id {
                 None => request_id = Some(batch.request_id.clone()),
                 Some(id) if *id != batch.request_id => v.push(
@@ -402,6 +402,10 @@ impl StatsApi {
                             .map_err(|e| StatsError::Internal(e.to_string()))?;
                     }
                 }
+                self.state
+                    .metrics
+                    .import_figures
+                    .inc_by(u64::try_from(stored.len()).unwrap_or(u64::MAX));
                 tracing::info!(
                     request_id,
                     imported = stored.len(),
@@ -1036,12 +1040,14 @@ impl StatsApi {
     }
 }
 
-fn encode_token(fingerprint: &str, key: &ListKey) -> String {
+/// An opaque page token of `ListSalesFigures`: the query's fingerprint and the last key served.
+pub fn encode_token(fingerprint: &str, key: &ListKey) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(format!("v1\n{fingerprint}\n{}", key.encode()))
 }
 
-fn decode_token(token: &str) -> Option<(String, ListKey)> {
+/// The (fingerprint, last key) of a page token, if it is one of ours.
+pub fn decode_token(token: &str) -> Option<(String, ListKey)> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .ok()?;

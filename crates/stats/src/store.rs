@@ -15,6 +15,7 @@ use autointel_domain::{
 };
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AnyPool, Row, SqlSafeStr};
 
 use crate::engine::{date_from_code, day_code};
@@ -80,6 +81,9 @@ pub enum ImportOutcome {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// On PostgreSQL, a typed pool for bulk writes with `COPY` (the Any driver cannot reach
+    /// it); connects on first use.
+    pg: Option<PgPool>,
 }
 
 /// Microseconds since the Unix epoch, now.
@@ -91,17 +95,32 @@ pub fn now_micros() -> i64 {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let sql = match backend {
-        Backend::Sqlite => include_str!("../migrations/sqlite/0001_init.sql"),
-        Backend::Postgres => include_str!("../migrations/postgres/0001_init.sql"),
+    let (init, drop_series_index) = match backend {
+        Backend::Sqlite => (
+            include_str!("../migrations/sqlite/0001_init.sql"),
+            include_str!("../migrations/sqlite/0002_drop_series_index.sql"),
+        ),
+        Backend::Postgres => (
+            include_str!("../migrations/postgres/0001_init.sql"),
+            include_str!("../migrations/postgres/0002_drop_series_index.sql"),
+        ),
     };
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        sql.into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "init".into(),
+            MigrationType::Simple,
+            init.into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "drop series index".into(),
+            MigrationType::Simple,
+            drop_series_index.into_sql_str(),
+            false,
+        ),
+    ])
 }
 
 const FIGURE_COLUMNS: &str = "seq, id, organization, basis, flow, market, scope, powertrain, \
@@ -144,7 +163,17 @@ impl Store {
             options = options.max_connections(10);
         }
         let pool = options.connect(url).await?;
-        Ok(Self { pool, backend })
+        let pg = if backend == Backend::Postgres {
+            Some(
+                PgPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_lazy(url)?,
+            )
+        } else {
+            None
+        };
+        Ok(Self { pool, backend, pg })
     }
 
     /// The backend in use.
@@ -161,6 +190,9 @@ impl Store {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
     }
 
     /// Figures with a sequence number above `after`, in sequence order, at most `limit`.
@@ -216,6 +248,9 @@ impl Store {
 
     /// Writes one import in one transaction: the sources it cites (if new), its figures
     /// with consecutive sequence numbers, and its request record.
+    ///
+    /// Figures go in bulk: PostgreSQL `COPY … FROM STDIN`, SQLite multi-row `INSERT`s of
+    /// [`INSERT_BATCH`] rows.
     pub async fn write_import(
         &self,
         request_id: &str,
@@ -224,104 +259,255 @@ impl Store {
         sources: &[Source],
         revision_count: i64,
     ) -> Result<ImportOutcome, StatsError> {
+        if let Some(pg) = &self.pg {
+            return write_import_pg(pg, request_id, digest, figures, sources, revision_count).await;
+        }
         let count = i64::try_from(figures.len())
             .map_err(|_| StatsError::Internal("too many figures".to_owned()))?;
         let create_time = now_micros();
         let mut tx = self.pool.begin().await?;
         // Taking the counter row first serialises imports (and orders their commits).
-        let last: i64 =
-            sqlx::query("UPDATE seq_counter SET value = value + $1 WHERE id = 1 RETURNING value")
-                .bind(count)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
-        let existing = sqlx::query(
-            "SELECT digest, imported_count, revision_count FROM import_requests \
-             WHERE request_id = $1",
-        )
-        .bind(request_id.to_owned())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let last: i64 = sqlx::query(NEXT_SEQ)
+            .bind(count)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let existing = sqlx::query(SELECT_REQUEST)
+            .bind(request_id.to_owned())
+            .fetch_optional(&mut *tx)
+            .await?;
         if let Some(row) = existing {
             let record = record_from_row(&row)?;
             tx.rollback().await?;
             return Ok(ImportOutcome::AlreadyImported(record));
         }
         for s in sources {
-            sqlx::query(
-                "INSERT INTO sources (id, kind, publisher, title, uri, published) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(s.id.as_str().to_owned())
-            .bind(s.kind.as_str().to_owned())
-            .bind(s.publisher.clone())
-            .bind(s.title.clone())
-            .bind(s.uri.clone())
-            .bind(s.published_date.map(|d| i64::from(day_code(d))))
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(INSERT_SOURCE)
+                .bind(s.id.as_str().to_owned())
+                .bind(s.kind.as_str().to_owned())
+                .bind(s.publisher.clone())
+                .bind(s.title.clone())
+                .bind(s.uri.clone())
+                .bind(s.published_date.map(|d| i64::from(day_code(d))))
+                .execute(&mut *tx)
+                .await?;
         }
         let first = last - count + 1;
         let mut stored = Vec::with_capacity(figures.len());
+        for (c, chunk) in figures.chunks(INSERT_BATCH).enumerate() {
+            let sql = multi_row_insert(chunk.len());
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (i, f) in chunk.iter().enumerate() {
+                let seq = first + i64::try_from(c * INSERT_BATCH + i).unwrap_or(0);
+                query = query
+                    .bind(seq)
+                    .bind(f.id.as_str().to_owned())
+                    .bind(
+                        f.key
+                            .organization
+                            .as_ref()
+                            .map(|o| o.as_str().to_owned())
+                            .unwrap_or_default(),
+                    )
+                    .bind(f.key.basis.as_str())
+                    .bind(f.key.flow.as_str())
+                    .bind(f.key.market.as_str().to_owned())
+                    .bind(f.key.scope.as_str())
+                    .bind(f.key.powertrain.as_str())
+                    .bind(i64::from(f.period.start().index()))
+                    .bind(i64::from(f.period.end().index()))
+                    .bind(f.units.to_i64())
+                    .bind(f.comparable_prior.map(Units::to_i64))
+                    .bind(f.provenance.source.as_str().to_owned())
+                    .bind(f.provenance.stage.as_str())
+                    .bind(i64::from(day_code(f.provenance.as_of)))
+                    .bind(
+                        f.provenance
+                            .supersedes
+                            .as_ref()
+                            .map(|s| s.as_str().to_owned()),
+                    )
+                    .bind(f.note.clone())
+                    .bind(create_time);
+                stored.push(StoredFigure {
+                    seq,
+                    figure: f.clone(),
+                    create_time_micros: create_time,
+                });
+            }
+            query.execute(&mut *tx).await?;
+        }
+        sqlx::query(INSERT_REQUEST)
+            .bind(request_id.to_owned())
+            .bind(digest.to_owned())
+            .bind(count)
+            .bind(revision_count)
+            .bind(create_time)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ImportOutcome::Written(stored))
+    }
+}
+
+/// Rows per multi-row `INSERT` on SQLite (18 parameters each, under SQLite's 32,766).
+const INSERT_BATCH: usize = 500;
+
+const NEXT_SEQ: &str = "UPDATE seq_counter SET value = value + $1 WHERE id = 1 RETURNING value";
+const SELECT_REQUEST: &str =
+    "SELECT digest, imported_count, revision_count FROM import_requests WHERE request_id = $1";
+const INSERT_SOURCE: &str = "INSERT INTO sources (id, kind, publisher, title, uri, published) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING";
+const INSERT_REQUEST: &str = "INSERT INTO import_requests \
+     (request_id, digest, imported_count, revision_count, create_time) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+/// `INSERT INTO sales_figures (…) VALUES (?, …), …` for `rows` rows (SQLite only).
+///
+/// Positional `?` rather than `$n`: SQLite looks every named parameter up in a linear list
+/// while preparing, which is quadratic in the parameter count (seconds for 9,000).
+fn multi_row_insert(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; 18].join(", "));
+    format!(
+        "INSERT INTO sales_figures ({FIGURE_COLUMNS}) VALUES {}",
+        vec![row.as_str(); rows].join(", ")
+    )
+}
+
+/// Appends a CSV text field, always quoted (so an empty string is not NULL).
+fn csv_text(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for b in s.bytes() {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// [`Store::write_import`] on PostgreSQL: the same statements, figures by `COPY`.
+async fn write_import_pg(
+    pg: &PgPool,
+    request_id: &str,
+    digest: &str,
+    figures: &[SalesFigure],
+    sources: &[Source],
+    revision_count: i64,
+) -> Result<ImportOutcome, StatsError> {
+    use std::io::Write as _;
+
+    let count = i64::try_from(figures.len())
+        .map_err(|_| StatsError::Internal("too many figures".to_owned()))?;
+    let create_time = now_micros();
+    let mut tx = pg.begin().await?;
+    let last: i64 = sqlx::query(NEXT_SEQ)
+        .bind(count)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    let existing = sqlx::query(SELECT_REQUEST)
+        .bind(request_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(row) = existing {
+        let record = ImportRecord {
+            digest: row.try_get("digest")?,
+            imported_count: row.try_get("imported_count")?,
+            revision_count: row.try_get("revision_count")?,
+        };
+        tx.rollback().await?;
+        return Ok(ImportOutcome::AlreadyImported(record));
+    }
+    for s in sources {
+        sqlx::query(INSERT_SOURCE)
+            .bind(s.id.as_str())
+            .bind(s.kind.as_str())
+            .bind(&s.publisher)
+            .bind(&s.title)
+            .bind(s.uri.as_deref())
+            .bind(s.published_date.map(|d| i64::from(day_code(d))))
+            .execute(&mut *tx)
+            .await?;
+    }
+    let first = last - count + 1;
+    let mut stored = Vec::with_capacity(figures.len());
+    let io = |e: std::io::Error| StatsError::Internal(format!("encoding COPY data: {e}"));
+    {
+        let mut copy = tx
+            .copy_in_raw(&format!(
+                "COPY sales_figures ({FIGURE_COLUMNS}) FROM STDIN WITH (FORMAT csv)"
+            ))
+            .await?;
+        let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
         for (i, f) in figures.iter().enumerate() {
             let seq = first + i64::try_from(i).unwrap_or(0);
-            let sql = format!(
-                "INSERT INTO sales_figures ({FIGURE_COLUMNS}) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            write!(buf, "{seq},").map_err(io)?;
+            csv_text(&mut buf, f.id.as_str());
+            buf.push(b',');
+            csv_text(
+                &mut buf,
+                f.key.organization.as_ref().map_or("", |o| o.as_str()),
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(seq)
-                .bind(f.id.as_str().to_owned())
-                .bind(
-                    f.key
-                        .organization
-                        .as_ref()
-                        .map(|o| o.as_str().to_owned())
-                        .unwrap_or_default(),
-                )
-                .bind(f.key.basis.as_str().to_owned())
-                .bind(f.key.flow.as_str().to_owned())
-                .bind(f.key.market.as_str().to_owned())
-                .bind(f.key.scope.as_str().to_owned())
-                .bind(f.key.powertrain.as_str().to_owned())
-                .bind(i64::from(f.period.start().index()))
-                .bind(i64::from(f.period.end().index()))
-                .bind(f.units.to_i64())
-                .bind(f.comparable_prior.map(Units::to_i64))
-                .bind(f.provenance.source.as_str().to_owned())
-                .bind(f.provenance.stage.as_str().to_owned())
-                .bind(i64::from(day_code(f.provenance.as_of)))
-                .bind(
-                    f.provenance
-                        .supersedes
-                        .as_ref()
-                        .map(|s| s.as_str().to_owned()),
-                )
-                .bind(f.note.clone())
-                .bind(create_time)
-                .execute(&mut *tx)
-                .await?;
+            for text in [
+                f.key.basis.as_str(),
+                f.key.flow.as_str(),
+                f.key.market.as_str(),
+                f.key.scope.as_str(),
+                f.key.powertrain.as_str(),
+            ] {
+                buf.push(b',');
+                csv_text(&mut buf, text);
+            }
+            write!(
+                buf,
+                ",{},{},{},",
+                f.period.start().index(),
+                f.period.end().index(),
+                f.units.get()
+            )
+            .map_err(io)?;
+            if let Some(prior) = f.comparable_prior {
+                write!(buf, "{}", prior.get()).map_err(io)?;
+            }
+            buf.push(b',');
+            csv_text(&mut buf, f.provenance.source.as_str());
+            buf.push(b',');
+            csv_text(&mut buf, f.provenance.stage.as_str());
+            write!(buf, ",{},", day_code(f.provenance.as_of)).map_err(io)?;
+            if let Some(s) = &f.provenance.supersedes {
+                csv_text(&mut buf, s.as_str());
+            }
+            buf.push(b',');
+            if let Some(note) = &f.note {
+                csv_text(&mut buf, note);
+            }
+            writeln!(buf, ",{create_time}").map_err(io)?;
+            if buf.len() >= 1 << 20 {
+                copy.send(std::mem::take(&mut buf)).await?;
+                buf.reserve(1 << 20);
+            }
             stored.push(StoredFigure {
                 seq,
                 figure: f.clone(),
                 create_time_micros: create_time,
             });
         }
-        sqlx::query(
-            "INSERT INTO import_requests \
-             (request_id, digest, imported_count, revision_count, create_time) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(request_id.to_owned())
-        .bind(digest.to_owned())
+        if !buf.is_empty() {
+            copy.send(buf).await?;
+        }
+        copy.finish().await?;
+    }
+    sqlx::query(INSERT_REQUEST)
+        .bind(request_id)
+        .bind(digest)
         .bind(count)
         .bind(revision_count)
         .bind(create_time)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(ImportOutcome::Written(stored))
-    }
+    tx.commit().await?;
+    Ok(ImportOutcome::Written(stored))
 }
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StatsError {

@@ -34,11 +34,10 @@ struct RunningRegistry {
 }
 
 async fn start_registry(addr: SocketAddr, database_url: &str) -> RunningRegistry {
-    let settings = autointel_registry::Settings {
-        listen_address: addr,
-        database_url: database_url.to_owned(),
-        load_seed: true,
-    };
+    let mut settings = autointel_registry::Settings::default();
+    settings.server.listen_address = addr;
+    settings.database.url = database_url.to_owned();
+    settings.seed.load = true;
     let app = autointel_registry::Application::build(settings)
         .await
         .unwrap();
@@ -110,13 +109,11 @@ async fn spawn_stats(
     stats_db: &str,
     registry: SocketAddr,
 ) -> (StatsServiceClient<Channel>, oneshot::Sender<()>) {
-    let settings = Settings {
-        listen_address: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: stats_db.to_owned(),
-        registry_endpoint: format!("http://{registry}"),
-        refresh_interval: Duration::from_millis(200),
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.server.listen_address = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.database.url = stats_db.to_owned();
+    settings.registry.endpoint = format!("http://{registry}");
+    settings.engine.refresh_interval_ms = 200;
     let app = Application::build(settings).await.unwrap();
     let stats_addr = app.local_addr();
     let (stats_stop, stopped) = oneshot::channel::<()>();
@@ -1209,4 +1206,373 @@ async fn a_replica_sees_another_replicas_import(db: &str) {
     // And a replica started afterwards loads everything at start.
     let (mut late, _late_stop) = spawn_stats(db, registry).await;
     assert_eq!(list_all(&mut late).await.len(), 2);
+}
+
+// ------------------------------------------------------------------------------------------
+// Operations: auth, stats -> registry with its own token over mutual TLS, the registry
+// dependency's health, metrics.
+
+mod operations {
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use autointel_proto::stats::stats_service_client::StatsServiceClient;
+    use autointel_proto::stats::{self as wire};
+    use autointel_server::settings::Secret;
+    use autointel_stats::{Application, REGISTRY_DEPENDENCY, Settings};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::sync::oneshot;
+    use tonic::metadata::MetadataValue;
+    use tonic::service::Interceptor;
+    use tonic::service::interceptor::InterceptedService;
+    use tonic::transport::{Channel, Endpoint};
+    use tonic::{Code, Request, Status};
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+
+    struct Running {
+        addr: SocketAddr,
+        metrics: Option<SocketAddr>,
+        _stop: oneshot::Sender<()>,
+    }
+
+    async fn start_registry(settings: autointel_registry::Settings) -> Running {
+        let app = autointel_registry::Application::build(settings)
+            .await
+            .expect("registry builds");
+        let (addr, metrics) = (app.local_addr(), app.metrics_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.serve_until(async {
+            let _ = stopped.await;
+        }));
+        Running {
+            addr,
+            metrics,
+            _stop: stop,
+        }
+    }
+
+    fn registry_settings() -> autointel_registry::Settings {
+        let mut settings = autointel_registry::Settings::default();
+        settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
+        settings.database.url = "sqlite::memory:".to_owned();
+        settings.seed.load = true;
+        settings
+    }
+
+    fn stats_settings(registry: &str) -> Settings {
+        let mut settings = Settings::default();
+        settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
+        settings.database.url = "sqlite::memory:".to_owned();
+        settings.registry.endpoint = registry.to_owned();
+        settings.registry.refresh_interval_ms = 50;
+        settings.engine.refresh_interval_ms = 200;
+        settings
+    }
+
+    async fn start_stats(settings: Settings) -> Running {
+        let app = Application::build(settings).await.expect("stats builds");
+        let (addr, metrics) = (app.local_addr(), app.metrics_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.serve_until(async {
+            let _ = stopped.await;
+        }));
+        Running {
+            addr,
+            metrics,
+            _stop: stop,
+        }
+    }
+
+    #[derive(Clone)]
+    struct Bearer(Option<&'static str>);
+
+    impl Interceptor for Bearer {
+        fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+            if let Some(token) = self.0 {
+                let value: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+                request.metadata_mut().insert("authorization", value);
+            }
+            Ok(request)
+        }
+    }
+
+    type Client = StatsServiceClient<InterceptedService<Channel, Bearer>>;
+
+    async fn client(addr: SocketAddr, token: Option<&'static str>) -> (Client, Channel) {
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        (
+            StatsServiceClient::with_interceptor(channel.clone(), Bearer(token)),
+            channel,
+        )
+    }
+
+    async fn import(client: &mut Client, figures: Vec<wire::SalesFigure>) -> Result<i64, Status> {
+        let request = wire::ImportSalesFiguresRequest {
+            request_id: super::new_id(),
+            figures,
+        };
+        client
+            .import_sales_figures(tokio_stream::iter([request]))
+            .await
+            .map(|r| r.into_inner().imported_count)
+    }
+
+    async fn health_of(channel: Channel, service: &str) -> ServingStatus {
+        let response = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .expect("health answers without a token")
+            .into_inner();
+        ServingStatus::try_from(response.status).unwrap()
+    }
+
+    async fn wait_for_health(channel: &Channel, service: &str, wanted: ServingStatus) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while health_of(channel.clone(), service).await != wanted {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{service:?} never became {wanted:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stats_reader_cannot_import_no_token_is_unauthenticated_and_health_needs_none() {
+        let registry = start_registry(registry_settings()).await;
+        let mut settings = stats_settings(&format!("http://{}", registry.addr));
+        settings.auth.tokens = Some(Secret("reader:stats-reader,writer:stats-writer".to_owned()));
+        let stats = start_stats(settings).await;
+
+        let (mut anonymous, channel) = client(stats.addr, None).await;
+        let status = anonymous
+            .list_sales_figures(wire::ListSalesFiguresRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+        assert_eq!(
+            import(&mut anonymous, super::seed_figures())
+                .await
+                .unwrap_err()
+                .code(),
+            Code::Unauthenticated
+        );
+
+        let (mut reader, _) = client(stats.addr, Some("stats-reader")).await;
+        reader
+            .list_sales_figures(wire::ListSalesFiguresRequest::default())
+            .await
+            .expect("a reader may query");
+        let denied = import(&mut reader, super::seed_figures())
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+
+        let (mut writer, _) = client(stats.addr, Some("stats-writer")).await;
+        assert!(
+            import(&mut writer, super::seed_figures())
+                .await
+                .expect("a writer imports")
+                > 0
+        );
+
+        assert_eq!(health_of(channel.clone(), "").await, ServingStatus::Serving);
+        assert_eq!(
+            health_of(channel, autointel_stats::SERVICE_NAME).await,
+            ServingStatus::Serving
+        );
+    }
+
+    /// CA, server (localhost, 127.0.0.1) and client certificates as PEM files.
+    struct Pki {
+        dir: PathBuf,
+    }
+
+    impl Pki {
+        fn generate() -> Self {
+            use rcgen::{
+                BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+                KeyPair, KeyUsagePurpose,
+            };
+            let dir = std::env::temp_dir().join(format!("autointel-pki-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let ca_key = KeyPair::generate().unwrap();
+            let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            ca.distinguished_name
+                .push(DnType::CommonName, "autointel test CA");
+            std::fs::write(dir.join("ca.pem"), ca.self_signed(&ca_key).unwrap().pem()).unwrap();
+            let issuer = Issuer::new(ca, ca_key);
+            for (name, sans, usage) in [
+                (
+                    "server",
+                    vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+                    ExtendedKeyUsagePurpose::ServerAuth,
+                ),
+                (
+                    "client",
+                    vec!["autointel-stats".to_owned()],
+                    ExtendedKeyUsagePurpose::ClientAuth,
+                ),
+            ] {
+                let key = KeyPair::generate().unwrap();
+                let mut params = CertificateParams::new(sans).unwrap();
+                params.distinguished_name.push(DnType::CommonName, name);
+                params.extended_key_usages = vec![usage];
+                let cert = params.signed_by(&key, &issuer).unwrap();
+                std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+                std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+            }
+            Self { dir }
+        }
+
+        fn path(&self, file: &str) -> PathBuf {
+            self.dir.join(file)
+        }
+    }
+
+    impl Drop for Pki {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stats_calls_registry_with_its_own_token_over_mutual_tls() {
+        let pki = Pki::generate();
+        let mut registry_settings = registry_settings();
+        registry_settings.auth.tokens = Some(Secret("reader:stats-to-registry".to_owned()));
+        registry_settings.tls.cert_file = Some(pki.path("server.pem"));
+        registry_settings.tls.key_file = Some(pki.path("server.key"));
+        registry_settings.tls.client_ca_file = Some(pki.path("ca.pem"));
+        let registry = start_registry(registry_settings).await;
+
+        let token_file = pki.path("registry-token");
+        std::fs::write(&token_file, "stats-to-registry\n").unwrap();
+        let mut settings = stats_settings(&format!("https://localhost:{}", registry.addr.port()));
+        settings.registry.token_file = Some(token_file);
+        settings.registry.tls.ca_file = Some(pki.path("ca.pem"));
+        settings.registry.tls.cert_file = Some(pki.path("client.pem"));
+        settings.registry.tls.key_file = Some(pki.path("client.key"));
+        let stats = start_stats(settings).await;
+
+        let (mut writer, channel) = client(stats.addr, None).await;
+        wait_for_health(&channel, REGISTRY_DEPENDENCY, ServingStatus::Serving).await;
+        // Every organisation and source of the import is checked with the registry.
+        assert!(
+            import(&mut writer, super::seed_figures())
+                .await
+                .expect("import checks the registry")
+                > 0
+        );
+
+        // Without the token registry refuses stats; the import cannot be checked.
+        let mut tokenless = stats_settings(&format!("https://localhost:{}", registry.addr.port()));
+        tokenless.registry.tls.ca_file = Some(pki.path("ca.pem"));
+        tokenless.registry.tls.cert_file = Some(pki.path("client.pem"));
+        tokenless.registry.tls.key_file = Some(pki.path("client.key"));
+        let tokenless = start_stats(tokenless).await;
+        let (mut tokenless, _) = client(tokenless.addr, None).await;
+        assert!(import(&mut tokenless, super::seed_figures()).await.is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn registry_dependency_health_follows_registry_while_stats_stays_serving() {
+        let registry = start_registry(registry_settings()).await;
+        let stats = start_stats(stats_settings(&format!("http://{}", registry.addr))).await;
+        let (_, channel) = client(stats.addr, None).await;
+        wait_for_health(&channel, REGISTRY_DEPENDENCY, ServingStatus::Serving).await;
+
+        drop(registry);
+        wait_for_health(&channel, REGISTRY_DEPENDENCY, ServingStatus::NotServing).await;
+        assert_eq!(health_of(channel.clone(), "").await, ServingStatus::Serving);
+        assert_eq!(
+            health_of(channel, autointel_stats::SERVICE_NAME).await,
+            ServingStatus::Serving
+        );
+    }
+
+    async fn scrape(addr: SocketAddr) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).await.unwrap();
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        text
+    }
+
+    fn sample(text: &str, metric: &str, fragments: &[&str]) -> f64 {
+        text.lines()
+            .filter(|line| line.starts_with(metric))
+            .find(|line| fragments.iter().all(|f| line.contains(f)))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn metrics_count_requests_imports_engine_size_and_registry_calls() {
+        let registry = start_registry(registry_settings()).await;
+        assert!(
+            registry.metrics.is_none(),
+            "metrics are off unless configured"
+        );
+        let mut settings = stats_settings(&format!("http://{}", registry.addr));
+        settings.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
+        let stats = start_stats(settings).await;
+        let metrics = stats.metrics.expect("metrics are served");
+        let (mut client, _) = client(stats.addr, None).await;
+
+        let before = scrape(metrics).await;
+        assert_eq!(
+            sample(&before, "stats_engine_figures", &[]),
+            0.0,
+            "{before}"
+        );
+        let imported = import(&mut client, super::seed_figures()).await.unwrap();
+        let after = scrape(metrics).await;
+
+        let import_ok = [r#"method="ImportSalesFigures""#, r#"code="OK""#];
+        assert_eq!(
+            sample(&after, "grpc_requests_total", &import_ok),
+            1.0,
+            "{after}"
+        );
+        assert_eq!(
+            sample(&after, "stats_import_figures_total", &[]),
+            imported as f64,
+            "{after}"
+        );
+        assert!(
+            sample(
+                &after,
+                "stats_registry_calls_total",
+                &[r#"method="GetOrganization""#, r#"outcome="ok""#]
+            ) >= 1.0,
+            "{after}"
+        );
+        // The engine gauge follows within a refresh interval.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = scrape(metrics).await;
+            if sample(&text, "stats_engine_figures", &[]) >= imported as f64 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{text}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }

@@ -190,6 +190,15 @@ fn migrator(backend: Backend) -> Migrator {
     )])
 }
 
+/// True for the errors a create gets when a concurrent create committed the same key first.
+fn lost_race(err: &RegistryError) -> bool {
+    match err {
+        RegistryError::AlreadyExists(_) => true,
+        RegistryError::Database(e) => is_unique_violation(e),
+        _ => false,
+    }
+}
+
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
 }
@@ -456,6 +465,12 @@ fn check_etag(resource: String, stored_revision: i64, etag: Option<&str>) -> Res
 impl Store {
     /// Connects to `database_url` and applies migrations.
     pub async fn connect(database_url: &str) -> Result<Self> {
+        Self::connect_with(database_url, 8).await
+    }
+
+    /// Like [`Store::connect`] with at most `max_connections` pooled connections (a
+    /// SQLite file uses at most 4, since writers serialise; in-memory SQLite exactly 1).
+    pub async fn connect_with(database_url: &str, max_connections: u32) -> Result<Self> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let backend = Backend::of(database_url);
@@ -470,9 +485,9 @@ impl Store {
                 .idle_timeout(None)
                 .max_lifetime(None);
         } else if backend == Backend::Sqlite {
-            options = options.max_connections(4);
+            options = options.max_connections(max_connections.clamp(1, 4));
         } else {
-            options = options.max_connections(8);
+            options = options.max_connections(max_connections.max(1));
         }
         if backend == Backend::Sqlite {
             options = options.after_connect(move |conn, _meta| {
@@ -543,6 +558,26 @@ impl Store {
         }
     }
 
+    /// A create that lost a race with a concurrent create under the same request id (a
+    /// unique-key conflict once the winner committed) answers like a retry: the winner's
+    /// result, written once.
+    async fn settle_race<T: Record>(
+        &self,
+        result: Result<Stored<T>>,
+        idem: Option<&Idempotency>,
+    ) -> Result<Stored<T>> {
+        match result {
+            Err(e) if idem.is_some() && lost_race(&e) => {
+                let mut conn = self.inner.pool.acquire().await?;
+                match replay::<T>(&mut conn, idem).await? {
+                    Some(stored) => Ok(stored),
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Subscribes to change notifications of this process.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.inner.changes.subscribe()
@@ -567,6 +602,15 @@ impl Store {
         value: T,
         idem: Option<&Idempotency>,
     ) -> Result<Stored<T>> {
+        let result = self.create_once(value, idem).await;
+        self.settle_race(result, idem).await
+    }
+
+    async fn create_once<T: Record>(
+        &self,
+        value: T,
+        idem: Option<&Idempotency>,
+    ) -> Result<Stored<T>> {
         let _guard = self.lock().await;
         let mut tx = self.inner.pool.begin().await?;
         if let Some(stored) = replay::<T>(&mut tx, idem).await? {
@@ -581,6 +625,15 @@ impl Store {
     /// Creates an event; if it supersedes another, marks that one superseded in the same
     /// transaction. Both changes go to the change log.
     pub async fn create_event(
+        &self,
+        event: Event,
+        idem: Option<&Idempotency>,
+    ) -> Result<Stored<Event>> {
+        let result = self.create_event_once(event, idem).await;
+        self.settle_race(result, idem).await
+    }
+
+    async fn create_event_once(
         &self,
         mut event: Event,
         idem: Option<&Idempotency>,
@@ -629,6 +682,15 @@ impl Store {
 
     /// Creates a target; if it names an event, appends it to that event's targets.
     pub async fn create_target(
+        &self,
+        target: Target,
+        idem: Option<&Idempotency>,
+    ) -> Result<Stored<Target>> {
+        let result = self.create_target_once(target, idem).await;
+        self.settle_race(result, idem).await
+    }
+
+    async fn create_target_once(
         &self,
         target: Target,
         idem: Option<&Idempotency>,

@@ -4,26 +4,34 @@
 //! No I/O, no tonic, no sqlx: the service loads the engine from the database, applies each
 //! import and each replica refresh to it, and answers every query from it.
 //!
-//! # Memory layout
+//! # Memory layout (about 47 bytes per figure at 10 million figures)
 //!
 //! - Organisations, markets and sources are interned to `u32`.
-//! - A figure is a compact [`Row`] (40 bytes: units, like-for-like base, series, source,
-//!   as-of day, period start/end as `u16` month indexes, stage, import-time predecessor);
-//!   its id (`u128`) and import time (`i64`) live in parallel vectors, notes in a sparse map.
-//! - A series key is a 12-byte [`CompactKey`]; `series` maps it to a series index and each
-//!   series holds its periods sorted by (start, end), each period its revision chain (row
-//!   indexes in revision order). A query touches only the periods inside its range.
+//! - A figure is a 16-byte [`Row`]: units (40 bits), as-of day (19 bits), stage (3 bits),
+//!   series and source. Its id (`u128`, 16 bytes) lives in a parallel vector and is found
+//!   through an open-addressing table of `u32` row indexes (4 bytes a slot, at most 3/4
+//!   full). Import times are run-length encoded (one entry per import); notes, like-for-like
+//!   bases and import-time predecessors are sparse maps (most figures have none).
+//! - A series key is a 12-byte [`CompactKey`]; `series` maps it to a series index. Each
+//!   series holds its figures as 8-byte [`Entry`]s (period start and end as `u16` month
+//!   indexes, row) sorted by (start, end, revision order), so one period's revision chain is
+//!   a contiguous run whose last entry is the latest revision, and a query touches only the
+//!   entries inside its range, in one contiguous slice.
+//! - Series are also indexed by organisation and by their other dimensions, so a ranking
+//!   or a breakdown visits only the series that can match.
 //!
 //! Every answer names the figures it used ([`FigureRef`]s, each once); the service turns
 //! them into wire figures with [`Engine::figure`].
 
+#[cfg(test)]
+mod proptests;
 mod queries;
 #[cfg(test)]
 mod tests;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use autointel_domain::{
     Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance,
@@ -42,6 +50,9 @@ pub enum EngineError {
     /// A figure with this id is already loaded.
     #[error("figure {0} is already loaded")]
     Duplicate(String),
+    /// A value outside what the engine stores (units above 2^40, too many rows).
+    #[error("figure {0} cannot be stored: {1}")]
+    Unrepresentable(String, &'static str),
 }
 
 /// A handle on one stored figure; stable for the life of the engine.
@@ -49,24 +60,56 @@ pub enum EngineError {
 pub struct FigureRef(u32);
 
 const NONE: u32 = u32::MAX;
-const NO_PRIOR: u64 = u64::MAX;
+const UNITS_LIMIT: u64 = 1 << 40;
+const AS_OF_BITS: u32 = 19;
+const AS_OF_MASK: u32 = (1 << AS_OF_BITS) - 1;
+const STAGE_SHIFT: u32 = AS_OF_BITS;
+const UNITS_HI_SHIFT: u32 = 22;
 
 /// One figure, compactly (see the module docs).
 #[derive(Copy, Clone, Debug)]
-#[repr(C)]
 struct Row {
-    units: u64,
-    /// Like-for-like base, [`NO_PRIOR`] when none.
-    comparable_prior: u64,
+    /// Low 32 bits of the units.
+    units_lo: u32,
+    /// As-of day code (bits 0..19), stage (19..22), high 8 bits of the units (22..30).
+    packed: u32,
     series: u32,
     source: u32,
-    /// As-of day as `yyyymmdd`.
-    as_of: u32,
-    /// Row this figure superseded when it was imported, [`NONE`] when none.
-    supersedes: u32,
+}
+
+impl Row {
+    fn units(&self) -> u64 {
+        u64::from(self.units_lo) | (u64::from(self.packed >> UNITS_HI_SHIFT) << 32)
+    }
+
+    /// As-of day as an ordered code (see [`as_of_code`]).
+    fn as_of(&self) -> u32 {
+        self.packed & AS_OF_MASK
+    }
+
+    fn stage(&self) -> u8 {
+        // Three bits, so the conversion cannot fail.
+        u8::try_from((self.packed >> STAGE_SHIFT) & 7).unwrap_or(0)
+    }
+
+    /// (stage, as-of): the first two keys of revision order.
+    fn order(&self) -> (u8, u32) {
+        (self.stage(), self.as_of())
+    }
+}
+
+/// One figure of a series: its period and row.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Entry {
     start: u16,
     end: u16,
-    stage: u8,
+    row: u32,
+}
+
+impl Entry {
+    fn period(&self) -> (u16, u16) {
+        (self.start, self.end)
+    }
 }
 
 /// A series key with interned organisation and market.
@@ -81,13 +124,63 @@ struct CompactKey {
     powertrain: u8,
 }
 
-/// The revisions of one (series, period), in revision order (last = latest).
-#[derive(Clone, Debug)]
-struct PeriodEntry {
-    start: u16,
-    end: u16,
-    revisions: Vec<u32>,
+impl CompactKey {
+    fn dims(&self) -> Dims {
+        Dims {
+            market: self.market,
+            basis: self.basis,
+            flow: self.flow,
+            scope: self.scope,
+            powertrain: self.powertrain,
+        }
+    }
 }
+
+/// Every dimension of a series key but the organisation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+struct Dims {
+    market: u32,
+    basis: u8,
+    flow: u8,
+    scope: u8,
+    powertrain: u8,
+}
+
+/// A fast hasher for small integer keys (multiplicative, Fx-style); not DoS-resistant,
+/// which is fine for keys the engine assigns itself.
+#[derive(Default, Clone, Copy, Debug)]
+struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+type FastSet<K> = std::collections::HashSet<K, BuildHasherDefault<FastHasher>>;
 
 #[derive(Clone, Debug)]
 struct Interner<T> {
@@ -131,6 +224,71 @@ where
     }
 }
 
+/// Figure number → row: open addressing with linear probing over `u32` row indexes (the
+/// numbers themselves live in the engine's `numbers` vector), at most 3/4 full.
+#[derive(Clone, Debug, Default)]
+struct IdIndex {
+    slots: Vec<u32>,
+    len: usize,
+}
+
+impl IdIndex {
+    fn slot_of(number: u128, mask: usize) -> usize {
+        // Service ids are UUIDv7: the low 64 bits are random; fold the rest in anyway.
+        let folded = (number as u64) ^ ((number >> 64) as u64).rotate_left(29);
+        (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20) as usize & mask
+    }
+
+    fn find(&self, number: u128, numbers: &[u128]) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::slot_of(number, mask);
+        loop {
+            let r = self.slots[i];
+            if r == NONE {
+                return None;
+            }
+            if numbers[r as usize] == number {
+                return Some(r);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Inserts a row whose number is not present yet.
+    fn insert(&mut self, row: u32, numbers: &[u128]) {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            let capacity = (self.slots.len() * 2).max(1024);
+            self.rebuild(capacity, numbers, row);
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::slot_of(numbers[row as usize], mask);
+        while self.slots[i] != NONE {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = row;
+        self.len += 1;
+    }
+
+    /// Re-creates the table with `capacity` slots holding rows `0..rows`.
+    fn rebuild(&mut self, capacity: usize, numbers: &[u128], rows: u32) {
+        self.slots = Vec::new();
+        self.slots = vec![NONE; capacity];
+        self.len = 0;
+        let mask = capacity - 1;
+        for r in 0..rows {
+            let mut i = Self::slot_of(numbers[r as usize], mask);
+            while self.slots[i] != NONE {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = r;
+            self.len += 1;
+        }
+    }
+}
+
 /// Month index since January [`autointel_domain::MIN_YEAR`], fits `u16` for the year range.
 fn month_code(m: YearMonth) -> u16 {
     u16::try_from(m.index() - YearMonth::MIN.index()).unwrap_or(u16::MAX)
@@ -156,6 +314,21 @@ pub fn date_from_code(code: u32) -> Option<Date> {
     let month = u8::try_from(code / 100 % 100).ok()?;
     let day = u8::try_from(code % 100).ok()?;
     Date::new(year, month, day).ok()
+}
+
+/// A date as a 19-bit code ordered like the date: (year − 1900) × 372 + (month − 1) × 31 +
+/// day − 1 (at most 409,199 for 2999-12-31).
+fn as_of_code(d: Date) -> u32 {
+    let years = u32::try_from(d.year() - autointel_domain::MIN_YEAR).unwrap_or(0);
+    years * 372 + (u32::from(d.month()) - 1) * 31 + u32::from(d.day()) - 1
+}
+
+/// The `yyyymmdd` code of an [`as_of_code`].
+fn as_of_to_day_code(code: u32) -> u32 {
+    let year = code / 372 + u32::try_from(autointel_domain::MIN_YEAR).unwrap_or(0);
+    let month = code % 372 / 31 + 1;
+    let day = code % 31 + 1;
+    year * 10_000 + month * 100 + day
 }
 
 fn stage_code(stage: ReleaseStage) -> u8 {
@@ -202,12 +375,18 @@ pub struct Engine {
     source_details: HashMap<u32, Source>,
     rows: Vec<Row>,
     numbers: Vec<u128>,
-    create_times: Vec<i64>,
-    notes: HashMap<u32, Box<str>>,
-    by_number: HashMap<u128, u32>,
+    ids: IdIndex,
+    /// (first row, import time): one run per import.
+    create_runs: Vec<(u32, i64)>,
+    notes: FastMap<u32, Box<str>>,
+    comparable_priors: FastMap<u32, u64>,
+    /// Row → the row it superseded when it was imported.
+    supersedes: FastMap<u32, u32>,
     series: HashMap<CompactKey, u32>,
     series_keys: Vec<CompactKey>,
-    periods: Vec<Vec<PeriodEntry>>,
+    entries: Vec<Vec<Entry>>,
+    by_organization: FastMap<u32, Vec<u32>>,
+    by_dims: FastMap<Dims, Vec<u32>>,
     last_seq: i64,
 }
 
@@ -227,6 +406,22 @@ impl Engine {
         self.rows.is_empty()
     }
 
+    /// Releases spare capacity after a bulk load (answers are unchanged).
+    pub fn compact(&mut self) {
+        self.rows.shrink_to_fit();
+        self.numbers.shrink_to_fit();
+        self.create_runs.shrink_to_fit();
+        for list in &mut self.entries {
+            list.shrink_to_fit();
+        }
+        for list in self.by_organization.values_mut() {
+            list.shrink_to_fit();
+        }
+        for list in self.by_dims.values_mut() {
+            list.shrink_to_fit();
+        }
+    }
+
     /// The highest database sequence number applied (0 when none).
     pub fn last_seq(&self) -> i64 {
         self.last_seq
@@ -237,9 +432,13 @@ impl Engine {
         self.last_seq = self.last_seq.max(seq);
     }
 
+    fn row_of(&self, number: u128) -> Option<u32> {
+        self.ids.find(number, &self.numbers)
+    }
+
     /// True when a figure with this id is loaded.
     pub fn contains(&self, id: &SalesFigureId) -> bool {
-        figure_number(id).is_some_and(|n| self.by_number.contains_key(&n))
+        figure_number(id).is_some_and(|n| self.row_of(n).is_some())
     }
 
     /// Records a source's details (the registry snapshot) so answers can cite it.
@@ -264,9 +463,22 @@ impl Engine {
     ) -> Result<FigureRef, EngineError> {
         let number = figure_number(&figure.id)
             .ok_or_else(|| EngineError::ForeignId(figure.id.to_string()))?;
-        if self.by_number.contains_key(&number) {
+        if self.row_of(number).is_some() {
             return Err(EngineError::Duplicate(figure.id.to_string()));
         }
+        let units = figure.units.get();
+        if units >= UNITS_LIMIT {
+            return Err(EngineError::Unrepresentable(
+                figure.id.to_string(),
+                "units of 2^40 or more",
+            ));
+        }
+        let r = u32::try_from(self.rows.len())
+            .ok()
+            .filter(|&r| r != NONE)
+            .ok_or_else(|| {
+                EngineError::Unrepresentable(figure.id.to_string(), "more than 2^32 - 1 figures")
+            })?;
         let key = self.intern_key(&figure.key);
         let series = match self.series.get(&key) {
             Some(&s) => s,
@@ -274,7 +486,12 @@ impl Engine {
                 let s = u32::try_from(self.series_keys.len()).unwrap_or(NONE);
                 self.series.insert(key, s);
                 self.series_keys.push(key);
-                self.periods.push(Vec::new());
+                self.entries.push(Vec::new());
+                self.by_organization
+                    .entry(key.organization)
+                    .or_default()
+                    .push(s);
+                self.by_dims.entry(key.dims()).or_default().push(s);
                 s
             }
         };
@@ -283,49 +500,56 @@ impl Engine {
             .supersedes
             .as_ref()
             .and_then(figure_number)
-            .and_then(|n| self.by_number.get(&n).copied())
-            .unwrap_or(NONE);
+            .and_then(|n| self.row_of(n));
+        let stage = u32::from(stage_code(figure.provenance.stage));
+        let units_hi = u32::try_from(units >> 32).unwrap_or(0);
         let row = Row {
-            units: figure.units.get(),
-            comparable_prior: figure.comparable_prior.map_or(NO_PRIOR, Units::get),
+            units_lo: (units & 0xffff_ffff) as u32,
+            packed: as_of_code(figure.provenance.as_of)
+                | (stage << STAGE_SHIFT)
+                | (units_hi << UNITS_HI_SHIFT),
             series,
             source: self.sources.intern(&figure.provenance.source),
-            as_of: day_code(figure.provenance.as_of),
-            supersedes,
-            start: month_code(figure.period.start()),
-            end: month_code(figure.period.end()),
-            stage: stage_code(figure.provenance.stage),
         };
-        let r = u32::try_from(self.rows.len()).unwrap_or(NONE);
         self.rows.push(row);
         self.numbers.push(number);
-        self.create_times.push(create_time_micros);
+        self.ids.insert(r, &self.numbers);
+        if self
+            .create_runs
+            .last()
+            .is_none_or(|&(_, t)| t != create_time_micros)
+        {
+            self.create_runs.push((r, create_time_micros));
+        }
         if let Some(note) = &figure.note {
             self.notes.insert(r, note.clone().into_boxed_str());
         }
-        self.by_number.insert(number, r);
-
-        let entries = &mut self.periods[series as usize];
-        let at = entries.partition_point(|e| (e.start, e.end) < (row.start, row.end));
-        if entries
-            .get(at)
-            .is_none_or(|e| (e.start, e.end) != (row.start, row.end))
-        {
-            entries.insert(
-                at,
-                PeriodEntry {
-                    start: row.start,
-                    end: row.end,
-                    revisions: Vec::new(),
-                },
-            );
+        if let Some(prior) = figure.comparable_prior {
+            self.comparable_priors.insert(r, prior.get());
         }
-        let rows = &self.rows;
-        let revisions = &mut entries[at].revisions;
-        let pos = revisions.partition_point(|&other| {
-            revision_cmp(rows, &self.numbers, other, r) == Ordering::Less
-        });
-        revisions.insert(pos, r);
+        if let Some(s) = supersedes {
+            self.supersedes.insert(r, s);
+        }
+
+        let (start, end) = (
+            month_code(figure.period.start()),
+            month_code(figure.period.end()),
+        );
+        let list = &self.entries[series as usize];
+        let lo = list.partition_point(|e| e.period() < (start, end));
+        let same = list[lo..].partition_point(|e| e.period() == (start, end));
+        let pos = lo
+            + list[lo..lo + same].partition_point(|e| {
+                revision_cmp(&self.rows, &self.numbers, &self.supersedes, e.row, r)
+                    == Ordering::Less
+            });
+        let list = &mut self.entries[series as usize];
+        if list.len() == list.capacity() {
+            // Grow by an eighth, not double: a series' entries are 8 bytes a figure and
+            // doubling would leave up to half of them as slack.
+            list.reserve_exact((list.len() / 8).max(4));
+        }
+        list.insert(pos, Entry { start, end, row: r });
         Ok(FigureRef(r))
     }
 
@@ -382,8 +606,8 @@ impl Engine {
     /// Looks a figure up by id (superseded ones included).
     pub fn find(&self, id: &SalesFigureId) -> Option<FigureRef> {
         figure_number(id)
-            .and_then(|n| self.by_number.get(&n))
-            .map(|&r| FigureRef(r))
+            .and_then(|n| self.row_of(n))
+            .map(FigureRef)
     }
 
     /// The id of a figure.
@@ -393,28 +617,40 @@ impl Engine {
 
     /// The import time of a figure, in microseconds since the Unix epoch.
     pub fn create_time_micros(&self, f: FigureRef) -> i64 {
-        self.create_times.get(f.0 as usize).copied().unwrap_or(0)
+        let at = self.create_runs.partition_point(|&(first, _)| first <= f.0);
+        at.checked_sub(1)
+            .and_then(|i| self.create_runs.get(i))
+            .map_or(0, |&(_, t)| t)
+    }
+
+    /// The entries of a figure's series and the position of its own entry.
+    fn entry_of(&self, f: FigureRef) -> Option<(&[Entry], usize)> {
+        let row = self.rows.get(f.0 as usize)?;
+        let list = self.entries.get(row.series as usize)?;
+        let pos = list.iter().position(|e| e.row == f.0)?;
+        Some((list, pos))
     }
 
     /// A figure as a domain value; `supersedes` is its predecessor in its revision chain.
     pub fn figure(&self, f: FigureRef) -> Option<SalesFigure> {
         let row = self.rows.get(f.0 as usize)?;
         let key = self.key_of(self.series_keys.get(row.series as usize)?)?;
+        let (list, pos) = self.entry_of(f)?;
+        let entry = list[pos];
         let (previous, _) = self.neighbours(f);
         Some(SalesFigure {
             id: self.figure_id(f)?,
             key,
-            period: range_from_codes(row.start, row.end),
-            units: Units::from_u64(row.units).ok()?,
-            comparable_prior: if row.comparable_prior == NO_PRIOR {
-                None
-            } else {
-                Units::from_u64(row.comparable_prior).ok()
-            },
+            period: range_from_codes(entry.start, entry.end),
+            units: Units::from_u64(row.units()).ok()?,
+            comparable_prior: self
+                .comparable_priors
+                .get(&f.0)
+                .and_then(|&p| Units::from_u64(p).ok()),
             provenance: Provenance {
                 source: self.sources.value(row.source)?.clone(),
-                stage: enum_value(ReleaseStage::ALL, row.stage)?,
-                as_of: date_from_code(row.as_of)?,
+                stage: enum_value(ReleaseStage::ALL, row.stage())?,
+                as_of: date_from_code(as_of_to_day_code(row.as_of()))?,
                 supersedes: previous.and_then(|p| self.figure_id(p)),
             },
             note: self.notes.get(&f.0).map(|n| n.to_string()),
@@ -423,17 +659,19 @@ impl Engine {
 
     /// The revision before and after a figure in its (series, period) chain.
     pub fn neighbours(&self, f: FigureRef) -> (Option<FigureRef>, Option<FigureRef>) {
-        let Some(chain) = self.chain_of(f) else {
+        let Some((list, pos)) = self.entry_of(f) else {
             return (None, None);
         };
-        let Some(pos) = chain.iter().position(|&r| r == f.0) else {
-            return (None, None);
-        };
+        let period = list[pos].period();
         let previous = pos
             .checked_sub(1)
-            .and_then(|p| chain.get(p))
-            .map(|&r| FigureRef(r));
-        let next = chain.get(pos + 1).map(|&r| FigureRef(r));
+            .and_then(|p| list.get(p))
+            .filter(|e| e.period() == period)
+            .map(|e| FigureRef(e.row));
+        let next = list
+            .get(pos + 1)
+            .filter(|e| e.period() == period)
+            .map(|e| FigureRef(e.row));
         (previous, next)
     }
 
@@ -442,13 +680,12 @@ impl Engine {
         self.neighbours(f).1
     }
 
-    fn chain_of(&self, f: FigureRef) -> Option<&[u32]> {
-        let row = self.rows.get(f.0 as usize)?;
-        let entries = self.periods.get(row.series as usize)?;
-        let at = entries
-            .binary_search_by(|e| (e.start, e.end).cmp(&(row.start, row.end)))
-            .ok()?;
-        Some(&entries[at].revisions)
+    /// The revision chain of one series and period (entries in revision order).
+    fn chain(&self, series: u32, start: u16, end: u16) -> &[Entry] {
+        let list = &self.entries[series as usize];
+        let lo = list.partition_point(|e| e.period() < (start, end));
+        let same = list[lo..].partition_point(|e| e.period() == (start, end));
+        &list[lo..lo + same]
     }
 
     /// Every revision of one series and period, oldest first.
@@ -456,16 +693,10 @@ impl Engine {
         let Some(series) = self.series_of(key) else {
             return Vec::new();
         };
-        let (start, end) = (month_code(period.start()), month_code(period.end()));
-        let entries = &self.periods[series as usize];
-        match entries.binary_search_by(|e| (e.start, e.end).cmp(&(start, end))) {
-            Ok(at) => entries[at]
-                .revisions
-                .iter()
-                .map(|&r| FigureRef(r))
-                .collect(),
-            Err(_) => Vec::new(),
-        }
+        self.chain(series, month_code(period.start()), month_code(period.end()))
+            .iter()
+            .map(|e| FigureRef(e.row))
+            .collect()
     }
 
     /// The latest revision of one series and period, regardless of `as_of` (the figure a new
@@ -477,16 +708,15 @@ impl Engine {
     /// Where a new figure would go in its chain: the revision it would directly follow.
     pub fn predecessor_of(&self, figure: &SalesFigure) -> Option<FigureRef> {
         let chain = self.revisions(&figure.key, figure.period);
-        let stage = stage_code(figure.provenance.stage);
-        let as_of = day_code(figure.provenance.as_of);
+        let order = (
+            stage_code(figure.provenance.stage),
+            as_of_code(figure.provenance.as_of),
+        );
         // A new figure follows every revision not later than it (ties: the newcomer wins).
         chain
             .iter()
             .rev()
-            .find(|f| {
-                let row = &self.rows[f.0 as usize];
-                (row.stage, row.as_of) <= (stage, as_of)
-            })
+            .find(|f| self.rows[f.0 as usize].order() <= order)
             .copied()
     }
 
@@ -514,12 +744,15 @@ impl Engine {
     }
 
     /// The figure known on `as_of` (latest when `None`) among one chain.
-    fn latest_known(&self, revisions: &[u32], as_of: Option<u32>) -> Option<u32> {
-        revisions
-            .iter()
-            .rev()
-            .find(|&&r| as_of.is_none_or(|d| self.rows[r as usize].as_of <= d))
-            .copied()
+    fn latest_known(&self, chain: &[Entry], as_of: Option<u32>) -> Option<u32> {
+        match as_of {
+            None => chain.last().map(|e| e.row),
+            Some(d) => chain
+                .iter()
+                .rev()
+                .find(|e| self.rows[e.row as usize].as_of() <= d)
+                .map(|e| e.row),
+        }
     }
 }
 
@@ -534,17 +767,21 @@ pub struct SourceCitation {
 
 /// Revision order of two rows: stage, then as-of date; on a tie the row that names the
 /// other as superseded comes later, else the larger id (as `SalesFigure::latest_known`).
-fn revision_cmp(rows: &[Row], numbers: &[u128], a: u32, b: u32) -> Ordering {
+fn revision_cmp(
+    rows: &[Row],
+    numbers: &[u128],
+    supersedes: &FastMap<u32, u32>,
+    a: u32,
+    b: u32,
+) -> Ordering {
     let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
-    (ra.stage, ra.as_of)
-        .cmp(&(rb.stage, rb.as_of))
-        .then_with(|| {
-            if ra.supersedes == b {
-                Ordering::Greater
-            } else if rb.supersedes == a {
-                Ordering::Less
-            } else {
-                numbers[a as usize].cmp(&numbers[b as usize])
-            }
-        })
+    ra.order().cmp(&rb.order()).then_with(|| {
+        if supersedes.get(&a) == Some(&b) {
+            Ordering::Greater
+        } else if supersedes.get(&b) == Some(&a) {
+            Ordering::Less
+        } else {
+            numbers[a as usize].cmp(&numbers[b as usize])
+        }
+    })
 }

@@ -4,14 +4,14 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
+use super::{Dims, Entry, FastSet, as_of_to_day_code};
+
 use autointel_domain::{
     Change, Comparator, Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain,
     Ratio, SeriesKey, Tiling, VehicleScope, YearMonth, share, tile,
 };
 
-use super::{
-    CompactKey, Engine, FigureRef, NO_PRIOR, NONE, enum_code, month_code, range_from_codes,
-};
+use super::{Engine, FigureRef, NONE, enum_code, month_code, range_from_codes};
 
 /// How far the stored figures cover a requested range.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub enum Dimension {
 /// The figures an answer used, each once, in first-use order.
 #[derive(Clone, Debug, Default)]
 struct Used {
-    seen: HashSet<u32>,
+    seen: FastSet<u32>,
     figures: Vec<FigureRef>,
 }
 
@@ -382,8 +382,8 @@ fn comparator_holds(comparator: Comparator, ordering: Ordering) -> bool {
 }
 
 impl Engine {
-    fn as_of_code(as_of: Option<Date>) -> Option<u32> {
-        as_of.map(super::day_code)
+    fn as_of_key(as_of: Option<Date>) -> Option<u32> {
+        as_of.map(super::as_of_code)
     }
 
     /// The total of series `series` over `period` from the latest-known figure of every
@@ -405,28 +405,51 @@ impl Engine {
             );
         };
         let (start, end) = (month_code(period.start()), month_code(period.end()));
-        let entries = &self.periods[series as usize];
-        let from = entries.partition_point(|e| e.start < start);
-        let mut ranges = Vec::new();
-        let mut rows = Vec::new();
-        for e in entries[from..].iter().take_while(|e| e.start <= end) {
-            if e.end > end {
+        let list = &self.entries[series as usize];
+        let from = list.partition_point(|e| e.start < start);
+        // The latest known figure of every stored period inside the range, in (start, end)
+        // order (the order `tile` breaks ties by).
+        let mut candidates: Vec<Entry> = Vec::new();
+        let mut longer = false;
+        let mut rest = &list[from..];
+        while let Some(first) = rest.first() {
+            if first.start > end {
+                break;
+            }
+            let same = rest
+                .iter()
+                .take_while(|e| e.period() == first.period())
+                .count();
+            let (chain, tail) = rest.split_at(same);
+            rest = tail;
+            if first.end > end {
                 continue;
             }
-            if let Some(r) = self.latest_known(&e.revisions, as_of) {
-                ranges.push(range_from_codes(e.start, e.end));
-                rows.push(r);
+            if let Some(row) = self.latest_known(chain, as_of) {
+                longer |= first.end != first.start;
+                candidates.push(Entry {
+                    start: first.start,
+                    end: first.end,
+                    row,
+                });
             }
         }
-        match tile(period, &ranges) {
-            Tiling::Exact(pieces) => {
-                let used: Vec<u32> = pieces
-                    .iter()
-                    .filter_map(|&i| rows.get(i).copied())
-                    .collect();
+        let months = usize::from(end - start) + 1;
+        let pieces: Option<Vec<u32>> =
+            if let Some(whole) = candidates.iter().find(|c| c.period() == (start, end)) {
+                // One figure for exactly the range: the fewest pieces possible.
+                Some(vec![whole.row])
+            } else if !longer && candidates.len() == months {
+                // One figure per month, every month: the only tiling.
+                Some(candidates.iter().map(|c| c.row).collect())
+            } else {
+                tile_entries(start, months, &candidates)
+            };
+        match pieces {
+            Some(used) => {
                 let sum: u128 = used
                     .iter()
-                    .map(|&r| u128::from(self.rows[r as usize].units))
+                    .map(|&r| u128::from(self.rows[r as usize].units()))
                     .sum();
                 let units = u64::try_from(sum).ok();
                 (
@@ -442,33 +465,110 @@ impl Engine {
                     used,
                 )
             }
-            Tiling::Incomplete { covered, uncovered } => (
-                Total {
-                    period,
-                    units: None,
-                    coverage: Coverage {
-                        complete: false,
-                        covered,
-                        uncovered,
+            None => {
+                let ranges: Vec<MonthRange> = candidates
+                    .iter()
+                    .map(|c| range_from_codes(c.start, c.end))
+                    .collect();
+                let (covered, uncovered) = match tile(period, &ranges) {
+                    Tiling::Incomplete { covered, uncovered } => (covered, uncovered),
+                    // Not reached: `tile_entries` finds every exact tiling.
+                    Tiling::Exact(_) => (vec![period], Vec::new()),
+                };
+                (
+                    Total {
+                        period,
+                        units: None,
+                        coverage: Coverage {
+                            complete: false,
+                            covered,
+                            uncovered,
+                        },
                     },
-                },
-                Vec::new(),
-            ),
+                    Vec::new(),
+                )
+            }
         }
+    }
+
+    /// The total of every month of `period` (a month is tiled only by its own monthly
+    /// figure), walking the series' entries once; with the row used for each.
+    fn month_points(
+        &self,
+        series: Option<u32>,
+        period: MonthRange,
+        as_of: Option<u32>,
+    ) -> Vec<(Total, Option<u32>)> {
+        let (start, end) = (month_code(period.start()), month_code(period.end()));
+        let list = series.map_or(&[][..], |s| self.entries[s as usize].as_slice());
+        // First the row of every month (a walk over the contiguous entries), then the units
+        // in one tight loop, so the row loads overlap instead of waiting on each other.
+        let mut picked: Vec<Option<u32>> = Vec::with_capacity(usize::from(end - start) + 1);
+        let mut i = list.partition_point(|e| e.start < start);
+        for m in start..=end {
+            while list.get(i).is_some_and(|e| e.start < m) {
+                i += 1;
+            }
+            let mut j = i;
+            while list.get(j).is_some_and(|e| e.period() == (m, m)) {
+                j += 1;
+            }
+            picked.push(match (as_of, j.checked_sub(1)) {
+                (None, Some(last)) if last >= i => Some(list[last].row),
+                (None, _) => None,
+                (Some(_), _) => self.latest_known(&list[i..j], as_of),
+            });
+        }
+        let units: Vec<u64> = picked
+            .iter()
+            .map(|r| r.map_or(0, |r| self.rows[r as usize].units()))
+            .collect();
+        let first = period.start();
+        picked
+            .into_iter()
+            .zip(units)
+            .enumerate()
+            .map(|(k, (row, units))| {
+                let month = MonthRange::month(
+                    i32::try_from(k)
+                        .ok()
+                        .and_then(|k| first.add_months(k))
+                        .unwrap_or(first),
+                );
+                match row {
+                    Some(r) => (
+                        Total {
+                            period: month,
+                            units: Some(units),
+                            coverage: Coverage::complete(month),
+                        },
+                        Some(r),
+                    ),
+                    None => (
+                        Total {
+                            period: month,
+                            units: None,
+                            coverage: Coverage::nothing(month),
+                        },
+                        None,
+                    ),
+                }
+            })
+            .collect()
     }
 
     /// True when series `series` has a figure known on `as_of` that overlaps `period`.
     fn has_figures_in(&self, series: u32, period: MonthRange, as_of: Option<u32>) -> bool {
         let (start, end) = (month_code(period.start()), month_code(period.end()));
-        self.periods[series as usize]
+        self.entries[series as usize]
             .iter()
             .take_while(|e| e.start <= end)
-            .any(|e| e.end >= start && self.latest_known(&e.revisions, as_of).is_some())
+            .any(|e| e.end >= start && as_of.is_none_or(|d| self.rows[e.row as usize].as_of() <= d))
     }
 
     /// Total of `key` over `period` as known on `as_of` (latest when `None`).
     pub fn total(&self, key: &SeriesKey, period: MonthRange, as_of: Option<Date>) -> TotalAnswer {
-        let (total, rows) = self.total_in(self.series_of(key), period, Self::as_of_code(as_of));
+        let (total, rows) = self.total_in(self.series_of(key), period, Self::as_of_key(as_of));
         TotalAnswer {
             total,
             figures: rows.into_iter().map(FigureRef).collect(),
@@ -485,7 +585,7 @@ impl Engine {
         as_of: Option<Date>,
     ) -> ChangeAnswer {
         let series = self.series_of(key);
-        let as_of = Self::as_of_code(as_of);
+        let as_of = Self::as_of_key(as_of);
         let (current_total, current_rows) = self.total_in(series, current, as_of);
         let (prior_total, prior_rows) = self.total_in(series, prior, as_of);
         let mut used = Used::default();
@@ -500,12 +600,8 @@ impl Engine {
         };
         let like_for_like = current_total.units.and_then(|c| {
             let mut base: u128 = 0;
-            for &r in &current_rows {
-                let prior = self.rows[r as usize].comparable_prior;
-                if prior == NO_PRIOR {
-                    return None;
-                }
-                base += u128::from(prior);
+            for r in &current_rows {
+                base += u128::from(*self.comparable_priors.get(r)?);
             }
             (!current_rows.is_empty()).then_some(())?;
             Some(Change {
@@ -534,7 +630,16 @@ impl Engine {
         as_of: Option<Date>,
     ) -> SeriesAnswer {
         let series = self.series_of(key);
-        let as_of = Self::as_of_code(as_of);
+        let as_of = Self::as_of_key(as_of);
+        if grain == Granularity::Month && !cumulative_within_year {
+            // Each month is its own figure: one walk over the series, rows distinct.
+            let (points, rows): (Vec<Total>, Vec<Option<u32>>) =
+                self.month_points(series, period, as_of).into_iter().unzip();
+            return SeriesAnswer {
+                points,
+                figures: rows.into_iter().flatten().map(FigureRef).collect(),
+            };
+        }
         let mut used = Used::default();
         let points = grain_periods(period, grain)
             .into_iter()
@@ -555,12 +660,16 @@ impl Engine {
         }
     }
 
-    fn matches_dims(&self, k: &CompactKey, dims: &SeriesKey) -> bool {
-        k.basis == enum_code(MeasureBasis::ALL, dims.basis)
-            && k.flow == enum_code(Flow::ALL, dims.flow)
-            && k.scope == enum_code(VehicleScope::ALL, dims.scope)
-            && k.powertrain == enum_code(Powertrain::ALL, dims.powertrain)
-            && self.markets.get(&dims.market) == Some(k.market)
+    /// The interned dimensions of `dims` (its organisation ignored); `None` when its market
+    /// was never stored.
+    fn lookup_dims(&self, dims: &SeriesKey) -> Option<Dims> {
+        Some(Dims {
+            market: self.markets.get(&dims.market)?,
+            basis: enum_code(MeasureBasis::ALL, dims.basis),
+            flow: enum_code(Flow::ALL, dims.flow),
+            scope: enum_code(VehicleScope::ALL, dims.scope),
+            powertrain: enum_code(Powertrain::ALL, dims.powertrain),
+        })
     }
 
     /// The top `limit` organisations of the series `dims` (its organisation is ignored) over
@@ -573,15 +682,16 @@ impl Engine {
         limit: usize,
         as_of: Option<Date>,
     ) -> RankingAnswer {
-        let as_of = Self::as_of_code(as_of);
-        let mut complete: Vec<(OrganizationId, u64, u32, Vec<u32>)> = Vec::new();
+        let as_of = Self::as_of_key(as_of);
+        let candidates = self
+            .lookup_dims(dims)
+            .and_then(|d| self.by_dims.get(&d))
+            .map_or(&[][..], Vec::as_slice);
+        let mut complete: Vec<(&OrganizationId, u64, u32, Vec<u32>)> = Vec::new();
         let mut incomplete_count = 0u32;
         let mut market_series = None;
-        for (s, k) in self.series_keys.iter().enumerate() {
-            if !self.matches_dims(k, dims) {
-                continue;
-            }
-            let s = u32::try_from(s).unwrap_or(NONE);
+        for &s in candidates {
+            let k = &self.series_keys[s as usize];
             if k.organization == NONE {
                 market_series = Some(s);
                 continue;
@@ -591,12 +701,12 @@ impl Engine {
             };
             let (total, rows) = self.total_in(Some(s), period, as_of);
             match total.units {
-                Some(units) => complete.push((org.clone(), units, s, rows)),
+                Some(units) => complete.push((org, units, s, rows)),
                 None if self.has_figures_in(s, period, as_of) => incomplete_count += 1,
                 None => {}
             }
         }
-        complete.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        complete.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
 
         let mut used = Used::default();
         let (market_total, market_rows) = self.total_in(market_series, period, as_of);
@@ -638,7 +748,7 @@ impl Engine {
             });
             entries.push(RankingEntry {
                 rank,
-                organization: org,
+                organization: org.clone(),
                 units,
                 share: share(units, total_units),
                 year_over_year,
@@ -662,8 +772,31 @@ impl Engine {
         grain: Granularity,
         as_of: Option<Date>,
     ) -> ShareAnswer {
-        let as_of = Self::as_of_code(as_of);
+        let as_of = Self::as_of_key(as_of);
         let (ns, ds) = (self.series_of(numerator), self.series_of(denominator));
+        if grain == Granularity::Month && (ns != ds || ns.is_none()) {
+            // One walk over each series; rows distinct (different series), used in the
+            // order numerator, denominator per month.
+            let mut figures = Vec::new();
+            let points = self
+                .month_points(ns, period, as_of)
+                .into_iter()
+                .zip(self.month_points(ds, period, as_of))
+                .map(|((n, nrow), (d, drow))| {
+                    figures.extend(nrow.into_iter().chain(drow).map(FigureRef));
+                    let ratio = match (n.units, d.units) {
+                        (Some(n), Some(d)) if d > 0 => share(n, d),
+                        _ => None,
+                    };
+                    SharePoint {
+                        numerator: n,
+                        denominator: d,
+                        share: ratio,
+                    }
+                })
+                .collect();
+            return ShareAnswer { points, figures };
+        }
         let mut used = Used::default();
         let points = grain_periods(period, grain)
             .into_iter()
@@ -696,7 +829,7 @@ impl Engine {
         period: MonthRange,
         as_of: Option<Date>,
     ) -> BreakdownAnswer {
-        let as_of = Self::as_of_code(as_of);
+        let as_of = Self::as_of_key(as_of);
         let fixed_org = match &filter.organization {
             None => None,
             Some(None) => Some(NONE),
@@ -722,8 +855,36 @@ impl Engine {
             },
             None => None,
         };
+        // Only the series that can match: the organisation's, or those of the fixed dimensions,
+        // or (with grouped dimensions and organisation) every series.
+        let scan: Vec<u32>;
+        let candidates: &[u32] = match (
+            fixed_org,
+            market,
+            filter.basis,
+            filter.flow,
+            filter.scope,
+            filter.powertrain,
+        ) {
+            (Some(o), ..) => self.by_organization.get(&o).map_or(&[], Vec::as_slice),
+            (None, Some(market), Some(basis), Some(flow), Some(scope), Some(powertrain)) => self
+                .by_dims
+                .get(&Dims {
+                    market,
+                    basis: enum_code(MeasureBasis::ALL, basis),
+                    flow: enum_code(Flow::ALL, flow),
+                    scope: enum_code(VehicleScope::ALL, scope),
+                    powertrain: enum_code(Powertrain::ALL, powertrain),
+                })
+                .map_or(&[], Vec::as_slice),
+            _ => {
+                scan = (0..u32::try_from(self.series_keys.len()).unwrap_or(NONE)).collect();
+                &scan
+            }
+        };
         let mut groups = Vec::new();
-        for (s, k) in self.series_keys.iter().enumerate() {
+        for &s in candidates {
+            let k = &self.series_keys[s as usize];
             let org_ok = match fixed_org {
                 Some(o) => k.organization == o,
                 None => k.organization != NONE,
@@ -742,7 +903,6 @@ impl Engine {
                 && filter
                     .powertrain
                     .is_none_or(|p| k.powertrain == enum_code(Powertrain::ALL, p));
-            let s = u32::try_from(s).unwrap_or(NONE);
             if ok
                 && self.has_figures_in(s, period, as_of)
                 && let Some(key) = self.key_of(k)
@@ -751,19 +911,17 @@ impl Engine {
             }
         }
         groups.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut used = Used::default();
+        // Every series is listed once and a figure belongs to one series: no duplicates.
+        let mut figures = Vec::new();
         let rows = groups
             .into_iter()
             .map(|(key, s)| {
                 let (total, rows) = self.total_in(Some(s), period, as_of);
-                used.add(&rows);
+                figures.extend(rows.into_iter().map(FigureRef));
                 (key, total)
             })
             .collect();
-        BreakdownAnswer {
-            rows,
-            figures: used.figures,
-        }
+        BreakdownAnswer { rows, figures }
     }
 
     /// Rolls `key` up from its organisation (the root) over the hierarchy `links`
@@ -784,7 +942,7 @@ impl Engine {
         period: MonthRange,
         as_of: Option<Date>,
     ) -> RollupAnswer {
-        let as_of_code = Self::as_of_code(as_of);
+        let as_of_code = Self::as_of_key(as_of);
         let Some(root) = key.organization.clone() else {
             return RollupAnswer {
                 total: Total {
@@ -985,7 +1143,7 @@ impl Engine {
         as_of: Option<Date>,
     ) -> TargetProgressAnswer {
         let series = self.series_of(metric);
-        let as_of = Self::as_of_code(as_of);
+        let as_of = Self::as_of_key(as_of);
         let (full, full_rows) = self.total_in(series, period, as_of);
         let (actual, rows, measured) = if full.units.is_some() {
             (full, full_rows, period.len_months())
@@ -1063,7 +1221,7 @@ impl Engine {
 
     /// Every figure matching `filter`, sorted by [`ListKey`].
     pub fn list(&self, filter: &ListFilter) -> Vec<(ListKey, FigureRef)> {
-        let as_of = Self::as_of_code(filter.as_of);
+        let as_of = Self::as_of_key(filter.as_of);
         let org = match &filter.organization {
             Some(o) => match self.organizations.get(o) {
                 Some(i) => Some(i),
@@ -1110,20 +1268,21 @@ impl Engine {
                 .value(k.market)
                 .map(|m| m.as_str().to_owned())
                 .unwrap_or_default();
-            for e in &self.periods[s] {
+            for chain in self.entries[s].chunk_by(|a, b| a.period() == b.period()) {
+                let Some(&e) = chain.first() else { continue };
                 if let Some(range) = filter.overlapping
                     && (e.start > month_code(range.end()) || e.end < month_code(range.start()))
                 {
                     continue;
                 }
                 let picked: Vec<u32> = if filter.include_superseded {
-                    e.revisions
+                    chain
                         .iter()
-                        .copied()
-                        .filter(|&r| as_of.is_none_or(|d| self.rows[r as usize].as_of <= d))
+                        .map(|e| e.row)
+                        .filter(|&r| as_of.is_none_or(|d| self.rows[r as usize].as_of() <= d))
                         .collect()
                 } else {
-                    self.latest_known(&e.revisions, as_of).into_iter().collect()
+                    self.latest_known(chain, as_of).into_iter().collect()
                 };
                 for r in picked {
                     let row = &self.rows[r as usize];
@@ -1137,8 +1296,8 @@ impl Engine {
                             powertrain: k.powertrain,
                             start: e.start,
                             end: e.end,
-                            stage: row.stage,
-                            as_of: row.as_of,
+                            stage: row.stage(),
+                            as_of: as_of_to_day_code(row.as_of()),
                             number: self.numbers[r as usize],
                         },
                         FigureRef(r),
@@ -1179,4 +1338,45 @@ fn runs(period: MonthRange, gaps: &[bool]) -> (Vec<MonthRange>, Vec<MonthRange>)
         start = end + 1;
     }
     (covered, uncovered)
+}
+
+/// The exact tiling of `months` months from `start` by `candidates` (sorted by (start,
+/// end), each inside the range) with the fewest pieces, ties to the lexicographically
+/// smallest candidate indices, exactly as [`tile`] chooses; the rows used, or `None` when no
+/// exact tiling exists.
+fn tile_entries(start: u16, months: usize, candidates: &[Entry]) -> Option<Vec<u32>> {
+    const NO: u32 = u32::MAX;
+    // best[p]: fewest pieces tiling months p..months; choice[p]: its first piece.
+    let mut best = vec![NO; months + 1];
+    let mut choice = vec![usize::MAX; months + 1];
+    best[months] = 0;
+    let mut i = candidates.len();
+    while i > 0 {
+        let first = candidates[i - 1].start;
+        let mut j = i - 1;
+        while j > 0 && candidates[j - 1].start == first {
+            j -= 1;
+        }
+        let p = usize::from(first - start);
+        for (k, c) in candidates.iter().enumerate().take(i).skip(j) {
+            let to = usize::from(c.end - start) + 1;
+            let rest = best[to];
+            if rest != NO && (best[p] == NO || rest + 1 < best[p]) {
+                best[p] = rest + 1;
+                choice[p] = k;
+            }
+        }
+        i = j;
+    }
+    if best[0] == NO {
+        return None;
+    }
+    let mut rows = Vec::with_capacity(best[0] as usize);
+    let mut p = 0;
+    while p < months {
+        let c = candidates.get(choice[p])?;
+        rows.push(c.row);
+        p = usize::from(c.end - start) + 1;
+    }
+    Some(rows)
 }

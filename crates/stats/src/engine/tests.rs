@@ -672,6 +672,7 @@ fn grain_periods_are_clipped() {
 
 #[test]
 fn row_is_compact() {
-    assert_eq!(size_of::<Row>(), 40);
+    assert_eq!(size_of::<Row>(), 16);
+    assert_eq!(size_of::<Entry>(), 8);
     assert_eq!(size_of::<CompactKey>(), 12);
 }

@@ -1,0 +1,527 @@
+//! A seeded, deterministic dataset generator with realistic cardinalities.
+//!
+//! - 500 organisations: 40 groups, each with joint ventures and brands (`organizations.csv`
+//!   gives the hierarchy).
+//! - 240 months (2005-01..2024-12), 60 markets, both flows, three bases, every powertrain.
+//! - Every series has a monthly figure for every month (final stage); about 8 % of them were
+//!   first published as a preliminary figure (a revision chain of two). Some series also have
+//!   quarterly figures and cumulative January–November figures, each equal to the sum of the
+//!   final monthly figures they cover.
+//! - Series are taken in order of importance (the Chinese whole market, every organisation's
+//!   Chinese total, other whole markets, powertrain and flow splits, other markets) until the
+//!   requested number of figures is reached, so every size has the same shape.
+//! - Figures are in release order (as-of date), as imports would arrive.
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Result;
+use autointel_domain::{
+    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance,
+    ReleaseStage, SalesFigure, SeriesKey, SourceId, Units, VehicleScope, YearMonth,
+};
+use autointel_stats::engine::figure_id;
+
+/// First year of data.
+pub const FIRST_YEAR: i32 = 2005;
+/// Number of months of data.
+pub const MONTHS: i32 = 240;
+/// Number of organisations.
+pub const ORGS: usize = 500;
+
+/// Market codes (60).
+pub const MARKETS: [&str; 60] = [
+    "CN", "US", "DE", "JP", "GB", "FR", "IT", "ES", "KR", "IN", "BR", "MX", "RU", "AU", "CA", "TR",
+    "TH", "ID", "MY", "VN", "PH", "SA", "AE", "EG", "ZA", "NG", "AR", "CL", "CO", "PE", "PL", "CZ",
+    "HU", "RO", "SE", "NO", "FI", "DK", "NL", "BE", "AT", "CH", "PT", "GR", "IE", "IL", "IR", "PK",
+    "BD", "KZ", "UZ", "UA", "NZ", "SG", "TW", "HK", "QA", "KW", "MA", "DZ",
+];
+
+/// One series: organisation index (`None` = whole market) and dimensions.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// Organisation index, `None` for the whole market.
+    pub org: Option<u16>,
+    /// Basis.
+    pub basis: MeasureBasis,
+    /// Flow.
+    pub flow: Flow,
+    /// Market index into [`MARKETS`].
+    pub market: u8,
+    /// Powertrain.
+    pub powertrain: Powertrain,
+}
+
+/// One generated figure, compactly.
+#[derive(Clone, Copy, Debug)]
+pub struct GenFigure {
+    /// Index into [`Dataset::series`].
+    pub series: u32,
+    /// Month index of the first month.
+    pub start: i32,
+    /// Month index of the last month.
+    pub end: i32,
+    /// Whole vehicles.
+    pub units: u64,
+    /// Preliminary or final.
+    pub preliminary: bool,
+    /// As-of day as (year, month, day).
+    pub as_of: (i32, u8, u8),
+    /// Figure number (service-assigned id).
+    pub number: u128,
+    /// Number of the figure this one revises.
+    pub supersedes: Option<u128>,
+}
+
+/// The generated dataset.
+#[derive(Debug)]
+pub struct Dataset {
+    /// Organisation ids, by index (index 0 is the largest).
+    pub orgs: Vec<OrganizationId>,
+    /// Parent of each organisation (`None` for groups).
+    pub parents: Vec<Option<usize>>,
+    /// The series.
+    pub series: Vec<Spec>,
+    /// The figures, in release order.
+    pub figures: Vec<GenFigure>,
+}
+
+/// splitmix64.
+#[derive(Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator with this seed.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn hash2(a: u64, b: u64) -> u64 {
+    Rng::new(a.wrapping_mul(0x1000_0000_01b3) ^ b).next_u64()
+}
+
+fn organizations() -> (Vec<OrganizationId>, Vec<Option<usize>>) {
+    let mut ids = Vec::new();
+    let mut parents = Vec::new();
+    // 40 groups; each group then gets JVs and brands until 500 organisations exist.
+    for g in 0..40 {
+        ids.push(format!("group-{g:02}"));
+        parents.push(None);
+    }
+    let mut k = 0usize;
+    while ids.len() < ORGS {
+        let g = k % 40;
+        let n = k / 40;
+        let (name, parent) = if n.is_multiple_of(3) {
+            (format!("group-{g:02}-jv-{n:02}"), g)
+        } else {
+            // Brands hang under the group's latest JV when there is one.
+            let jv = ids
+                .iter()
+                .rposition(|i| i.starts_with(&format!("group-{g:02}-jv-")))
+                .unwrap_or(g);
+            (format!("group-{g:02}-brand-{n:02}"), jv)
+        };
+        ids.push(name);
+        parents.push(Some(parent));
+        k += 1;
+    }
+    // Interleave sizes: index order is size order, so mix groups and their children.
+    let orgs = ids
+        .iter()
+        .map(|s| OrganizationId::parse(s).map_err(|e| anyhow::anyhow!("{e}")))
+        .collect::<Result<Vec<_>>>()
+        .unwrap_or_default();
+    (orgs, parents)
+}
+
+const NEV_SPLIT: [(Powertrain, f64); 8] = [
+    (Powertrain::All, 1.0),
+    (Powertrain::Nev, -1.0),
+    (Powertrain::Ice, -2.0),
+    (Powertrain::Bev, 0.62),
+    (Powertrain::Phev, 0.30),
+    (Powertrain::Erev, 0.06),
+    (Powertrain::Fcev, 0.02),
+    (Powertrain::Hev, -3.0),
+];
+
+/// Series in order of importance.
+fn series_order() -> impl Iterator<Item = Spec> {
+    let pts: Vec<Powertrain> = NEV_SPLIT.iter().map(|p| p.0).collect();
+    let whole = |market: u8, powertrain| Spec {
+        org: None,
+        basis: MeasureBasis::Wholesale,
+        flow: Flow::Domestic,
+        market,
+        powertrain,
+    };
+    let org = |o: usize, basis, flow, market: u8, powertrain| Spec {
+        org: Some(u16::try_from(o).unwrap_or(0)),
+        basis,
+        flow,
+        market,
+        powertrain,
+    };
+    let l0: Vec<Spec> = pts.iter().map(|&p| whole(0, p)).collect();
+    let l1: Vec<Spec> = (0..ORGS)
+        .map(|o| {
+            org(
+                o,
+                MeasureBasis::Wholesale,
+                Flow::Domestic,
+                0,
+                Powertrain::All,
+            )
+        })
+        .collect();
+    let l2: Vec<Spec> = (1..60u8)
+        .flat_map(|m| pts.iter().map(move |&p| (m, p)))
+        .map(|(m, p)| whole(m, p))
+        .collect();
+    let l3: Vec<Spec> = [
+        Powertrain::Nev,
+        Powertrain::Ice,
+        Powertrain::Bev,
+        Powertrain::Phev,
+    ]
+    .into_iter()
+    .flat_map(|p| (0..ORGS).map(move |o| (o, p)))
+    .map(|(o, p)| org(o, MeasureBasis::Wholesale, Flow::Domestic, 0, p))
+    .collect();
+    let l4: Vec<Spec> = (0..ORGS)
+        .flat_map(|o| {
+            [
+                org(o, MeasureBasis::Wholesale, Flow::Export, 0, Powertrain::All),
+                org(o, MeasureBasis::Retail, Flow::Domestic, 0, Powertrain::All),
+                org(o, MeasureBasis::Production, Flow::Total, 0, Powertrain::All),
+            ]
+        })
+        .collect();
+    // Other markets: each organisation sells in about a third of them.
+    let bases = [
+        MeasureBasis::Wholesale,
+        MeasureBasis::Retail,
+        MeasureBasis::Production,
+    ];
+    let l5 = bases.into_iter().flat_map(move |basis| {
+        [Flow::Domestic, Flow::Export]
+            .into_iter()
+            .flat_map(move |flow| {
+                NEV_SPLIT.into_iter().flat_map(move |(p, _)| {
+                    (1..60u8).flat_map(move |m| {
+                        (0..ORGS)
+                            .filter(move |&o| hash2(o as u64, u64::from(m)).is_multiple_of(3))
+                            .map(move |o| org(o, basis, flow, m, p))
+                    })
+                })
+            })
+    });
+    l0.into_iter()
+        .chain(l1)
+        .chain(l2)
+        .chain(l3)
+        .chain(l4)
+        .chain(l5)
+}
+
+fn nev_share(t: i32) -> f64 {
+    let x = (f64::from(t - 60) / 180.0).clamp(0.0, 1.0);
+    0.005 + 0.5 * x * x
+}
+
+fn last_day(year: i32, month: u8) -> u8 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The day `days` after the last day of month index `m`.
+fn after_month_end(m: i32, days: i32) -> (i32, u8, u8) {
+    let (mut y, mut mo) = (
+        m.div_euclid(12),
+        u8::try_from(m.rem_euclid(12) + 1).unwrap_or(1),
+    );
+    let mut d = i32::from(last_day(y, mo)) + days;
+    loop {
+        let len = i32::from(last_day(y, mo));
+        if d <= len {
+            return (y, mo, u8::try_from(d).unwrap_or(1));
+        }
+        d -= len;
+        mo += 1;
+        if mo > 12 {
+            mo = 1;
+            y += 1;
+        }
+    }
+}
+
+/// Generates about `target` figures with `seed`.
+pub fn generate(target: usize, seed: u64) -> Dataset {
+    let (orgs, parents) = organizations();
+    let mut rng = Rng::new(seed);
+    let first = FIRST_YEAR * 12;
+    let mut series = Vec::new();
+    let mut figures: Vec<GenFigure> = Vec::with_capacity(target + 400);
+    let mut counter: u64 = 0;
+    let mut next_number = |rng: &mut Rng| {
+        counter += 1;
+        // uuid-v7-like: a time prefix then random bits.
+        (u128::from(0x0190_0000_0000u64 + counter) << 80) | u128::from(rng.next_u64() >> 16)
+    };
+    for spec in series_order() {
+        if figures.len() >= target {
+            break;
+        }
+        let s = u32::try_from(series.len()).unwrap_or(u32::MAX);
+        series.push(spec);
+        let size = match spec.org {
+            None => 2_000_000.0,
+            Some(o) => 90_000.0 / (f64::from(o) + 1.0).powf(0.85) + 40.0,
+        };
+        let market = if spec.market == 0 {
+            1.0
+        } else {
+            0.35 / f64::from(spec.market).sqrt()
+        };
+        let flow = match spec.flow {
+            Flow::Export => 0.15,
+            _ => 1.0,
+        };
+        let basis = match spec.basis {
+            MeasureBasis::Retail => 0.97,
+            MeasureBasis::Production => 1.02,
+            _ => 1.0,
+        };
+        let split = NEV_SPLIT
+            .iter()
+            .find(|p| p.0 == spec.powertrain)
+            .map_or(1.0, |p| p.1);
+        let quarterly = hash2(u64::from(s), 7).is_multiple_of(5);
+        let cumulative =
+            spec.org.is_some() && (spec.market == 0 || hash2(u64::from(s), 9).is_multiple_of(3));
+        let mut finals = Vec::with_capacity(MONTHS as usize);
+        for t in 0..MONTHS {
+            let m = first + t;
+            let month = m.rem_euclid(12);
+            let season = 1.0 + 0.18 * (f64::from(month) / 12.0 * std::f64::consts::TAU).sin();
+            let growth = 1.035f64.powi(t / 12);
+            let share = nev_share(t);
+            // Negative splits are shares of the NEV / non-NEV parts (see NEV_SPLIT).
+            let pt = if split == -1.0 {
+                share
+            } else if split == -2.0 {
+                (1.0 - share) * 0.85
+            } else if split == -3.0 {
+                (1.0 - share) * 0.15
+            } else if split == 1.0 {
+                1.0
+            } else {
+                split * share
+            };
+            let noise = 0.9 + 0.2 * rng.unit();
+            let units = (size * market * flow * basis * pt * season * growth * noise) as u64;
+            finals.push(units);
+            let prelim = rng.next_u64() % 100 < 8;
+            let mut supersedes = None;
+            if prelim {
+                let number = next_number(&mut rng);
+                let off = 0.97 + 0.06 * rng.unit();
+                figures.push(GenFigure {
+                    series: s,
+                    start: m,
+                    end: m,
+                    units: (units as f64 * off) as u64,
+                    preliminary: true,
+                    as_of: after_month_end(m, 10),
+                    number,
+                    supersedes: None,
+                });
+                supersedes = Some(number);
+            }
+            figures.push(GenFigure {
+                series: s,
+                start: m,
+                end: m,
+                units,
+                preliminary: false,
+                as_of: after_month_end(m, 40),
+                number: next_number(&mut rng),
+                supersedes,
+            });
+        }
+        for y in 0..MONTHS / 12 {
+            let base = usize::try_from(y * 12).unwrap_or(0);
+            if quarterly {
+                for q in 0..4usize {
+                    let units = finals[base + q * 3..base + q * 3 + 3].iter().sum();
+                    let start = first + y * 12 + i32::try_from(q * 3).unwrap_or(0);
+                    figures.push(GenFigure {
+                        series: s,
+                        start,
+                        end: start + 2,
+                        units,
+                        preliminary: false,
+                        as_of: after_month_end(start + 2, 45),
+                        number: next_number(&mut rng),
+                        supersedes: None,
+                    });
+                }
+            }
+            if cumulative {
+                let units = finals[base..base + 11].iter().sum();
+                let start = first + y * 12;
+                figures.push(GenFigure {
+                    series: s,
+                    start,
+                    end: start + 10,
+                    units,
+                    preliminary: false,
+                    // Published with the year's annual release.
+                    as_of: after_month_end(start + 13, 0),
+                    number: next_number(&mut rng),
+                    supersedes: None,
+                });
+            }
+        }
+    }
+    // Release order: as imports would arrive.
+    figures.sort_by_key(|f| (f.as_of, f.series));
+    Dataset {
+        orgs,
+        parents,
+        series,
+        figures,
+    }
+}
+
+/// Source id of a basis.
+pub fn source_of(basis: MeasureBasis) -> &'static str {
+    match basis {
+        MeasureBasis::Wholesale => "bench-association",
+        MeasureBasis::Retail => "bench-retail-panel",
+        _ => "bench-production-survey",
+    }
+}
+
+impl Dataset {
+    /// The domain series key of a series.
+    pub fn key(&self, series: u32) -> Result<SeriesKey> {
+        let spec = self.series[series as usize];
+        Ok(SeriesKey {
+            organization: spec.org.map(|o| self.orgs[usize::from(o)].clone()),
+            basis: spec.basis,
+            flow: spec.flow,
+            market: Market::parse(MARKETS[usize::from(spec.market)])
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            scope: VehicleScope::Passenger,
+            powertrain: spec.powertrain,
+        })
+    }
+
+    /// A figure as a domain value.
+    pub fn figure(&self, f: &GenFigure, key: SeriesKey) -> Result<SalesFigure> {
+        let e = |e: autointel_domain::ValueError| anyhow::anyhow!("{e}");
+        let month = |i: i32| YearMonth::from_index(i).ok_or_else(|| anyhow::anyhow!("month {i}"));
+        Ok(SalesFigure {
+            id: figure_id(f.number).ok_or_else(|| anyhow::anyhow!("id"))?,
+            key,
+            period: MonthRange::new(month(f.start)?, month(f.end)?).map_err(e)?,
+            units: Units::from_u64(f.units).map_err(e)?,
+            comparable_prior: None,
+            provenance: Provenance {
+                source: SourceId::parse(source_of(self.series[f.series as usize].basis))
+                    .map_err(e)?,
+                stage: if f.preliminary {
+                    ReleaseStage::Preliminary
+                } else {
+                    ReleaseStage::Final
+                },
+                as_of: Date::new(f.as_of.0, f.as_of.1, f.as_of.2).map_err(e)?,
+                supersedes: f.supersedes.and_then(figure_id),
+            },
+            note: None,
+        })
+    }
+
+    /// Writes `figures.csv` (the importer's format) and `organizations.csv`.
+    pub fn write_csv(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut orgs = BufWriter::new(std::fs::File::create(dir.join("organizations.csv"))?);
+        writeln!(orgs, "id,kind,parent")?;
+        for (i, o) in self.orgs.iter().enumerate() {
+            let (kind, parent) = match self.parents[i] {
+                None => ("group", String::new()),
+                Some(p) if o.as_str().contains("-jv-") => {
+                    ("joint_venture", self.orgs[p].as_str().to_owned())
+                }
+                Some(p) => ("brand", self.orgs[p].as_str().to_owned()),
+            };
+            writeln!(orgs, "{},{kind},{parent}", o.as_str())?;
+        }
+        orgs.flush()?;
+
+        let mut out =
+            BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("figures.csv"))?);
+        writeln!(
+            out,
+            "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,\
+             comparable_prior_units,source,stage,as_of_date,note"
+        )?;
+        let mut line = String::with_capacity(160);
+        for f in &self.figures {
+            let spec = self.series[f.series as usize];
+            line.clear();
+            let org = spec.org.map_or("", |o| self.orgs[usize::from(o)].as_str());
+            let ym = |i: i32| (i.div_euclid(12), i.rem_euclid(12) + 1);
+            let (sy, sm) = ym(f.start);
+            let _ = write!(
+                line,
+                "{org},{},{},{},passenger,{},{sy:04}-{sm:02}",
+                spec.basis.as_str(),
+                spec.flow.as_str(),
+                MARKETS[usize::from(spec.market)],
+                spec.powertrain.as_str(),
+            );
+            if f.end != f.start {
+                let (ey, em) = ym(f.end);
+                let _ = write!(line, "..{ey:04}-{em:02}");
+            }
+            let _ = writeln!(
+                line,
+                ",{},,,{},{},{:04}-{:02}-{:02},",
+                f.units,
+                source_of(spec.basis),
+                if f.preliminary {
+                    "preliminary"
+                } else {
+                    "final"
+                },
+                f.as_of.0,
+                f.as_of.1,
+                f.as_of.2
+            );
+            out.write_all(line.as_bytes())?;
+        }
+        out.flush()?;
+        Ok(())
+    }
+}

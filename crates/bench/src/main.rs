@@ -1,0 +1,761 @@
+//! `autointel-bench`: generates a seeded dataset and measures the engine, the importer and
+//! the service against DuckDB and PostgreSQL in the same run. See `BENCHMARKS.md`.
+
+mod dataset;
+mod service;
+mod shapes;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use autointel_domain::SalesFigure;
+use autointel_stats::engine::{Engine, figure_id};
+use autointel_stats::store::Store;
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor, Row};
+
+use crate::shapes::{Ctx, Dialect};
+
+#[derive(Debug, Parser)]
+#[command(name = "autointel-bench", about = "autointel benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Writes the dataset of one size as CSV.
+    Generate {
+        /// Figures (100k, 1m, 10m or a number).
+        #[arg(long)]
+        size: String,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed.
+        #[arg(long, default_value_t = 20_240_101)]
+        seed: u64,
+    },
+    /// Runs the benchmarks for every size and prints the tables.
+    Run(RunArgs),
+    /// Serves only `grpc.health.v1` (the bare tonic ceiling) on an address.
+    Ceiling {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:50190")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Sizes, comma-separated.
+    #[arg(long, default_value = "100k,1m")]
+    sizes: String,
+    /// Where data and results go.
+    #[arg(long, default_value = "/tmp/autointel-bench")]
+    dir: PathBuf,
+    /// Python with the duckdb package.
+    #[arg(long, default_value = ".venv-bench/bin/python")]
+    python: PathBuf,
+    /// PostgreSQL server URL without a database name.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    pg: String,
+    /// The stats-server binary.
+    #[arg(long, default_value = "target/release/stats-server")]
+    stats_server: PathBuf,
+    /// Seconds spent per engine query shape.
+    #[arg(long, default_value_t = 0.3)]
+    engine_budget: f64,
+    /// Seconds spent per peer query shape and thread setting.
+    #[arg(long, default_value_t = 1.0)]
+    peer_budget: f64,
+    /// Skip DuckDB.
+    #[arg(long)]
+    no_duckdb: bool,
+    /// Skip PostgreSQL (peer and store import).
+    #[arg(long)]
+    no_postgres: bool,
+    /// Skip the service level (h2load).
+    #[arg(long)]
+    no_service: bool,
+    /// h2load requests per run.
+    #[arg(long, default_value_t = 200_000)]
+    requests: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 20_240_101)]
+    seed: u64,
+}
+
+fn parse_size(s: &str) -> Result<usize> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, mul) = if let Some(n) = s.strip_suffix('k') {
+        (n, 1_000)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 1_000_000)
+    } else {
+        (s.as_str(), 1)
+    };
+    Ok(num.parse::<usize>().context("size")? * mul)
+}
+
+/// Resident memory of this process, in bytes.
+fn rss_bytes(pid: Option<u32>) -> u64 {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/status"),
+        None => "/proc/self/status".to_owned(),
+    };
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Timing {
+    median_us: f64,
+    p99_us: f64,
+    n: usize,
+}
+
+fn timing(mut samples: Vec<Duration>) -> Timing {
+    samples.sort();
+    let n = samples.len();
+    if n == 0 {
+        return Timing::default();
+    }
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let median = if n % 2 == 1 {
+        us(samples[n / 2])
+    } else {
+        (us(samples[n / 2 - 1]) + us(samples[n / 2])) / 2.0
+    };
+    Timing {
+        median_us: median,
+        p99_us: us(samples[((n * 99) / 100).min(n - 1)]),
+        n,
+    }
+}
+
+fn bench<F: FnMut() -> u128>(budget: f64, mut f: F) -> (Timing, u128) {
+    let mut check = 0;
+    for _ in 0..3 {
+        check = std::hint::black_box(f());
+    }
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while samples.len() < 20 || (start.elapsed().as_secs_f64() < budget && samples.len() < 200_000)
+    {
+        let t = Instant::now();
+        std::hint::black_box(f());
+        samples.push(t.elapsed());
+    }
+    (timing(samples), check)
+}
+
+fn fmt_us(us: f64) -> String {
+    if us >= 1e6 {
+        format!("{:.2} s", us / 1e6)
+    } else if us >= 1e3 {
+        format!("{:.2} ms", us / 1e3)
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Generate { size, out, seed } => {
+            let n = parse_size(&size)?;
+            let t = Instant::now();
+            let data = dataset::generate(n, seed);
+            data.write_csv(&out)?;
+            eprintln!(
+                "{} figures, {} series in {:.1?} -> {}",
+                data.figures.len(),
+                data.series.len(),
+                t.elapsed(),
+                out.display()
+            );
+            Ok(())
+        }
+        Cmd::Ceiling { listen } => service::ceiling(listen),
+        Cmd::Run(args) => run(&args),
+    }
+}
+
+fn run(args: &RunArgs) -> Result<()> {
+    let mut report = Vec::new();
+    for size in args.sizes.split(',') {
+        let n = parse_size(size)?;
+        let dir = args.dir.join(size.trim());
+        let r = run_size(args, n, &dir).with_context(|| format!("size {size}"))?;
+        std::fs::write(dir.join("results.json"), serde_json::to_string_pretty(&r)?)?;
+        report.push((size.trim().to_owned(), r));
+    }
+    let text = render(&report);
+    println!("{text}");
+    std::fs::write(args.dir.join("results.md"), &text)?;
+    Ok(())
+}
+
+fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
+    std::fs::create_dir_all(dir)?;
+    eprintln!("== {n} figures in {}", dir.display());
+    let t = Instant::now();
+    let data = dataset::generate(n, args.seed);
+    data.write_csv(dir)?;
+    let figures = data.figures.len();
+    eprintln!(
+        "generated {figures} figures ({} series) in {:.1?}",
+        data.series.len(),
+        t.elapsed()
+    );
+    let csv = dir.join("figures.csv");
+    let csv_bytes = std::fs::metadata(&csv)?.len();
+    let ctx = Ctx::new(data.orgs[7].as_str())?;
+    let mut out = json!({
+        "figures": figures,
+        "series": data.series.len(),
+        "csv_bytes": csv_bytes,
+    });
+
+    // Engine: load from domain figures (library call), memory, then every shape.
+    let (engine, load) = {
+        let keys = (0..data.series.len())
+            .map(|s| data.key(u32::try_from(s).unwrap_or(0)))
+            .collect::<Result<Vec<_>>>()?;
+        let before = rss_bytes(None);
+        let t = Instant::now();
+        let mut engine = Engine::new();
+        for f in &data.figures {
+            let figure = data.figure(f, keys[f.series as usize].clone())?;
+            engine
+                .insert(&figure, 1_700_000_000_000_000)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        engine.compact();
+        let secs = t.elapsed().as_secs_f64();
+        let after = rss_bytes(None);
+        (
+            engine,
+            json!({
+                "load_s": secs,
+                "figures_per_s": figures as f64 / secs,
+                "rss_delta_bytes": after.saturating_sub(before),
+                "bytes_per_figure": after.saturating_sub(before) as f64 / figures as f64,
+            }),
+        )
+    };
+    eprintln!("engine: {load}");
+    out["engine_load"] = load;
+    drop(data);
+    let mut engine_results = BTreeMap::new();
+    for shape in shapes::shapes() {
+        let (t, check) = bench(args.engine_budget, || shape.run_engine(&engine, &ctx));
+        eprintln!(
+            "engine {:18} median {:>10} p99 {:>10} (n={}) check {check}",
+            shape.name,
+            fmt_us(t.median_us),
+            fmt_us(t.p99_us),
+            t.n
+        );
+        engine_results.insert(
+            shape.name,
+            json!({"median_us": t.median_us, "p99_us": t.p99_us, "n": t.n, "check": check.to_string()}),
+        );
+    }
+    out["engine"] = json!(engine_results);
+    drop(engine);
+
+    if !args.no_duckdb {
+        out["duckdb"] = duckdb(args, &csv, &ctx).context("duckdb")?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    if !args.no_postgres {
+        out["postgres"] = rt
+            .block_on(postgres(args, &csv, &ctx))
+            .context("postgres")?;
+        out["import_postgres"] = rt
+            .block_on(import_store(
+                &format!("{}/autointel_bench_store", args.pg),
+                Some(&args.pg),
+                &csv,
+            ))
+            .context("import into PostgreSQL")?;
+    }
+    let db = dir.join("stats.db");
+    let _ = std::fs::remove_file(&db);
+    let _ = std::fs::remove_file(dir.join("stats.db-wal"));
+    let _ = std::fs::remove_file(dir.join("stats.db-shm"));
+    let sqlite_url = format!("sqlite:{}?mode=rwc", db.display());
+    out["import_sqlite"] = rt
+        .block_on(import_store(&sqlite_url, None, &csv))
+        .context("import into SQLite")?;
+    if !args.no_service {
+        out["service"] = rt
+            .block_on(service::run(args, &sqlite_url, &ctx, figures))
+            .context("service")?;
+    }
+    Ok(out)
+}
+
+/// Reads the import CSV in chunks of `chunk` figures (domain values with fresh ids).
+fn csv_chunks(
+    csv: &Path,
+    chunk: usize,
+    mut each: impl FnMut(Vec<SalesFigure>) -> Result<()>,
+) -> Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(csv)?);
+    let mut header = String::new();
+    reader.read_line(&mut header)?;
+    let mut buf: Vec<u8> = header.as_bytes().to_vec();
+    let mut lines = 0usize;
+    let mut number: u128 = 0x0190_0000_0000_7000_8000_0000_0000_0000;
+    let mut flush = |buf: &mut Vec<u8>| -> Result<()> {
+        let wire = autointel_stats::seed::read_sales_figures(&buf[..])
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut out = Vec::with_capacity(wire.len());
+        for w in &wire {
+            number += 1;
+            let id = figure_id(number).context("id")?;
+            out.push(
+                autointel_proto::convert::stats::sales_figure_from_wire(id, w)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
+        }
+        each(out)?;
+        buf.clear();
+        buf.extend_from_slice(header.as_bytes());
+        Ok(())
+    };
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        buf.extend_from_slice(line.as_bytes());
+        lines += 1;
+        if lines.is_multiple_of(chunk) {
+            flush(&mut buf)?;
+        }
+    }
+    if !lines.is_multiple_of(chunk) {
+        flush(&mut buf)?;
+    }
+    Ok(())
+}
+
+/// Our importer: CSV → validated domain figures → the store, 50k figures per import
+/// (one transaction each), timed end to end.
+async fn import_store(url: &str, pg_server: Option<&str>, csv: &Path) -> Result<Value> {
+    if let Some(server) = pg_server {
+        let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+        admin
+            .execute("DROP DATABASE IF EXISTS autointel_bench_store")
+            .await?;
+        admin
+            .execute("CREATE DATABASE autointel_bench_store")
+            .await?;
+        admin.close().await?;
+    }
+    let store = Store::connect(url).await?;
+    store.migrate().await?;
+    let sources: Vec<autointel_domain::Source> = [
+        autointel_domain::MeasureBasis::Wholesale,
+        autointel_domain::MeasureBasis::Retail,
+        autointel_domain::MeasureBasis::Production,
+    ]
+    .iter()
+    .map(|&b| {
+        Ok(autointel_domain::Source {
+            id: autointel_domain::SourceId::parse(dataset::source_of(b))
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            kind: autointel_domain::SourceKind::Association,
+            publisher: "bench".to_owned(),
+            title: "generated".to_owned(),
+            uri: None,
+            published_date: None,
+        })
+    })
+    .collect::<Result<_>>()?;
+    // Parse on one thread while the store writes (the importer's two stages overlap).
+    let t = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<SalesFigure>>(2);
+    let path = csv.to_path_buf();
+    let parser = std::thread::spawn(move || -> Result<f64> {
+        let parse = Instant::now();
+        csv_chunks(&path, 50_000, |c| {
+            tx.blocking_send(c)
+                .map_err(|_| anyhow::anyhow!("writer stopped"))
+        })?;
+        Ok(parse.elapsed().as_secs_f64())
+    });
+    let mut total = 0usize;
+    let mut write_s = 0.0;
+    let mut i = 0usize;
+    while let Some(c) = rx.recv().await {
+        let request = format!("00000000-0000-4000-8000-{i:012}");
+        let w = Instant::now();
+        store
+            .write_import(&request, "bench", &c, &sources, 0)
+            .await?;
+        write_s += w.elapsed().as_secs_f64();
+        total += c.len();
+        i += 1;
+    }
+    let parse_s = parser
+        .join()
+        .map_err(|_| anyhow::anyhow!("parser panicked"))??;
+    let secs = t.elapsed().as_secs_f64();
+    store.close().await;
+    let r = json!({
+        "figures": total,
+        "seconds": secs,
+        "parse_s": parse_s,
+        "write_s": write_s,
+        "figures_per_s": total as f64 / secs,
+    });
+    eprintln!("import {url}: {r}");
+    Ok(r)
+}
+
+fn read_csv_columns() -> String {
+    shapes::RAW_COLUMNS
+        .split(", ")
+        .filter_map(|c| c.split_once(' '))
+        .map(|(name, ty)| format!("'{name}': '{ty}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn duckdb(args: &RunArgs, csv: &Path, ctx: &Ctx) -> Result<Value> {
+    let dir = csv.parent().context("csv dir")?;
+    let script = dir.join("duckdb_peer.py");
+    std::fs::write(&script, include_str!("duckdb_peer.py"))?;
+    let queries: Vec<Value> = shapes::shapes()
+        .iter()
+        .map(|s| {
+            let (sql, check) = s.sql(Dialect::Duck, ctx);
+            json!({"name": s.name, "sql": sql, "check": check})
+        })
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let job = json!({
+        "csv": csv.display().to_string(),
+        "raw_columns": shapes::RAW_COLUMNS,
+        "read_csv_columns": read_csv_columns(),
+        "derive": shapes::derive_sql(Dialect::Duck),
+        "threads": [1, cores],
+        "all_threads": cores,
+        "queries": queries,
+        "budget_s": args.peer_budget,
+        "min_iters": 5,
+        "max_iters": 2000,
+    });
+    let job_path = dir.join("duckdb_job.json");
+    std::fs::write(&job_path, serde_json::to_string(&job)?)?;
+    let output = Command::new(&args.python)
+        .arg(&script)
+        .arg(&job_path)
+        .output()
+        .with_context(|| format!("running {}", args.python.display()))?;
+    if !output.status.success() {
+        bail!(
+            "duckdb peer failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let v: Value = serde_json::from_slice(&output.stdout)?;
+    eprintln!(
+        "duckdb {}: load {:.2}s derive {:.2}s",
+        v["version"], v["load_s"], v["derive_s"]
+    );
+    Ok(v)
+}
+
+async fn postgres(args: &RunArgs, csv: &Path, ctx: &Ctx) -> Result<Value> {
+    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", args.pg)).await?;
+    admin
+        .execute("DROP DATABASE IF EXISTS autointel_bench_peer")
+        .await?;
+    admin
+        .execute("CREATE DATABASE autointel_bench_peer")
+        .await?;
+    admin.close().await?;
+    let mut conn =
+        sqlx::PgConnection::connect(&format!("{}/autointel_bench_peer", args.pg)).await?;
+    let version: String = sqlx::query("SHOW server_version")
+        .fetch_one(&mut conn)
+        .await?
+        .try_get(0)?;
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE raw ({})",
+        shapes::RAW_COLUMNS
+    )))
+    .await?;
+    let t = Instant::now();
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "COPY raw FROM '{}' WITH (FORMAT csv, HEADER true)",
+        csv.display()
+    )))
+    .await?;
+    let copy_s = t.elapsed().as_secs_f64();
+    let rows: i64 = sqlx::query("SELECT count(*) FROM raw")
+        .fetch_one(&mut conn)
+        .await?
+        .try_get(0)?;
+    let t = Instant::now();
+    conn.execute(sqlx::AssertSqlSafe(shapes::derive_sql(Dialect::Pg)))
+        .await?;
+    conn.execute("DROP TABLE raw").await?;
+    conn.execute(
+        "CREATE INDEX f_series ON f (organization, basis, flow, market, scope, powertrain, ps)",
+    )
+    .await?;
+    conn.execute("VACUUM ANALYZE f").await?;
+    let derive_s = t.elapsed().as_secs_f64();
+    eprintln!("postgres {version}: COPY {rows} rows in {copy_s:.2}s, derive+index {derive_s:.2}s");
+    let mut runs = serde_json::Map::new();
+    for (label, workers) in [("1", 0), ("all", 2)] {
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "SET max_parallel_workers_per_gather = {workers}"
+        )))
+        .await?;
+        let mut res = serde_json::Map::new();
+        for s in shapes::shapes() {
+            let (sql, check) = s.sql(Dialect::Pg, ctx);
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut conn)
+                .await?;
+            let mut samples = Vec::new();
+            let start = Instant::now();
+            while samples.len() < 5
+                || (start.elapsed().as_secs_f64() < args.peer_budget && samples.len() < 2000)
+            {
+                let t = Instant::now();
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .fetch_all(&mut conn)
+                    .await?;
+                samples.push(t.elapsed());
+            }
+            let value: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT CAST({check} AS BIGINT) FROM ({sql}) q"
+            )))
+            .fetch_one(&mut conn)
+            .await?
+            .try_get(0)?;
+            let tm = timing(samples);
+            eprintln!(
+                "postgres[{label}] {:18} median {:>10}",
+                s.name,
+                fmt_us(tm.median_us)
+            );
+            res.insert(
+                s.name.to_owned(),
+                json!({"median_us": tm.median_us, "p99_us": tm.p99_us, "n": tm.n, "check": value.unwrap_or(0)}),
+            );
+        }
+        runs.insert(label.to_owned(), Value::Object(res));
+    }
+    conn.close().await?;
+    Ok(json!({
+        "version": version,
+        "copy_s": copy_s,
+        "rows": rows,
+        "derive_s": derive_s,
+        "runs": runs,
+    }))
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+fn check_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn render(report: &[(String, Value)]) -> String {
+    let mut s = String::new();
+    let mut w = |line: String| {
+        s.push_str(&line);
+        s.push('\n');
+    };
+    w("Shapes:\n".to_owned());
+    for shape in shapes::shapes().iter().filter(|s| !s.as_of) {
+        w(format!("- `{}`: {}", shape.name, shape.what));
+    }
+    w("- `…+asof`: the same, as known on 2024-02-20".to_owned());
+    for (size, r) in report {
+        w(format!(
+            "\n### {size}: {} figures, {} series, CSV {:.1} MB\n",
+            r["figures"],
+            r["series"],
+            f(&r["csv_bytes"]) / 1e6
+        ));
+        w("| shape | engine median | engine p99 | DuckDB 1T | DuckDB all | PG 1T | PG all | vs DuckDB 1T | vs DuckDB all | vs PG 1T | vs PG all | answers agree | targets |".to_owned());
+        w("|---|---|---|---|---|---|---|---|---|---|---|---|---|".to_owned());
+        let cores = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .to_string();
+        for shape in shapes::shapes() {
+            let e = &r["engine"][shape.name];
+            let em = f(&e["median_us"]);
+            let d1 = &r["duckdb"]["runs"]["1"][shape.name];
+            let dn = &r["duckdb"]["runs"][&cores][shape.name];
+            let p1 = &r["postgres"]["runs"]["1"][shape.name];
+            let pn = &r["postgres"]["runs"]["all"][shape.name];
+            let cell = |v: &Value| {
+                if v.is_null() {
+                    "–".to_owned()
+                } else {
+                    fmt_us(f(&v["median_us"]))
+                }
+            };
+            let ratio = |v: &Value| {
+                if v.is_null() {
+                    "–".to_owned()
+                } else {
+                    format!("{:.0}×", f(&v["median_us"]) / em)
+                }
+            };
+            let need = if shape.single_org { 10.0 } else { 1.0 };
+            let x = |v: &Value| f(&v["median_us"]) / em;
+            let duck_ok = [d1, dn].iter().all(|v| v.is_null() || x(v) >= need);
+            let pg_ok = [p1, pn].iter().all(|v| v.is_null() || x(v) >= 50.0);
+            let targets = match (duck_ok, pg_ok) {
+                (true, true) => "met".to_owned(),
+                (false, true) => format!("MISSED (DuckDB ≥{need:.0}×)"),
+                (true, false) => "MISSED (PG ≥50×)".to_owned(),
+                (false, false) => format!("MISSED (DuckDB ≥{need:.0}×, PG ≥50×)"),
+            };
+            let echeck = check_text(&e["check"]);
+            let agree = [d1, p1]
+                .iter()
+                .filter(|v| !v.is_null())
+                .all(|v| check_text(&v["check"]) == echeck);
+            w(format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                shape.name,
+                fmt_us(em),
+                fmt_us(f(&e["p99_us"])),
+                cell(d1),
+                cell(dn),
+                cell(p1),
+                cell(pn),
+                ratio(d1),
+                ratio(dn),
+                ratio(p1),
+                ratio(pn),
+                if agree { "yes" } else { "NO" },
+                targets
+            ));
+        }
+        let el = &r["engine_load"];
+        w(String::new());
+        w("| cost | value |".to_owned());
+        w("|---|---|".to_owned());
+        w(format!(
+            "| engine build from domain figures | {:.2} s ({:.0} figures/s) |",
+            f(&el["load_s"]),
+            f(&el["figures_per_s"])
+        ));
+        w(format!(
+            "| engine resident memory | {:.1} MB, {:.1} bytes/figure |",
+            f(&el["rss_delta_bytes"]) / 1e6,
+            f(&el["bytes_per_figure"])
+        ));
+        for (label, key) in [
+            ("import CSV → SQLite (ours)", "import_sqlite"),
+            ("import CSV → PostgreSQL (ours)", "import_postgres"),
+        ] {
+            let v = &r[key];
+            if !v.is_null() {
+                w(format!(
+                    "| {label} | {:.2} s, {:.0} figures/s (parse {:.2} s, write {:.2} s) |",
+                    f(&v["seconds"]),
+                    f(&v["figures_per_s"]),
+                    f(&v["parse_s"]),
+                    f(&v["write_s"])
+                ));
+            }
+        }
+        let n = f(&r["figures"]);
+        if !r["postgres"].is_null() {
+            let c = f(&r["postgres"]["copy_s"]);
+            w(format!(
+                "| PostgreSQL COPY (same CSV) | {c:.2} s, {:.0} rows/s; ours/COPY = {:.2} |",
+                n / c,
+                f(&r["import_postgres"]["figures_per_s"]) / (n / c)
+            ));
+        }
+        if !r["duckdb"].is_null() {
+            let c = f(&r["duckdb"]["load_s"]);
+            w(format!(
+                "| DuckDB read_csv (same CSV) | {c:.2} s, {:.0} rows/s |",
+                n / c
+            ));
+        }
+        let sv = &r["service"];
+        if !sv.is_null() {
+            w(format!(
+                "| stats-server start-up (SQLite → engine, until serving) | {:.2} s |",
+                f(&sv["startup_s"])
+            ));
+            w(format!(
+                "| stats-server resident memory after load | {:.1} MB, {:.1} bytes/figure |",
+                f(&sv["server_rss_bytes"]) / 1e6,
+                f(&sv["server_rss_bytes"]) / n
+            ));
+            w(String::new());
+            w(
+                "| service (h2load) | req/s | p50 | p90 | p99 | bytes/response | grpc-status |"
+                    .to_owned(),
+            );
+            w("|---|---|---|---|---|---|---|".to_owned());
+            for key in ["ceiling", "stats_health", "stats_yoy"] {
+                let h = &sv[key];
+                if h.is_null() {
+                    continue;
+                }
+                w(format!(
+                    "| {} | {:.0} | {} | {} | {} | {} | {} |",
+                    h["label"].as_str().unwrap_or(key),
+                    f(&h["rps"]),
+                    fmt_us(f(&h["p50_us"])),
+                    fmt_us(f(&h["p90_us"])),
+                    fmt_us(f(&h["p99_us"])),
+                    h["bytes_per_response"],
+                    check_text(&h["grpc_status"])
+                ));
+            }
+            w(format!(
+                "\nservice throughput ratio (stats YoY / bare tonic ceiling): {:.0}%; \
+                 stats-server's own stack on a trivial call / ceiling: {:.0}%",
+                100.0 * f(&sv["stats_yoy"]["rps"]) / f(&sv["ceiling"]["rps"]),
+                100.0 * f(&sv["stats_health"]["rps"]) / f(&sv["ceiling"]["rps"])
+            ));
+        }
+    }
+    let _ = std::io::stdout().flush();
+    s
+}

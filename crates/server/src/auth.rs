@@ -1,0 +1,325 @@
+//! Bearer tokens with roles.
+//!
+//! A token is compared with every configured token in constant time (over SHA-256 digests,
+//! so neither content nor length leaks). Tokens are never logged: only the role is.
+
+use std::fmt;
+use std::path::Path;
+
+use ring::digest::{SHA256, digest};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::settings::AuthSettings;
+
+/// What a caller may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Queries: Get*, List*, Lookup*, Compute*, Watch*.
+    Reader,
+    /// Creates, updates, deletes and imports; implies reader.
+    Writer,
+}
+
+impl Role {
+    /// `reader` or `writer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reader => "reader",
+            Self::Writer => "writer",
+        }
+    }
+
+    /// True when this role may call a method that needs `required`.
+    pub fn allows(self, required: Role) -> bool {
+        self >= required
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The role a gRPC method needs, from its name alone: `Create*`, `Update*`, `Delete*` and
+/// `Import*` need a writer, everything else a reader. `method` is the bare method name
+/// (`CreateOrganization`) or the full path (`/autointel.registry.v1.RegistryService/…`).
+pub fn required_role(method: &str) -> Role {
+    let name = method.rsplit('/').next().unwrap_or(method);
+    if ["Create", "Update", "Delete", "Import"]
+        .iter()
+        .any(|verb| name.starts_with(verb))
+    {
+        Role::Writer
+    } else {
+        Role::Reader
+    }
+}
+
+/// Why the configured tokens could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The tokens file exists but cannot be read.
+    #[error("auth.tokens_file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The tokens file is not valid.
+    #[error("auth.tokens_file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong (never the token itself).
+        message: String,
+    },
+    /// `auth.tokens` (`AUTOINTEL_AUTH__TOKENS`) is not `role:token,…`.
+    #[error("auth.tokens: entry {index} {message}")]
+    Inline {
+        /// 1-based entry.
+        index: usize,
+        /// What is wrong (never the token itself).
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokensFile {
+    #[serde(default)]
+    tokens: Vec<TokenEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenEntry {
+    token: String,
+    role: Role,
+}
+
+/// The accepted tokens (as digests) and their roles; empty means authentication is off.
+#[derive(Clone, Default)]
+pub struct Tokens {
+    entries: Vec<([u8; 32], Role)>,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("count", &self.entries.len())
+            .finish()
+    }
+}
+
+fn hash(token: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, token).as_ref());
+    out
+}
+
+impl Tokens {
+    /// Reads `tokens_file` (missing: none, with a warning) and `tokens`.
+    pub fn load(settings: &AuthSettings) -> Result<Self, TokenError> {
+        let mut tokens = Self::default();
+        if let Some(path) = &settings.tokens_file {
+            tokens.read_file(path)?;
+        }
+        if let Some(inline) = &settings.tokens {
+            tokens.parse_inline(&inline.0)?;
+        }
+        Ok(tokens)
+    }
+
+    fn read_file(&mut self, path: &Path) -> Result<(), TokenError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::warn!(path = %path.display(), "auth.tokens_file does not exist; no tokens read from it");
+                return Ok(());
+            }
+            Err(source) => {
+                return Err(TokenError::Read {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        // toml's messages quote the offending input, which may be a token: keep only the place.
+        let file: TokensFile = toml::from_str(&text).map_err(|e| TokenError::Parse {
+            path: path.display().to_string(),
+            message: match e.span() {
+                Some(span) => format!(
+                    "invalid at byte {}: expected [[tokens]] with token = \"…\" and role = \"reader\" or \"writer\"",
+                    span.start
+                ),
+                None => "expected [[tokens]] with token = \"…\" and role = \"reader\" or \"writer\""
+                    .to_owned(),
+            },
+        })?;
+        for (i, entry) in file.tokens.iter().enumerate() {
+            let token = entry.token.trim();
+            if token.is_empty() {
+                return Err(TokenError::Parse {
+                    path: path.display().to_string(),
+                    message: format!("token {} is empty", i + 1),
+                });
+            }
+            self.entries.push((hash(token.as_bytes()), entry.role));
+        }
+        Ok(())
+    }
+
+    fn parse_inline(&mut self, text: &str) -> Result<(), TokenError> {
+        for (i, entry) in text.split(',').map(str::trim).enumerate() {
+            if entry.is_empty() {
+                continue;
+            }
+            let index = i + 1;
+            let Some((role, token)) = entry.split_once(':') else {
+                return Err(TokenError::Inline {
+                    index,
+                    message: "is not role:token".to_owned(),
+                });
+            };
+            let role = match role.trim() {
+                "reader" => Role::Reader,
+                "writer" => Role::Writer,
+                _ => {
+                    return Err(TokenError::Inline {
+                        index,
+                        message: "has a role other than reader or writer".to_owned(),
+                    });
+                }
+            };
+            let token = token.trim();
+            if token.is_empty() {
+                return Err(TokenError::Inline {
+                    index,
+                    message: "has an empty token".to_owned(),
+                });
+            }
+            self.entries.push((hash(token.as_bytes()), role));
+        }
+        Ok(())
+    }
+
+    /// Tokens from `(role, token)` pairs (for tests and embedding).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (Role, &'a str)>) -> Self {
+        Self {
+            entries: pairs
+                .into_iter()
+                .map(|(role, token)| (hash(token.as_bytes()), role))
+                .collect(),
+        }
+    }
+
+    /// True when no token is configured (authentication off).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// How many tokens are configured.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The role of `token`, comparing with every configured token in constant time; the
+    /// highest role wins when a token is configured twice.
+    pub fn role_of(&self, token: &str) -> Option<Role> {
+        let presented = hash(token.as_bytes());
+        let mut found: Option<Role> = None;
+        for (digest, role) in &self.entries {
+            let matches: bool = digest.ct_eq(&presented).into();
+            if matches {
+                found = found.max(Some(*role));
+            }
+        }
+        found
+    }
+}
+
+/// The bearer token of an `authorization` header value, if it is one.
+pub fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_need_a_writer_and_everything_else_a_reader() {
+        for method in [
+            "CreateOrganization",
+            "UpdateTarget",
+            "DeleteRelationship",
+            "/autointel.stats.v1.StatsService/ImportSalesFigures",
+        ] {
+            assert_eq!(required_role(method), Role::Writer, "{method}");
+        }
+        for method in [
+            "GetOrganization",
+            "ListEvents",
+            "WatchEvents",
+            "ComputeTotal",
+            "LookupOrganizations",
+            "/autointel.registry.v1.RegistryService/ListDescendants",
+        ] {
+            assert_eq!(required_role(method), Role::Reader, "{method}");
+        }
+        assert!(Role::Writer.allows(Role::Reader));
+        assert!(!Role::Reader.allows(Role::Writer));
+    }
+
+    #[test]
+    fn inline_tokens_parse_and_match_exactly() {
+        let mut tokens = Tokens::default();
+        tokens
+            .parse_inline("reader:r-token, writer:w-token")
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tokens.role_of("r-token"), Some(Role::Reader));
+        assert_eq!(tokens.role_of("w-token"), Some(Role::Writer));
+        assert_eq!(tokens.role_of("w-toke"), None);
+        assert_eq!(tokens.role_of(""), None);
+        assert!(Tokens::default().parse_inline("admin:x").is_err());
+        assert!(Tokens::default().parse_inline("reader").is_err());
+    }
+
+    #[test]
+    fn bad_tokens_file_error_does_not_echo_the_token() {
+        let dir = std::env::temp_dir().join(format!("autointel-auth-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("tokens.toml");
+        let _ = std::fs::write(
+            &path,
+            "[[tokens]]\ntoken = \"s3cret-value\"\nrole = \"admin\"\n",
+        );
+        let error = Tokens::load(&AuthSettings {
+            tokens_file: Some(path),
+            tokens: None,
+        })
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(error.contains("tokens_file"), "{error}");
+        assert!(!error.contains("s3cret"), "{error}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn bearer_header_is_parsed_case_insensitively() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+    }
+}

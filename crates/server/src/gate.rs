@@ -1,0 +1,522 @@
+//! The tower layer in front of every gRPC service: authentication and roles, the global
+//! concurrency limit (load shedding), and request metrics.
+//!
+//! Health checks pass without a token and are never shed; reflection passes without a token
+//! unless `reflection_requires_auth`. Refusals are gRPC statuses built in [`refusal`], the
+//! one place the layer's errors become statuses.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::Frame;
+use prost::Message as _;
+use tokio::sync::Semaphore;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::auth::{Role, Tokens, bearer, required_role};
+use crate::metrics::GrpcMetrics;
+
+const HEALTH: &str = "grpc.health.v1.Health";
+const REFLECTION_PREFIX: &str = "grpc.reflection.";
+
+/// Why the layer refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No bearer token, or one that is not configured.
+    Unauthenticated,
+    /// The caller's role may not call the method.
+    PermissionDenied {
+        /// The caller's role.
+        role: Role,
+        /// The method's name.
+        method: String,
+    },
+    /// The server is at `max_concurrent_requests`.
+    Overloaded {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// The one place the layer's refusals become gRPC statuses (with `ErrorInfo`).
+pub fn refusal(refusal: &Refusal, error_domain: &str) -> Status {
+    let (code, reason, message) = match refusal {
+        Refusal::Unauthenticated => (
+            Code::Unauthenticated,
+            "UNAUTHENTICATED",
+            "a valid `authorization: Bearer <token>` header is required".to_owned(),
+        ),
+        Refusal::PermissionDenied { role, method } => (
+            Code::PermissionDenied,
+            "PERMISSION_DENIED",
+            format!("the {role} role may not call {method}; it needs a writer token"),
+        ),
+        Refusal::Overloaded { limit } => (
+            Code::ResourceExhausted,
+            "OVERLOADED",
+            format!(
+                "the server is handling its limit of {limit} concurrent requests; retry with backoff"
+            ),
+        ),
+    };
+    let mut details = ErrorDetails::new();
+    details.set_error_info(reason, error_domain, HashMap::<String, String>::new());
+    Status::with_error_details(code, message, details)
+}
+
+/// Every `/package.Service/Method` path in an encoded `FileDescriptorSet`.
+pub fn method_paths(descriptor_set: &[u8]) -> Vec<String> {
+    let Ok(set) = prost_types::FileDescriptorSet::decode(descriptor_set) else {
+        return Vec::new();
+    };
+    let mut paths = Vec::new();
+    for file in &set.file {
+        for service in &file.service {
+            for method in &service.method {
+                paths.push(format!(
+                    "/{}.{}/{}",
+                    file.package(),
+                    service.name(),
+                    method.name()
+                ));
+            }
+        }
+    }
+    paths
+}
+
+#[derive(Debug)]
+struct Shared {
+    tokens: Tokens,
+    reflection_requires_auth: bool,
+    permits: Arc<Semaphore>,
+    limit: usize,
+    metrics: GrpcMetrics,
+    error_domain: &'static str,
+    known: HashSet<String>,
+}
+
+/// Builds [`Gate`] services.
+#[derive(Clone, Debug)]
+pub struct GateLayer {
+    shared: Arc<Shared>,
+}
+
+impl GateLayer {
+    /// A layer checking `tokens` (none: no authentication), admitting `max_concurrent`
+    /// requests at once and recording into `metrics`; `descriptor_set` names the methods
+    /// whose names may appear as metric labels (others are `unknown`).
+    pub fn new(
+        tokens: Tokens,
+        reflection_requires_auth: bool,
+        max_concurrent: usize,
+        metrics: GrpcMetrics,
+        error_domain: &'static str,
+        descriptor_set: &[u8],
+    ) -> Self {
+        let mut known: HashSet<String> = method_paths(descriptor_set).into_iter().collect();
+        known.insert(format!("/{HEALTH}/Check"));
+        known.insert(format!("/{HEALTH}/Watch"));
+        known.insert("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".to_owned());
+        known.insert("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".to_owned());
+        Self {
+            shared: Arc::new(Shared {
+                tokens,
+                reflection_requires_auth,
+                permits: Arc::new(Semaphore::new(max_concurrent)),
+                limit: max_concurrent,
+                metrics,
+                error_domain,
+                known,
+            }),
+        }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for GateLayer {
+    type Service = Gate<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Gate {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The service [`GateLayer`] wraps around the server's routes.
+#[derive(Clone, Debug)]
+pub struct Gate<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl Shared {
+    /// Checks the token and role; `Ok(None)` when authentication is off or not needed.
+    fn authorize(
+        &self,
+        headers: &http::HeaderMap,
+        method: &str,
+        exempt: bool,
+    ) -> Result<Option<Role>, Refusal> {
+        if exempt || self.tokens.is_empty() {
+            return Ok(None);
+        }
+        let role = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer)
+            .and_then(|token| self.tokens.role_of(token))
+            .ok_or(Refusal::Unauthenticated)?;
+        let required = required_role(method);
+        if role.allows(required) {
+            Ok(Some(role))
+        } else {
+            Err(Refusal::PermissionDenied {
+                role,
+                method: method.to_owned(),
+            })
+        }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, B> tower_service::Service<http::Request<B>> for Gate<S>
+where
+    S: tower_service::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let shared = self.shared.clone();
+        let path = request.uri().path();
+        let (service, method) = if shared.known.contains(path) {
+            let mut parts = path.trim_start_matches('/').splitn(2, '/');
+            (
+                parts.next().unwrap_or("unknown").to_owned(),
+                parts.next().unwrap_or("unknown").to_owned(),
+            )
+        } else {
+            ("unknown".to_owned(), "unknown".to_owned())
+        };
+        let health = service == HEALTH;
+        let reflection = service.starts_with(REFLECTION_PREFIX);
+        let exempt = health || (reflection && !shared.reflection_requires_auth);
+        shared.metrics.started();
+        let mut recorder = Recorder {
+            shared: shared.clone(),
+            service,
+            method,
+            start: Instant::now(),
+            done: false,
+        };
+        let admitted = shared
+            .authorize(request.headers(), path, exempt)
+            .and_then(|role| {
+                // health is never shed: probes must see a busy server as alive
+                let permit = if health {
+                    None
+                } else {
+                    Some(shared.permits.clone().try_acquire_owned().map_err(|_| {
+                        Refusal::Overloaded {
+                            limit: shared.limit,
+                        }
+                    })?)
+                };
+                Ok((role, permit))
+            });
+        let (role, permit) = match admitted {
+            Ok(admitted) => admitted,
+            Err(why) => {
+                let status = refusal(&why, shared.error_domain);
+                tracing::debug!(
+                    method = %recorder.method,
+                    code = ?status.code(),
+                    "request refused"
+                );
+                recorder.finish(code_name(status.code() as i32));
+                return Box::pin(std::future::ready(Ok(status.into_http())));
+            }
+        };
+        if let Some(role) = role {
+            request.extensions_mut().insert(role);
+        }
+        // Swap in a fresh clone: the one polled ready is the one to call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(request).await;
+            drop(permit);
+            let response = response?;
+            // A trailers-only response (an error) carries its status in the headers.
+            if let Some(code) = response
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i32>().ok())
+            {
+                recorder.finish(code_name(code));
+                return Ok(response);
+            }
+            Ok(response.map(|body| {
+                tonic::body::Body::new(Metered {
+                    inner: body,
+                    recorder,
+                })
+            }))
+        })
+    }
+}
+
+/// Records one request's outcome exactly once; a request dropped unfinished (client gone,
+/// deadline) counts as CANCELLED.
+#[derive(Debug)]
+struct Recorder {
+    shared: Arc<Shared>,
+    service: String,
+    method: String,
+    start: Instant,
+    done: bool,
+}
+
+impl Recorder {
+    fn finish(&mut self, code: &'static str) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.shared.metrics.finished(
+            &self.service,
+            &self.method,
+            code,
+            self.start.elapsed().as_secs_f64(),
+        );
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.finish("CANCELLED");
+    }
+}
+
+/// A response body that records the status from its trailers when it ends.
+struct Metered {
+    inner: tonic::body::Body,
+    recorder: Recorder,
+}
+
+impl http_body::Body for Metered {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    let code = trailers
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .map_or("UNKNOWN", code_name);
+                    this.recorder.finish(code);
+                }
+            }
+            Poll::Ready(Some(Err(status))) => this.recorder.finish(code_name(status.code() as i32)),
+            Poll::Ready(None) => this.recorder.finish("UNKNOWN"),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The canonical name of a gRPC status code (`OK`, `PERMISSION_DENIED`, …).
+pub fn code_name(code: i32) -> &'static str {
+    match Code::from_i32(code) {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::convert::Infallible;
+    use std::time::Duration;
+
+    use tokio::sync::Notify;
+    use tower_layer::Layer as _;
+    use tower_service::Service as _;
+
+    use super::*;
+
+    /// Answers every request once released.
+    #[derive(Clone)]
+    struct Held(Arc<Notify>);
+
+    impl tower_service::Service<http::Request<()>> for Held {
+        type Response = http::Response<tonic::body::Body>;
+        type Error = Infallible;
+        type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<()>) -> Self::Future {
+            let release = self.0.clone();
+            Box::pin(async move {
+                release.notified().await;
+                Ok(http::Response::new(tonic::body::Body::empty()))
+            })
+        }
+    }
+
+    fn request(path: &str) -> http::Request<()> {
+        http::Request::builder().uri(path).body(()).unwrap()
+    }
+
+    fn grpc_status(response: &http::Response<tonic::body::Body>) -> Option<&str> {
+        response
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+    }
+
+    #[tokio::test]
+    async fn requests_over_the_limit_are_shed_at_once_but_health_is_not() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let layer = GateLayer::new(
+            Tokens::default(),
+            false,
+            1,
+            GrpcMetrics::register(&mut registry),
+            "test.autointel",
+            &[],
+        );
+        let release = Arc::new(Notify::new());
+        let mut service = layer.layer(Held(release.clone()));
+        let api = "/autointel.registry.v1.RegistryService/ListOrganizations";
+
+        let first = tokio::spawn(service.call(request(api)));
+        let shed = tokio::time::timeout(Duration::from_millis(500), service.call(request(api)))
+            .await
+            .expect("refused at once, not queued")
+            .unwrap();
+        assert_eq!(grpc_status(&shed), Some("8"), "RESOURCE_EXHAUSTED");
+
+        let health = service.call(request("/grpc.health.v1.Health/Check"));
+        let health = tokio::spawn(health);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!health.is_finished(), "health is admitted, not shed");
+
+        release.notify_waiters();
+        first.await.unwrap().unwrap();
+        health.await.unwrap().unwrap();
+        let after = service.call(request(api));
+        let after = tokio::spawn(after);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!after.is_finished(), "the slot is free again");
+        release.notify_waiters();
+        assert_eq!(grpc_status(&after.await.unwrap().unwrap()), None);
+    }
+
+    #[tokio::test]
+    async fn tokens_and_roles_are_checked_but_health_is_exempt() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let layer = GateLayer::new(
+            Tokens::from_pairs([(Role::Reader, "r"), (Role::Writer, "w")]),
+            false,
+            8,
+            GrpcMetrics::register(&mut registry),
+            "test.autointel",
+            &[],
+        );
+        let release = Arc::new(Notify::new());
+        let mut service = layer.layer(Held(release.clone()));
+        let call = |token: Option<&str>, path: &str| {
+            let mut request = request(path);
+            if let Some(token) = token {
+                request.headers_mut().insert(
+                    http::header::AUTHORIZATION,
+                    format!("Bearer {token}").parse().unwrap(),
+                );
+            }
+            request
+        };
+        let create = "/autointel.registry.v1.RegistryService/CreateOrganization";
+        let refused = service.call(call(None, create)).await.unwrap();
+        assert_eq!(grpc_status(&refused), Some("16"), "UNAUTHENTICATED");
+        let refused = service.call(call(Some("x"), create)).await.unwrap();
+        assert_eq!(grpc_status(&refused), Some("16"), "UNAUTHENTICATED");
+        let refused = service.call(call(Some("r"), create)).await.unwrap();
+        assert_eq!(grpc_status(&refused), Some("7"), "PERMISSION_DENIED");
+
+        let admitted = [
+            service.call(call(Some("w"), create)),
+            service.call(call(
+                Some("r"),
+                "/autointel.registry.v1.RegistryService/GetOrganization",
+            )),
+            service.call(call(None, "/grpc.health.v1.Health/Check")),
+            service.call(call(
+                None,
+                "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            )),
+        ]
+        .map(tokio::spawn);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        release.notify_waiters();
+        for handle in admitted {
+            assert_eq!(grpc_status(&handle.await.unwrap().unwrap()), None);
+        }
+    }
+}

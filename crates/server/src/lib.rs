@@ -1,0 +1,90 @@
+//! Server plumbing shared by the autointel services: layered configuration ([`config`]),
+//! the common settings sections ([`settings`]), bearer-token auth with roles ([`auth`]), the
+//! gRPC gate layer (auth, load shedding, metrics: [`gate`]), the `/metrics` endpoint
+//! ([`metrics`]), logging ([`telemetry`]) and the serving loop with health, reflection, TLS,
+//! limits and a bounded graceful shutdown ([`server`]).
+
+pub mod auth;
+pub mod config;
+pub mod gate;
+pub mod metrics;
+pub mod server;
+pub mod settings;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+pub use prometheus_client;
+pub use server::{Server, ServiceInfo};
+
+/// Why a server could not start or serve.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener could not be bound.
+    #[error("cannot listen for {what} on {address}: {source}")]
+    Bind {
+        /// `gRPC` or `metrics`.
+        what: &'static str,
+        /// The address.
+        address: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A configured file could not be read.
+    #[error("cannot read {path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The auth tokens could not be read.
+    #[error("{0}")]
+    Tokens(#[from] auth::TokenError),
+    /// Server reflection could not be built.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The gRPC transport failed (TLS configuration, accept loop).
+    #[error("server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Reads a whole file, naming it in the error.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, StartError> {
+    std::fs::read(path).map_err(|source| StartError::File {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Prints every configuration problem to stderr and exits with status 2.
+pub fn exit_invalid(program: &str, problems: &[String]) -> ! {
+    eprintln!("{program}: invalid configuration:");
+    for problem in problems {
+        eprintln!("  - {problem}");
+    }
+    std::process::exit(2)
+}

@@ -1,0 +1,132 @@
+//! Prometheus metrics: the gRPC request metrics every server records, and the `/metrics`
+//! HTTP endpoint on its own port.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+
+/// Labels `service`, `method` (and `code`), bounded: unknown paths are `unknown`.
+pub type Labels = Vec<(&'static str, String)>;
+
+fn latency_histogram() -> Histogram {
+    // 1 ms .. ~33 s
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// The metrics of the gRPC layer.
+#[derive(Clone, Debug)]
+pub struct GrpcMetrics {
+    requests: Family<Labels, Counter>,
+    duration: Family<Labels, Histogram, fn() -> Histogram>,
+    in_flight: Gauge,
+}
+
+impl GrpcMetrics {
+    /// Registers `grpc_requests_total{service,method,code}`,
+    /// `grpc_request_duration_seconds{service,method}` and `grpc_requests_in_flight`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            requests: Family::default(),
+            duration: Family::new_with_constructor(latency_histogram),
+            in_flight: Gauge::default(),
+        };
+        registry.register(
+            "grpc_requests",
+            "gRPC requests handled, by service, method and status code",
+            metrics.requests.clone(),
+        );
+        registry.register(
+            "grpc_request_duration_seconds",
+            "Time from request to the end of the response (stream), by service and method",
+            metrics.duration.clone(),
+        );
+        registry.register(
+            "grpc_requests_in_flight",
+            "gRPC requests being handled now",
+            metrics.in_flight.clone(),
+        );
+        metrics
+    }
+
+    pub(crate) fn started(&self) {
+        self.in_flight.inc();
+    }
+
+    pub(crate) fn finished(&self, service: &str, method: &str, code: &'static str, seconds: f64) {
+        self.in_flight.dec();
+        self.requests
+            .get_or_create(&vec![
+                ("service", service.to_owned()),
+                ("method", method.to_owned()),
+                ("code", code.to_owned()),
+            ])
+            .inc();
+        self.duration
+            .get_or_create(&vec![
+                ("service", service.to_owned()),
+                ("method", method.to_owned()),
+            ])
+            .observe(seconds);
+    }
+}
+
+/// Serves `GET /metrics` (the text exposition format) on `listener` until dropped.
+pub async fn serve_metrics(listener: TcpListener, registry: Arc<Registry>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics listener cannot accept");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request: http::Request<_>| {
+                let response = respond(&request, &registry);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "metrics connection ended");
+            }
+        });
+    }
+}
+
+fn respond<B>(request: &http::Request<B>, registry: &Registry) -> http::Response<Full<Bytes>> {
+    let mut response = http::Response::new(Full::new(Bytes::new()));
+    if request.uri().path() != "/metrics" {
+        *response.status_mut() = http::StatusCode::NOT_FOUND;
+        return response;
+    }
+    if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
+        *response.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
+        return response;
+    }
+    let mut text = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, registry) {
+        tracing::error!(error = %e, "cannot encode metrics");
+        *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        return response;
+    }
+    *response.body_mut() = Full::new(Bytes::from(text));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}

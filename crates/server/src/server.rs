@@ -1,0 +1,256 @@
+//! Binding and serving a gRPC server with health, reflection, the gate layer, limits, TLS,
+//! metrics and a bounded graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::HealthServer;
+use tonic_health::server::{HealthReporter, HealthService};
+
+use crate::auth::Tokens;
+use crate::gate::GateLayer;
+use crate::metrics::{GrpcMetrics, serve_metrics};
+use crate::settings::{AuthSettings, ServerSettings, TlsSettings};
+use crate::{StartError, read_file};
+
+/// What a service tells the shared server about itself.
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceInfo {
+    /// `ErrorInfo.domain` of the refusals the gate layer returns.
+    pub error_domain: &'static str,
+    /// The encoded `FileDescriptorSet` served by reflection.
+    pub descriptor_set: &'static [u8],
+}
+
+/// A bound gRPC server (and metrics listener), not serving yet.
+#[derive(Debug)]
+pub struct Server {
+    settings: ServerSettings,
+    info: ServiceInfo,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    metrics_listener: Option<TcpListener>,
+    metrics_addr: Option<SocketAddr>,
+    tls: Option<ServerTlsConfig>,
+    tokens: Tokens,
+    health: HealthReporter,
+    registry: Registry,
+    grpc_metrics: GrpcMetrics,
+}
+
+async fn bind(what: &'static str, address: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind {
+            what,
+            address,
+            source,
+        })
+}
+
+impl Server {
+    /// Reads tokens and TLS files and binds the gRPC and metrics listeners.
+    pub async fn bind(
+        settings: &ServerSettings,
+        auth: &AuthSettings,
+        tls: &TlsSettings,
+        info: ServiceInfo,
+    ) -> Result<Self, StartError> {
+        let tokens = Tokens::load(auth)?;
+        if tokens.is_empty() {
+            tracing::warn!(
+                "no auth tokens configured: authentication is DISABLED, every caller may read and write"
+            );
+        } else {
+            tracing::info!(tokens = tokens.len(), "bearer-token authentication enabled");
+        }
+        let tls = match (&tls.cert_file, &tls.key_file) {
+            (Some(cert), Some(key)) => {
+                let mut config = ServerTlsConfig::new()
+                    .identity(Identity::from_pem(read_file(cert)?, read_file(key)?));
+                if let Some(ca) = &tls.client_ca_file {
+                    config = config.client_ca_root(Certificate::from_pem(read_file(ca)?));
+                }
+                Some(config)
+            }
+            _ => None,
+        };
+        let listener = bind("gRPC", settings.listen_address).await?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+            what: "gRPC",
+            address: settings.listen_address,
+            source,
+        })?;
+        let (metrics_listener, metrics_addr) = match settings.metrics_address {
+            Some(address) => {
+                let listener = bind("metrics", address).await?;
+                let bound = listener.local_addr().map_err(|source| StartError::Bind {
+                    what: "metrics",
+                    address,
+                    source,
+                })?;
+                (Some(listener), Some(bound))
+            }
+            None => (None, None),
+        };
+        let mut registry = Registry::default();
+        let grpc_metrics = GrpcMetrics::register(&mut registry);
+        Ok(Self {
+            settings: settings.clone(),
+            info,
+            listener,
+            local_addr,
+            metrics_listener,
+            metrics_addr,
+            tls,
+            tokens,
+            health: HealthReporter::new(),
+            registry,
+            grpc_metrics,
+        })
+    }
+
+    /// The gRPC address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The metrics address actually bound, if metrics are served.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// The health reporter, for statuses of dependencies.
+    pub fn health(&self) -> HealthReporter {
+        self.health.clone()
+    }
+
+    /// The metrics registry, to register a service's own metrics before serving.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    /// Serves `api` (with health, reflection and the gate layer) until `shutdown` completes.
+    ///
+    /// Shutdown: every name in `services` and the overall `""` turn NOT_SERVING, then after
+    /// `drain_delay_ms` the listener stops accepting and in-flight requests get
+    /// `shutdown_grace_seconds` to finish; whatever is left then is abandoned (the process
+    /// exits, or in-process the connections are dropped when their tasks next yield).
+    pub async fn serve(
+        self,
+        api: Routes,
+        services: &[&'static str],
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let health = self.health.clone();
+        for name in services.iter().copied().chain([""]) {
+            health
+                .set_service_status(name, ServingStatus::Serving)
+                .await;
+        }
+        let metrics_task = self
+            .metrics_listener
+            .map(|listener| tokio::spawn(serve_metrics(listener, Arc::new(self.registry))));
+
+        let settings = &self.settings;
+        let mut builder = tonic::transport::Server::builder()
+            .timeout(settings.request_timeout())
+            .max_concurrent_streams(settings.max_concurrent_streams)
+            .tcp_nodelay(true);
+        if let Some(age) = settings.max_connection_age_seconds {
+            builder = builder
+                .max_connection_age(std::time::Duration::from_secs(age))
+                .max_connection_age_grace(settings.shutdown_grace());
+        }
+        let tls_enabled = self.tls.is_some();
+        if let Some(tls) = self.tls {
+            builder = builder.tls_config(tls)?;
+        }
+        let (reflection_v1, reflection_v1alpha) = if settings.reflection {
+            (
+                Some(
+                    tonic_reflection::server::Builder::configure()
+                        .register_encoded_file_descriptor_set(self.info.descriptor_set)
+                        .build_v1()?,
+                ),
+                Some(
+                    tonic_reflection::server::Builder::configure()
+                        .register_encoded_file_descriptor_set(self.info.descriptor_set)
+                        .build_v1alpha()?,
+                ),
+            )
+        } else {
+            (None, None)
+        };
+        let gate = GateLayer::new(
+            self.tokens,
+            settings.reflection_requires_auth,
+            settings.max_concurrent_requests,
+            self.grpc_metrics,
+            self.info.error_domain,
+            self.info.descriptor_set,
+        );
+        let router = builder
+            .layer(gate)
+            .add_routes(api)
+            .add_service(HealthServer::new(HealthService::from_health_reporter(
+                health.clone(),
+            )))
+            .add_optional_service(reflection_v1)
+            .add_optional_service(reflection_v1alpha);
+
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let drain_delay = settings.drain_delay();
+        let grace = settings.shutdown_grace();
+        let names: Vec<&'static str> = services.to_vec();
+        let signal = async move {
+            shutdown.await;
+            for name in names.iter().copied().chain([""]) {
+                health
+                    .set_service_status(name, ServingStatus::NotServing)
+                    .await;
+            }
+            tracing::info!(
+                drain_delay_ms = drain_delay.as_millis() as u64,
+                "shutting down: health is NOT_SERVING"
+            );
+            tokio::time::sleep(drain_delay).await;
+            tracing::info!(
+                grace_seconds = grace.as_secs(),
+                "no longer accepting; draining in-flight requests"
+            );
+            let _ = stopping_tx.send(());
+        };
+        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        tracing::info!(
+            address = %self.local_addr,
+            metrics = ?self.metrics_addr,
+            tls = tls_enabled,
+            "serving"
+        );
+        let serving = router.serve_with_incoming_shutdown(incoming, signal);
+        tokio::pin!(serving);
+        let result = tokio::select! {
+            result = &mut serving => result,
+            Ok(()) = stopping_rx => match tokio::time::timeout(grace, &mut serving).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!(grace_seconds = grace.as_secs(), "shutdown grace expired; abandoning the requests still in flight");
+                    Ok(())
+                }
+            },
+        };
+        if let Some(task) = metrics_task {
+            task.abort();
+        }
+        tracing::info!("stopped");
+        result.map_err(StartError::from)
+    }
+}

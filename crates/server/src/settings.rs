@@ -1,0 +1,353 @@
+//! The configuration sections every service shares: `[server]`, `[database]`, `[log]`,
+//! `[auth]`, `[tls]`, and the TLS of an outbound client.
+//!
+//! Every section deserialises with defaults for missing keys and checks itself with
+//! `validate`, pushing one line per problem so that start-up can list them all.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+const MIB: usize = 1024 * 1024;
+
+/// `[server]`: listeners, limits and shutdown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// gRPC listen address; port 0 picks a free port.
+    pub listen_address: SocketAddr,
+    /// Prometheus `/metrics` listen address; absent disables the endpoint.
+    pub metrics_address: Option<SocketAddr>,
+    /// Upper bound on draining in-flight requests at shutdown, after which they are cut.
+    pub shutdown_grace_seconds: u64,
+    /// Time between reporting NOT_SERVING and refusing new connections at shutdown.
+    pub drain_delay_ms: u64,
+    /// Deadline of every request handler (a client's shorter `grpc-timeout` wins).
+    pub request_timeout_seconds: u64,
+    /// Requests served at once across all connections; more are refused with
+    /// RESOURCE_EXHAUSTED at once (health checks are exempt).
+    pub max_concurrent_requests: usize,
+    /// HTTP/2 streams one connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// Largest message accepted or sent, in bytes.
+    pub max_message_bytes: usize,
+    /// Connections are closed gracefully after this many seconds (absent: never), so that
+    /// clients re-resolve and spread over new replicas.
+    pub max_connection_age_seconds: Option<u64>,
+    /// Serve gRPC server reflection (v1 and v1alpha).
+    pub reflection: bool,
+    /// Require a reader token for reflection (otherwise reflection is open like health).
+    pub reflection_requires_auth: bool,
+}
+
+impl ServerSettings {
+    /// Defaults with the given gRPC and metrics ports on localhost.
+    pub fn on_ports(grpc: u16, metrics: u16) -> Self {
+        Self {
+            listen_address: SocketAddr::from(([127, 0, 0, 1], grpc)),
+            metrics_address: Some(SocketAddr::from(([127, 0, 0, 1], metrics))),
+            shutdown_grace_seconds: 20,
+            drain_delay_ms: 0,
+            request_timeout_seconds: 30,
+            max_concurrent_requests: 256,
+            max_concurrent_streams: 100,
+            max_message_bytes: 4 * MIB,
+            max_connection_age_seconds: None,
+            reflection: true,
+            reflection_requires_auth: false,
+        }
+    }
+
+    /// Pushes a line for every problem.
+    pub fn validate(&self, problems: &mut Vec<String>) {
+        if self.shutdown_grace_seconds == 0 {
+            problems.push("server.shutdown_grace_seconds must be at least 1".to_owned());
+        }
+        if self.request_timeout_seconds == 0 {
+            problems.push("server.request_timeout_seconds must be at least 1".to_owned());
+        }
+        if self.max_concurrent_requests == 0 {
+            problems.push("server.max_concurrent_requests must be at least 1".to_owned());
+        }
+        if self.max_concurrent_streams == 0 {
+            problems.push("server.max_concurrent_streams must be at least 1".to_owned());
+        }
+        if self.max_message_bytes < 1024 {
+            problems.push("server.max_message_bytes must be at least 1024".to_owned());
+        }
+        if self.max_connection_age_seconds == Some(0) {
+            problems.push(
+                "server.max_connection_age_seconds must be at least 1 (or absent for no limit)"
+                    .to_owned(),
+            );
+        }
+        if let Some(metrics) = self.metrics_address
+            && metrics == self.listen_address
+            && metrics.port() != 0
+        {
+            problems.push(format!(
+                "server.metrics_address {metrics} is the same as server.listen_address"
+            ));
+        }
+    }
+
+    /// `shutdown_grace_seconds` as a duration.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_seconds)
+    }
+
+    /// `drain_delay_ms` as a duration.
+    pub fn drain_delay(&self) -> Duration {
+        Duration::from_millis(self.drain_delay_ms)
+    }
+
+    /// `request_timeout_seconds` as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds)
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self::on_ports(50051, 9090)
+    }
+}
+
+/// `[database]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `sqlite://path?mode=rwc`, `sqlite::memory:` or `postgres://user:password@host/db`.
+    pub url: String,
+    /// Most connections in the pool.
+    pub max_connections: u32,
+}
+
+impl DatabaseSettings {
+    /// A SQLite file in the working directory, named after the service.
+    pub fn sqlite_file(name: &str) -> Self {
+        Self {
+            url: format!("sqlite://{name}?mode=rwc"),
+            max_connections: 8,
+        }
+    }
+
+    /// Pushes a line for every problem.
+    pub fn validate(&self, problems: &mut Vec<String>) {
+        if !(self.url.starts_with("sqlite:")
+            || self.url.starts_with("postgres://")
+            || self.url.starts_with("postgresql://"))
+        {
+            problems.push(
+                "database.url must start with sqlite:, postgres:// or postgresql://".to_owned(),
+            );
+        }
+        if self.max_connections == 0 {
+            problems.push("database.max_connections must be at least 1".to_owned());
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self::sqlite_file("autointel.db")
+    }
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter: `info`, `debug`, `info,autointel_stats=debug`; `RUST_LOG` wins.
+    pub level: String,
+    /// OTLP/gRPC collector for traces, e.g. `http://otel-collector:4317` (needs the `otlp`
+    /// cargo feature).
+    pub otlp_endpoint: Option<String>,
+}
+
+impl LogSettings {
+    /// Pushes a line for every problem.
+    pub fn validate(&self, problems: &mut Vec<String>) {
+        if tracing_subscriber::EnvFilter::try_new(&self.level).is_err() {
+            problems.push(format!(
+                "log.level {:?} is not a valid filter (e.g. info, debug, warn,autointel_stats=debug)",
+                self.level
+            ));
+        }
+        if let Some(endpoint) = &self.otlp_endpoint {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                problems.push(format!(
+                    "log.otlp_endpoint {endpoint:?} must start with http:// or https://"
+                ));
+            }
+            if !cfg!(feature = "otlp") {
+                problems.push(
+                    "log.otlp_endpoint is set but this build has no OTLP export (build with --features otlp)"
+                        .to_owned(),
+                );
+            }
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+            otlp_endpoint: None,
+        }
+    }
+}
+
+/// A secret string: never printed by `Debug`, never logged.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// `[auth]`: bearer tokens with roles. None configured disables authentication.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// TOML file of `[[tokens]] token = "…" role = "reader" | "writer"`; a missing file
+    /// counts as no tokens (a warning is logged).
+    pub tokens_file: Option<PathBuf>,
+    /// `role:token,role:token`, meant for `AUTOINTEL_AUTH__TOKENS`.
+    pub tokens: Option<Secret>,
+}
+
+/// `[tls]` of a server: TLS when `cert_file` and `key_file` are set, mutual TLS when
+/// `client_ca_file` is set too.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsSettings {
+    /// PEM certificate chain of the server.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of the server.
+    pub key_file: Option<PathBuf>,
+    /// PEM CA bundle client certificates must chain to (mutual TLS).
+    pub client_ca_file: Option<PathBuf>,
+}
+
+impl TlsSettings {
+    /// True when TLS is configured.
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some() || self.key_file.is_some()
+    }
+
+    /// Pushes a line for every problem.
+    pub fn validate(&self, section: &str, problems: &mut Vec<String>) {
+        match (&self.cert_file, &self.key_file) {
+            (Some(_), None) => problems.push(format!(
+                "{section}.key_file is required with {section}.cert_file"
+            )),
+            (None, Some(_)) => problems.push(format!(
+                "{section}.cert_file is required with {section}.key_file"
+            )),
+            _ => {}
+        }
+        if self.client_ca_file.is_some() && !self.enabled() {
+            problems.push(format!(
+                "{section}.client_ca_file needs {section}.cert_file and {section}.key_file"
+            ));
+        }
+        for (key, path) in [
+            ("cert_file", &self.cert_file),
+            ("key_file", &self.key_file),
+            ("client_ca_file", &self.client_ca_file),
+        ] {
+            file_exists(section, key, path.as_ref(), problems);
+        }
+    }
+}
+
+/// TLS of an outbound client (`[registry.tls]` of stats): server verification against
+/// `ca_file`, a client certificate for mutual TLS with `cert_file` and `key_file`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientTlsSettings {
+    /// PEM CA bundle the server's certificate must chain to (absent: the platform roots are
+    /// not used, so set it for any https endpoint).
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate (mutual TLS).
+    pub cert_file: Option<PathBuf>,
+    /// PEM client private key (mutual TLS).
+    pub key_file: Option<PathBuf>,
+    /// Name to verify the server's certificate against (default: the endpoint's host).
+    pub domain_name: Option<String>,
+}
+
+impl ClientTlsSettings {
+    /// Pushes a line for every problem.
+    pub fn validate(&self, section: &str, problems: &mut Vec<String>) {
+        match (&self.cert_file, &self.key_file) {
+            (Some(_), None) => problems.push(format!(
+                "{section}.key_file is required with {section}.cert_file"
+            )),
+            (None, Some(_)) => problems.push(format!(
+                "{section}.cert_file is required with {section}.key_file"
+            )),
+            _ => {}
+        }
+        for (key, path) in [
+            ("ca_file", &self.ca_file),
+            ("cert_file", &self.cert_file),
+            ("key_file", &self.key_file),
+        ] {
+            file_exists(section, key, path.as_ref(), problems);
+        }
+    }
+
+    /// Reads the files into tonic's client TLS configuration.
+    pub fn load(&self) -> Result<tonic::transport::ClientTlsConfig, crate::StartError> {
+        let mut config = tonic::transport::ClientTlsConfig::new();
+        if let Some(ca) = &self.ca_file {
+            config = config.ca_certificate(tonic::transport::Certificate::from_pem(
+                crate::read_file(ca)?,
+            ));
+        }
+        if let (Some(cert), Some(key)) = (&self.cert_file, &self.key_file) {
+            config = config.identity(tonic::transport::Identity::from_pem(
+                crate::read_file(cert)?,
+                crate::read_file(key)?,
+            ));
+        }
+        if let Some(domain) = &self.domain_name {
+            config = config.domain_name(domain.clone());
+        }
+        Ok(config)
+    }
+}
+
+fn file_exists(section: &str, key: &str, path: Option<&PathBuf>, problems: &mut Vec<String>) {
+    if let Some(path) = path
+        && !path.is_file()
+    {
+        problems.push(format!(
+            "{section}.{key}: {} does not exist or is not a file",
+            path.display()
+        ));
+    }
+}

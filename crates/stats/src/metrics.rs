@@ -1,0 +1,45 @@
+//! The stats service's own Prometheus metrics (the gRPC ones come from autointel-server).
+
+use autointel_server::prometheus_client::metrics::counter::Counter;
+use autointel_server::prometheus_client::metrics::family::Family;
+use autointel_server::prometheus_client::metrics::gauge::Gauge;
+use autointel_server::prometheus_client::registry::Registry;
+
+/// Engine size, imports and registry-call outcomes. Clones share the same series.
+#[derive(Clone, Debug, Default)]
+pub struct StatsMetrics {
+    /// `stats_engine_figures`: figures in the in-memory engine.
+    pub engine_figures: Gauge,
+    /// `stats_import_figures_total`: figures stored by imports on this replica.
+    pub import_figures: Counter,
+    /// `stats_registry_calls_total{method,outcome}`.
+    registry_calls: Family<Vec<(&'static str, &'static str)>, Counter>,
+}
+
+impl StatsMetrics {
+    /// Registers the metrics in `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "stats_engine_figures",
+            "Sales figures held by the in-memory engine",
+            self.engine_figures.clone(),
+        );
+        registry.register(
+            "stats_import_figures",
+            "Sales figures stored by imports on this replica",
+            self.import_figures.clone(),
+        );
+        registry.register(
+            "stats_registry_calls",
+            "Calls to the registry by method and outcome (ok, not_found, unavailable, timeout, error)",
+            self.registry_calls.clone(),
+        );
+    }
+
+    /// Counts one registry call (after retries) and its outcome.
+    pub fn registry_call(&self, method: &'static str, outcome: &'static str) {
+        self.registry_calls
+            .get_or_create(&vec![("method", method), ("outcome", outcome)])
+            .inc();
+    }
+}

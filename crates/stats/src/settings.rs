@@ -1,0 +1,277 @@
+//! Service settings, layered: defaults < TOML file (`--config`) < `AUTOINTEL_<SECTION>__<KEY>`
+//! env < flags. Every key is documented in OPERATIONS.md.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use autointel_server::config::{LoadError, Value};
+use autointel_server::settings::{
+    AuthSettings, ClientTlsSettings, DatabaseSettings, LogSettings, Secret, ServerSettings,
+    TlsSettings,
+};
+use serde::{Deserialize, Serialize};
+
+/// `[registry]`: how stats calls the registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistrySettings {
+    /// gRPC endpoint: `http://host:port`, or `https://…` with `[registry.tls]`.
+    pub endpoint: String,
+    /// File holding the bearer token stats presents to registry (a Kubernetes Secret); a
+    /// missing file means no token (a warning is logged).
+    pub token_file: Option<PathBuf>,
+    /// The token itself, meant for `AUTOINTEL_REGISTRY__TOKEN`; wins over `token_file`.
+    pub token: Option<Secret>,
+    /// Deadline of each registry call.
+    pub timeout_ms: u64,
+    /// How often registry's health is probed for the dependency status stats reports.
+    pub refresh_interval_ms: u64,
+    /// How long "this organisation exists" is trusted.
+    pub cache_ttl_ms: u64,
+    /// TLS towards the registry.
+    pub tls: ClientTlsSettings,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            endpoint: "http://127.0.0.1:50051".to_owned(),
+            token_file: None,
+            token: None,
+            timeout_ms: 2_000,
+            refresh_interval_ms: 1_000,
+            cache_ttl_ms: 60_000,
+            tls: ClientTlsSettings::default(),
+        }
+    }
+}
+
+/// `[engine]`: the in-memory query engine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineSettings {
+    /// How often the engine polls the database for figures other replicas wrote; a replica
+    /// sees another's committed import within this plus one poll.
+    pub refresh_interval_ms: u64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            refresh_interval_ms: 1_000,
+        }
+    }
+}
+
+/// `[import]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImportSettings {
+    /// Largest message the stats service decodes (imports stream big batches), in bytes;
+    /// never below `server.max_message_bytes`.
+    pub max_message_bytes: usize,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Everything the stats service can be configured with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `[server]`: listeners, limits, shutdown.
+    pub server: ServerSettings,
+    /// `[database]`.
+    pub database: DatabaseSettings,
+    /// `[log]`.
+    pub log: LogSettings,
+    /// `[auth]`.
+    pub auth: AuthSettings,
+    /// `[tls]`.
+    pub tls: TlsSettings,
+    /// `[registry]`.
+    pub registry: RegistrySettings,
+    /// `[engine]`.
+    pub engine: EngineSettings,
+    /// `[import]`.
+    pub import: ImportSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings {
+                // off unless configured: a fixed port would clash between local instances
+                metrics_address: None,
+                ..ServerSettings::on_ports(50052, 9091)
+            },
+            database: DatabaseSettings::sqlite_file("autointel-stats.db"),
+            log: LogSettings::default(),
+            auth: AuthSettings::default(),
+            tls: TlsSettings::default(),
+            registry: RegistrySettings::default(),
+            engine: EngineSettings::default(),
+            import: ImportSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults < `file` < `AUTOINTEL_…` env < `overrides` (dotted keys, from flags).
+    pub fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, LoadError> {
+        autointel_server::config::load(file, autointel_server::config::ENV_PREFIX, overrides)
+    }
+
+    /// Every problem with these settings, one line each.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        self.server.validate(&mut problems);
+        self.database.validate(&mut problems);
+        self.log.validate(&mut problems);
+        self.tls.validate("tls", &mut problems);
+        let registry = &self.registry;
+        let https = registry.endpoint.starts_with("https://");
+        if !(registry.endpoint.starts_with("http://") || https) {
+            problems.push(format!(
+                "registry.endpoint {:?} must start with http:// or https://",
+                registry.endpoint
+            ));
+        } else if tonic::transport::Endpoint::from_shared(registry.endpoint.clone()).is_err() {
+            problems.push(format!(
+                "registry.endpoint {:?} is not a valid URI",
+                registry.endpoint
+            ));
+        }
+        if https && registry.tls.ca_file.is_none() {
+            problems.push(
+                "registry.tls.ca_file is required for an https:// registry.endpoint".to_owned(),
+            );
+        }
+        if !https && registry.tls != ClientTlsSettings::default() {
+            problems.push("registry.tls is set but registry.endpoint is not https://".to_owned());
+        }
+        registry.tls.validate("registry.tls", &mut problems);
+        for (key, value) in [
+            ("registry.timeout_ms", registry.timeout_ms),
+            ("registry.refresh_interval_ms", registry.refresh_interval_ms),
+            (
+                "engine.refresh_interval_ms",
+                self.engine.refresh_interval_ms,
+            ),
+        ] {
+            if value == 0 {
+                problems.push(format!("{key} must be at least 1"));
+            }
+        }
+        if self.import.max_message_bytes < self.server.max_message_bytes {
+            problems.push(
+                "import.max_message_bytes must be at least server.max_message_bytes".to_owned(),
+            );
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// `registry.timeout_ms` as a duration.
+    pub fn registry_timeout(&self) -> Duration {
+        Duration::from_millis(self.registry.timeout_ms)
+    }
+
+    /// `engine.refresh_interval_ms` as a duration.
+    pub fn refresh_interval(&self) -> Duration {
+        Duration::from_millis(self.engine.refresh_interval_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const CONFIGMAP: &str = include_str!("../../../deploy/base/stats/stats.toml");
+
+    /// Every dotted key path of a TOML table.
+    fn keys(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+        if let toml::Value::Table(table) = value {
+            for (key, value) in table {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                keys(value, &path, out);
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn deploy_configmap_loads_validates_and_names_only_known_settings() {
+        let path =
+            std::env::temp_dir().join(format!("autointel-stats-{}.toml", std::process::id()));
+        std::fs::write(&path, CONFIGMAP).unwrap();
+        let settings = Settings::load(Some(&path), &[]).unwrap();
+        let _ = std::fs::remove_file(&path);
+        settings.validate().unwrap();
+        assert_eq!(settings.server.shutdown_grace_seconds, 20);
+
+        let (mut written, mut known) = (Vec::new(), Vec::new());
+        keys(
+            &toml::Value::Table(toml::from_str(CONFIGMAP).unwrap()),
+            "",
+            &mut written,
+        );
+        keys(&toml::Value::try_from(&settings).unwrap(), "", &mut known);
+        for key in written {
+            assert!(
+                known.contains(&key),
+                "the ConfigMap sets unknown setting {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_defaults_fill_the_rest() {
+        let path = std::env::temp_dir().join(format!(
+            "autointel-stats-layers-{}.toml",
+            std::process::id()
+        ));
+        std::fs::write(&path, "[server]\nlisten_address = \"0.0.0.0:1\"\nmax_concurrent_requests = 7\n[database]\nurl = \"sqlite::memory:\"\n").unwrap();
+        let overrides = [("server.listen_address", Value::from("127.0.0.1:2"))];
+        let settings = Settings::load(Some(&path), &overrides).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(settings.server.listen_address.port(), 2);
+        assert_eq!(settings.server.max_concurrent_requests, 7);
+        assert_eq!(settings.database.url, "sqlite::memory:");
+        assert_eq!(
+            settings.server.request_timeout_seconds, 30,
+            "defaults fill the rest"
+        );
+    }
+
+    #[test]
+    fn validation_lists_every_problem() {
+        let mut settings = Settings::default();
+        settings.server.max_concurrent_requests = 0;
+        settings.database.url = "mysql://x".to_owned();
+        settings.tls.cert_file = Some("/nonexistent/cert.pem".into());
+        let problems = settings.validate().unwrap_err();
+        assert!(problems.len() >= 4, "{problems:#?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("server.max_concurrent_requests"))
+        );
+        assert!(problems.iter().any(|p| p.contains("database.url")));
+        assert!(problems.iter().any(|p| p.contains("tls.key_file")));
+    }
+}

@@ -1,0 +1,342 @@
+//! Flows across both services: a hierarchy made in the registry and figures imported with
+//! `autointel import` roll up; a target made in the registry is measured against imported
+//! figures; a series is annotated with the registry's events.
+
+use autointel_proto::registry as rwire;
+use autointel_proto::registry::event_participant::Participant;
+use autointel_proto::types as twire;
+use serde_json::Value;
+
+use crate::harness::{Backend, Stack, on_sqlite_and_postgres};
+
+pub const SOURCE: &str = "sources/article-nissan-china-exports-2023";
+pub const HEADER: &str = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note\n";
+
+on_sqlite_and_postgres!(
+    rollup_over_a_new_hierarchy_counts_each_figure_once,
+    target_progress_measures_imported_figures,
+    series_is_annotated_with_registry_events,
+);
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn months(start: (i32, i32), end: (i32, i32)) -> twire::MonthRange {
+    twire::MonthRange {
+        start: Some(twire::YearMonth {
+            year: start.0,
+            month: start.1,
+        }),
+        end: Some(twire::YearMonth {
+            year: end.0,
+            month: end.1,
+        }),
+    }
+}
+
+/// Creates an organisation through the API.
+pub async fn create_org(stack: &Stack, id: &str, kind: rwire::OrganizationKind) {
+    stack
+        .registry_client()
+        .await
+        .create_organization(rwire::CreateOrganizationRequest {
+            organization: Some(rwire::Organization {
+                kind: kind as i32,
+                english_name: format!("E2E {id}"),
+                country_code: "CN".to_owned(),
+                ..Default::default()
+            }),
+            organization_id: id.to_owned(),
+            request_id: new_id(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("create {id}: {e}"));
+}
+
+/// `parent` owns `stake` basis points of `child`.
+pub async fn link(stack: &Stack, parent: &str, child: &str) {
+    stack
+        .registry_client()
+        .await
+        .create_relationship(rwire::CreateRelationshipRequest {
+            relationship: Some(rwire::Relationship {
+                kind: rwire::RelationshipKind::Owns as i32,
+                parent: format!("organizations/{parent}"),
+                child: format!("organizations/{child}"),
+                stake_basis_points: Some(5000),
+                sources: vec![SOURCE.to_owned()],
+                ..Default::default()
+            }),
+            relationship_id: String::new(),
+            request_id: new_id(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("link {parent} -> {child}: {e}"));
+}
+
+/// Writes `rows` under the import header to `<stack dir>/<name>` and imports it with the
+/// CLI; returns the CLI's stdout.
+pub fn import_rows(stack: &Stack, name: &str, rows: &[String]) -> String {
+    let path = stack.dir.path().join(name);
+    std::fs::write(&path, format!("{HEADER}{}\n", rows.join("\n"))).expect("write CSV");
+    let out = stack.cli().run(&["import", &path.to_string_lossy()]);
+    out.assert_success();
+    out.stdout
+}
+
+fn units(value: &Value) -> Option<i64> {
+    match value {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+}
+
+async fn rollup_over_a_new_hierarchy_counts_each_figure_once(backend: Backend) {
+    use rwire::OrganizationKind as K;
+    let stack = Stack::start(&backend, true).await;
+    // holding ─┬─ group (1 000, includes jv and plant) ─┬─ jv (400)
+    //          │                                         └─ plant (50)
+    //          └─ other (70) ─ jv
+    for (id, kind) in [
+        ("e2e-holding", K::Group),
+        ("e2e-group", K::Group),
+        ("e2e-jv", K::JointVenture),
+        ("e2e-plant", K::Plant),
+        ("e2e-other", K::Automaker),
+    ] {
+        create_org(&stack, id, kind).await;
+    }
+    for (parent, child) in [
+        ("e2e-holding", "e2e-group"),
+        ("e2e-holding", "e2e-other"),
+        ("e2e-group", "e2e-jv"),
+        ("e2e-group", "e2e-plant"),
+        ("e2e-other", "e2e-jv"),
+    ] {
+        link(&stack, parent, child).await;
+    }
+    let rows: Vec<String> = [
+        ("e2e-group", 1000),
+        ("e2e-jv", 400),
+        ("e2e-plant", 50),
+        ("e2e-other", 70),
+    ]
+    .iter()
+    .map(|(org, units)| {
+        format!("{org},wholesale,total,CN,all,all,2023-01..2023-12,{units},,,article-nissan-china-exports-2023,final,2024-01-15,")
+    })
+    .collect();
+    let imported = import_rows(&stack, "hierarchy.csv", &rows);
+    assert!(imported.contains("Imported 4 figures"), "{imported}");
+
+    let cli = stack.cli();
+    let descendants = cli.json(&["organizations", "descendants", "e2e-holding"]);
+    assert!(
+        descendants.to_string().contains("organizations/e2e-jv"),
+        "{descendants:#}"
+    );
+
+    let args = [
+        "rollup",
+        "--org",
+        "e2e-holding",
+        "--basis",
+        "wholesale",
+        "--period",
+        "2023-01..2023-12",
+    ];
+    let json = cli.json(&args);
+    assert_eq!(units(&json["total"]["units"]), Some(1_070), "{json:#}");
+    let mut counted: Vec<(String, bool)> = json["contributions"]
+        .as_array()
+        .expect("contributions")
+        .iter()
+        .map(|c| {
+            (
+                c["organization"].as_str().unwrap_or_default().to_owned(),
+                c["counted"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    counted.sort();
+    assert_eq!(
+        counted,
+        [
+            ("organizations/e2e-group".to_owned(), true),
+            ("organizations/e2e-holding".to_owned(), false),
+            ("organizations/e2e-jv".to_owned(), false),
+            ("organizations/e2e-other".to_owned(), true),
+            ("organizations/e2e-plant".to_owned(), false),
+        ]
+    );
+    let table = cli.table(&args);
+    assert!(table.contains("Rollup: 1,070"), "{table}");
+
+    // The group alone: its own figure, nothing below it added again.
+    let json = cli.json(&[
+        "rollup",
+        "--org",
+        "e2e-group",
+        "--basis",
+        "wholesale",
+        "--period",
+        "2023-01..2023-12",
+    ]);
+    assert_eq!(units(&json["total"]["units"]), Some(1_000), "{json:#}");
+}
+
+async fn target_progress_measures_imported_figures(backend: Backend) {
+    let stack = Stack::start(&backend, true).await;
+    create_org(&stack, "e2e-export-plant", rwire::OrganizationKind::Plant).await;
+    let target = stack
+        .registry_client()
+        .await
+        .create_target(rwire::CreateTargetRequest {
+            target: Some(rwire::Target {
+                organization: "organizations/e2e-export-plant".to_owned(),
+                description: "Export over 1,000 units in 2023 (e2e)".to_owned(),
+                metric: Some(twire::SeriesKey {
+                    organization: "organizations/e2e-export-plant".to_owned(),
+                    basis: twire::MeasureBasis::Production as i32,
+                    flow: twire::Flow::Export as i32,
+                    market: "CN".to_owned(),
+                    scope: twire::VehicleScope::All as i32,
+                    powertrain: twire::Powertrain::All as i32,
+                }),
+                period: Some(months((2023, 1), (2023, 12))),
+                threshold_units: 1_000,
+                comparator: rwire::Comparator::GreaterThan as i32,
+                status: rwire::TargetStatus::Open as i32,
+                sources: vec![SOURCE.to_owned()],
+                ..Default::default()
+            }),
+            target_id: "e2e-export-target".to_owned(),
+            request_id: new_id(),
+        })
+        .await
+        .expect("CreateTarget")
+        .into_inner();
+    assert_eq!(target.name, "targets/e2e-export-target");
+
+    let cli = stack.cli();
+    let before = cli.json(&["target-progress", "e2e-export-target"]);
+    assert_eq!(
+        before["status"], "TARGET_PROGRESS_STATUS_NOT_YET_MEASURABLE",
+        "{before:#}"
+    );
+
+    // Three months of 300: 900 in a quarter → 3 600 pro rata, on track.
+    let rows: Vec<String> = (1..=3)
+        .map(|m| format!("e2e-export-plant,production,export,CN,all,all,2023-{m:02},300,,,article-nissan-china-exports-2023,final,2023-{:02}-10,", m + 1))
+        .collect();
+    import_rows(&stack, "q1.csv", &rows);
+    let partial = cli.json(&["target-progress", "e2e-export-target"]);
+    assert_eq!(
+        partial["status"], "TARGET_PROGRESS_STATUS_ON_TRACK",
+        "{partial:#}"
+    );
+    assert_eq!(units(&partial["actual"]["units"]), Some(900), "{partial:#}");
+    assert_eq!(partial["progress"]["percent"], "90.0", "{partial:#}");
+
+    // The rest of the year: 900 + 9 × 20 = 1 080 > 1 000, met.
+    let rows: Vec<String> = (4..=12)
+        .map(|m| format!("e2e-export-plant,production,export,CN,all,all,2023-{m:02},20,,,article-nissan-china-exports-2023,final,2024-01-10,"))
+        .collect();
+    import_rows(&stack, "rest.csv", &rows);
+    let met = cli.json(&["target-progress", "e2e-export-target"]);
+    assert_eq!(met["status"], "TARGET_PROGRESS_STATUS_MET", "{met:#}");
+    assert_eq!(units(&met["actual"]["units"]), Some(1_080), "{met:#}");
+    let table = cli.table(&["target-progress", "e2e-export-target"]);
+    for needle in ["e2e-export-target", "1,080", "1,000"] {
+        assert!(table.contains(needle), "missing {needle:?} in\n{table}");
+    }
+}
+
+async fn series_is_annotated_with_registry_events(backend: Backend) {
+    let stack = Stack::start(&backend, true).await;
+    create_org(&stack, "e2e-brand", rwire::OrganizationKind::Brand).await;
+    stack
+        .registry_client()
+        .await
+        .create_event(rwire::CreateEventRequest {
+            event: Some(rwire::Event {
+                kind: rwire::EventKind::Other as i32,
+                title: "E2E brand launches its first EV".to_owned(),
+                participants: vec![rwire::EventParticipant {
+                    participant: Some(Participant::Organization(
+                        "organizations/e2e-brand".to_owned(),
+                    )),
+                    role: "launcher".to_owned(),
+                }],
+                occurred_date: Some(twire::PartialDate {
+                    precision: twire::DatePrecision::Month as i32,
+                    year: 2023,
+                    month: 3,
+                    ..Default::default()
+                }),
+                status: rwire::EventStatus::Reported as i32,
+                sources: vec![SOURCE.to_owned()],
+                ..Default::default()
+            }),
+            event_id: "e2e-brand-ev-launch".to_owned(),
+            request_id: new_id(),
+        })
+        .await
+        .expect("CreateEvent");
+    let rows: Vec<String> = (1..=6)
+        .map(|m| format!("e2e-brand,retail,total,CN,all,all,2023-{m:02},{},,,article-nissan-china-exports-2023,final,2023-07-10,", 100 * m))
+        .collect();
+    import_rows(&stack, "brand.csv", &rows);
+
+    let args = [
+        "series",
+        "--org",
+        "e2e-brand",
+        "--basis",
+        "retail",
+        "--period",
+        "2023-01..2023-06",
+        "--events",
+    ];
+    let json = stack.cli().json(&args);
+    let points: Vec<Option<i64>> = json["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .map(|p| units(&p["units"]))
+        .collect();
+    assert_eq!(
+        points,
+        [
+            Some(100),
+            Some(200),
+            Some(300),
+            Some(400),
+            Some(500),
+            Some(600)
+        ]
+    );
+    let events: Vec<&str> = json["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(events, ["events/e2e-brand-ev-launch"], "{json:#}");
+
+    let table = stack.cli().table(&args);
+    assert!(
+        table.contains(
+            "Event: 2023-03 — E2E brand launches its first EV [events/e2e-brand-ev-launch]"
+        ),
+        "{table}"
+    );
+    // Without --events, no events.
+    let plain = stack.cli().json(&args[..args.len() - 1]);
+    assert!(
+        plain["events"].as_array().is_none_or(Vec::is_empty),
+        "{plain:#}"
+    );
+}

@@ -1,0 +1,19 @@
+//! End-to-end tests: the real `registry-server`, `stats-server` and `autointel` binaries,
+//! started as child processes on free ports and driven over real gRPC, on SQLite files and
+//! (when `AUTOINTEL_TEST_POSTGRES_URL` is set) on fresh PostgreSQL schemas.
+//!
+//! The binaries are taken from the target directory of this test (or `AUTOINTEL_BIN_DIR`):
+//! `cargo test --workspace` builds them; otherwise run `cargo build --workspace --bins`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod bad_input;
+mod crash;
+mod faults;
+mod flows;
+mod harness;
+mod import_errors;
+mod raw;
+mod restart;
+mod security;
+mod seed_facts;
+mod up;
