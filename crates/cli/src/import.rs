@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use uuid::Uuid;
 
 use crate::args::ImportArgs;
-use crate::client::Stats;
+use crate::client::{self, BearerToken, Stats};
 use crate::failure::{ExitCode, Failure};
 
 /// Figures per streamed message.
@@ -132,37 +132,69 @@ pub async fn send(
     Ok(response)
 }
 
-/// Maps `figures[i]` in field violations back to the file's line numbers.
-fn locate_rows(mut failure: Failure, kind: Kind) -> Failure {
+/// The line on which each record of a CSV file starts (a quoted cell may span lines).
+fn record_lines(content: &[u8]) -> Vec<u64> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(content)
+        .records()
+        .map(|r| r.map_or(0, |r| r.position().map_or(0, |p| p.line())))
+        .collect()
+}
+
+/// Rewrites every `figures[i].field` in a service error as the file's own location,
+/// `line 7, field` (CSV) or `record 6, field` (JSON).
+fn locate_rows(mut failure: Failure, kind: Kind, lines: &[u64]) -> Failure {
+    const MARK: &str = "figures[";
     let mut out = String::with_capacity(failure.message.len());
-    for (n, line) in failure.message.lines().enumerate() {
-        if n > 0 {
-            out.push('\n');
+    let mut rest = failure.message.as_str();
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + MARK.len()..];
+        let parsed = after
+            .split_once(']')
+            .and_then(|(index, tail)| Some((index.parse::<usize>().ok()?, tail)));
+        match parsed {
+            Some((index, tail)) => {
+                let line = lines.get(index).copied().unwrap_or(index as u64 + 2);
+                out.push_str(&kind.locate(line, index as u64 + 1));
+                rest = match tail.strip_prefix('.') {
+                    Some(field) => {
+                        out.push_str(", ");
+                        field
+                    }
+                    None => tail,
+                };
+            }
+            None => {
+                out.push_str(MARK);
+                rest = after;
+            }
         }
-        let located = line
-            .trim_start()
-            .strip_prefix("figures[")
-            .and_then(|rest| rest.split_once(']'))
-            .and_then(|(index, rest)| Some((index.parse::<u64>().ok()?, rest)))
-            .map(|(index, rest)| {
-                let field = rest.trim_start_matches('.');
-                format!("  {}, {field}", kind.locate(index + 2, index + 1))
-            });
-        out.push_str(&located.unwrap_or_else(|| line.to_owned()));
     }
+    out.push_str(rest);
     failure.message = out;
     failure
 }
 
 /// `autointel import FILE`.
-pub async fn run(mut client: Stats, args: ImportArgs, endpoint: &str) -> Result<(), Failure> {
+///
+/// The file is read and every row checked before the service is contacted: bad rows
+/// are reported (exit code 3) whether or not the service is reachable.
+pub async fn run(endpoint: &str, token: &BearerToken, args: ImportArgs) -> Result<(), Failure> {
     let content = std::fs::read(&args.file).map_err(|e| Failure {
         code: ExitCode::InvalidInput,
         message: format!("error: cannot read {}: {e}", args.file.display()),
     })?;
     let kind = kind_of(&args.file)?;
     let figures = read(&args.file, &content)?;
+    let lines = match kind {
+        Kind::Csv => record_lines(&content),
+        Kind::Json => Vec::new(),
+    };
     let request_id = request_id(args.request_id.as_deref(), &content)?;
+    let mut client = client::stats(endpoint, token).await?;
     let progress = if figures.len() >= 5_000 {
         let bar = ProgressBar::new(figures.len() as u64);
         bar.set_style(
@@ -176,8 +208,8 @@ pub async fn run(mut client: Stats, args: ImportArgs, endpoint: &str) -> Result<
     let count = figures.len();
     let result = send(&mut client, figures, &request_id, &progress).await;
     progress.finish_and_clear();
-    let response =
-        result.map_err(|status| locate_rows(Failure::from_status(&status, endpoint), kind))?;
+    let response = result
+        .map_err(|status| locate_rows(Failure::from_status(&status, endpoint), kind, &lines))?;
     println!(
         "Imported {} figures ({} revising earlier ones) from {} [request id {request_id}]",
         response.imported_count,
@@ -261,8 +293,22 @@ nissan-china,company_reported,total,CN,all,all,2023-11..2023-01,-5,,,article,fin
         let failure =
             Failure::invalid("error: invalid request: 1 field\n  figures[1].source: is required");
         assert_eq!(
-            locate_rows(failure, Kind::Csv).message,
+            locate_rows(failure, Kind::Csv, &[]).message,
             "error: invalid request: 1 field\n  line 3, source: is required"
+        );
+    }
+
+    #[test]
+    fn row_indexes_anywhere_in_a_message_follow_multi_line_records() {
+        let csv = "organization,note\na,\"two\nlines\"\nb,x\n";
+        let lines = record_lines(csv.as_bytes());
+        assert_eq!(lines, [2, 4]);
+        let failure = Failure::invalid(
+            "error: cannot be done: organizations/zz does not exist (first cited by figures[1].series.organization)",
+        );
+        assert_eq!(
+            locate_rows(failure, Kind::Csv, &lines).message,
+            "error: cannot be done: organizations/zz does not exist (first cited by line 4, series.organization)"
         );
     }
 }

@@ -44,14 +44,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     };
     let outcome = match cli.command {
         Command::Up(args) => return up::run(args).await,
-        Command::Import(args) => {
-            // Check the file before connecting: bad rows are reported (exit 3) whether or
-            // not the service is reachable. Unreadable files are reported by `run`.
-            if let Ok(content) = std::fs::read(&args.file) {
-                import::read(&args.file, &content)?;
-            }
-            return import::run(client::stats(&stats_url, &token).await?, args, &stats_url).await;
-        }
+        Command::Import(args) => return import::run(&stats_url, &token, args).await,
         Command::Total(a) => {
             query::total(client::stats(&stats_url, &token).await?, a, format).await
         }
