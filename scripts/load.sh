@@ -114,10 +114,11 @@ drive() { # name port metrics_port pid method path body
   local rss_start rss_mid rss_end
   rss_start=$(rss "$pid")
   ( sleep $((DURATION / 2)); rss "$pid" >"$WORK/$name.rss_mid" ) &
+  local sampler=$!
   h2load -D "$DURATION" -c "$CONNECTIONS" -m "$STREAMS" -t 1 \
     -H 'content-type: application/grpc' -H 'te: trailers' -d "$body" \
     "http://127.0.0.1:$port$path" >"$WORK/$name.h2load" 2>&1 || true
-  wait
+  wait "$sampler"
   rss_end=$(rss "$pid"); rss_mid=$(cat "$WORK/$name.rss_mid")
   sleep 1
   local ok shed all done_

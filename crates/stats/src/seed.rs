@@ -17,7 +17,7 @@ use std::str::FromStr;
 
 use autointel_domain::{
     Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, ReleaseStage,
-    SourceId, Units, ValueError, VehicleScope,
+    SourceId, TEXT_MAX_CHARS, Units, ValueError, VehicleScope, optional_long_text,
 };
 use autointel_proto::convert::types::{date_to_wire, month_range_to_wire};
 use autointel_proto::convert::{ResourceId, WireEnum};
@@ -358,7 +358,10 @@ impl RowReader<'_> {
             .map(|s| s.resource_name());
         let stage = self.token::<ReleaseStage>(COLUMNS[11], cell(11));
         let as_of = self.token::<Date>(COLUMNS[12], cell(12));
-        let note = cell(13).to_owned();
+        // The service checks the note too; check it here so the problem has its line.
+        let note = self
+            .check(COLUMNS[13], optional_long_text(cell(13), TEXT_MAX_CHARS))
+            .map(|_| cell(13).to_owned());
         Some(SalesFigure {
             series: Some(SeriesKey {
                 organization: organization?,
@@ -374,7 +377,7 @@ impl RowReader<'_> {
             source: source?,
             stage: stage?.to_wire(),
             as_of_date: Some(date_to_wire(as_of?)),
-            note,
+            note: note?,
             ..Default::default()
         })
     }
@@ -463,6 +466,22 @@ mod tests {
         // Quotes that are closed, and doubled quotes inside them, are fine.
         let fine = format!("{HEADER}{row}\"a \"\"quoted\"\" note\nover two lines\"\n{row}\n");
         assert_eq!(read_sales_figures(fine.as_bytes()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_note_the_service_would_reject_is_reported_with_its_line() {
+        // Found by the import_csv fuzz target (fuzz/regressions/import_csv/): a control
+        // character in the note passed the local check and was rejected by the service.
+        let text = format!(
+            "{HEADER},retail,domestic,CN,passenger,nev,2023-10,,76.7,,cpca,final,2023-11-09,a\u{6}b\n"
+        );
+        let err = read_sales_figures(text.as_bytes()).unwrap_err();
+        let located: Vec<_> = err
+            .problems
+            .iter()
+            .map(|p| (p.line, p.column.as_str()))
+            .collect();
+        assert_eq!(located, vec![(2, "note")]);
     }
 
     #[test]
