@@ -1,5 +1,4 @@
-//! Logging: `tracing` to stdout as text or JSON, filtered by `log.level` (or `RUST_LOG`),
-//! and, with the `otlp` cargo feature, spans exported to an OTLP collector.
+//! Logging: `tracing` to stdout as text or JSON, filtered by `log.level` (or `RUST_LOG`).
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
