@@ -137,6 +137,23 @@ fn fingerprint(method: &str, filters: &[u8]) -> u64 {
     hash
 }
 
+/// Longest search text (`text` filters, `LookupOrganizations.query`), in characters.
+const MAX_SEARCH_CHARS: usize = 500;
+
+/// A search filter, lower-cased for `search_text LIKE`; empty when not given. Control
+/// characters and over-long text are violations of `field` (PostgreSQL rejects a NUL in a
+/// query parameter, which must not become a server error).
+fn search_text(v: &mut Violations, field: &str, text: &str) -> String {
+    match autointel_domain::validation::optional_text(text, MAX_SEARCH_CHARS) {
+        Ok(Some(text)) => text.to_lowercase(),
+        Ok(None) => String::new(),
+        Err(e) => {
+            v.push(field, e.description());
+            String::new()
+        }
+    }
+}
+
 /// Page size and position from a list request; the token must come from the same query.
 fn page_request(
     v: &mut Violations,
@@ -454,7 +471,7 @@ impl RegistryApi {
                 Err(e) => v.push("country_code", e.description()),
             }
         }
-        let needle = req.text.trim().to_lowercase();
+        let needle = search_text(&mut v, "text", &req.text);
         if !needle.is_empty() {
             filters.push(filter(
                 "search_text LIKE ? ESCAPE '\\'",
@@ -978,7 +995,7 @@ impl RegistryApi {
         {
             filters.push(month_filter(range));
         }
-        let needle = req.text.trim().to_lowercase();
+        let needle = search_text(&mut v, "text", &req.text);
         if !needle.is_empty() {
             filters.push(filter(
                 "search_text LIKE ? ESCAPE '\\'",
@@ -1348,7 +1365,13 @@ impl RegistryService for RegistryApi {
         request: Request<wire::LookupOrganizationsRequest>,
     ) -> std::result::Result<Response<wire::LookupOrganizationsResponse>, Status> {
         ok(async {
-            let query = crate::store::record::fold(&request.get_ref().query);
+            let raw = &request.get_ref().query;
+            // Checked like a name: a NUL is refused by PostgreSQL itself, which used to
+            // surface as UNAVAILABLE on PostgreSQL and as "nothing found" on SQLite.
+            if let Err(e) = autointel_domain::validation::required_text(raw, MAX_SEARCH_CHARS) {
+                return Err(RegistryError::invalid("query", e.description()));
+            }
+            let query = crate::store::record::fold(raw);
             if query.is_empty() {
                 return Err(RegistryError::invalid("query", "must not be empty"));
             }
