@@ -56,3 +56,66 @@ where
     }
     Ok(builder.build()?.try_deserialize()?)
 }
+
+/// The dotted key paths (`server.listen_address`) a TOML configuration file sets that
+/// `settings` has no field for: settings the file names but nothing reads.
+pub fn unknown_keys<S: Serialize>(file: &str, settings: &S) -> Result<Vec<String>, String> {
+    let written = toml::from_str::<toml::Table>(file).map_err(|e| e.to_string())?;
+    let known = toml::Value::try_from(settings).map_err(|e| e.to_string())?;
+    let (mut written_keys, mut known_keys) = (Vec::new(), Vec::new());
+    key_paths(&toml::Value::Table(written), "", &mut written_keys);
+    key_paths(&known, "", &mut known_keys);
+    written_keys.retain(|key| !known_keys.contains(key));
+    Ok(written_keys)
+}
+
+/// Every dotted key path of a TOML value, tables and their members.
+fn key_paths(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+    if let toml::Value::Table(table) = value {
+        for (key, value) in table {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            key_paths(value, &path, out);
+            out.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Example {
+        server: Server,
+    }
+
+    #[derive(Serialize)]
+    struct Server {
+        listen_address: String,
+    }
+
+    #[test]
+    fn unknown_keys_names_settings_no_field_reads() {
+        let settings = Example {
+            server: Server {
+                listen_address: "127.0.0.1:1".to_owned(),
+            },
+        };
+        let file = "[server]\nlisten_address = \"0.0.0.0:1\"\nlisten_adress = \"typo\"\n[servre]\n";
+        assert_eq!(
+            unknown_keys(file, &settings).unwrap(),
+            ["server.listen_adress", "servre"]
+        );
+        assert!(
+            unknown_keys("[server]\nlisten_address = \"x\"\n", &settings)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
