@@ -149,8 +149,9 @@ fn sqlite_url() -> String {
 }
 
 /// A fresh schema on the PostgreSQL server named by `AUTOINTEL_TEST_POSTGRES_URL`, or
-/// `None` (after saying so) when it is unset. Fails when set but unreachable.
-async fn postgres_url() -> Option<String> {
+/// `None` (after saying so) when it is unset. Fails when set but unreachable. Returns the
+/// URL that selects the schema and the schema's name, for [`drop_postgres_schema`].
+async fn postgres_url() -> Option<(String, String)> {
     let Ok(base) = std::env::var("AUTOINTEL_TEST_POSTGRES_URL") else {
         // Written past libtest's output capture so that the skip is visible.
         let _ = writeln!(
@@ -169,9 +170,22 @@ async fn postgres_url() -> Option<String> {
         .await
         .unwrap();
     let separator = if base.contains('?') { '&' } else { '?' };
-    Some(format!(
-        "{base}{separator}options=-c%20search_path%3D{schema}"
+    Some((
+        format!("{base}{separator}options=-c%20search_path%3D{schema}"),
+        schema,
     ))
+}
+
+/// Drops a schema made by [`postgres_url`] once its test is done.
+async fn drop_postgres_schema(schema: &str) {
+    let Ok(base) = std::env::var("AUTOINTEL_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let mut conn = sqlx::AnyConnection::connect(&base).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
 
 macro_rules! on_both_databases {
@@ -184,8 +198,9 @@ macro_rules! on_both_databases {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(url) = super::postgres_url().await {
+                if let Some((url, schema)) = super::postgres_url().await {
                     super::$name(&url).await;
+                    super::drop_postgres_schema(&schema).await;
                 }
             }
         }
@@ -221,8 +236,9 @@ mod a_replica_sees_another_replicas_import {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
-        if let Some(url) = super::postgres_url().await {
+        if let Some((url, schema)) = super::postgres_url().await {
             super::a_replica_sees_another_replicas_import(&url).await;
+            super::drop_postgres_schema(&schema).await;
         }
     }
 }
