@@ -487,18 +487,19 @@ impl RegistryApi {
             }
             .encode_to_vec(),
         );
-        let page = page_request(&mut v, fp, req.page_size, &req.page_token);
-        finish(v)?;
-        let Some(page) = page else {
-            return Err(RegistryError::invalid("page_token", "is invalid"));
-        };
-        let result = self
-            .store
-            .list::<autointel_domain::Organization>(filters, false, &page)
+        let (result, next_page_token) = self
+            .list_page::<autointel_domain::Organization>(
+                v,
+                fp,
+                req.page_size,
+                &req.page_token,
+                filters,
+                false,
+            )
             .await?;
         Ok(wire::ListOrganizationsResponse {
             organizations: wires(&result.items),
-            next_page_token: next_token(fp, &result),
+            next_page_token,
         })
     }
 
@@ -586,18 +587,19 @@ impl RegistryApi {
             }
             .encode_to_vec(),
         );
-        let page = page_request(&mut v, fp, req.page_size, &req.page_token);
-        finish(v)?;
-        let Some(page) = page else {
-            return Err(RegistryError::invalid("page_token", "is invalid"));
-        };
-        let result = self
-            .store
-            .list::<autointel_domain::Relationship>(filters, false, &page)
+        let (result, next_page_token) = self
+            .list_page::<autointel_domain::Relationship>(
+                v,
+                fp,
+                req.page_size,
+                &req.page_token,
+                filters,
+                false,
+            )
             .await?;
         Ok(wire::ListRelationshipsResponse {
             relationships: wires(&result.items),
-            next_page_token: next_token(fp, &result),
+            next_page_token,
         })
     }
 
@@ -778,18 +780,19 @@ impl RegistryApi {
             }
             .encode_to_vec(),
         );
-        let page = page_request(&mut v, fp, req.page_size, &req.page_token);
-        finish(v)?;
-        let Some(page) = page else {
-            return Err(RegistryError::invalid("page_token", "is invalid"));
-        };
-        let result = self
-            .store
-            .list::<autointel_domain::Partnership>(filters, true, &page)
+        let (result, next_page_token) = self
+            .list_page::<autointel_domain::Partnership>(
+                v,
+                fp,
+                req.page_size,
+                &req.page_token,
+                filters,
+                true,
+            )
             .await?;
         Ok(wire::ListPartnershipsResponse {
             partnerships: wires(&result.items),
-            next_page_token: next_token(fp, &result),
+            next_page_token,
         })
     }
 
@@ -1011,21 +1014,22 @@ impl RegistryApi {
             }
             .encode_to_vec(),
         );
-        let page = page_request(&mut v, fp, req.page_size, &req.page_token);
-        finish(v)?;
-        let Some(page) = page else {
-            return Err(RegistryError::invalid("page_token", "is invalid"));
-        };
         // Read the cursor before listing: a change racing with the listing is then
         // repeated by WatchEvents rather than missed.
         let cursor = self.store.latest_change().await?;
-        let result = self
-            .store
-            .list::<autointel_domain::Event>(filters, true, &page)
+        let (result, next_page_token) = self
+            .list_page::<autointel_domain::Event>(
+                v,
+                fp,
+                req.page_size,
+                &req.page_token,
+                filters,
+                true,
+            )
             .await?;
         Ok(wire::ListEventsResponse {
             events: wires(&result.items),
-            next_page_token: next_token(fp, &result),
+            next_page_token,
             watch_cursor: encode_cursor(cursor),
         })
     }
@@ -1093,6 +1097,27 @@ impl RegistryApi {
         ))
     }
 
+    /// Reads one page of a List request: the paging fields are checked together with
+    /// the filters' violations, and the page token is bound to the filters (`fp`).
+    async fn list_page<T: Record>(
+        &self,
+        mut v: Violations,
+        fp: u64,
+        page_size: i32,
+        page_token: &str,
+        filters: Vec<(String, Vec<Bind>)>,
+        ranked: bool,
+    ) -> Result<(Page<T>, String)> {
+        let page = page_request(&mut v, fp, page_size, page_token);
+        finish(v)?;
+        let Some(page) = page else {
+            return Err(RegistryError::invalid("page_token", "is invalid"));
+        };
+        let result = self.store.list::<T>(filters, ranked, &page).await?;
+        let next_page_token = next_token(fp, &result);
+        Ok((result, next_page_token))
+    }
+
     async fn list_targets(
         &self,
         req: wire::ListTargetsRequest,
@@ -1119,18 +1144,19 @@ impl RegistryApi {
             }
             .encode_to_vec(),
         );
-        let page = page_request(&mut v, fp, req.page_size, &req.page_token);
-        finish(v)?;
-        let Some(page) = page else {
-            return Err(RegistryError::invalid("page_token", "is invalid"));
-        };
-        let result = self
-            .store
-            .list::<autointel_domain::Target>(filters, false, &page)
+        let (result, next_page_token) = self
+            .list_page::<autointel_domain::Target>(
+                v,
+                fp,
+                req.page_size,
+                &req.page_token,
+                filters,
+                false,
+            )
             .await?;
         Ok(wire::ListTargetsResponse {
             targets: wires(&result.items),
-            next_page_token: next_token(fp, &result),
+            next_page_token,
         })
     }
 
@@ -1206,18 +1232,19 @@ impl RegistryApi {
             }
             .encode_to_vec(),
         );
-        let page = page_request(&mut v, fp, req.page_size, &req.page_token);
-        finish(v)?;
-        let Some(page) = page else {
-            return Err(RegistryError::invalid("page_token", "is invalid"));
-        };
-        let result = self
-            .store
-            .list::<autointel_domain::Person>(filters, false, &page)
+        let (result, next_page_token) = self
+            .list_page::<autointel_domain::Person>(
+                v,
+                fp,
+                req.page_size,
+                &req.page_token,
+                filters,
+                false,
+            )
             .await?;
         Ok(wire::ListPeopleResponse {
             people: wires(&result.items),
-            next_page_token: next_token(fp, &result),
+            next_page_token,
         })
     }
 
@@ -1260,18 +1287,19 @@ impl RegistryApi {
             }
             .encode_to_vec(),
         );
-        let page = page_request(&mut v, fp, req.page_size, &req.page_token);
-        finish(v)?;
-        let Some(page) = page else {
-            return Err(RegistryError::invalid("page_token", "is invalid"));
-        };
-        let result = self
-            .store
-            .list::<autointel_domain::Source>(filters, false, &page)
+        let (result, next_page_token) = self
+            .list_page::<autointel_domain::Source>(
+                v,
+                fp,
+                req.page_size,
+                &req.page_token,
+                filters,
+                false,
+            )
             .await?;
         Ok(wire::ListSourcesResponse {
             sources: wires(&result.items),
-            next_page_token: next_token(fp, &result),
+            next_page_token,
         })
     }
 
