@@ -148,8 +148,10 @@ def check_workloads(ck: Checker, env: str, docs: list[dict]) -> None:
             ck.check(cw, pod.get("terminationGracePeriodSeconds", 30) > grace + pre_stop,
                      f"terminationGracePeriodSeconds > preStop {pre_stop}s + shutdown grace {grace}s")
             if name == "autointel-stats":
-                ck.check(cw, cfg.get("registry", {}).get("endpoint") == "http://autointel-registry:50051",
-                         "stats calls registry through its Service")
+                registry = cfg.get("registry", {})
+                ck.check(cw, registry.get("endpoint") == "http://autointel-registry-headless:50051"
+                         and registry.get("load_balancing") == "dns",
+                         "stats calls every registry pod through the headless Service")
 
 
 def check_services(ck: Checker, env: str, docs: list[dict]) -> None:
@@ -168,6 +170,20 @@ def check_services(ck: Checker, env: str, docs: list[dict]) -> None:
         ck.check(where, dep is not None and selects({"matchLabels": svc["spec"]["selector"]},
                                                     dep["spec"]["template"]["metadata"]["labels"]),
                  "selects its Deployment's pods")
+    where = f"{env}/service/autointel-registry-headless"
+    headless = of_kind(docs, "Service").get("autointel-registry-headless")
+    ck.check(where, headless is not None and headless["spec"].get("clusterIP") == "None",
+             "headless (clusterIP: None)")
+    if headless is not None:
+        ports = {p["name"]: p for p in headless["spec"]["ports"]}
+        ck.check(where, ports.get("grpc", {}).get("port") == SERVICES["autointel-registry"][0],
+                 "serves the registry's gRPC port")
+        registry = deployments.get("autointel-registry")
+        ck.check(where, registry is not None and selects(
+            {"matchLabels": headless["spec"]["selector"]},
+            registry["spec"]["template"]["metadata"]["labels"]), "selects the registry's pods")
+        ck.check(where, not headless["spec"].get("publishNotReadyAddresses", False),
+                 "resolves to ready pods only")
     for d in docs:
         labels = d["metadata"].get("labels", {})
         ck.check(f"{env}/{d['kind'].lower()}/{d['metadata']['name']}",

@@ -16,4 +16,5 @@ mod raw;
 mod restart;
 mod security;
 mod seed_facts;
+mod tracing;
 mod up;

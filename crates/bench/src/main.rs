@@ -374,7 +374,7 @@ async fn import_store(url: &str, pg_server: Option<&str>, csv: &Path) -> Result<
             .await?;
         admin.close().await?;
     }
-    let store = Store::connect(url).await?;
+    let store = Store::connect(url, 8).await?;
     store.migrate().await?;
     let sources: Vec<autointel_domain::Source> = [
         autointel_domain::MeasureBasis::Wholesale,

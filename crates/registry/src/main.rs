@@ -46,11 +46,12 @@ async fn main() -> anyhow::Result<()> {
         overrides.push(("seed.load", true.into()));
     }
     let settings = Settings::load(flags.config.as_deref(), &overrides)
-        .unwrap_or_else(|e| autointel_server::exit_invalid("registry-server", &[e.to_string()]));
+        .unwrap_or_else(|e| autointel_server::exit_invalid("registry-server", &e.problems()));
     if let Err(problems) = settings.validate() {
         autointel_server::exit_invalid("registry-server", &problems);
     }
-    let _telemetry = autointel_server::telemetry::init(&settings.log);
+    let _telemetry = autointel_server::telemetry::init(&settings.log, "autointel-registry")
+        .unwrap_or_else(|e| autointel_server::exit_invalid("registry-server", &[e.to_string()]));
     let app = Application::build(settings)
         .await
         .context("starting registry")?;

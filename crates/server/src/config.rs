@@ -19,12 +19,30 @@ pub enum LoadError {
     /// A source could not be read or a value has the wrong type.
     #[error("{0}")]
     Config(#[from] config::ConfigError),
+    /// The file or the environment names settings that do not exist (a typo would
+    /// otherwise leave the default in force without a word).
+    #[error("{}", .0.join("; "))]
+    Unknown(Vec<String>),
+}
+
+impl LoadError {
+    /// One line per problem, for start-up to list.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            Self::Unknown(problems) => problems.clone(),
+            other => vec![other.to_string()],
+        }
+    }
 }
 
 /// Loads `S`: `S::default()` first, then `file` (TOML), then every `{prefix}_SECTION__KEY`
 /// environment variable, then `overrides` (dotted keys such as `server.listen_address`, from
-/// command-line flags). Variables whose names match no setting are ignored, so other
-/// `AUTOINTEL_…` variables (for tests, say) do no harm.
+/// command-line flags).
+///
+/// A key in the file, or a `{prefix}_SECTION__KEY` variable (the `__` marks it as a
+/// setting), that names no setting is an error listing every such key. Other `{prefix}_…`
+/// variables without `__` (`AUTOINTEL_TEST_POSTGRES_URL`, the service links Kubernetes
+/// injects) are not settings and are left alone.
 pub fn load<S>(
     file: Option<&Path>,
     env_prefix: &str,
@@ -33,12 +51,31 @@ pub fn load<S>(
 where
     S: Serialize + DeserializeOwned + Default,
 {
+    load_from(file, env_prefix, std::env::vars(), overrides)
+}
+
+/// [`load`] with the environment given as name/value pairs.
+pub fn load_from<S>(
+    file: Option<&Path>,
+    env_prefix: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+    overrides: &[(&str, Value)],
+) -> Result<S, LoadError>
+where
+    S: Serialize + DeserializeOwned + Default,
+{
+    let env: config::Map<String, String> = env.into_iter().collect();
     let mut builder =
         config::Config::builder().add_source(config::Config::try_from(&S::default())?);
+    let mut text = None;
     if let Some(file) = file {
         if !file.exists() {
             return Err(LoadError::MissingFile(file.display().to_string()));
         }
+        text = Some(
+            std::fs::read_to_string(file)
+                .map_err(|e| LoadError::Config(config::ConfigError::Foreign(Box::new(e))))?,
+        );
         builder = builder.add_source(
             config::File::from(file)
                 .format(config::FileFormat::Toml)
@@ -49,24 +86,69 @@ where
         config::Environment::with_prefix(env_prefix)
             .prefix_separator("_")
             .separator("__")
-            .try_parsing(true),
+            .try_parsing(true)
+            .source(Some(env.clone())),
     );
     for (key, value) in overrides {
         builder = builder.set_override(*key, value.clone())?;
     }
-    Ok(builder.build()?.try_deserialize()?)
+    let settings: S = builder.build()?.try_deserialize()?;
+
+    let mut problems = Vec::new();
+    if let (Some(file), Some(text)) = (file, text) {
+        let unknown = unknown_keys(&text, &settings)
+            .map_err(|e| LoadError::Unknown(vec![format!("{}: {e}", file.display())]))?;
+        for key in unknown {
+            problems.push(format!(
+                "{} sets `{key}`, which is not a setting",
+                file.display()
+            ));
+        }
+    }
+    let known = known_keys(&settings);
+    let prefix = format!("{env_prefix}_");
+    let mut names: Vec<&String> = env.keys().collect();
+    names.sort();
+    for name in names {
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        if !rest.contains("__") {
+            continue;
+        }
+        let key = rest.to_lowercase().replace("__", ".");
+        if !known.contains(&key) {
+            problems.push(format!(
+                "environment variable {name} names `{key}`, which is not a setting"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(settings)
+    } else {
+        Err(LoadError::Unknown(problems))
+    }
 }
 
 /// The dotted key paths (`server.listen_address`) a TOML configuration file sets that
 /// `settings` has no field for: settings the file names but nothing reads.
 pub fn unknown_keys<S: Serialize>(file: &str, settings: &S) -> Result<Vec<String>, String> {
     let written = toml::from_str::<toml::Table>(file).map_err(|e| e.to_string())?;
-    let known = toml::Value::try_from(settings).map_err(|e| e.to_string())?;
-    let (mut written_keys, mut known_keys) = (Vec::new(), Vec::new());
+    let known = known_keys(settings);
+    let mut written_keys = Vec::new();
     key_paths(&toml::Value::Table(written), "", &mut written_keys);
-    key_paths(&known, "", &mut known_keys);
-    written_keys.retain(|key| !known_keys.contains(key));
+    written_keys.retain(|key| !known.contains(key));
     Ok(written_keys)
+}
+
+/// Every dotted key path `settings` serialises (unset optional settings are absent, so pass
+/// settings loaded from the source being checked).
+fn known_keys<S: Serialize>(settings: &S) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Ok(value) = toml::Value::try_from(settings) {
+        key_paths(&value, "", &mut keys);
+    }
+    keys
 }
 
 /// Every dotted key path of a TOML value, tables and their members.
@@ -98,6 +180,97 @@ mod tests {
     #[derive(Serialize)]
     struct Server {
         listen_address: String,
+    }
+
+    #[derive(Debug, Default, Serialize, serde::Deserialize)]
+    #[serde(default)]
+    struct Layered {
+        server: LayeredServer,
+    }
+
+    #[derive(Debug, Default, Serialize, serde::Deserialize)]
+    #[serde(default)]
+    struct LayeredServer {
+        port: u16,
+        metrics: Option<u16>,
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn temp_toml(name: &str, text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "autointel-config-{name}-{}.toml",
+            std::process::id()
+        ));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn every_unknown_key_in_the_file_or_environment_is_refused_at_once() {
+        let path = temp_toml("typos", "[server]\nprot = 1\n[sever]\nport = 2\n");
+        let error = load_from::<Layered>(
+            Some(&path),
+            "AUTOINTEL",
+            env(&[
+                ("AUTOINTEL_SERVER__METRCS", "9"),
+                ("AUTOINTEL_SERVER__PORT", "3"),
+            ]),
+            &[],
+        )
+        .unwrap_err();
+        let _ = std::fs::remove_file(&path);
+        let problems = error.problems();
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert!(problems[0].ends_with("sets `server.prot`, which is not a setting"));
+        assert!(problems.iter().any(|p| p.contains("sets `sever`,")));
+        assert!(problems.iter().any(|p| p.contains("sets `sever.port`,")));
+        assert_eq!(
+            problems[3],
+            "environment variable AUTOINTEL_SERVER__METRCS names `server.metrcs`, which is not a setting"
+        );
+    }
+
+    #[test]
+    fn optional_settings_and_variables_that_are_not_settings_load() {
+        let path = temp_toml("optional", "[server]\nmetrics = 9090\n");
+        let settings = load_from::<Layered>(
+            Some(&path),
+            "AUTOINTEL",
+            env(&[
+                ("AUTOINTEL_SERVER__PORT", "3"),
+                // not settings: no `__` (test harness variables, Kubernetes service links)
+                ("AUTOINTEL_TEST_POSTGRES_URL", "postgres://x"),
+                ("AUTOINTEL_REGISTRY_PORT_50051_TCP", "tcp://10.0.0.1:50051"),
+                ("OTHER_SERVER__PORT", "4"),
+            ]),
+            &[("server.port", Value::from(5))],
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(settings.server.metrics, Some(9090));
+        assert_eq!(settings.server.port, 5, "flags beat the environment");
+        let from_env = load_from::<Layered>(
+            None,
+            "AUTOINTEL",
+            env(&[("AUTOINTEL_SERVER__PORT", "3")]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(from_env.server.port, 3);
+        let optional_from_env = load_from::<Layered>(
+            None,
+            "AUTOINTEL",
+            env(&[("AUTOINTEL_SERVER__METRICS", "7")]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(optional_from_env.server.metrics, Some(7));
     }
 
     #[test]

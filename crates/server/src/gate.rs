@@ -18,6 +18,7 @@ use prost::Message as _;
 use tokio::sync::Semaphore;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
+use tracing::Instrument as _;
 
 use crate::auth::{Role, Tokens, bearer, required_role};
 use crate::metrics::GrpcMetrics;
@@ -222,12 +223,14 @@ where
         let reflection = service.starts_with(REFLECTION_PREFIX);
         let exempt = health || (reflection && !shared.reflection_requires_auth);
         shared.metrics.started();
+        let span = crate::telemetry::request_span(request.headers(), &service, &method);
         let mut recorder = Recorder {
             shared: shared.clone(),
             service,
             method,
             start: Instant::now(),
             done: false,
+            span: span.clone(),
         };
         let admitted = shared
             .authorize(request.headers(), path, exempt)
@@ -253,7 +256,7 @@ where
                     code = ?status.code(),
                     "request refused"
                 );
-                recorder.finish(code_name(status.code() as i32));
+                recorder.finish(status.code());
                 return Box::pin(std::future::ready(Ok(status.into_http())));
             }
         };
@@ -263,7 +266,7 @@ where
         // Swap in a fresh clone: the one polled ready is the one to call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
+        let handled = async move {
             let response = inner.call(request).await;
             drop(permit);
             let response = response?;
@@ -274,7 +277,7 @@ where
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<i32>().ok())
             {
-                recorder.finish(code_name(code));
+                recorder.finish(Code::from_i32(code));
                 return Ok(response);
             }
             Ok(response.map(|body| {
@@ -283,7 +286,11 @@ where
                     recorder,
                 })
             }))
-        })
+        };
+        match span {
+            Some(span) => Box::pin(handled.instrument(span)),
+            None => Box::pin(handled),
+        }
     }
 }
 
@@ -296,10 +303,12 @@ struct Recorder {
     method: String,
     start: Instant,
     done: bool,
+    /// The request's span when spans are exported; it ends when the recorder is dropped.
+    span: Option<tracing::Span>,
 }
 
 impl Recorder {
-    fn finish(&mut self, code: &'static str) {
+    fn finish(&mut self, code: Code) {
         if self.done {
             return;
         }
@@ -307,15 +316,18 @@ impl Recorder {
         self.shared.metrics.finished(
             &self.service,
             &self.method,
-            code,
+            code_name(code as i32),
             self.start.elapsed().as_secs_f64(),
         );
+        if let Some(span) = &self.span {
+            crate::telemetry::record_status(span, code);
+        }
     }
 }
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        self.finish("CANCELLED");
+        self.finish(Code::Cancelled);
     }
 }
 
@@ -342,12 +354,12 @@ impl http_body::Body for Metered {
                         .get("grpc-status")
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.parse::<i32>().ok())
-                        .map_or("UNKNOWN", code_name);
+                        .map_or(Code::Unknown, Code::from_i32);
                     this.recorder.finish(code);
                 }
             }
-            Poll::Ready(Some(Err(status))) => this.recorder.finish(code_name(status.code() as i32)),
-            Poll::Ready(None) => this.recorder.finish("UNKNOWN"),
+            Poll::Ready(Some(Err(status))) => this.recorder.finish(status.code()),
+            Poll::Ready(None) => this.recorder.finish(Code::Unknown),
             Poll::Pending => {}
         }
         polled

@@ -176,9 +176,12 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A `tracing` filter: `info`, `debug`, `info,autointel_stats=debug`; `RUST_LOG` wins.
     pub level: String,
-    /// OTLP/gRPC collector for traces, e.g. `http://otel-collector:4317`. Reserved: not
-    /// available yet, so validation refuses it.
+    /// OTLP/gRPC collector to export every request's span to, e.g.
+    /// `http://otel-collector:4317`, or `https://…` with `[log.otlp_tls]`; absent: no trace
+    /// export.
     pub otlp_endpoint: Option<String>,
+    /// TLS towards an `https://` collector.
+    pub otlp_tls: ClientTlsSettings,
 }
 
 impl LogSettings {
@@ -191,18 +194,20 @@ impl LogSettings {
             ));
         }
         if let Some(endpoint) = &self.otlp_endpoint {
-            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+            let https = endpoint.starts_with("https://");
+            if !(endpoint.starts_with("http://") || https) {
                 problems.push(format!(
                     "log.otlp_endpoint {endpoint:?} must start with http:// or https://"
                 ));
+            } else if tonic::transport::Endpoint::from_shared(endpoint.clone()).is_err() {
+                problems.push(format!("log.otlp_endpoint {endpoint:?} is not a valid URI"));
+            } else if https && self.otlp_tls.ca_file.is_none() {
+                problems.push(format!(
+                    "log.otlp_endpoint {endpoint:?} is https: set log.otlp_tls.ca_file to the CA the collector's certificate chains to"
+                ));
             }
-            // Refused rather than ignored: a setting that silently does nothing would
-            // leave operators looking for traces that never arrive.
-            problems.push(
-                "log.otlp_endpoint is set but OTLP trace export is not available yet; unset it"
-                    .to_owned(),
-            );
         }
+        self.otlp_tls.validate("log.otlp_tls", problems);
     }
 }
 
@@ -212,6 +217,7 @@ impl Default for LogSettings {
             format: LogFormat::Text,
             level: "info".to_owned(),
             otlp_endpoint: None,
+            otlp_tls: ClientTlsSettings::default(),
         }
     }
 }

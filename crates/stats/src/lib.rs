@@ -35,7 +35,7 @@ pub use settings::Settings;
 
 use crate::engine::Engine;
 use crate::metrics::StatsMetrics;
-use crate::registry_client::{RegistryClient, RegistryConnection, RegistryToken};
+use crate::registry_client::{Balancing, RegistryClient, RegistryConnection, RegistryToken};
 use crate::service::{State, StatsApi};
 use crate::store::Store;
 
@@ -87,13 +87,27 @@ impl Application {
     /// up.
     pub async fn build(settings: Settings) -> Result<Self, StatsError> {
         settings.validate().map_err(StatsError::InvalidSettings)?;
-        let store = Store::connect(&settings.database.url).await?;
+        let store =
+            Store::connect(&settings.database.url, settings.database.max_connections).await?;
         store.migrate().await?;
         let metrics = StatsMetrics::default();
         let tls = if settings.registry.endpoint.starts_with("https://") {
-            Some(settings.registry.tls.load()?)
+            let mut tls = settings.registry.tls.clone();
+            if tls.domain_name.is_none() {
+                // verify the certificate against the endpoint's name, also when connecting
+                // to the addresses it resolves to
+                tls.domain_name = settings.registry_host();
+            }
+            Some(tls.load()?)
         } else {
             None
+        };
+        let balancing = match settings.registry.load_balancing {
+            settings::LoadBalancing::Single => Balancing::Single,
+            settings::LoadBalancing::Dns => Balancing::Dns {
+                refresh: Duration::from_millis(settings.registry.dns_refresh_ms),
+                resolve: registry_client::dns(),
+            },
         };
         let registry = RegistryClient::new(
             RegistryConnection {
@@ -102,6 +116,7 @@ impl Application {
                 organization_ttl: Duration::from_millis(settings.registry.cache_ttl_ms),
                 tls,
                 token: registry_token(&settings.registry)?,
+                balancing,
             },
             metrics.clone(),
         )?;

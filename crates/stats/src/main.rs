@@ -46,11 +46,12 @@ async fn main() -> anyhow::Result<()> {
         overrides.push(("registry.endpoint", registry.into()));
     }
     let settings = Settings::load(flags.config.as_deref(), &overrides)
-        .unwrap_or_else(|e| autointel_server::exit_invalid("stats-server", &[e.to_string()]));
+        .unwrap_or_else(|e| autointel_server::exit_invalid("stats-server", &e.problems()));
     if let Err(problems) = settings.validate() {
         autointel_server::exit_invalid("stats-server", &problems);
     }
-    let _telemetry = autointel_server::telemetry::init(&settings.log);
+    let _telemetry = autointel_server::telemetry::init(&settings.log, "autointel-stats")
+        .unwrap_or_else(|e| autointel_server::exit_invalid("stats-server", &[e.to_string()]));
     let app = Application::build(settings)
         .await
         .context("starting stats")?;

@@ -7,9 +7,12 @@
 //! [`StatsError::RegistryUnavailable`]. The channel connects lazily and reconnects by
 //! itself, so stats starts without the registry and recovers when it returns.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
-use std::sync::Mutex;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use autointel_domain::{Date, MonthRange, OrganizationId, Source, SourceId, Target, TargetId};
@@ -21,8 +24,10 @@ use futures_util::future::join_all;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::channel::Change;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Response, Status};
+use tracing::Instrument as _;
 
 use crate::error::StatsError;
 use crate::metrics::StatsMetrics;
@@ -36,7 +41,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 /// Most events returned for one organisation.
 const MAX_EVENTS: usize = 1_000;
 
-/// Adds stats' own `authorization: Bearer …` to every registry call (when configured).
+/// Adds stats' own `authorization: Bearer …` to every registry call (when configured), and
+/// the caller's trace context (`traceparent`) when spans are exported.
 #[derive(Clone)]
 pub struct RegistryToken(Option<MetadataValue<Ascii>>);
 
@@ -77,11 +83,57 @@ impl Interceptor for RegistryToken {
                 .metadata_mut()
                 .insert("authorization", value.clone());
         }
+        autointel_server::telemetry::inject_context(request.metadata_mut());
         Ok(request)
     }
 }
 
 type Client = RegistryServiceClient<InterceptedService<Channel, RegistryToken>>;
+
+/// Finds the addresses behind a host name and port (DNS by default: [`dns`]).
+pub type Resolve = Arc<
+    dyn Fn(String, u16) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The system resolver (`getaddrinfo`, as every other client on the host).
+pub fn dns() -> Resolve {
+    Arc::new(|host, port| {
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect())
+        })
+    })
+}
+
+/// How calls spread over the registry's replicas.
+#[derive(Clone)]
+pub enum Balancing {
+    /// One connection to whatever the endpoint's name resolves to when connecting (through a
+    /// Kubernetes ClusterIP Service: one replica until the server closes the connection at
+    /// its `max_connection_age`).
+    Single,
+    /// A connection to every address the endpoint's name resolves to, re-resolved every
+    /// `refresh`; each call goes to the less loaded of two connections picked at random.
+    /// Meant for a headless Service, whose name resolves to every ready replica.
+    Dns {
+        /// How often the name is resolved again.
+        refresh: Duration,
+        /// The resolver.
+        resolve: Resolve,
+    },
+}
+
+impl std::fmt::Debug for Balancing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Single => f.write_str("Single"),
+            Self::Dns { refresh, .. } => f.debug_struct("Dns").field("refresh", refresh).finish(),
+        }
+    }
+}
 
 /// How to reach the registry.
 #[derive(Clone, Debug)]
@@ -92,10 +144,93 @@ pub struct RegistryConnection {
     pub timeout: Duration,
     /// How long a positive "organisation exists" answer is trusted.
     pub organization_ttl: Duration,
-    /// TLS (for an `https://` endpoint).
+    /// TLS (for an `https://` endpoint), with the domain name to verify set: with
+    /// [`Balancing::Dns`] each connection's URI holds an address, not the name.
     pub tls: Option<ClientTlsConfig>,
     /// The bearer token stats presents.
     pub token: RegistryToken,
+    /// How calls spread over the registry's replicas.
+    pub balancing: Balancing,
+}
+
+/// What every connection to the registry shares.
+#[derive(Clone)]
+struct EndpointTemplate {
+    scheme: String,
+    /// The endpoint's host name, resolved to addresses. (TLS checks certificates against
+    /// it too: `tls` carries it as the domain name, since each connection's URI holds an
+    /// address.)
+    host: String,
+    timeout: Duration,
+    tls: Option<ClientTlsConfig>,
+}
+
+impl EndpointTemplate {
+    fn endpoint(&self, url: &str) -> Result<Endpoint, StatsError> {
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|e| StatsError::Internal(format!("invalid registry endpoint: {e}")))?
+            .connect_timeout(self.timeout)
+            .timeout(self.timeout)
+            .tcp_nodelay(true);
+        if let Some(tls) = self.tls.clone() {
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| StatsError::Internal(format!("registry TLS: {e}")))?;
+        }
+        Ok(endpoint)
+    }
+
+    fn for_address(&self, address: SocketAddr) -> Result<Endpoint, StatsError> {
+        self.endpoint(&format!("{}://{address}", self.scheme))
+    }
+}
+
+/// Keeps the balanced channel's connections equal to the addresses `host:port` resolves to,
+/// resolving every `refresh`, until the channel is dropped. A failed or empty resolution
+/// keeps the current connections (a DNS hiccup must not empty the pool).
+async fn keep_resolving(
+    template: EndpointTemplate,
+    port: u16,
+    refresh: Duration,
+    resolve: Resolve,
+    changes: tokio::sync::mpsc::Sender<Change<SocketAddr, Endpoint>>,
+) {
+    let mut current: BTreeSet<SocketAddr> = BTreeSet::new();
+    let mut ticker = tokio::time::interval(refresh);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let resolved: BTreeSet<SocketAddr> = match resolve(template.host.clone(), port).await {
+            Ok(addresses) if !addresses.is_empty() => addresses.into_iter().collect(),
+            Ok(_) => {
+                tracing::warn!(host = %template.host, "registry name resolves to no address; keeping the current connections");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(host = %template.host, error = %e, "cannot resolve the registry name; keeping the current connections");
+                continue;
+            }
+        };
+        for gone in current.difference(&resolved) {
+            if changes.send(Change::Remove(*gone)).await.is_err() {
+                return;
+            }
+        }
+        for new in resolved.difference(&current) {
+            match template.for_address(*new) {
+                Ok(endpoint) => {
+                    if changes.send(Change::Insert(*new, endpoint)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::warn!(address = %new, error = %e, "cannot use registry address"),
+            }
+        }
+        if resolved != current {
+            tracing::info!(host = %template.host, addresses = resolved.len(), "registry addresses changed");
+        }
+        current = resolved;
+    }
 }
 
 /// A client of the registry service.
@@ -111,19 +246,37 @@ pub struct RegistryClient {
 
 impl RegistryClient {
     /// A client for `connection.endpoint` (e.g. `http://127.0.0.1:50051`); connects on first use.
+    /// With [`Balancing::Dns`] it must be called inside the Tokio runtime (it starts the
+    /// task that keeps the set of addresses current).
     pub fn new(connection: RegistryConnection, metrics: StatsMetrics) -> Result<Self, StatsError> {
         let timeout = connection.timeout;
-        let mut endpoint = Endpoint::from_shared(connection.endpoint)
-            .map_err(|e| StatsError::Internal(format!("invalid registry endpoint: {e}")))?
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .tcp_nodelay(true);
-        if let Some(tls) = connection.tls {
-            endpoint = endpoint
-                .tls_config(tls)
-                .map_err(|e| StatsError::Internal(format!("registry TLS: {e}")))?;
-        }
-        let channel = endpoint.connect_lazy();
+        let uri: tonic::codegen::http::Uri = connection
+            .endpoint
+            .parse()
+            .map_err(|e| StatsError::Internal(format!("invalid registry endpoint: {e}")))?;
+        let template = EndpointTemplate {
+            scheme: uri.scheme_str().unwrap_or("http").to_owned(),
+            host: uri
+                .host()
+                .unwrap_or_default()
+                .trim_matches(['[', ']'])
+                .to_owned(),
+            timeout,
+            tls: connection.tls,
+        };
+        let channel = match connection.balancing {
+            Balancing::Single => template.endpoint(&connection.endpoint)?.connect_lazy(),
+            Balancing::Dns { refresh, resolve } => {
+                let port =
+                    uri.port_u16()
+                        .unwrap_or(if template.scheme == "https" { 443 } else { 80 });
+                // Validate the TLS configuration now rather than on the first address.
+                template.endpoint(&connection.endpoint)?;
+                let (channel, changes) = Channel::balance_channel(64);
+                tokio::spawn(keep_resolving(template, port, refresh, resolve, changes));
+                channel
+            }
+        };
         Ok(Self {
             client: RegistryServiceClient::with_interceptor(channel.clone(), connection.token),
             channel,
@@ -155,7 +308,13 @@ impl RegistryClient {
         F: FnMut(Client, Duration) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
-        let result = self.attempt(what, f).await;
+        let result = match autointel_server::telemetry::client_span(
+            "autointel.registry.v1.RegistryService",
+            method,
+        ) {
+            Some(span) => self.attempt(what, f).instrument(span).await,
+            None => self.attempt(what, f).await,
+        };
         let outcome = match &result {
             Ok(Ok(_)) => "ok",
             Ok(Err(status)) if status.code() == Code::NotFound => "not_found",

@@ -11,6 +11,19 @@ use autointel_server::settings::{
 };
 use serde::{Deserialize, Serialize};
 
+/// How stats spreads its calls over the registry's replicas.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadBalancing {
+    /// One connection to what the endpoint's name resolves to (a ClusterIP Service, a
+    /// single registry).
+    #[default]
+    Single,
+    /// A connection to every address the name resolves to (a headless Service: every
+    /// ready replica), re-resolved every `dns_refresh_ms`.
+    Dns,
+}
+
 /// `[registry]`: how stats calls the registry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -28,6 +41,10 @@ pub struct RegistrySettings {
     pub refresh_interval_ms: u64,
     /// How long "this organisation exists" is trusted.
     pub cache_ttl_ms: u64,
+    /// `single` or `dns`.
+    pub load_balancing: LoadBalancing,
+    /// How often the endpoint's name is resolved again with `load_balancing = "dns"`.
+    pub dns_refresh_ms: u64,
     /// TLS towards the registry.
     pub tls: ClientTlsSettings,
 }
@@ -41,6 +58,8 @@ impl Default for RegistrySettings {
             timeout_ms: 2_000,
             refresh_interval_ms: 1_000,
             cache_ttl_ms: 60_000,
+            load_balancing: LoadBalancing::Single,
+            dns_refresh_ms: 5_000,
             tls: ClientTlsSettings::default(),
         }
     }
@@ -159,6 +178,7 @@ impl Settings {
         for (key, value) in [
             ("registry.timeout_ms", registry.timeout_ms),
             ("registry.refresh_interval_ms", registry.refresh_interval_ms),
+            ("registry.dns_refresh_ms", registry.dns_refresh_ms),
             (
                 "engine.refresh_interval_ms",
                 self.engine.refresh_interval_ms,
@@ -183,6 +203,13 @@ impl Settings {
     /// `registry.timeout_ms` as a duration.
     pub fn registry_timeout(&self) -> Duration {
         Duration::from_millis(self.registry.timeout_ms)
+    }
+
+    /// The host name of `registry.endpoint` (without brackets for an IPv6 address).
+    pub fn registry_host(&self) -> Option<String> {
+        let uri: tonic::codegen::http::Uri = self.registry.endpoint.parse().ok()?;
+        uri.host()
+            .map(|host| host.trim_matches(['[', ']']).to_owned())
     }
 
     /// `engine.refresh_interval_ms` as a duration.

@@ -123,18 +123,39 @@ fn migrator(backend: Backend) -> Migrator {
     ])
 }
 
+/// Splits `database.max_connections` into the general pool and, on PostgreSQL, the pool
+/// for `COPY` imports (a quarter of the budget, 1 or 2 connections).
+fn pool_sizes(backend: Backend, in_memory: bool, max_connections: u32) -> (u32, Option<u32>) {
+    let max = max_connections.max(1);
+    match backend {
+        // every connection to an in-memory database is a database of its own
+        Backend::Sqlite if in_memory => (1, None),
+        Backend::Sqlite => (max.min(4), None),
+        Backend::Postgres => {
+            let copy = (max / 4).clamp(1, 2);
+            ((max - copy).max(1), Some(copy))
+        }
+    }
+}
+
 const FIGURE_COLUMNS: &str = "seq, id, organization, basis, flow, market, scope, powertrain, \
      period_start, period_end, units, comparable_prior_units, source, stage, as_of, supersedes, \
      note, create_time";
 
 impl Store {
-    /// Connects (SQLite in WAL mode with `synchronous=FULL` and a busy timeout; an in-memory
-    /// SQLite database on a single kept-alive connection).
-    pub async fn connect(url: &str) -> Result<Self, StatsError> {
+    /// Connects with at most `max_connections` connections in all (SQLite in WAL mode with
+    /// `synchronous=FULL` and a busy timeout, at most 4 connections to a file since writers
+    /// serialise; an in-memory SQLite database on a single kept-alive connection). On
+    /// PostgreSQL a quarter of the budget (1 or 2 connections) is set aside for bulk `COPY`
+    /// imports and the rest serves everything else; a budget of 1 still gets one of each.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StatsError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let (general, copy) = pool_sizes(backend, in_memory, max_connections);
+        let mut options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(general);
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -152,28 +173,32 @@ impl Store {
             });
             if in_memory {
                 options = options
-                    .max_connections(1)
                     .min_connections(1)
                     .idle_timeout(None)
                     .max_lifetime(None);
-            } else {
-                options = options.max_connections(8);
             }
-        } else {
-            options = options.max_connections(10);
         }
         let pool = options.connect(url).await?;
-        let pg = if backend == Backend::Postgres {
-            Some(
+        let pg = match copy {
+            Some(copy) => Some(
                 PgPoolOptions::new()
-                    .max_connections(2)
+                    .max_connections(copy)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_lazy(url)?,
-            )
-        } else {
-            None
+            ),
+            None => None,
         };
         Ok(Self { pool, backend, pg })
+    }
+
+    /// The most connections each pool holds: the general pool, and the PostgreSQL `COPY` pool.
+    pub fn pool_sizes(&self) -> (u32, Option<u32>) {
+        (
+            self.pool.options().get_max_connections(),
+            self.pg
+                .as_ref()
+                .map(|pg| pg.options().get_max_connections()),
+        )
     }
 
     /// The backend in use.
@@ -602,4 +627,39 @@ fn record_from_row(row: &AnyRow) -> Result<ImportRecord, StatsError> {
         imported_count: row.try_get("imported_count")?,
         revision_count: row.try_get("revision_count")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_budget_is_split_without_exceeding_it() {
+        assert_eq!(pool_sizes(Backend::Sqlite, true, 8), (1, None));
+        assert_eq!(pool_sizes(Backend::Sqlite, false, 2), (2, None));
+        assert_eq!(pool_sizes(Backend::Sqlite, false, 20), (4, None));
+        assert_eq!(pool_sizes(Backend::Postgres, false, 8), (6, Some(2)));
+        assert_eq!(pool_sizes(Backend::Postgres, false, 20), (18, Some(2)));
+        assert_eq!(pool_sizes(Backend::Postgres, false, 4), (3, Some(1)));
+        assert_eq!(pool_sizes(Backend::Postgres, false, 2), (1, Some(1)));
+        // a budget of 1 cannot be split: one connection for each pool
+        assert_eq!(pool_sizes(Backend::Postgres, false, 1), (1, Some(1)));
+        for max in 2..64 {
+            let (general, copy) = pool_sizes(Backend::Postgres, false, max);
+            assert_eq!(general + copy.unwrap_or(0), max, "budget {max}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_file_pool_honours_max_connections() -> Result<(), StatsError> {
+        let dir =
+            std::env::temp_dir().join(format!("autointel-stats-pool-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).map_err(|e| StatsError::Internal(e.to_string()))?;
+        let url = format!("sqlite://{}?mode=rwc", dir.join("stats.db").display());
+        let store = Store::connect(&url, 2).await?;
+        assert_eq!(store.pool_sizes(), (2, None));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
 }

@@ -1518,6 +1518,95 @@ mod operations {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dns_balancing_spreads_registry_calls_over_every_address_and_follows_changes() {
+        use std::sync::{Arc, Mutex};
+
+        use autointel_stats::metrics::StatsMetrics;
+        use autointel_stats::registry_client::{
+            Balancing, RegistryClient, RegistryConnection, RegistryToken, Resolve,
+        };
+
+        let mut settings = registry_settings();
+        settings.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
+        let first = start_registry(settings.clone()).await;
+        let second = start_registry(settings).await;
+        let addresses = Arc::new(Mutex::new(vec![first.addr, second.addr]));
+        let resolved_names = Arc::new(Mutex::new(Vec::new()));
+        let resolve: Resolve = {
+            let (addresses, resolved_names) = (addresses.clone(), resolved_names.clone());
+            Arc::new(move |host: String, port: u16| {
+                resolved_names.lock().unwrap().push((host, port));
+                let list = addresses.lock().unwrap().clone();
+                Box::pin(async move { Ok(list) })
+            })
+        };
+        let client = RegistryClient::new(
+            RegistryConnection {
+                // a name no DNS knows: only the resolver can find the replicas
+                endpoint: "http://registry.invalid:50051".to_owned(),
+                timeout: Duration::from_secs(2),
+                organization_ttl: Duration::from_millis(1),
+                tls: None,
+                token: RegistryToken::new(None).unwrap(),
+                balancing: Balancing::Dns {
+                    refresh: Duration::from_millis(50),
+                    resolve,
+                },
+            },
+            StatsMetrics::default(),
+        )
+        .unwrap();
+        let source =
+            autointel_domain::SourceId::parse("article-nissan-china-exports-2023").unwrap();
+        let get_source = [r#"method="GetSource""#, r#"code="OK""#];
+        let served = |text: &str| sample(text, "grpc_requests_total", &get_source);
+
+        for _ in 0..40 {
+            assert!(client.source(&source).await.unwrap().is_some());
+        }
+        let (on_first, on_second) = (
+            served(&scrape(first.metrics.unwrap()).await),
+            served(&scrape(second.metrics.unwrap()).await),
+        );
+        assert_eq!(on_first + on_second, 40.0);
+        assert!(
+            on_first > 0.0 && on_second > 0.0,
+            "calls spread over both replicas: {on_first} and {on_second}"
+        );
+        assert_eq!(
+            resolved_names.lock().unwrap()[0],
+            ("registry.invalid".to_owned(), 50051)
+        );
+
+        // The second replica leaves the name (scaled down): later calls go to the first
+        // only, and stopping the second then fails none.
+        *addresses.lock().unwrap() = vec![first.addr];
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for _ in 0..20 {
+            assert!(client.source(&source).await.unwrap().is_some());
+        }
+        assert_eq!(
+            served(&scrape(first.metrics.unwrap()).await),
+            on_first + 20.0,
+            "every later call goes to the replica still resolved"
+        );
+        assert_eq!(
+            served(&scrape(second.metrics.unwrap()).await),
+            on_second,
+            "nothing reached the removed replica"
+        );
+        drop(second);
+        for _ in 0..5 {
+            assert!(client.source(&source).await.unwrap().is_some());
+        }
+
+        // A failed resolution keeps the connections it has.
+        addresses.lock().unwrap().clear();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(client.source(&source).await.unwrap().is_some());
+    }
+
     async fn scrape(addr: SocketAddr) -> String {
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         stream
