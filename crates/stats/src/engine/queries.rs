@@ -141,15 +141,6 @@ impl Coverage {
 }
 
 impl Total {
-    /// A total tiled by figures summing to `units`.
-    fn exact(period: MonthRange, units: u64) -> Self {
-        Self {
-            period,
-            units: Some(units),
-            coverage: Coverage::complete(period),
-        }
-    }
-
     /// A total no usable figure covers.
     fn nothing(period: MonthRange) -> Self {
         Self {
@@ -513,14 +504,7 @@ impl Engine {
         as_of: Option<u32>,
     ) -> (Total, Vec<u32>) {
         let Some(series) = series else {
-            return (
-                Total {
-                    period,
-                    units: None,
-                    coverage: Coverage::nothing(period),
-                },
-                Vec::new(),
-            );
+            return (Total::nothing(period), Vec::new());
         };
         let (start, end) = (month_code(period.start()), month_code(period.end()));
         let list = &self.entries[series as usize];
@@ -659,10 +643,21 @@ impl Engine {
 
     /// The total of one month from [`Engine::month_rows`] and [`Engine::units_of`].
     fn month_total(month: MonthRange, row: u32, units: u64) -> Total {
-        if row == NONE {
-            Total::nothing(month)
+        // One shape for both cases (no branch between two differently built values).
+        let known = row != NONE;
+        let (covered, uncovered) = if known {
+            (Runs::one(month), Runs::new())
         } else {
-            Total::exact(month, units)
+            (Runs::new(), Runs::one(month))
+        };
+        Total {
+            period: month,
+            units: known.then_some(units),
+            coverage: Coverage {
+                complete: known,
+                covered,
+                uncovered,
+            },
         }
     }
 
@@ -744,14 +739,15 @@ impl Engine {
             // Each month is its own figure: one walk over the series, rows distinct.
             let rows = self.month_rows(series, period, as_of);
             let units = self.units_of(&rows);
-            let mut points = Vec::with_capacity(rows.len());
+            // Collected (not pushed one by one) so each point is written in place rather
+            // than assembled on the stack and copied.
+            let points = Self::months_of(period)
+                .iter()
+                .zip(rows.iter().zip(&units))
+                .map(|(&month, (&row, &units))| Self::month_total(month, row, units))
+                .collect();
             let mut figures = Vec::with_capacity(rows.len());
-            for ((&row, &units), &month) in rows.iter().zip(&units).zip(&Self::months_of(period)) {
-                points.push(Self::month_total(month, row, units));
-                if row != NONE {
-                    figures.push(FigureRef(row));
-                }
-            }
+            figures.extend(rows.iter().filter(|&&r| r != NONE).map(|&r| FigureRef(r)));
             return SeriesAnswer { points, figures };
         }
         let mut used = Used::default();
@@ -910,22 +906,25 @@ impl Engine {
                     }
                 })
                 .collect();
-            let mut points = Vec::with_capacity(nrows.len());
+            let points = Self::months_of(period)
+                .iter()
+                .zip(nrows.iter().zip(&nunits))
+                .zip(drows.iter().zip(&dunits))
+                .zip(&ratios)
+                .map(|(((&m, (&nrow, &n)), (&drow, &d)), &ratio)| SharePoint {
+                    numerator: Self::month_total(m, nrow, n),
+                    denominator: Self::month_total(m, drow, d),
+                    share: ratio,
+                })
+                .collect();
             let mut figures = Vec::with_capacity(nrows.len() * 2);
-            let months = Self::months_of(period);
-            for (k, (&nrow, &drow)) in nrows.iter().zip(&drows).enumerate() {
-                let m = months.get(k).copied().unwrap_or(period);
-                if nrow != NONE {
-                    figures.push(FigureRef(nrow));
-                }
-                if drow != NONE {
-                    figures.push(FigureRef(drow));
-                }
-                points.push(SharePoint {
-                    numerator: Self::month_total(m, nrow, nunits[k]),
-                    denominator: Self::month_total(m, drow, dunits[k]),
-                    share: ratios.get(k).copied().flatten(),
-                });
+            for (&nrow, &drow) in nrows.iter().zip(&drows) {
+                figures.extend(
+                    [nrow, drow]
+                        .into_iter()
+                        .filter(|&r| r != NONE)
+                        .map(FigureRef),
+                );
             }
             return ShareAnswer { points, figures };
         }
@@ -1077,11 +1076,7 @@ impl Engine {
         let as_of_code = Self::as_of_key(as_of);
         let Some(root) = key.organization.clone() else {
             return RollupAnswer {
-                total: Total {
-                    period,
-                    units: None,
-                    coverage: Coverage::nothing(period),
-                },
+                total: Total::nothing(period),
                 contributions: Vec::new(),
                 figures: Vec::new(),
             };
