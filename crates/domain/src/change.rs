@@ -257,8 +257,23 @@ pub fn change(current: Units, prior: Units) -> Change {
 ///
 /// A part larger than its whole gives a ratio above one rather than an error, so that
 /// inconsistent sources stay visible.
+#[inline]
 pub fn share(part: u64, whole: u64) -> Option<Ratio> {
-    Ratio::new(i128::from(part), i128::from(whole))
+    // `Ratio::new` on the same values, without its 128-bit divisions.
+    if whole == 0 {
+        return None;
+    }
+    // gcd ≥ 1 since `whole` is not zero; coprime counts (the common case) skip the divisions.
+    let divisor = gcd_u64(part, whole);
+    let (n, d) = if divisor == 1 {
+        (part, whole)
+    } else {
+        (part / divisor, whole / divisor)
+    };
+    Some(Ratio {
+        numerator: i128::from(n),
+        denominator: i128::from(d),
+    })
 }
 
 #[cfg(test)]
@@ -292,6 +307,47 @@ mod tests {
         for &a in &values {
             for &b in &values {
                 assert_eq!(gcd(a, b), euclid(a, b), "gcd({a}, {b})");
+            }
+        }
+        // Pseudo-random pairs of every magnitude, with common power-of-two and odd factors.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let (x, y, k) = (next(), next(), next());
+            let common = (k % 1000 + 1) << (k >> 60);
+            let a = u128::from((x >> (x % 64)) / common * common);
+            let b = u128::from((y >> (y % 64)) / common * common);
+            assert_eq!(gcd(a, b), euclid(a, b), "gcd({a}, {b})");
+        }
+    }
+
+    #[test]
+    fn share_matches_ratio_new() {
+        let values = [
+            0u64,
+            1,
+            2,
+            3,
+            12,
+            18,
+            694_900,
+            974_700,
+            1 << 40,
+            999_999_999_989,
+            u64::MAX,
+        ];
+        for &a in &values {
+            for &b in &values {
+                assert_eq!(
+                    share(a, b),
+                    Ratio::new(i128::from(a), i128::from(b)),
+                    "share({a}, {b})"
+                );
             }
         }
     }

@@ -77,8 +77,22 @@ impl YearMonth {
     }
 
     /// The next month; `None` after [`YearMonth::MAX`].
+    #[inline]
     pub fn succ(self) -> Option<Self> {
-        self.add_months(1)
+        // `add_months(1)` without the index round trip (month series step through this).
+        if self.month < 12 {
+            Some(Self {
+                year: self.year,
+                month: self.month + 1,
+            })
+        } else if self.year < MAX_YEAR {
+            Some(Self {
+                year: self.year + 1,
+                month: 1,
+            })
+        } else {
+            None
+        }
     }
 
     /// The previous month; `None` before [`YearMonth::MIN`].

@@ -382,7 +382,7 @@ pub struct Engine {
     comparable_priors: FastMap<u32, u64>,
     /// Row → the row it superseded when it was imported.
     supersedes: FastMap<u32, u32>,
-    series: HashMap<CompactKey, u32>,
+    series: FastMap<CompactKey, u32>,
     series_keys: Vec<CompactKey>,
     entries: Vec<Vec<Entry>>,
     by_organization: FastMap<u32, Vec<u32>>,

@@ -2,7 +2,7 @@
 //! (domain `latest_known` and `tile` over every stored figure) on random data.
 
 use autointel_domain::{
-    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance,
+    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance, Ratio,
     ReleaseStage, SalesFigure, SeriesKey, SourceId, Tiling, Units, VehicleScope, YearMonth,
     latest_known, tile,
 };
@@ -243,6 +243,7 @@ proptest! {
         let as_of = as_of.map(day);
         let (ka, kb) = (key(a), key(b));
         let series = engine.series(&ka, period, Granularity::Month, false, as_of);
+        prop_assert_eq!(series.points.len(), period.months().count());
         let mut expected_figures = Vec::new();
         for (point, m) in series.points.iter().zip(period.months()) {
             let t = engine.total(&ka, MonthRange::month(m), as_of);
@@ -257,12 +258,18 @@ proptest! {
             let d = engine.total(&kb, MonthRange::month(m), as_of);
             prop_assert_eq!(&point.numerator, &n.total);
             prop_assert_eq!(&point.denominator, &d.total);
+            let expected = match (n.total.units, d.total.units) {
+                (Some(n), Some(d)) if d > 0 => Ratio::new(i128::from(n), i128::from(d)),
+                _ => None,
+            };
+            prop_assert_eq!(point.share, expected);
             for f in n.figures.into_iter().chain(d.figures) {
                 if !used.contains(&f) {
                     used.push(f);
                 }
             }
         }
+        prop_assert_eq!(shares.points.len(), period.months().count());
         prop_assert_eq!(shares.figures, used);
     }
 }

@@ -13,31 +13,140 @@ use autointel_domain::{
 
 use super::{Engine, FigureRef, NONE, enum_code, month_code, range_from_codes};
 
+/// Month runs in order. None or one run (by far the most common: a complete or an empty
+/// total) is kept inline, so a total costs no heap allocation; more go to the heap. Reads as
+/// a slice of [`MonthRange`]s.
+#[derive(Clone, Debug, Default)]
+pub struct Runs(RunsInner);
+
+#[derive(Clone, Debug, Default)]
+enum RunsInner {
+    #[default]
+    Empty,
+    One(MonthRange),
+    Many(Vec<MonthRange>),
+}
+
+impl Runs {
+    /// No run.
+    pub fn new() -> Self {
+        Self(RunsInner::Empty)
+    }
+
+    /// A single run.
+    pub fn one(run: MonthRange) -> Self {
+        Self(RunsInner::One(run))
+    }
+
+    /// The runs as a slice.
+    pub fn as_slice(&self) -> &[MonthRange] {
+        match &self.0 {
+            RunsInner::Empty => &[],
+            RunsInner::One(run) => std::slice::from_ref(run),
+            RunsInner::Many(runs) => runs,
+        }
+    }
+}
+
+impl std::ops::Deref for Runs {
+    type Target = [MonthRange];
+
+    fn deref(&self) -> &[MonthRange] {
+        self.as_slice()
+    }
+}
+
+impl From<Vec<MonthRange>> for Runs {
+    fn from(runs: Vec<MonthRange>) -> Self {
+        match runs.as_slice() {
+            [] => Self::new(),
+            [run] => Self::one(*run),
+            _ => Self(RunsInner::Many(runs)),
+        }
+    }
+}
+
+impl From<Runs> for Vec<MonthRange> {
+    fn from(runs: Runs) -> Self {
+        match runs.0 {
+            RunsInner::Empty => Vec::new(),
+            RunsInner::One(run) => vec![run],
+            RunsInner::Many(runs) => runs,
+        }
+    }
+}
+
+impl FromIterator<MonthRange> for Runs {
+    fn from_iter<I: IntoIterator<Item = MonthRange>>(iter: I) -> Self {
+        Self::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl<'a> IntoIterator for &'a Runs {
+    type Item = &'a MonthRange;
+    type IntoIter = std::slice::Iter<'a, MonthRange>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl PartialEq for Runs {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Runs {}
+
+impl PartialEq<Vec<MonthRange>> for Runs {
+    fn eq(&self, other: &Vec<MonthRange>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl PartialEq<[MonthRange]> for Runs {
+    fn eq(&self, other: &[MonthRange]) -> bool {
+        self.as_slice() == other
+    }
+}
+
 /// How far the stored figures cover a requested range.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Coverage {
     /// True when the range is tiled exactly.
     pub complete: bool,
     /// Maximal runs covered by at least one usable figure.
-    pub covered: Vec<MonthRange>,
+    pub covered: Runs,
     /// Maximal runs no usable figure covers.
-    pub uncovered: Vec<MonthRange>,
+    pub uncovered: Runs,
 }
 
 impl Coverage {
     fn complete(period: MonthRange) -> Self {
         Self {
             complete: true,
-            covered: vec![period],
-            uncovered: Vec::new(),
+            covered: Runs::one(period),
+            uncovered: Runs::new(),
         }
     }
 
     fn nothing(period: MonthRange) -> Self {
         Self {
             complete: false,
-            covered: Vec::new(),
-            uncovered: vec![period],
+            covered: Runs::new(),
+            uncovered: Runs::one(period),
+        }
+    }
+}
+
+impl Total {
+    /// A total no usable figure covers.
+    fn nothing(period: MonthRange) -> Self {
+        Self {
+            period,
+            units: None,
+            coverage: Coverage::nothing(period),
         }
     }
 }
@@ -395,14 +504,7 @@ impl Engine {
         as_of: Option<u32>,
     ) -> (Total, Vec<u32>) {
         let Some(series) = series else {
-            return (
-                Total {
-                    period,
-                    units: None,
-                    coverage: Coverage::nothing(period),
-                },
-                Vec::new(),
-            );
+            return (Total::nothing(period), Vec::new());
         };
         let (start, end) = (month_code(period.start()), month_code(period.end()));
         let list = &self.entries[series as usize];
@@ -481,8 +583,8 @@ impl Engine {
                         units: None,
                         coverage: Coverage {
                             complete: false,
-                            covered,
-                            uncovered,
+                            covered: covered.into(),
+                            uncovered: uncovered.into(),
                         },
                     },
                     Vec::new(),
@@ -491,70 +593,72 @@ impl Engine {
         }
     }
 
-    /// The total of every month of `period` (a month is tiled only by its own monthly
-    /// figure), walking the series' entries once; with the row used for each.
-    fn month_points(
-        &self,
-        series: Option<u32>,
-        period: MonthRange,
-        as_of: Option<u32>,
-    ) -> Vec<(Total, Option<u32>)> {
+    /// The row known on `as_of` of every month of `period` (a month is tiled only by its own
+    /// monthly figure), [`NONE`] where there is none; one walk over the series' entries.
+    fn month_rows(&self, series: Option<u32>, period: MonthRange, as_of: Option<u32>) -> Vec<u32> {
         let (start, end) = (month_code(period.start()), month_code(period.end()));
+        let mut picked = vec![NONE; usize::from(end - start) + 1];
         let list = series.map_or(&[][..], |s| self.entries[s as usize].as_slice());
-        // First the row of every month (a walk over the contiguous entries), then the units
-        // in one tight loop, so the row loads overlap instead of waiting on each other.
-        let mut picked: Vec<Option<u32>> = Vec::with_capacity(usize::from(end - start) + 1);
-        let mut i = list.partition_point(|e| e.start < start);
-        for m in start..=end {
-            while list.get(i).is_some_and(|e| e.start < m) {
-                i += 1;
+        let from = list.partition_point(|e| e.start < start);
+        // Entries are sorted by (start, end, revision): each month's own chain is one
+        // contiguous run in revision order, so the last entry of the run that is known on
+        // `as_of` (any, without one) is the month's figure. Longer periods are skipped.
+        for e in &list[from..] {
+            if e.start > end {
+                break;
             }
-            let mut j = i;
-            while list.get(j).is_some_and(|e| e.period() == (m, m)) {
-                j += 1;
+            if e.end == e.start
+                && as_of.is_none_or(|d| self.rows[e.row as usize].as_of() <= d)
+                && let Some(slot) = picked.get_mut(usize::from(e.start - start))
+            {
+                *slot = e.row;
             }
-            picked.push(match (as_of, j.checked_sub(1)) {
-                (None, Some(last)) if last >= i => Some(list[last].row),
-                (None, _) => None,
-                (Some(_), _) => self.latest_known(&list[i..j], as_of),
-            });
         }
-        let units: Vec<u64> = picked
-            .iter()
-            .map(|r| r.map_or(0, |r| self.rows[r as usize].units()))
-            .collect();
-        let first = period.start();
         picked
-            .into_iter()
-            .zip(units)
-            .enumerate()
-            .map(|(k, (row, units))| {
-                let month = MonthRange::month(
-                    i32::try_from(k)
-                        .ok()
-                        .and_then(|k| first.add_months(k))
-                        .unwrap_or(first),
-                );
-                match row {
-                    Some(r) => (
-                        Total {
-                            period: month,
-                            units: Some(units),
-                            coverage: Coverage::complete(month),
-                        },
-                        Some(r),
-                    ),
-                    None => (
-                        Total {
-                            period: month,
-                            units: None,
-                            coverage: Coverage::nothing(month),
-                        },
-                        None,
-                    ),
-                }
-            })
+    }
+
+    /// Every month of `period` as a one-month range, in order.
+    fn months_of(period: MonthRange) -> Vec<MonthRange> {
+        // Built in a pass of its own: a month read back right after it was written field by
+        // field stalls on store forwarding in the loops that build the points.
+        let mut months = Vec::with_capacity(period.len_months() as usize);
+        let mut m = period.start();
+        loop {
+            months.push(MonthRange::month(m));
+            match m.succ() {
+                Some(next) if next <= period.end() => m = next,
+                _ => break,
+            }
+        }
+        months
+    }
+
+    /// The units of every row of [`Engine::month_rows`] (0 for [`NONE`]), in one tight loop
+    /// so the row loads overlap instead of waiting on each other.
+    fn units_of(&self, rows: &[u32]) -> Vec<u64> {
+        rows.iter()
+            .map(|&r| self.rows.get(r as usize).map_or(0, |row| row.units()))
             .collect()
+    }
+
+    /// The total of one month from [`Engine::month_rows`] and [`Engine::units_of`].
+    fn month_total(month: MonthRange, row: u32, units: u64) -> Total {
+        // One shape for both cases (no branch between two differently built values).
+        let known = row != NONE;
+        let (covered, uncovered) = if known {
+            (Runs::one(month), Runs::new())
+        } else {
+            (Runs::new(), Runs::one(month))
+        };
+        Total {
+            period: month,
+            units: known.then_some(units),
+            coverage: Coverage {
+                complete: known,
+                covered,
+                uncovered,
+            },
+        }
     }
 
     /// True when series `series` has a figure known on `as_of` that overlaps `period`.
@@ -633,12 +737,18 @@ impl Engine {
         let as_of = Self::as_of_key(as_of);
         if grain == Granularity::Month && !cumulative_within_year {
             // Each month is its own figure: one walk over the series, rows distinct.
-            let (points, rows): (Vec<Total>, Vec<Option<u32>>) =
-                self.month_points(series, period, as_of).into_iter().unzip();
-            return SeriesAnswer {
-                points,
-                figures: rows.into_iter().flatten().map(FigureRef).collect(),
-            };
+            let rows = self.month_rows(series, period, as_of);
+            let units = self.units_of(&rows);
+            // Collected (not pushed one by one) so each point is written in place rather
+            // than assembled on the stack and copied.
+            let points = Self::months_of(period)
+                .iter()
+                .zip(rows.iter().zip(&units))
+                .map(|(&month, (&row, &units))| Self::month_total(month, row, units))
+                .collect();
+            let mut figures = Vec::with_capacity(rows.len());
+            figures.extend(rows.iter().filter(|&&r| r != NONE).map(|&r| FigureRef(r)));
+            return SeriesAnswer { points, figures };
         }
         let mut used = Used::default();
         let points = grain_periods(period, grain)
@@ -777,24 +887,45 @@ impl Engine {
         if grain == Granularity::Month && (ns != ds || ns.is_none()) {
             // One walk over each series; rows distinct (different series), used in the
             // order numerator, denominator per month.
-            let mut figures = Vec::new();
-            let points = self
-                .month_points(ns, period, as_of)
-                .into_iter()
-                .zip(self.month_points(ds, period, as_of))
-                .map(|((n, nrow), (d, drow))| {
-                    figures.extend(nrow.into_iter().chain(drow).map(FigureRef));
-                    let ratio = match (n.units, d.units) {
-                        (Some(n), Some(d)) if d > 0 => share(n, d),
-                        _ => None,
-                    };
-                    SharePoint {
-                        numerator: n,
-                        denominator: d,
-                        share: ratio,
+            let (nrows, drows) = (
+                self.month_rows(ns, period, as_of),
+                self.month_rows(ds, period, as_of),
+            );
+            let (nunits, dunits) = (self.units_of(&nrows), self.units_of(&drows));
+            // The ratios first, in a loop of their own: the reductions are independent and
+            // overlap there, instead of queueing behind the points' stores.
+            let ratios: Vec<Option<Ratio>> = nrows
+                .iter()
+                .zip(&drows)
+                .zip(nunits.iter().zip(&dunits))
+                .map(|((&nrow, &drow), (&n, &d))| {
+                    if nrow == NONE || drow == NONE || d == 0 {
+                        None
+                    } else {
+                        share(n, d)
                     }
                 })
                 .collect();
+            let points = Self::months_of(period)
+                .iter()
+                .zip(nrows.iter().zip(&nunits))
+                .zip(drows.iter().zip(&dunits))
+                .zip(&ratios)
+                .map(|(((&m, (&nrow, &n)), (&drow, &d)), &ratio)| SharePoint {
+                    numerator: Self::month_total(m, nrow, n),
+                    denominator: Self::month_total(m, drow, d),
+                    share: ratio,
+                })
+                .collect();
+            let mut figures = Vec::with_capacity(nrows.len() * 2);
+            for (&nrow, &drow) in nrows.iter().zip(&drows) {
+                figures.extend(
+                    [nrow, drow]
+                        .into_iter()
+                        .filter(|&r| r != NONE)
+                        .map(FigureRef),
+                );
+            }
             return ShareAnswer { points, figures };
         }
         let mut used = Used::default();
@@ -945,11 +1076,7 @@ impl Engine {
         let as_of_code = Self::as_of_key(as_of);
         let Some(root) = key.organization.clone() else {
             return RollupAnswer {
-                total: Total {
-                    period,
-                    units: None,
-                    coverage: Coverage::nothing(period),
-                },
+                total: Total::nothing(period),
                 contributions: Vec::new(),
                 figures: Vec::new(),
             };
@@ -1114,8 +1241,8 @@ impl Engine {
                 units: None,
                 coverage: Coverage {
                     complete: false,
-                    covered,
-                    uncovered,
+                    covered: covered.into(),
+                    uncovered: uncovered.into(),
                 },
             }
         };

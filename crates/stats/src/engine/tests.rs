@@ -145,8 +145,8 @@ fn uncovered_months_are_reported_without_a_number() {
         answer.total.coverage,
         Coverage {
             complete: false,
-            covered: vec![range("2023-01..2023-02"), range("2023-04")],
-            uncovered: vec![range("2023-03"), range("2023-05")],
+            covered: vec![range("2023-01..2023-02"), range("2023-04")].into(),
+            uncovered: vec![range("2023-03"), range("2023-05")].into(),
         }
     );
     assert!(answer.figures.is_empty());
@@ -462,6 +462,112 @@ fn share_per_period() {
     assert_eq!(quarter.points.len(), 1);
     assert_eq!(quarter.points[0].numerator.units, Some(800));
     assert_eq!(quarter.points[0].share, None);
+}
+
+#[test]
+fn monthly_series_walk_with_gap_revisions_as_of_and_longer_periods() {
+    let mut f = Fixture::new();
+    let k = key(Some("byd"), all());
+    let jan = f.add_full(&k, "2023-01", 100, ReleaseStage::Final, "2023-02-10", None);
+    // February: a preliminary figure, revised later.
+    let feb_pre = f.add_full(
+        &k,
+        "2023-02",
+        190,
+        ReleaseStage::Preliminary,
+        "2023-03-05",
+        None,
+    );
+    let feb = f.add_full(&k, "2023-02", 200, ReleaseStage::Final, "2023-04-20", None);
+    // March has no figure of its own, only the quarter and a cumulative covering it.
+    f.add(&k, "2023-01..2023-03", 600);
+    f.add(&k, "2023-02..2023-04", 700);
+    let apr = f.add_full(&k, "2023-04", 400, ReleaseStage::Final, "2023-03-31", None);
+    let months = range("2023-01..2023-04");
+
+    let latest = f.engine.series(&k, months, Granularity::Month, false, None);
+    let units: Vec<_> = latest.points.iter().map(|p| p.units).collect();
+    assert_eq!(units, vec![Some(100), Some(200), None, Some(400)]);
+    assert_eq!(latest.figures, vec![jan, feb, apr]);
+    assert_eq!(latest.points[2].period, range("2023-03"));
+    assert_eq!(
+        latest.points[2].coverage,
+        Coverage {
+            complete: false,
+            covered: Runs::new(),
+            uncovered: vec![range("2023-03")].into(),
+        }
+    );
+    assert_eq!(latest.points[1].coverage.covered, vec![range("2023-02")]);
+    assert!(latest.points[1].coverage.uncovered.is_empty());
+
+    // Known on 2023-04-01: February's preliminary figure, not the final one.
+    let early = f.engine.series(
+        &k,
+        months,
+        Granularity::Month,
+        false,
+        Some(date("2023-04-01")),
+    );
+    let units: Vec<_> = early.points.iter().map(|p| p.units).collect();
+    assert_eq!(units, vec![Some(100), Some(190), None, Some(400)]);
+    assert_eq!(early.figures, vec![jan, feb_pre, apr]);
+
+    // Known before anything was published: every month uncovered, nothing used.
+    let none = f.engine.series(
+        &k,
+        months,
+        Granularity::Month,
+        false,
+        Some(date("2022-12-31")),
+    );
+    assert!(none.points.iter().all(|p| p.units.is_none()));
+    assert!(none.figures.is_empty());
+
+    // Every point equals the month's own total.
+    for (point, m) in latest.points.iter().zip(months.months()) {
+        assert_eq!(point, &f.engine.total(&k, MonthRange::month(m), None).total);
+    }
+    // A range reaching past the stored months, and a series never stored.
+    let wide = f.engine.series(
+        &k,
+        range("2022-11..2023-06"),
+        Granularity::Month,
+        false,
+        None,
+    );
+    assert_eq!(wide.points.len(), 8);
+    assert_eq!(wide.figures, vec![jan, feb, apr]);
+    let unknown = f
+        .engine
+        .series(&nissan(), months, Granularity::Month, false, None);
+    assert_eq!(unknown.points.len(), 4);
+    assert!(unknown.figures.is_empty());
+}
+
+#[test]
+fn monthly_shares_reduce_and_list_figures_per_month() {
+    let mut f = Fixture::new();
+    let nev = key(None, Powertrain::Nev);
+    let total = key(None, all());
+    let n1 = f.add(&nev, "2023-01", 300);
+    let d1 = f.add(&total, "2023-01", 1_200);
+    let d2 = f.add(&total, "2023-02", 0);
+    let n2 = f.add(&nev, "2023-02", 0);
+    let d3 = f.add(&total, "2023-03", 700);
+    let answer = f.engine.share(
+        &nev,
+        &total,
+        range("2023-01..2023-03"),
+        Granularity::Month,
+        None,
+    );
+    let shares: Vec<_> = answer.points.iter().map(|p| p.share).collect();
+    assert_eq!(shares, vec![autointel_domain::Ratio::new(1, 4), None, None]);
+    // Numerator then denominator, month by month.
+    assert_eq!(answer.figures, vec![n1, d1, n2, d2, d3]);
+    assert_eq!(answer.points[2].numerator.units, None);
+    assert_eq!(answer.points[2].denominator.units, Some(700));
 }
 
 #[test]
