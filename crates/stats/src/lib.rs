@@ -138,6 +138,8 @@ impl Application {
             }
         }
         let loaded = state.refresh().await?;
+        // the bulk load is done: give back the spare capacity grown while loading
+        state.write()?.compact();
         tracing::info!(figures = loaded, "engine loaded");
         update_engine_gauge(&state);
         let mut server = Server::bind(

@@ -782,3 +782,42 @@ fn row_is_compact() {
     assert_eq!(size_of::<Entry>(), 8);
     assert_eq!(size_of::<CompactKey>(), 12);
 }
+
+#[test]
+fn the_id_index_finds_every_number_before_and_after_compaction() {
+    // numbers shaped like UUIDv7 values: a clock-like high half, a scrambled low half
+    let numbers: Vec<u128> = (0..50_000u64)
+        .map(|i| {
+            let low = i.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ (i << 17);
+            (u128::from(1_700_000_000_000 + i / 7) << 64) | u128::from(low)
+        })
+        .collect();
+    let mut index = IdIndex::default();
+    let mut present = Vec::new();
+    for (row, _) in numbers.iter().enumerate().take(40_000) {
+        let row = u32::try_from(row).unwrap();
+        present.push(numbers[row as usize]);
+        index.insert(row, &present);
+    }
+    assert!(index.len * 8 <= index.slots.len() * 7, "at most 7/8 full");
+    let check = |index: &IdIndex, present: &[u128]| {
+        for (row, number) in present.iter().enumerate() {
+            assert_eq!(index.find(*number, present), Some(u32::try_from(row).unwrap()));
+        }
+        for absent in &numbers[present.len()..] {
+            assert_eq!(index.find(*absent, present), None);
+        }
+    };
+    check(&index, &present);
+
+    index.compact(&present);
+    assert_eq!(index.slots.len(), 40_000 + 10_000 + 1, "4/5 full after compaction");
+    check(&index, &present);
+
+    // loading goes on after compaction
+    for row in 40_000..50_000u32 {
+        present.push(numbers[row as usize]);
+        index.insert(row, &present);
+    }
+    check(&index, &present);
+}
