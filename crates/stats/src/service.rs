@@ -376,7 +376,7 @@ impl StatsApi {
         let outcome = self
             .state
             .store
-            .write_import(&request_id, &digest, &figures, &new_sources, revision_count)
+            .write_import(&request_id, &digest, figures, &new_sources, revision_count)
             .await?;
         match outcome {
             ImportOutcome::AlreadyImported(record) => {
