@@ -65,48 +65,69 @@ impl Ratio {
         let n = self.numerator.unsigned_abs();
 
         // Digits of |ratio| = whole . f1 f2 f3 …; percent = whole f1 f2 . f3 …
-        let mut digits: Vec<u8> = (n / d).to_string().into_bytes();
-        digits.iter_mut().for_each(|b| *b -= b'0');
-        let mut remainder = n % d;
-        let mut next_digit = || {
-            let (digit, rest) = times_ten_div(remainder, d);
-            remainder = rest;
-            digit
+        let mut digits: Vec<u8> = Vec::with_capacity(42 + decimals);
+        let (whole, mut remainder) = match (u64::try_from(n), u64::try_from(d)) {
+            // Counts fit u64: no 128-bit division.
+            (Ok(n), Ok(d)) => (u128::from(n / d), u128::from(n % d)),
+            _ => (n / d, n % d),
         };
-        for _ in 0..decimals + 2 {
-            digits.push(next_digit());
-        }
+        push_digits(&mut digits, whole);
+        let next_digit = match u64::try_from(d) {
+            Ok(d) if d <= u64::MAX / 10 => {
+                // remainder < d, so ten times it fits u64.
+                let mut r = u64::try_from(remainder).unwrap_or(0);
+                for _ in 0..decimals + 2 {
+                    r *= 10;
+                    digits.push(u8::try_from(r / d).unwrap_or(0));
+                    r %= d;
+                }
+                u8::try_from(r * 10 / d).unwrap_or(0)
+            }
+            _ => {
+                for _ in 0..decimals + 2 {
+                    let (digit, rest) = times_ten_div(remainder, d);
+                    remainder = rest;
+                    digits.push(digit);
+                }
+                times_ten_div(remainder, d).0
+            }
+        };
         // The expansion is canonical, so the next digit alone decides the half-way rounding.
-        if next_digit() >= 5 {
+        if next_digit >= 5 {
             increment(&mut digits);
         }
 
         let split = digits.len() - decimals;
-        let whole: String = digits[..split]
-            .iter()
-            .map(|d| char::from(b'0' + d))
-            .collect::<String>();
-        let whole = whole.trim_start_matches('0');
-        let whole = if whole.is_empty() { "0" } else { whole };
-        let fraction: String = digits[split..]
-            .iter()
-            .map(|d| char::from(b'0' + d))
-            .collect();
         let is_zero = digits.iter().all(|d| *d == 0);
-        let sign = if self.numerator < 0 && !is_zero {
-            "-"
-        } else {
-            ""
-        };
-        if decimals == 0 {
-            format!("{sign}{whole}")
-        } else {
-            format!("{sign}{whole}.{fraction}")
+        let mut out = String::with_capacity(digits.len() + 2);
+        if self.numerator < 0 && !is_zero {
+            out.push('-');
         }
+        match digits[..split].iter().position(|&d| d != 0) {
+            Some(first) => out.extend(digits[first..split].iter().map(|d| char::from(b'0' + d))),
+            None => out.push('0'),
+        }
+        if decimals > 0 {
+            out.push('.');
+            out.extend(digits[split..].iter().map(|d| char::from(b'0' + d)));
+        }
+        out
     }
 }
 
-/// `(⌊10·r / d⌋, 10·r mod d)` for `r < d`, without overflowing u128.
+/// Appends the decimal digits (values 0–9, most significant first) of `value`.
+fn push_digits(digits: &mut Vec<u8>, mut value: u128) {
+    let start = digits.len();
+    loop {
+        digits.push(u8::try_from(value % 10).unwrap_or(0));
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    digits[start..].reverse();
+}
+
 fn times_ten_div(r: u128, d: u128) -> (u8, u128) {
     // Add r ten times modulo d; since acc < d and r < d, nothing overflows.
     let mut digit = 0;

@@ -5,7 +5,7 @@
 //! unless `reflection_requires_auth`. Refusals are gRPC statuses built in [`refusal`], the
 //! one place the layer's errors become statuses.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use tracing::Instrument as _;
 
 use crate::auth::{Role, Tokens, bearer, required_role};
-use crate::metrics::GrpcMetrics;
+use crate::metrics::{GrpcMetrics, MethodMetrics};
 
 const HEALTH: &str = "grpc.health.v1.Health";
 const REFLECTION_PREFIX: &str = "grpc.reflection.";
@@ -100,7 +100,10 @@ struct Shared {
     limit: usize,
     metrics: GrpcMetrics,
     error_domain: &'static str,
-    known: HashSet<String>,
+    /// Every known `/package.Service/Method` path with its metric handles.
+    methods: HashMap<String, Arc<MethodMetrics>>,
+    /// Any other path: `unknown`.
+    unknown: Arc<MethodMetrics>,
 }
 
 /// Builds [`Gate`] services.
@@ -121,11 +124,22 @@ impl GateLayer {
         error_domain: &'static str,
         descriptor_set: &[u8],
     ) -> Self {
-        let mut known: HashSet<String> = method_paths(descriptor_set).into_iter().collect();
-        known.insert(format!("/{HEALTH}/Check"));
-        known.insert(format!("/{HEALTH}/Watch"));
-        known.insert("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".to_owned());
-        known.insert("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".to_owned());
+        let mut known = method_paths(descriptor_set);
+        known.push(format!("/{HEALTH}/Check"));
+        known.push(format!("/{HEALTH}/Watch"));
+        known.push("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".to_owned());
+        known.push("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".to_owned());
+        let methods = known
+            .into_iter()
+            .map(|path| {
+                let mut parts = path.trim_start_matches('/').splitn(2, '/');
+                let service = parts.next().unwrap_or("unknown");
+                let method = parts.next().unwrap_or("unknown");
+                let handles = Arc::new(metrics.method(service, method));
+                (path, handles)
+            })
+            .collect();
+        let unknown = Arc::new(metrics.method("unknown", "unknown"));
         Self {
             shared: Arc::new(Shared {
                 tokens,
@@ -134,7 +148,8 @@ impl GateLayer {
                 limit: max_concurrent,
                 metrics,
                 error_domain,
-                known,
+                methods,
+                unknown,
             }),
         }
     }
@@ -210,24 +225,16 @@ where
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let shared = self.shared.clone();
         let path = request.uri().path();
-        let (service, method) = if shared.known.contains(path) {
-            let mut parts = path.trim_start_matches('/').splitn(2, '/');
-            (
-                parts.next().unwrap_or("unknown").to_owned(),
-                parts.next().unwrap_or("unknown").to_owned(),
-            )
-        } else {
-            ("unknown".to_owned(), "unknown".to_owned())
-        };
-        let health = service == HEALTH;
-        let reflection = service.starts_with(REFLECTION_PREFIX);
+        let metrics = shared.methods.get(path).unwrap_or(&shared.unknown).clone();
+        let health = metrics.service == HEALTH;
+        let reflection = metrics.service.starts_with(REFLECTION_PREFIX);
         let exempt = health || (reflection && !shared.reflection_requires_auth);
         shared.metrics.started();
-        let span = crate::telemetry::request_span(request.headers(), &service, &method);
+        let span =
+            crate::telemetry::request_span(request.headers(), &metrics.service, &metrics.method);
         let mut recorder = Recorder {
             shared: shared.clone(),
-            service,
-            method,
+            metrics,
             start: Instant::now(),
             done: false,
             span: span.clone(),
@@ -252,7 +259,7 @@ where
             Err(why) => {
                 let status = refusal(&why, shared.error_domain);
                 tracing::debug!(
-                    method = %recorder.method,
+                    method = %recorder.metrics.method,
                     code = ?status.code(),
                     "request refused"
                 );
@@ -299,8 +306,7 @@ where
 #[derive(Debug)]
 struct Recorder {
     shared: Arc<Shared>,
-    service: String,
-    method: String,
+    metrics: Arc<MethodMetrics>,
     start: Instant,
     done: bool,
     /// The request's span when spans are exported; it ends when the recorder is dropped.
@@ -314,8 +320,7 @@ impl Recorder {
         }
         self.done = true;
         self.shared.metrics.finished(
-            &self.service,
-            &self.method,
+            &self.metrics,
             code_name(code as i32),
             self.start.elapsed().as_secs_f64(),
         );

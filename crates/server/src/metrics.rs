@@ -2,7 +2,7 @@
 //! HTTP endpoint on its own port.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -61,21 +61,50 @@ impl GrpcMetrics {
         self.in_flight.inc();
     }
 
-    pub(crate) fn finished(&self, service: &str, method: &str, code: &'static str, seconds: f64) {
+    /// The handles of one method, resolved once per method instead of once per request.
+    pub(crate) fn method(&self, service: &str, method: &str) -> MethodMetrics {
+        MethodMetrics {
+            service: service.to_owned(),
+            method: method.to_owned(),
+            ok: OnceLock::new(),
+            duration: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn finished(&self, m: &MethodMetrics, code: &'static str, seconds: f64) {
         self.in_flight.dec();
-        self.requests
-            .get_or_create(&vec![
-                ("service", service.to_owned()),
-                ("method", method.to_owned()),
-                ("code", code.to_owned()),
-            ])
-            .inc();
-        self.duration
-            .get_or_create(&vec![
-                ("service", service.to_owned()),
-                ("method", method.to_owned()),
-            ])
+        if code == "OK" {
+            m.ok.get_or_init(|| self.requests.get_or_create_owned(&m.labels(Some(code))))
+                .inc();
+        } else {
+            self.requests.get_or_create(&m.labels(Some(code))).inc();
+        }
+        m.duration
+            .get_or_init(|| self.duration.get_or_create_owned(&m.labels(None)))
             .observe(seconds);
+    }
+}
+
+/// One method's metric handles. A label set appears in the exposition only once a request
+/// of that method (with that code) has finished, as if it were looked up per request.
+#[derive(Debug)]
+pub(crate) struct MethodMetrics {
+    pub(crate) service: String,
+    pub(crate) method: String,
+    ok: OnceLock<Counter>,
+    duration: OnceLock<Histogram>,
+}
+
+impl MethodMetrics {
+    fn labels(&self, code: Option<&'static str>) -> Labels {
+        let mut labels = vec![
+            ("service", self.service.clone()),
+            ("method", self.method.clone()),
+        ];
+        if let Some(code) = code {
+            labels.push(("code", code.to_owned()));
+        }
+        labels
     }
 }
 

@@ -36,7 +36,7 @@ pub use settings::Settings;
 use crate::engine::Engine;
 use crate::metrics::StatsMetrics;
 use crate::registry_client::{Balancing, RegistryClient, RegistryConnection, RegistryToken};
-use crate::service::{State, StatsApi};
+use crate::service::{State, StatsApi, WireFigures};
 use crate::store::Store;
 
 /// Fully qualified name of the gRPC service, as health checks name it.
@@ -126,6 +126,7 @@ impl Application {
             registry,
             import_lock: tokio::sync::Mutex::new(()),
             metrics: metrics.clone(),
+            wire_figures: WireFigures::default(),
         });
         let mut sources = Vec::new();
         for source in state.store.sources().await? {

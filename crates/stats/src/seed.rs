@@ -1,5 +1,5 @@
 //! Reads sales figures from CSV (the format of `data/seed/sales_figures.csv`) into wire
-//! figures ready for `ImportSalesFigures`.
+//! figures ready for `ImportSalesFigures`, or straight into validated domain figures.
 //!
 //! Columns, by header name: `organization` (bare id, empty for the whole market), `basis`,
 //! `flow`, `market`, `scope`, `powertrain` (the domain's tokens), `period` (`YYYY-MM..YYYY-MM`
@@ -16,8 +16,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use autointel_domain::{
-    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, ReleaseStage,
-    SourceId, TEXT_MAX_CHARS, Units, ValueError, VehicleScope, optional_long_text,
+    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance,
+    ReleaseStage, SalesFigureId, SeriesKey as DomainSeriesKey, SourceId, TEXT_MAX_CHARS, Units,
+    ValueError, VehicleScope, optional_long_text,
 };
 use autointel_proto::convert::types::{date_to_wire, month_range_to_wire};
 use autointel_proto::convert::{ResourceId, WireEnum};
@@ -183,6 +184,50 @@ impl<R: Read> Read for QuoteTracker<R> {
 
 /// Reads figures from CSV text with a header line.
 pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedError> {
+    let mut figures = Vec::new();
+    read_rows(reader, |row, cells| {
+        if let Some(parsed) = row.row(cells) {
+            figures.push(parsed.into_wire());
+        }
+    })?;
+    Ok(figures)
+}
+
+/// Reads figures from CSV text with a header line straight into domain values, each under
+/// the next id of `ids`: the figures (and problems) that [`read_sales_figures`] followed by
+/// the service's wire → domain conversion give, with every cell parsed once.
+pub fn read_domain_figures(
+    reader: impl Read,
+    mut ids: impl FnMut() -> Result<SalesFigureId, ValueError>,
+) -> Result<Vec<autointel_domain::SalesFigure>, SeedError> {
+    let mut figures = Vec::new();
+    read_rows(reader, |row, cells| {
+        let Some(parsed) = row.row(cells) else {
+            return;
+        };
+        let Some(id) = row.check("", ids()) else {
+            return;
+        };
+        let figure = parsed.into_domain(id);
+        match figure.validate() {
+            Ok(()) => figures.push(figure),
+            Err(e) => {
+                for violation in e.into_violations() {
+                    row.check::<()>(&violation.field, Err(ValueError(violation.description)));
+                }
+            }
+        }
+    })?;
+    Ok(figures)
+}
+
+/// Reads the header and every record of CSV text, handing each record's cells (in
+/// [`COLUMNS`] order, trimmed) to `each` with a [`RowReader`] that records problems at the
+/// record's line. Fails with every problem found.
+fn read_rows(
+    reader: impl Read,
+    mut each: impl FnMut(&mut RowReader<'_>, &[&str; COLUMNS.len()]),
+) -> Result<(), SeedError> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(QuoteTracker {
@@ -231,10 +276,12 @@ pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedErr
     if !problems.is_empty() {
         return Err(SeedError { problems });
     }
-    let mut figures = Vec::new();
-    for record in csv.records() {
-        let record = match record {
-            Ok(r) => r,
+    // One record buffer for the whole file.
+    let mut record = csv::StringRecord::new();
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 problems.push(SeedProblem {
                     line: e.position().map_or(0, |p| p.line()),
@@ -244,20 +291,15 @@ pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedErr
                 });
                 continue;
             }
-        };
+        }
         let (line, number) = record.position().map_or((0, 0), |p| (p.line(), p.record()));
-        let cells: Vec<&str> = index
-            .iter()
-            .map(|&i| record.get(i).unwrap_or("").trim())
-            .collect();
+        let cells = index.map(|i| trim(record.get(i).unwrap_or("")));
         let mut row = RowReader {
             line,
             record: number,
             problems: &mut problems,
         };
-        if let Some(figure) = row.figure(&cells) {
-            figures.push(figure);
-        }
+        each(&mut row, &cells);
     }
     let quotes = csv.into_inner();
     if quotes.open {
@@ -272,9 +314,21 @@ pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedErr
         problems.sort_by_key(|p| p.line);
     }
     if problems.is_empty() {
-        Ok(figures)
+        Ok(())
     } else {
         Err(SeedError { problems })
+    }
+}
+
+/// `str::trim`, without decoding characters when the cell starts and ends with a printable
+/// ASCII character (as nearly every cell does).
+fn trim(cell: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii_graphic());
+    let bytes = cell.as_bytes();
+    if plain(bytes.first()) && plain(bytes.last()) {
+        cell
+    } else {
+        cell.trim()
     }
 }
 
@@ -304,13 +358,12 @@ impl RowReader<'_> {
         self.check(column, value.parse())
     }
 
-    fn figure(&mut self, cells: &[&str]) -> Option<SalesFigure> {
+    /// Parses one record's cells, recording every bad cell.
+    fn row<'c>(&mut self, cells: &[&'c str; COLUMNS.len()]) -> Option<Row<'c>> {
         let cell = |column: usize| cells.get(column).copied().unwrap_or("");
         let organization = match cell(0) {
-            "" => Some(String::new()),
-            id => self
-                .check(COLUMNS[0], OrganizationId::parse(id))
-                .map(|o| o.resource_name()),
+            "" => Some(None),
+            id => self.check(COLUMNS[0], OrganizationId::parse(id)).map(Some),
         };
         let basis = self.token::<MeasureBasis>(COLUMNS[1], cell(1));
         let flow = self.token::<Flow>(COLUMNS[2], cell(2));
@@ -331,10 +384,10 @@ impl RowReader<'_> {
                         .map_err(|e| ValueError(format!("{units:?} is not a whole number: {e}")))
                         .and_then(Units::new),
                 )
-                .map(|u| sales_figure::Quantity::Units(u.to_i64())),
+                .map(|u| (u, None)),
             ("", tens) => self
                 .check(COLUMNS[8], Units::from_ten_thousands(tens))
-                .map(|_| sales_figure::Quantity::TenThousandUnits(tens.to_owned())),
+                .map(|u| (u, Some(tens))),
             (_, _) => self.check(
                 COLUMNS[8],
                 Err(ValueError::new(
@@ -351,35 +404,100 @@ impl RowReader<'_> {
                         .map_err(|e| ValueError(format!("{text:?} is not a whole number: {e}")))
                         .and_then(Units::new),
                 )
-                .map(|u| Some(u.to_i64())),
+                .map(Some),
         };
-        let source = self
-            .check(COLUMNS[10], SourceId::parse(cell(10)))
-            .map(|s| s.resource_name());
+        let source = self.check(COLUMNS[10], SourceId::parse(cell(10)));
         let stage = self.token::<ReleaseStage>(COLUMNS[11], cell(11));
         let as_of = self.token::<Date>(COLUMNS[12], cell(12));
         // The service checks the note too; check it here so the problem has its line.
-        let note = self
-            .check(COLUMNS[13], optional_long_text(cell(13), TEXT_MAX_CHARS))
-            .map(|_| cell(13).to_owned());
-        Some(SalesFigure {
-            series: Some(SeriesKey {
+        let note = self.check(COLUMNS[13], optional_long_text(cell(13), TEXT_MAX_CHARS));
+        let (units, ten_thousands) = quantity?;
+        Some(Row {
+            key: DomainSeriesKey {
                 organization: organization?,
-                basis: basis?.to_wire(),
-                flow: flow?.to_wire(),
-                market: market?.as_str().to_owned(),
-                scope: scope?.to_wire(),
-                powertrain: powertrain?.to_wire(),
-            }),
-            period: Some(month_range_to_wire(period?)),
-            quantity: Some(quantity?),
-            comparable_prior_units: comparable?,
+                basis: basis?,
+                flow: flow?,
+                market: market?,
+                scope: scope?,
+                powertrain: powertrain?,
+            },
+            period: period?,
+            units,
+            ten_thousands,
+            comparable: comparable?,
             source: source?,
-            stage: stage?.to_wire(),
-            as_of_date: Some(date_to_wire(as_of?)),
+            stage: stage?,
+            as_of: as_of?,
+            note_cell: cell(13),
             note: note?,
-            ..Default::default()
         })
+    }
+}
+
+/// One record's cells as domain values, each parsed once.
+struct Row<'c> {
+    key: DomainSeriesKey,
+    period: MonthRange,
+    units: Units,
+    /// The `ten_thousand_units` cell, when the quantity was given that way.
+    ten_thousands: Option<&'c str>,
+    comparable: Option<Units>,
+    source: SourceId,
+    stage: ReleaseStage,
+    as_of: Date,
+    /// The note cell as written (the wire carries it unchanged).
+    note_cell: &'c str,
+    note: Option<String>,
+}
+
+impl Row<'_> {
+    /// The wire figure `ImportSalesFigures` takes.
+    fn into_wire(self) -> SalesFigure {
+        let quantity = match self.ten_thousands {
+            Some(tens) => sales_figure::Quantity::TenThousandUnits(tens.to_owned()),
+            None => sales_figure::Quantity::Units(self.units.to_i64()),
+        };
+        SalesFigure {
+            series: Some(SeriesKey {
+                organization: self
+                    .key
+                    .organization
+                    .as_ref()
+                    .map(ResourceId::resource_name)
+                    .unwrap_or_default(),
+                basis: self.key.basis.to_wire(),
+                flow: self.key.flow.to_wire(),
+                market: self.key.market.as_str().to_owned(),
+                scope: self.key.scope.to_wire(),
+                powertrain: self.key.powertrain.to_wire(),
+            }),
+            period: Some(month_range_to_wire(self.period)),
+            quantity: Some(quantity),
+            comparable_prior_units: self.comparable.map(Units::to_i64),
+            source: self.source.resource_name(),
+            stage: self.stage.to_wire(),
+            as_of_date: Some(date_to_wire(self.as_of)),
+            note: self.note_cell.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    /// The domain figure the service makes of [`Row::into_wire`]'s figure, under `id`.
+    fn into_domain(self, id: SalesFigureId) -> autointel_domain::SalesFigure {
+        autointel_domain::SalesFigure {
+            id,
+            key: self.key,
+            period: self.period,
+            units: self.units,
+            comparable_prior: self.comparable,
+            provenance: Provenance {
+                source: self.source,
+                stage: self.stage,
+                as_of: self.as_of,
+                supersedes: None,
+            },
+            note: self.note,
+        }
     }
 }
 
@@ -503,6 +621,68 @@ mod tests {
             json_to_csv(b"{}"),
             Err(JsonError::NotAnArray { line: 1, .. })
         ));
+    }
+
+    /// The figures of the wire path: the seed reader, then the service's conversion.
+    fn through_wire(text: &str) -> Result<Vec<autointel_domain::SalesFigure>, SeedError> {
+        let wire = read_sales_figures(text.as_bytes())?;
+        Ok(wire
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                autointel_proto::convert::stats::sales_figure_from_wire(test_id(i), w).unwrap()
+            })
+            .collect())
+    }
+
+    fn test_id(i: usize) -> SalesFigureId {
+        SalesFigureId::parse(&format!("f{i}")).unwrap()
+    }
+
+    fn direct(text: &str) -> Result<Vec<autointel_domain::SalesFigure>, SeedError> {
+        let mut i = 0;
+        read_domain_figures(text.as_bytes(), || {
+            i += 1;
+            Ok(test_id(i - 1))
+        })
+    }
+
+    #[test]
+    fn domain_figures_are_the_wire_paths_figures() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/seed/sales_figures.csv");
+        let seed = std::fs::read_to_string(path).unwrap();
+        let rows = [
+            ",retail,domestic,CN,passenger,nev,2023-10,,76.7,,cpca,final,2023-11-09,",
+            " nissan-china ,company_reported,total,CN,all,all, 2023-01..2023-11 ,694900,,12, article ,preliminary,2023-12-17,  a note  ",
+            "nissan-china,wholesale,export,EU,light_commercial,bev,2020-01..2020-03,0,,0,a-b,restated,2020-04-01,\"quoted, \"\"note\"\"\"",
+            ",production,total,GLOBAL,commercial,ice,1900-01,,0.0001,,x,estimate,2999-12-31,\u{a0}",
+        ];
+        for text in [seed, format!("{HEADER}{}\n", rows.join("\n"))] {
+            let direct = direct(&text).unwrap();
+            assert_eq!(direct, through_wire(&text).unwrap());
+            assert!(!direct.is_empty());
+        }
+    }
+
+    #[test]
+    fn domain_figures_report_the_wire_paths_problems() {
+        let text = format!(
+            "{HEADER}nissan-china,company_reported,total,CN,all,all,2023-01..2023-11,694900,,,article,final,2023-12-17,\n\
+             Nissan,sold,total,cn,all,all,2023-13,1,2,,article,final,2023-12-17,\n\
+             ,retail,domestic,CN,passenger,nev,2023-10,x,,,cpca,final,2023-11-31,a\u{6}b\n\
+             ,retail,domestic,CN,passenger,nev,2023-10,,76.7,,cpca,final,2023-11-09,\"open\n"
+        );
+        assert_eq!(direct(&text).unwrap_err(), through_wire(&text).unwrap_err());
+        let no_id = read_domain_figures(
+            format!(
+                "{HEADER},retail,domestic,CN,passenger,nev,2023-10,,76.7,,cpca,final,2023-11-09,\n"
+            )
+            .as_bytes(),
+            || Err(ValueError::new("no id")),
+        )
+        .unwrap_err();
+        assert_eq!(no_id.problems.len(), 1);
+        assert_eq!(no_id.problems[0].line, 2);
     }
 
     #[test]

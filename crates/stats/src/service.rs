@@ -2,6 +2,7 @@
 //! middle, domain → wire on the way out. Errors become statuses only in `error.rs`.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use autointel_domain::{
@@ -13,7 +14,9 @@ use autointel_proto::convert::types::{
     change_to_wire, date_from_wire, month_range_from_wire, month_range_to_wire,
     percent_decimals_from_wire, ratio_to_wire, series_key_from_wire, series_key_to_wire,
 };
-use autointel_proto::convert::{ResourceId, WireEnum, optional_message, required};
+use autointel_proto::convert::{
+    ResourceId, WireEnum, optional_message, optional_resource_name, required,
+};
 use autointel_proto::registry as rwire;
 use autointel_proto::stats as wire;
 use autointel_proto::stats::stats_service_server::StatsService;
@@ -48,6 +51,79 @@ pub struct State {
     pub import_lock: tokio::sync::Mutex<()>,
     /// The service's own metrics.
     pub metrics: crate::metrics::StatsMetrics,
+    /// Wire forms of the figures answers cite.
+    pub wire_figures: WireFigures,
+}
+
+/// Most figures [`WireFigures`] keeps (a few hundred bytes each); it starts over when full.
+const WIRE_FIGURES_MAX: usize = 1 << 16;
+
+/// The wire forms of cited figures, built on first use. A figure never changes once
+/// imported except for its place in its revision chain (`supersedes`, `superseded_by`),
+/// which only an insert can change: each kept form records the engine's size when it was
+/// built, and its chain links are looked up again once the engine has grown.
+#[derive(Debug, Default)]
+pub struct WireFigures {
+    map: RwLock<HashMap<FigureRef, Arc<WireFigure>, BuildHasherDefault<RefHasher>>>,
+}
+
+#[derive(Debug)]
+struct WireFigure {
+    /// [`Engine::len`] when `figure` was built.
+    engine_len: usize,
+    figure: wire::SalesFigure,
+}
+
+impl WireFigures {
+    /// The wire form of a figure, as [`figure_to_wire`] makes it.
+    fn get(&self, engine: &Engine, f: FigureRef) -> Result<wire::SalesFigure, StatsError> {
+        let engine_len = engine.len();
+        let cached = self.map.read().ok().and_then(|map| map.get(&f).cloned());
+        let w = match cached {
+            Some(kept) if kept.engine_len == engine_len => return Ok(kept.figure.clone()),
+            Some(kept) => {
+                let mut w = kept.figure.clone();
+                let (previous, next) = engine.neighbours(f);
+                w.supersedes =
+                    optional_resource_name(previous.and_then(|p| engine.figure_id(p)).as_ref());
+                w.superseded_by =
+                    optional_resource_name(next.and_then(|n| engine.figure_id(n)).as_ref());
+                w
+            }
+            None => figure_to_wire(engine, f)?,
+        };
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= WIRE_FIGURES_MAX {
+                map.clear();
+            }
+            let kept = WireFigure {
+                engine_len,
+                figure: w.clone(),
+            };
+            map.insert(f, Arc::new(kept));
+        }
+        Ok(w)
+    }
+}
+
+/// Hashes a [`FigureRef`] (one `u32`) by multiplication.
+#[derive(Debug, Default)]
+pub struct RefHasher(u64);
+
+impl Hasher for RefHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 impl State {
@@ -206,10 +282,14 @@ fn figure_to_wire(engine: &Engine, f: FigureRef) -> Result<wire::SalesFigure, St
     Ok(w)
 }
 
-fn provenance(engine: &Engine, figures: &[FigureRef]) -> Result<wire::Provenance, StatsError> {
+fn provenance(
+    cache: &WireFigures,
+    engine: &Engine,
+    figures: &[FigureRef],
+) -> Result<wire::Provenance, StatsError> {
     let wire_figures = figures
         .iter()
-        .map(|&f| figure_to_wire(engine, f))
+        .map(|&f| cache.get(engine, f))
         .collect::<Result<Vec<_>, _>>()?;
     let sources = engine
         .sources_of(figures)
@@ -376,7 +456,7 @@ impl StatsApi {
         let outcome = self
             .state
             .store
-            .write_import(&request_id, &digest, &figures, &new_sources, revision_count)
+            .write_import(&request_id, &digest, figures, &new_sources, revision_count)
             .await?;
         match outcome {
             ImportOutcome::AlreadyImported(record) => {
@@ -626,7 +706,11 @@ impl StatsApi {
         let answer = engine.total(&present(series)?, present(period)?, present(as_of)?);
         Ok(wire::ComputeTotalResponse {
             total: Some(total_to_wire(&answer.total)),
-            provenance: Some(provenance(&engine, &answer.figures)?),
+            provenance: Some(provenance(
+                &self.state.wire_figures,
+                &engine,
+                &answer.figures,
+            )?),
         })
     }
 
@@ -688,7 +772,11 @@ impl StatsApi {
             prior: Some(total_to_wire(&answer.prior)),
             change: change_wire(answer.change.as_ref(), decimals),
             like_for_like_change: change_wire(answer.like_for_like.as_ref(), decimals),
-            provenance: Some(provenance(&engine, &answer.figures)?),
+            provenance: Some(provenance(
+                &self.state.wire_figures,
+                &engine,
+                &answer.figures,
+            )?),
         })
     }
 
@@ -720,7 +808,7 @@ impl StatsApi {
             );
             (
                 answer.points.iter().map(total_to_wire).collect(),
-                provenance(&engine, &answer.figures)?,
+                provenance(&self.state.wire_figures, &engine, &answer.figures)?,
             )
         };
         let events = match (&series.organization, r.include_events) {
@@ -784,7 +872,11 @@ impl StatsApi {
             total_units: to_i64(answer.total_units),
             total_is_market: answer.total_is_market,
             incomplete_count: i32::try_from(answer.incomplete_count).unwrap_or(i32::MAX),
-            provenance: Some(provenance(&engine, &answer.figures)?),
+            provenance: Some(provenance(
+                &self.state.wire_figures,
+                &engine,
+                &answer.figures,
+            )?),
         })
     }
 
@@ -829,7 +921,11 @@ impl StatsApi {
                     share: p.share.as_ref().and_then(|s| ratio_to_wire(s, decimals)),
                 })
                 .collect(),
-            provenance: Some(provenance(&engine, &answer.figures)?),
+            provenance: Some(provenance(
+                &self.state.wire_figures,
+                &engine,
+                &answer.figures,
+            )?),
         })
     }
 
@@ -957,7 +1053,11 @@ impl StatsApi {
                     total: Some(total_to_wire(t)),
                 })
                 .collect(),
-            provenance: Some(provenance(&engine, &answer.figures)?),
+            provenance: Some(provenance(
+                &self.state.wire_figures,
+                &engine,
+                &answer.figures,
+            )?),
         })
     }
 
@@ -997,7 +1097,11 @@ impl StatsApi {
                     reason: c.reason.clone(),
                 })
                 .collect(),
-            provenance: Some(provenance(&engine, &answer.figures)?),
+            provenance: Some(provenance(
+                &self.state.wire_figures,
+                &engine,
+                &answer.figures,
+            )?),
         })
     }
 
@@ -1035,7 +1139,11 @@ impl StatsApi {
                 .as_ref()
                 .and_then(|p| ratio_to_wire(p, decimals)),
             status: status as i32,
-            provenance: Some(provenance(&engine, &answer.figures)?),
+            provenance: Some(provenance(
+                &self.state.wire_figures,
+                &engine,
+                &answer.figures,
+            )?),
         })
     }
 }

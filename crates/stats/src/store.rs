@@ -274,13 +274,13 @@ impl Store {
     /// Writes one import in one transaction: the sources it cites (if new), its figures
     /// with consecutive sequence numbers, and its request record.
     ///
-    /// Figures go in bulk: PostgreSQL `COPY … FROM STDIN`, SQLite multi-row `INSERT`s of
-    /// [`INSERT_BATCH`] rows.
+    /// Figures go in bulk: PostgreSQL binary `COPY … FROM STDIN`, SQLite multi-row
+    /// `INSERT`s of [`INSERT_BATCH`] rows.
     pub async fn write_import(
         &self,
         request_id: &str,
         digest: &str,
-        figures: &[SalesFigure],
+        figures: Vec<SalesFigure>,
         sources: &[Source],
         revision_count: i64,
     ) -> Result<ImportOutcome, StatsError> {
@@ -319,11 +319,13 @@ impl Store {
         }
         let first = last - count + 1;
         let mut stored = Vec::with_capacity(figures.len());
-        for (c, chunk) in figures.chunks(INSERT_BATCH).enumerate() {
+        let mut figures = figures.into_iter().peekable();
+        let mut seq = first;
+        while figures.peek().is_some() {
+            let chunk: Vec<SalesFigure> = figures.by_ref().take(INSERT_BATCH).collect();
             let sql = multi_row_insert(chunk.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (i, f) in chunk.iter().enumerate() {
-                let seq = first + i64::try_from(c * INSERT_BATCH + i).unwrap_or(0);
+            for f in chunk {
                 query = query
                     .bind(seq)
                     .bind(f.id.as_str().to_owned())
@@ -356,9 +358,10 @@ impl Store {
                     .bind(create_time);
                 stored.push(StoredFigure {
                     seq,
-                    figure: f.clone(),
+                    figure: f,
                     create_time_micros: create_time,
                 });
+                seq += 1;
             }
             query.execute(&mut *tx).await?;
         }
@@ -399,29 +402,77 @@ fn multi_row_insert(rows: usize) -> String {
     )
 }
 
-/// Appends a CSV text field, always quoted (so an empty string is not NULL).
-fn csv_text(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    for b in s.bytes() {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
+/// The signature, flags and header extension length that open binary `COPY` data.
+const COPY_BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// Appends a binary `COPY` `bigint` field.
+fn copy_bigint(out: &mut Vec<u8>, value: i64) {
+    out.extend_from_slice(&8i32.to_be_bytes());
+    out.extend_from_slice(&value.to_be_bytes());
 }
 
-/// [`Store::write_import`] on PostgreSQL: the same statements, figures by `COPY`.
+/// Appends a binary `COPY` `text` field.
+fn copy_text(out: &mut Vec<u8>, value: &str) -> Result<(), StatsError> {
+    let len = i32::try_from(value.len())
+        .map_err(|_| StatsError::Internal("a text value is too long for COPY".to_owned()))?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(value.as_bytes());
+    Ok(())
+}
+
+/// Appends a binary `COPY` `NULL`.
+fn copy_null(out: &mut Vec<u8>) {
+    out.extend_from_slice(&(-1i32).to_be_bytes());
+}
+
+/// Appends one `sales_figures` row (the [`FIGURE_COLUMNS`]) in binary `COPY` format.
+fn copy_figure_row(
+    out: &mut Vec<u8>,
+    seq: i64,
+    f: &SalesFigure,
+    create_time: i64,
+) -> Result<(), StatsError> {
+    const FIELDS: i16 = 18;
+    out.extend_from_slice(&FIELDS.to_be_bytes());
+    copy_bigint(out, seq);
+    copy_text(out, f.id.as_str())?;
+    copy_text(out, f.key.organization.as_ref().map_or("", |o| o.as_str()))?;
+    copy_text(out, f.key.basis.as_str())?;
+    copy_text(out, f.key.flow.as_str())?;
+    copy_text(out, f.key.market.as_str())?;
+    copy_text(out, f.key.scope.as_str())?;
+    copy_text(out, f.key.powertrain.as_str())?;
+    copy_bigint(out, i64::from(f.period.start().index()));
+    copy_bigint(out, i64::from(f.period.end().index()));
+    copy_bigint(out, f.units.to_i64());
+    match f.comparable_prior {
+        Some(prior) => copy_bigint(out, prior.to_i64()),
+        None => copy_null(out),
+    }
+    copy_text(out, f.provenance.source.as_str())?;
+    copy_text(out, f.provenance.stage.as_str())?;
+    copy_bigint(out, i64::from(day_code(f.provenance.as_of)));
+    match &f.provenance.supersedes {
+        Some(s) => copy_text(out, s.as_str())?,
+        None => copy_null(out),
+    }
+    match &f.note {
+        Some(note) => copy_text(out, note)?,
+        None => copy_null(out),
+    }
+    copy_bigint(out, create_time);
+    Ok(())
+}
+
+/// [`Store::write_import`] on PostgreSQL: the same statements, figures by binary `COPY`.
 async fn write_import_pg(
     pg: &PgPool,
     request_id: &str,
     digest: &str,
-    figures: &[SalesFigure],
+    figures: Vec<SalesFigure>,
     sources: &[Source],
     revision_count: i64,
 ) -> Result<ImportOutcome, StatsError> {
-    use std::io::Write as _;
-
     let count = i64::try_from(figures.len())
         .map_err(|_| StatsError::Internal("too many figures".to_owned()))?;
     let create_time = now_micros();
@@ -457,70 +508,29 @@ async fn write_import_pg(
     }
     let first = last - count + 1;
     let mut stored = Vec::with_capacity(figures.len());
-    let io = |e: std::io::Error| StatsError::Internal(format!("encoding COPY data: {e}"));
     {
         let mut copy = tx
             .copy_in_raw(&format!(
-                "COPY sales_figures ({FIGURE_COLUMNS}) FROM STDIN WITH (FORMAT csv)"
+                "COPY sales_figures ({FIGURE_COLUMNS}) FROM STDIN WITH (FORMAT binary)"
             ))
             .await?;
         let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
-        for (i, f) in figures.iter().enumerate() {
-            let seq = first + i64::try_from(i).unwrap_or(0);
-            write!(buf, "{seq},").map_err(io)?;
-            csv_text(&mut buf, f.id.as_str());
-            buf.push(b',');
-            csv_text(
-                &mut buf,
-                f.key.organization.as_ref().map_or("", |o| o.as_str()),
-            );
-            for text in [
-                f.key.basis.as_str(),
-                f.key.flow.as_str(),
-                f.key.market.as_str(),
-                f.key.scope.as_str(),
-                f.key.powertrain.as_str(),
-            ] {
-                buf.push(b',');
-                csv_text(&mut buf, text);
-            }
-            write!(
-                buf,
-                ",{},{},{},",
-                f.period.start().index(),
-                f.period.end().index(),
-                f.units.get()
-            )
-            .map_err(io)?;
-            if let Some(prior) = f.comparable_prior {
-                write!(buf, "{}", prior.get()).map_err(io)?;
-            }
-            buf.push(b',');
-            csv_text(&mut buf, f.provenance.source.as_str());
-            buf.push(b',');
-            csv_text(&mut buf, f.provenance.stage.as_str());
-            write!(buf, ",{},", day_code(f.provenance.as_of)).map_err(io)?;
-            if let Some(s) = &f.provenance.supersedes {
-                csv_text(&mut buf, s.as_str());
-            }
-            buf.push(b',');
-            if let Some(note) = &f.note {
-                csv_text(&mut buf, note);
-            }
-            writeln!(buf, ",{create_time}").map_err(io)?;
+        buf.extend_from_slice(COPY_BINARY_HEADER);
+        for (seq, f) in (first..).zip(figures) {
+            copy_figure_row(&mut buf, seq, &f, create_time)?;
             if buf.len() >= 1 << 20 {
                 copy.send(std::mem::take(&mut buf)).await?;
                 buf.reserve(1 << 20);
             }
             stored.push(StoredFigure {
                 seq,
-                figure: f.clone(),
+                figure: f,
                 create_time_micros: create_time,
             });
         }
-        if !buf.is_empty() {
-            copy.send(buf).await?;
-        }
+        // The trailer: a field count of -1.
+        buf.extend_from_slice(&(-1i16).to_be_bytes());
+        copy.send(buf).await?;
         copy.finish().await?;
     }
     sqlx::query(INSERT_REQUEST)
