@@ -802,7 +802,10 @@ fn the_id_index_finds_every_number_before_and_after_compaction() {
     assert!(index.len * 8 <= index.slots.len() * 7, "at most 7/8 full");
     let check = |index: &IdIndex, present: &[u128]| {
         for (row, number) in present.iter().enumerate() {
-            assert_eq!(index.find(*number, present), Some(u32::try_from(row).unwrap()));
+            assert_eq!(
+                index.find(*number, present),
+                Some(u32::try_from(row).unwrap())
+            );
         }
         for absent in &numbers[present.len()..] {
             assert_eq!(index.find(*absent, present), None);
@@ -811,7 +814,11 @@ fn the_id_index_finds_every_number_before_and_after_compaction() {
     check(&index, &present);
 
     index.compact(&present);
-    assert_eq!(index.slots.len(), 40_000 + 10_000 + 1, "4/5 full after compaction");
+    assert_eq!(
+        index.slots.len(),
+        40_000 + 10_000 + 1,
+        "4/5 full after compaction"
+    );
     check(&index, &present);
 
     // loading goes on after compaction
