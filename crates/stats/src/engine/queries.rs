@@ -1425,7 +1425,7 @@ impl Engine {
                             end: e.end,
                             stage: row.stage(),
                             as_of: as_of_to_day_code(row.as_of()),
-                            number: self.numbers[r as usize],
+                            number: self.numbers.get(r as usize),
                         },
                         FigureRef(r),
                     ));

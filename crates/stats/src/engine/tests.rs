@@ -793,25 +793,28 @@ fn the_id_index_finds_every_number_before_and_after_compaction() {
         })
         .collect();
     let mut index = IdIndex::default();
-    let mut present = Vec::new();
-    for (row, _) in numbers.iter().enumerate().take(40_000) {
-        let row = u32::try_from(row).unwrap();
+    let mut present = Numbers::default();
+    for row in 0..40_000u32 {
         present.push(numbers[row as usize]);
         index.insert(row, &present);
     }
     assert!(index.len * 8 <= index.slots.len() * 7, "at most 7/8 full");
-    let check = |index: &IdIndex, present: &[u128]| {
-        for (row, number) in present.iter().enumerate() {
+    let check = |index: &IdIndex, present: &Numbers, rows: usize| {
+        for (row, number) in numbers.iter().enumerate().take(rows) {
+            assert_eq!(present.get(row), *number);
             assert_eq!(
                 index.find(*number, present),
                 Some(u32::try_from(row).unwrap())
             );
         }
-        for absent in &numbers[present.len()..] {
+        for absent in &numbers[rows..] {
             assert_eq!(index.find(*absent, present), None);
         }
+        // same low half, other high half: not the same figure
+        assert_eq!(index.find(numbers[0] ^ (1 << 100), present), None);
     };
-    check(&index, &present);
+    check(&index, &present, 40_000);
+    assert_eq!(present.run_starts.len(), 40_000_usize.div_ceil(7));
 
     index.compact(&present);
     assert_eq!(
@@ -819,12 +822,12 @@ fn the_id_index_finds_every_number_before_and_after_compaction() {
         40_000 + 10_000 + 1,
         "4/5 full after compaction"
     );
-    check(&index, &present);
+    check(&index, &present, 40_000);
 
     // loading goes on after compaction
     for row in 40_000..50_000u32 {
         present.push(numbers[row as usize]);
         index.insert(row, &present);
     }
-    check(&index, &present);
+    check(&index, &present, 50_000);
 }
