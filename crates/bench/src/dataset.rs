@@ -281,11 +281,28 @@ pub fn generate(target: usize, seed: u64) -> Dataset {
     let first = FIRST_YEAR * 12;
     let mut series = Vec::new();
     let mut figures: Vec<GenFigure> = Vec::with_capacity(target + 400);
+    let mut numbered: u64 = 0;
     let mut counter: u64 = 0;
+    // UUIDv7 as the service assigns them (`Uuid::now_v7`, about a microsecond a figure while
+    // importing): a millisecond timestamp, a 42-bit counter reseeded at random each
+    // millisecond and stepped by one within it (its top 12 bits in `rand_a`, the rest at the
+    // top of `rand_b`), 32 random bits, the version and variant bits.
     let mut next_number = |rng: &mut Rng| {
-        counter += 1;
-        // uuid-v7-like: a time prefix then random bits.
-        (u128::from(0x0190_0000_0000u64 + counter) << 80) | u128::from(rng.next_u64() >> 16)
+        const FIGURES_PER_MS: u64 = 1_000;
+        if numbered.is_multiple_of(FIGURES_PER_MS) {
+            counter = rng.next_u64() >> 23; // 41 bits: room to step within the millisecond
+        } else {
+            counter += 1;
+        }
+        let millis = 0x0190_0000_0000u64 + numbered / FIGURES_PER_MS;
+        numbered += 1;
+        let rand_a = (counter >> 30) & 0xfff;
+        let rand_b = ((counter & 0x3fff_ffff) << 32) | (rng.next_u64() & 0xffff_ffff);
+        (u128::from(millis) << 80)
+            | (0x7 << 76)
+            | (u128::from(rand_a) << 64)
+            | (0b10 << 62)
+            | u128::from(rand_b & 0x3fff_ffff_ffff_ffff)
     };
     for spec in series_order() {
         if figures.len() >= target {
