@@ -105,7 +105,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/postgres/0002_drop_series_index.sql"),
         ),
     };
-    Migrator::with_migrations(vec![
+    let mut migrations = vec![
         Migration::new(
             1,
             "init".into(),
@@ -120,7 +120,17 @@ fn migrator(backend: Backend) -> Migrator {
             drop_series_index.into_sql_str(),
             false,
         ),
-    ])
+    ];
+    if backend == Backend::Postgres {
+        migrations.push(Migration::new(
+            3,
+            "drop figure id unique index".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0003_drop_figure_id_unique.sql").into_sql_str(),
+            false,
+        ));
+    }
+    Migrator::with_migrations(migrations)
 }
 
 /// Splits `database.max_connections` into the general pool and, on PostgreSQL, the pool
