@@ -239,8 +239,6 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         let before = rss_bytes(None);
         let t = Instant::now();
         let mut engine = Engine::new();
-        // as stats-server does before its start-up load
-        engine.reserve(data.figures.len());
         for f in &data.figures {
             let figure = data.figure(f, keys[f.series as usize].clone())?;
             engine

@@ -138,10 +138,6 @@ impl Application {
                 engine.put_source(source);
             }
         }
-        // Size the engine for everything stored: its large arrays are then allocated once
-        // rather than grown (growing leaves freed blocks behind that stay resident).
-        let stored = state.store.count_after(0).await?;
-        state.write()?.reserve(usize::try_from(stored).unwrap_or(0));
         let loaded = state.refresh().await?;
         // the bulk load is done: give back the spare capacity grown while loading
         state.write()?.compact();

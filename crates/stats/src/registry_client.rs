@@ -97,6 +97,13 @@ pub type Resolve = Arc<
         + Sync,
 >;
 
+/// The host of an endpoint URI, as a resolver and a TLS domain name take it (an IPv6
+/// address without its brackets).
+pub fn uri_host(uri: &tonic::codegen::http::Uri) -> Option<String> {
+    uri.host()
+        .map(|host| host.trim_matches(['[', ']']).to_owned())
+}
+
 /// The system resolver (`getaddrinfo`, as every other client on the host).
 pub fn dns() -> Resolve {
     Arc::new(|host, port| {
@@ -256,11 +263,7 @@ impl RegistryClient {
             .map_err(|e| StatsError::Internal(format!("invalid registry endpoint: {e}")))?;
         let template = EndpointTemplate {
             scheme: uri.scheme_str().unwrap_or("http").to_owned(),
-            host: uri
-                .host()
-                .unwrap_or_default()
-                .trim_matches(['[', ']'])
-                .to_owned(),
+            host: uri_host(&uri).unwrap_or_default(),
             timeout,
             tls: connection.tls,
         };

@@ -2,7 +2,6 @@
 //! middle, domain → wire on the way out. Errors become statuses only in `error.rs`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use autointel_domain::{
@@ -27,7 +26,7 @@ use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::engine::{
-    BreakdownFilter, Dimension, Engine, FigureRef, Granularity, ListFilter, ListKey,
+    BreakdownFilter, Dimension, Engine, FastMap, FigureRef, Granularity, ListFilter, ListKey,
     ProgressStatus, Total, figure_id,
 };
 use crate::error::{Precondition, StatsError};
@@ -64,7 +63,7 @@ const WIRE_FIGURES_MAX: usize = 1 << 16;
 /// built, and its chain links are looked up again once the engine has grown.
 #[derive(Debug, Default)]
 pub struct WireFigures {
-    map: RwLock<HashMap<FigureRef, Arc<WireFigure>, BuildHasherDefault<RefHasher>>>,
+    map: RwLock<FastMap<FigureRef, Arc<WireFigure>>>,
 }
 
 #[derive(Debug)]
@@ -103,26 +102,6 @@ impl WireFigures {
             map.insert(f, Arc::new(kept));
         }
         Ok(w)
-    }
-}
-
-/// Hashes a [`FigureRef`] (one `u32`) by multiplication.
-#[derive(Debug, Default)]
-pub struct RefHasher(u64);
-
-impl Hasher for RefHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 

@@ -207,9 +207,7 @@ impl Settings {
 
     /// The host name of `registry.endpoint` (without brackets for an IPv6 address).
     pub fn registry_host(&self) -> Option<String> {
-        let uri: tonic::codegen::http::Uri = self.registry.endpoint.parse().ok()?;
-        uri.host()
-            .map(|host| host.trim_matches(['[', ']']).to_owned())
+        crate::registry_client::uri_host(&self.registry.endpoint.parse().ok()?)
     }
 
     /// `engine.refresh_interval_ms` as a duration.

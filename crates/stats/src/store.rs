@@ -247,17 +247,6 @@ impl Store {
         rows.iter().map(figure_from_row).collect()
     }
 
-    /// How many figures come after sequence number `after` (to size the engine before a bulk
-    /// load).
-    pub async fn count_after(&self, after: i64) -> Result<u64, StatsError> {
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sales_figures WHERE seq > $1")
-            .bind(after)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        Ok(u64::try_from(count).unwrap_or(0))
-    }
-
     /// Every recorded source.
     pub async fn sources(&self) -> Result<Vec<Source>, StatsError> {
         let rows = sqlx::query("SELECT id, kind, publisher, title, uri, published FROM sources")

@@ -149,7 +149,7 @@ struct Dims {
 /// A fast hasher for small integer keys (multiplicative, Fx-style); not DoS-resistant,
 /// which is fine for keys the engine assigns itself.
 #[derive(Default, Clone, Copy, Debug)]
-struct FastHasher(u64);
+pub struct FastHasher(u64);
 
 impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
@@ -179,7 +179,8 @@ impl Hasher for FastHasher {
     }
 }
 
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// A map keyed by small integers the engine assigns (rows, interned ids, [`FigureRef`]s).
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 type FastSet<K> = std::collections::HashSet<K, BuildHasherDefault<FastHasher>>;
 
 #[derive(Clone, Debug)]
@@ -279,15 +280,6 @@ impl IdIndex {
         }
         self.slots[i] = row;
         self.len += 1;
-    }
-
-    /// Makes the table big enough for `total` rows without growing (4/5 full then).
-    fn reserve(&mut self, total: usize, numbers: &Numbers) {
-        let capacity = total + total / 4 + 1;
-        if capacity > self.slots.len() {
-            let rows = u32::try_from(self.len).unwrap_or(u32::MAX);
-            self.rebuild(capacity.max(1024), numbers, rows);
-        }
     }
 
     /// Re-sizes the table to be 4/5 full, for a table that will mostly be read.
@@ -484,16 +476,6 @@ impl Engine {
     /// True when no figure is loaded.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
-    }
-
-    /// Makes room for `additional` more figures before a bulk load (answers are unchanged):
-    /// the rows, the figure numbers and the id index are allocated once at their final size
-    /// instead of grown step by step.
-    pub fn reserve(&mut self, additional: usize) {
-        self.rows.reserve_exact(additional);
-        self.numbers.low.reserve_exact(additional);
-        self.ids
-            .reserve(self.rows.len() + additional, &self.numbers);
     }
 
     /// Releases spare capacity after a bulk load (answers are unchanged).
