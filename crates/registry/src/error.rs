@@ -154,13 +154,7 @@ impl From<RegistryError> for Status {
                 Code::Aborted
             }
             RegistryError::Database(e) => {
-                tracing::error!(error = %e, "database error");
-                error_info(&mut details, "DATABASE_UNAVAILABLE", None);
-                return Status::with_error_details(
-                    Code::Unavailable,
-                    "the registry database is unavailable",
-                    details,
-                );
+                return autointel_server::status::database_status(&e, ERROR_DOMAIN);
             }
             RegistryError::Migrate(_) | RegistryError::Corrupt(_) => {
                 tracing::error!(error = %message, "internal error");

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use autointel_proto::registry::registry_service_server::RegistryServiceServer;
-use autointel_server::{Server, ServiceInfo};
+use autointel_server::{Server, ServiceInfo, StoreWatch};
 use tonic::service::Routes;
 
 use crate::error::{ERROR_DOMAIN, RegistryError};
@@ -45,7 +45,7 @@ impl Application {
     /// the database and applies migrations (and loads the seed when asked).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         settings.validate().map_err(StartupError::InvalidSettings)?;
-        let server = Server::bind(
+        let mut server = Server::bind(
             &settings.server,
             &settings.auth,
             &settings.tls,
@@ -57,6 +57,11 @@ impl Application {
         .await?;
         let store =
             Store::connect_with(&settings.database.url, settings.database.max_connections).await?;
+        server.watch_store(StoreWatch {
+            writability: store.writability().clone(),
+            pool: store.pool().clone(),
+            probe_sql: crate::store::WRITE_PROBE,
+        });
         if settings.seed.load {
             let report = crate::seed::load(&store).await?;
             tracing::info!(

@@ -10,6 +10,8 @@ pub mod gate;
 pub mod metrics;
 pub mod server;
 pub mod settings;
+pub mod status;
+pub mod store_health;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -17,6 +19,7 @@ use std::path::Path;
 
 pub use prometheus_client;
 pub use server::{Server, ServiceInfo};
+pub use store_health::{STORE_HEALTH, StoreWatch};
 
 /// Why a server could not start or serve.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::StreamExt as _;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -23,6 +24,7 @@ use crate::auth::Tokens;
 use crate::gate::GateLayer;
 use crate::metrics::{GrpcMetrics, serve_metrics};
 use crate::settings::{AuthSettings, ServerSettings, TlsSettings};
+use crate::store_health::StoreWatch;
 use crate::{StartError, read_file};
 
 /// What a service tells the shared server about itself.
@@ -48,6 +50,7 @@ pub struct Server {
     health: HealthReporter,
     registry: Registry,
     grpc_metrics: GrpcMetrics,
+    store: Option<(StoreWatch, Gauge)>,
 }
 
 async fn bind(what: &'static str, address: SocketAddr) -> Result<TcpListener, StartError> {
@@ -119,6 +122,7 @@ impl Server {
             health: HealthReporter::new(),
             registry,
             grpc_metrics,
+            store: None,
         })
     }
 
@@ -142,6 +146,13 @@ impl Server {
         &mut self.registry
     }
 
+    /// Reports whether `store` takes writes, as the health service [`crate::STORE_HEALTH`]
+    /// and the metric `autointel_store_writable`, while serving.
+    pub fn watch_store(&mut self, store: StoreWatch) {
+        let gauge = store.register(&mut self.registry);
+        self.store = Some((store, gauge));
+    }
+
     /// Serves `api` (with health, reflection and the gate layer) until `shutdown` completes.
     ///
     /// Shutdown: every name in `services` and the overall `""` turn NOT_SERVING, then after
@@ -160,6 +171,9 @@ impl Server {
                 .set_service_status(name, ServingStatus::Serving)
                 .await;
         }
+        let store_tasks = self
+            .store
+            .map(|(store, gauge)| store.spawn(health.clone(), gauge));
         let metrics_task = self
             .metrics_listener
             .map(|listener| tokio::spawn(serve_metrics(listener, Arc::new(self.registry))));
@@ -255,6 +269,9 @@ impl Server {
             },
         };
         if let Some(task) = metrics_task {
+            task.abort();
+        }
+        for task in store_tasks.into_iter().flatten() {
             task.abort();
         }
         tracing::info!("stopped");

@@ -112,8 +112,7 @@ impl From<StatsError> for tonic::Status {
             StatsError::Registry(_) => Code::Internal,
             StatsError::RequestStream(status) => status.code(),
             StatsError::Database(e) => {
-                tracing::error!(error = %e, "database error");
-                Code::Internal
+                return autointel_server::status::database_status(&e, ERROR_DOMAIN);
             }
             StatsError::Migration(e) => {
                 tracing::error!(error = %e, "migration error");

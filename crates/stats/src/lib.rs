@@ -22,7 +22,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use autointel_proto::stats::stats_service_server::StatsServiceServer;
-use autointel_server::{Server, ServiceInfo};
+use autointel_server::{Server, ServiceInfo, StoreWatch};
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
@@ -154,6 +154,11 @@ impl Application {
         )
         .await?;
         metrics.register(server.registry_mut());
+        server.watch_store(StoreWatch {
+            writability: state.store.writability().clone(),
+            pool: state.store.pool().clone(),
+            probe_sql: store::WRITE_PROBE,
+        });
         Ok(Self {
             server,
             state,

@@ -6,44 +6,26 @@
 //! every row up to `seq` can never later see a smaller one commit.
 
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use autointel_db::Writability;
 use autointel_domain::{
     Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance,
     ReleaseStage, SalesFigure, SalesFigureId, SeriesKey, Source, SourceId, SourceKind, Units,
     VehicleScope, YearMonth,
 };
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyRow;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 use sqlx::{AnyPool, Row, SqlSafeStr};
 
 use crate::engine::{date_from_code, day_code};
 use crate::error::StatsError;
 
-/// Which database a URL names.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// SQLite, a file or in memory.
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-}
+pub use autointel_db::Backend;
 
-impl Backend {
-    /// The backend of a database URL, by scheme.
-    pub fn of_url(url: &str) -> Result<Self, StatsError> {
-        if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite)
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Ok(Self::Postgres)
-        } else {
-            Err(StatsError::Internal(format!(
-                "unsupported database URL scheme in {url:?}; expected sqlite: or postgres:"
-            )))
-        }
-    }
-}
+/// A write that changes nothing, run to find out whether the store takes writes again.
+pub const WRITE_PROBE: &str = "UPDATE seq_counter SET value = value WHERE id = 1";
 
 /// A figure as stored, with its sequence number and import time.
 #[derive(Clone, Debug)]
@@ -84,6 +66,8 @@ pub struct Store {
     /// On PostgreSQL, a typed pool for bulk writes with `COPY` (the Any driver cannot reach
     /// it); connects on first use.
     pg: Option<PgPool>,
+    /// Whether imports can be written (a full disk turns it off until one commits again).
+    writability: Writability,
 }
 
 /// Microseconds since the Unix epoch, now.
@@ -159,46 +143,30 @@ impl Store {
     /// PostgreSQL a quarter of the budget (1 or 2 connections) is set aside for bulk `COPY`
     /// imports and the rest serves everything else; a budget of 1 still gets one of each.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StatsError> {
-        sqlx::any::install_default_drivers();
-        let backend = Backend::of_url(url)?;
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let backend = Backend::of_url(url).map_err(|e| StatsError::Internal(e.to_string()))?;
+        let in_memory = autointel_db::is_in_memory(url);
         let (general, copy) = pool_sizes(backend, in_memory, max_connections);
-        let mut options = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
-            .max_connections(general);
-        if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    sqlx::query("PRAGMA busy_timeout = 5000")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA journal_mode = WAL")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA synchronous = FULL")
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
-                })
-            });
-            if in_memory {
-                options = options
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None);
-            }
-        }
-        let pool = options.connect(url).await?;
+        let pool = autointel_db::connect(url, general).await?;
         let pg = match copy {
-            Some(copy) => Some(
-                PgPoolOptions::new()
-                    .max_connections(copy)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_lazy(url)?,
-            ),
+            Some(copy) => Some(autointel_db::pg_pool_options(copy).connect_lazy(url)?),
             None => None,
         };
-        Ok(Self { pool, backend, pg })
+        Ok(Self {
+            pool,
+            backend,
+            pg,
+            writability: Writability::new(),
+        })
+    }
+
+    /// Whether the store takes writes, as the latest import (or write probe) found.
+    pub fn writability(&self) -> &Writability {
+        &self.writability
+    }
+
+    /// The general pool (for the write probe).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// The most connections each pool holds: the general pool, and the PostgreSQL `COPY` pool.
@@ -287,6 +255,25 @@ impl Store {
     /// Figures go in bulk: PostgreSQL binary `COPY … FROM STDIN`, SQLite multi-row
     /// `INSERT`s of [`INSERT_BATCH`] rows.
     pub async fn write_import(
+        &self,
+        request_id: &str,
+        digest: &str,
+        figures: Vec<SalesFigure>,
+        sources: &[Source],
+        revision_count: i64,
+    ) -> Result<ImportOutcome, StatsError> {
+        let result = self
+            .write_import_once(request_id, digest, figures, sources, revision_count)
+            .await;
+        match &result {
+            Ok(_) => self.writability.committed(),
+            Err(StatsError::Database(e)) => self.writability.failed(e),
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn write_import_once(
         &self,
         request_id: &str,
         digest: &str,

@@ -35,6 +35,7 @@
 //! best-effort basis.
 
 mod database;
+pub mod disk;
 pub mod settings;
 
 use std::fmt;

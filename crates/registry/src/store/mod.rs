@@ -6,16 +6,19 @@
 
 pub mod record;
 
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use autointel_domain::{Event, EventStatus, Organization, Partnership, Relationship, Target};
 use prost::Message;
 use sqlx::AnyConnection;
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyRow;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, AssertSqlSafe, Row, SqlSafeStr};
 use tokio::sync::{Mutex, watch};
+
+pub use autointel_db::Backend;
+use autointel_db::Writability;
 
 use crate::error::{Precondition, RegistryError};
 pub use record::{Meta, Record, Stored, parse_etag, to_wire_with_meta};
@@ -85,25 +88,8 @@ impl Sql {
     }
 }
 
-/// Which database the URL names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// SQLite (file or memory).
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-}
-
-impl Backend {
-    /// The backend of a database URL.
-    pub fn of(url: &str) -> Self {
-        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Self::Postgres
-        } else {
-            Self::Sqlite
-        }
-    }
-}
+/// A write that changes nothing, run to find out whether the store takes writes again.
+pub const WRITE_PROBE: &str = "UPDATE change_counter SET value = value WHERE id = 1";
 
 /// A request id and the request it came with (AIP-155).
 #[derive(Clone, Debug)]
@@ -153,6 +139,8 @@ struct Inner {
     write_lock: Option<Mutex<()>>,
     /// Latest change seq committed by this process; wakes `WatchEvents` streams.
     changes: watch::Sender<i64>,
+    /// Whether writes succeed (a full disk turns it off until a write commits again).
+    writability: Writability,
 }
 
 /// The registry's database.
@@ -471,47 +459,9 @@ impl Store {
     /// Like [`Store::connect`] with at most `max_connections` pooled connections (a
     /// SQLite file uses at most 4, since writers serialise; in-memory SQLite exactly 1).
     pub async fn connect_with(database_url: &str, max_connections: u32) -> Result<Self> {
-        static DRIVERS: Once = Once::new();
-        DRIVERS.call_once(sqlx::any::install_default_drivers);
-        let backend = Backend::of(database_url);
-        let memory = backend == Backend::Sqlite
-            && (database_url.contains(":memory:") || database_url.contains("mode=memory"));
-        let mut options = AnyPoolOptions::new();
-        if memory {
-            // Every connection to `sqlite::memory:` is its own database: keep exactly one.
-            options = options
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None);
-        } else if backend == Backend::Sqlite {
-            options = options.max_connections(max_connections.clamp(1, 4));
-        } else {
-            options = options.max_connections(max_connections.max(1));
-        }
-        if backend == Backend::Sqlite {
-            options = options.after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if !memory {
-                        sqlx::query("PRAGMA journal_mode = WAL")
-                            .execute(&mut *conn)
-                            .await?;
-                    }
-                    // Acknowledged writes survive a crash.
-                    sqlx::query("PRAGMA synchronous = FULL")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA foreign_keys = ON")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA busy_timeout = 5000")
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
-                })
-            });
-        }
-        let pool = options.connect(database_url).await?;
+        let backend = Backend::of_url(database_url)
+            .map_err(|e| RegistryError::Database(sqlx::Error::Configuration(Box::new(e))))?;
+        let pool = autointel_db::connect(database_url, max_connections).await?;
         migrator(backend).run(&pool).await?;
         let current = sqlx::query("SELECT value FROM change_counter WHERE id = 1")
             .fetch_one(&pool)
@@ -524,6 +474,7 @@ impl Store {
                 backend,
                 write_lock: (backend == Backend::Sqlite).then(|| Mutex::new(())),
                 changes,
+                writability: Writability::new(),
             }),
         })
     }
@@ -543,6 +494,28 @@ impl Store {
             Some(m) => Some(m.lock().await),
             None => None,
         }
+    }
+
+    /// Runs a write and records its outcome in the store's writability: a commit makes it
+    /// writable, a failure for want of storage makes it unwritable (health, metrics).
+    async fn observed<T>(&self, write: impl Future<Output = Result<T>>) -> Result<T> {
+        let result = write.await;
+        match &result {
+            Ok(_) => self.inner.writability.committed(),
+            Err(RegistryError::Database(e)) => self.inner.writability.failed(e),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// The pool (for the write probe).
+    pub fn pool(&self) -> &AnyPool {
+        &self.inner.pool
+    }
+
+    /// Whether the store takes writes, as the latest write (or write probe) found.
+    pub fn writability(&self) -> &Writability {
+        &self.inner.writability
     }
 
     fn notify(&self, seq: Option<i64>) {
@@ -602,7 +575,7 @@ impl Store {
         value: T,
         idem: Option<&Idempotency>,
     ) -> Result<Stored<T>> {
-        let result = self.create_once(value, idem).await;
+        let result = self.observed(self.create_once(value, idem)).await;
         self.settle_race(result, idem).await
     }
 
@@ -629,7 +602,7 @@ impl Store {
         event: Event,
         idem: Option<&Idempotency>,
     ) -> Result<Stored<Event>> {
-        let result = self.create_event_once(event, idem).await;
+        let result = self.observed(self.create_event_once(event, idem)).await;
         self.settle_race(result, idem).await
     }
 
@@ -686,7 +659,7 @@ impl Store {
         target: Target,
         idem: Option<&Idempotency>,
     ) -> Result<Stored<Target>> {
-        let result = self.create_target_once(target, idem).await;
+        let result = self.observed(self.create_target_once(target, idem)).await;
         self.settle_race(result, idem).await
     }
 
@@ -725,6 +698,15 @@ impl Store {
         etag: Option<&str>,
         apply: impl FnOnce(&T) -> Result<T>,
     ) -> Result<Stored<T>> {
+        self.observed(self.update_once(id, etag, apply)).await
+    }
+
+    async fn update_once<T: Record>(
+        &self,
+        id: &str,
+        etag: Option<&str>,
+        apply: impl FnOnce(&T) -> Result<T>,
+    ) -> Result<Stored<T>> {
         let _guard = self.lock().await;
         let mut tx = self.inner.pool.begin().await?;
         let old = get_in::<T>(&mut tx, id)
@@ -749,6 +731,10 @@ impl Store {
 
     /// Deletes an organisation unless something references it.
     pub async fn delete_organization(&self, id: &str, etag: Option<&str>) -> Result<()> {
+        self.observed(self.delete_organization_once(id, etag)).await
+    }
+
+    async fn delete_organization_once(&self, id: &str, etag: Option<&str>) -> Result<()> {
         let _guard = self.lock().await;
         let mut tx = self.inner.pool.begin().await?;
         let name = format!("organizations/{id}");
@@ -829,6 +815,10 @@ impl Store {
 
     /// Deletes a relationship.
     pub async fn delete_relationship(&self, id: &str, etag: Option<&str>) -> Result<()> {
+        self.observed(self.delete_relationship_once(id, etag)).await
+    }
+
+    async fn delete_relationship_once(&self, id: &str, etag: Option<&str>) -> Result<()> {
         let _guard = self.lock().await;
         let mut tx = self.inner.pool.begin().await?;
         let old = get_in::<Relationship>(&mut tx, id)
