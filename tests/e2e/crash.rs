@@ -80,7 +80,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 /// One write whose acknowledgement the test tracks.
 #[derive(Clone, Debug)]
-enum Op {
+pub(crate) enum Op {
     /// `CreateOrganization` of `crash-org-<n>`.
     Org { n: u64, request_id: String },
     /// `ImportSalesFigures` of `figures` figures in market `CRASH-<k>`.
@@ -134,7 +134,7 @@ fn figure(k: u64, i: usize) -> swire::SalesFigure {
 }
 
 /// Sends `op` once; `Ok` when acknowledged.
-async fn send(
+pub(crate) async fn send(
     op: &Op,
     registry: &mut RegistryServiceClient<Channel>,
     stats: &mut StatsServiceClient<Channel>,
@@ -305,7 +305,9 @@ async fn all_figures(stats: &mut StatsServiceClient<Channel>) -> Vec<swire::Sale
 }
 
 /// Every organisation id, page by page.
-async fn all_organizations(registry: &mut RegistryServiceClient<Channel>) -> Vec<String> {
+pub(crate) async fn all_organizations(
+    registry: &mut RegistryServiceClient<Channel>,
+) -> Vec<String> {
     let mut names = Vec::new();
     let mut page_token = String::new();
     loop {
@@ -327,7 +329,7 @@ async fn all_organizations(registry: &mut RegistryServiceClient<Channel>) -> Vec
 }
 
 /// Checks the whole database against everything acknowledged; returns the writes checked.
-async fn verify_everything(
+pub(crate) async fn verify_everything(
     stack: &Stack,
     acknowledged_orgs: &BTreeSet<u64>,
     acknowledged_imports: &BTreeMap<u64, usize>,

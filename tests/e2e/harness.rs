@@ -288,6 +288,8 @@ pub struct Options {
     pub stats_env: Vec<(String, String)>,
     /// Token the stack's CLI presents (`--token`).
     pub cli_token: Option<String>,
+    /// Where the SQLite files go (default: the stack's temporary directory).
+    pub sqlite_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -295,6 +297,13 @@ impl Options {
     #[must_use]
     pub fn registry_env(mut self, name: &str, value: &str) -> Self {
         self.registry_env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Puts the SQLite files in `dir` (a filesystem the test controls).
+    #[must_use]
+    pub fn sqlite_dir(mut self, dir: &Path) -> Self {
+        self.sqlite_dir = Some(dir.to_owned());
         self
     }
 
@@ -488,7 +497,9 @@ impl Stack {
     /// [`Self::start`] with extra environment for the servers (and a token for the CLI).
     pub async fn start_with(backend: &Backend, seed: bool, options: Options) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let databases = Databases::create(backend, dir.path()).await;
+        let sqlite_dir = options.sqlite_dir.clone();
+        let databases =
+            Databases::create(backend, sqlite_dir.as_deref().unwrap_or(dir.path())).await;
         let registry =
             start_registry_with(&databases.registry, seed, dir.path(), &options.registry_env).await;
         let stats = start_stats_with(

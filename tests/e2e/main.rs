@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod crash;
+mod disk_full;
 mod faults;
 mod flows;
 mod harness;
