@@ -1,14 +1,19 @@
-//! Crash safety: imports and record creations run against the real servers, which are
-//! killed with SIGKILL at random moments (a seeded splitmix64 decides when and which:
-//! registry, stats or both), started again on the same database, and every request that
-//! was not acknowledged is retried with the same `request_id`. Then:
+//! Crash safety: imports and record creations run against the real servers, several
+//! writes in flight at once, and the servers are killed with SIGKILL at random moments (a
+//! seeded splitmix64 decides when and which: registry, stats or both), started again on the
+//! same database, and every request that was not acknowledged is retried with the same
+//! `request_id`. Any failure before the kill fails the test. Then:
 //!
 //! - before a retry, an unacknowledged import is visible entirely or not at all, and an
 //!   unacknowledged organisation at most once;
 //! - the retry succeeds and reports what the first attempt wrote (`imported_count`);
-//! - every acknowledged write is present exactly once, and nothing else is: every figure
-//!   of every import (by its market `CRASH-<k>` and period), every organisation
-//!   `crash-org-<n>`, across all cycles.
+//! - every acknowledged write is present exactly once, with the content it was sent with,
+//!   and nothing else is: every figure of every import (market `CRASH-<k>`, period, units,
+//!   note, source, stage, as-of date), every organisation `crash-org-<n>` (kind, names,
+//!   aliases, country), across all cycles, checked after a last SIGKILL of both servers so
+//!   that the answer comes from what is on disk, not from a surviving process's memory.
+//!
+//! The I/O fault mode (a disk that fills up under the servers) is `disk_full.rs`.
 //!
 //! `AUTOINTEL_CRASH_CYCLES` (default 5) sets the number of kills, `AUTOINTEL_CRASH_SEED`
 //! the seed. A summary line goes to stderr (run with `--nocapture` to see it).
@@ -16,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use autointel_proto::google::r#type::Date;
@@ -29,7 +34,7 @@ use tokio::sync::Mutex;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::harness::{Backend, Stack, on_sqlite_and_postgres};
+use crate::harness::{Backend, Stack, Stop, on_sqlite_and_postgres};
 
 on_sqlite_and_postgres!(acknowledged_writes_survive_sigkill_exactly_once);
 
@@ -39,6 +44,8 @@ const SEED_FIGURES: usize = 2;
 const BATCH: usize = 25;
 /// Most figures in one import.
 const MAX_FIGURES: u64 = 120;
+/// Writers of each kind (organisations, imports) in flight at once.
+const WRITERS_PER_KIND: usize = 3;
 /// Longest any single call may take before it counts as unacknowledged.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -99,6 +106,19 @@ fn market(k: u64) -> String {
     format!("CRASH-{k}")
 }
 
+/// The organisation `crash-org-<n>` as the test creates it.
+fn organization(n: u64) -> rwire::Organization {
+    rwire::Organization {
+        kind: rwire::OrganizationKind::Automaker as i32,
+        english_name: format!("Crash Test {n}"),
+        chinese_name: format!("崩溃测试{n}"),
+        aliases: vec![format!("CT{n}")],
+        country_code: "CN".to_owned(),
+        ..Default::default()
+    }
+}
+
+/// Figure `i` of import `k` as the test sends it.
 fn figure(k: u64, i: usize) -> swire::SalesFigure {
     let i32_index = i32::try_from(i).expect("small index");
     let month = twire::YearMonth {
@@ -144,12 +164,7 @@ pub(crate) async fn send(
             Op::Org { n, request_id } => {
                 let org = registry
                     .create_organization(rwire::CreateOrganizationRequest {
-                        organization: Some(rwire::Organization {
-                            kind: rwire::OrganizationKind::Automaker as i32,
-                            english_name: format!("Crash Test {n}"),
-                            country_code: "CN".to_owned(),
-                            ..Default::default()
-                        }),
+                        organization: Some(organization(*n)),
                         organization_id: org_id(*n),
                         request_id: request_id.clone(),
                     })
@@ -209,19 +224,26 @@ struct Ledger {
     pending: Vec<Op>,
 }
 
-/// Runs `ops` from `next` one after another until `stop` or the first failure.
+/// Runs `ops` from `next` one after another until `stop` or the first failure. A failure
+/// before `killed` is set (no server has been signalled yet) is a bug, whatever its code.
 async fn writer(
-    mut next: impl FnMut() -> Op + Send,
+    next: impl Fn() -> Op + Send,
     stop: Arc<AtomicBool>,
+    killed: Arc<AtomicBool>,
     ledger: Arc<Mutex<Ledger>>,
     mut registry: RegistryServiceClient<Channel>,
     mut stats: StatsServiceClient<Channel>,
 ) {
     while !stop.load(Ordering::SeqCst) {
         let op = next();
+        let before_kill = !killed.load(Ordering::SeqCst);
         match send(&op, &mut registry, &mut stats).await {
             Ok(()) => ledger.lock().await.acknowledged.push(op),
             Err(status) => {
+                assert!(
+                    !before_kill || killed.load(Ordering::SeqCst),
+                    "{op:?} failed before any server was killed: {status:?}"
+                );
                 assert!(
                     is_crash_symptom(status.code()),
                     "{op:?} failed with a status a crash does not explain: {status:?}"
@@ -304,11 +326,11 @@ async fn all_figures(stats: &mut StatsServiceClient<Channel>) -> Vec<swire::Sale
     }
 }
 
-/// Every organisation id, page by page.
-pub(crate) async fn all_organizations(
+/// Every organisation, page by page.
+pub(crate) async fn organizations(
     registry: &mut RegistryServiceClient<Channel>,
-) -> Vec<String> {
-    let mut names = Vec::new();
+) -> Vec<rwire::Organization> {
+    let mut all = Vec::new();
     let mut page_token = String::new();
     loop {
         let page = registry
@@ -320,12 +342,81 @@ pub(crate) async fn all_organizations(
             .await
             .expect("ListOrganizations")
             .into_inner();
-        names.extend(page.organizations.into_iter().map(|o| o.name));
+        all.extend(page.organizations);
         if page.next_page_token.is_empty() {
-            return names;
+            return all;
         }
         page_token = page.next_page_token;
     }
+}
+
+/// Every organisation's resource name.
+pub(crate) async fn all_organizations(
+    registry: &mut RegistryServiceClient<Channel>,
+) -> Vec<String> {
+    organizations(registry)
+        .await
+        .into_iter()
+        .map(|o| o.name)
+        .collect()
+}
+
+/// Asserts a stored crash organisation has exactly the fields it was created with.
+fn assert_organization_content(n: u64, stored: &rwire::Organization) {
+    let sent = organization(n);
+    assert_eq!(
+        (
+            stored.kind,
+            &stored.english_name,
+            &stored.chinese_name,
+            &stored.aliases,
+            &stored.country_code
+        ),
+        (
+            sent.kind,
+            &sent.english_name,
+            &sent.chinese_name,
+            &sent.aliases,
+            &sent.country_code
+        ),
+        "{} stored with other content",
+        stored.name
+    );
+}
+
+/// Asserts a stored crash figure has exactly the content it was imported with; returns
+/// its index `i` within import `k`.
+fn assert_figure_content(k: u64, stored: &swire::SalesFigure) -> usize {
+    let start = stored
+        .period
+        .as_ref()
+        .and_then(|p| p.start)
+        .expect("period");
+    let i = usize::try_from((start.year - 2001) * 12 + start.month - 1).expect("crash period");
+    let sent = figure(k, i);
+    assert_eq!(
+        (
+            &stored.series,
+            &stored.period,
+            &stored.quantity,
+            &stored.source,
+            stored.stage,
+            &stored.as_of_date,
+            &stored.note
+        ),
+        (
+            &sent.series,
+            &sent.period,
+            &sent.quantity,
+            &sent.source,
+            sent.stage,
+            &sent.as_of_date,
+            &sent.note
+        ),
+        "figure {} of import {k} stored with other content",
+        stored.name
+    );
+    i
 }
 
 /// Checks the whole database against everything acknowledged; returns the writes checked.
@@ -338,22 +429,24 @@ pub(crate) async fn verify_everything(
     let mut registry = stack.registry_client().await;
     let mut stats = stack.stats_client().await;
 
-    let names = all_organizations(&mut registry).await;
-    let unique: BTreeSet<&String> = names.iter().collect();
+    let stored = organizations(&mut registry).await;
+    let names: Vec<&String> = stored.iter().map(|o| &o.name).collect();
+    let unique: BTreeSet<&String> = names.iter().copied().collect();
     assert_eq!(unique.len(), names.len(), "an organisation listed twice");
-    let crash: BTreeSet<String> = names
-        .iter()
-        .filter_map(|n| {
-            n.strip_prefix("organizations/crash-org-")
-                .map(str::to_owned)
-        })
-        .collect();
+    let mut crash = BTreeSet::new();
+    for org in &stored {
+        if let Some(n) = org.name.strip_prefix("organizations/crash-org-") {
+            let n: u64 = n.parse().expect("crash organisation number");
+            assert_organization_content(n, org);
+            crash.insert(n.to_string());
+        }
+    }
     let expected: BTreeSet<String> = acknowledged_orgs.iter().map(u64::to_string).collect();
     assert_eq!(crash, expected, "crash organisations stored = acknowledged");
     assert_eq!(names.len(), seed_organizations + acknowledged_orgs.len());
 
     let figures = all_figures(&mut stats).await;
-    let mut by_market: BTreeMap<String, BTreeSet<(i32, i32)>> = BTreeMap::new();
+    let mut by_market: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     let mut seen = 0usize;
     for f in &figures {
         let series = f.series.as_ref().expect("series");
@@ -361,12 +454,15 @@ pub(crate) async fn verify_everything(
             continue;
         }
         seen += 1;
-        let start = f.period.as_ref().and_then(|p| p.start).expect("period");
+        let k: u64 = series.market["CRASH-".len()..]
+            .parse()
+            .expect("crash market number");
+        let i = assert_figure_content(k, f);
         assert!(
             by_market
                 .entry(series.market.clone())
                 .or_default()
-                .insert((start.year, start.month)),
+                .insert(i),
             "figure {} of {} stored twice",
             f.name,
             series.market
@@ -440,48 +536,48 @@ async fn acknowledged_writes_survive_sigkill_exactly_once(backend: Backend) {
             }
         }
 
-        // 2. Writers run; the chosen server(s) die at a random moment.
+        // 2. Writers run, several writes in flight; the chosen server(s) die at a random
+        //    moment.
         let stop = Arc::new(AtomicBool::new(false));
+        let killed = Arc::new(AtomicBool::new(false));
         let ledger = Arc::new(Mutex::new(Ledger::default()));
-        let first_org = next_org;
-        let org_writer = tokio::spawn(writer(
-            {
-                let mut n = first_org;
-                move || {
-                    n += 1;
-                    Op::Org {
-                        n,
-                        request_id: uuid::Uuid::new_v4().to_string(),
-                    }
-                }
-            },
-            stop.clone(),
-            ledger.clone(),
-            registry.clone(),
-            stats.clone(),
-        ));
-        let first_import = next_import;
-        let mut sizes = SplitMix64::new(rng.next_u64());
-        let import_writer = tokio::spawn(writer(
-            {
-                let mut k = first_import;
-                move || {
-                    k += 1;
-                    Op::Import {
-                        k,
-                        figures: usize::try_from(1 + sizes.below(MAX_FIGURES)).expect("small"),
-                        request_id: uuid::Uuid::new_v4().to_string(),
-                    }
-                }
-            },
-            stop.clone(),
-            ledger.clone(),
-            registry.clone(),
-            stats.clone(),
-        ));
+        let org_counter = Arc::new(AtomicU64::new(next_org));
+        let import_counter = Arc::new(AtomicU64::new(next_import));
+        let sizes = Arc::new(std::sync::Mutex::new(SplitMix64::new(rng.next_u64())));
+        let mut writers = Vec::new();
+        for _ in 0..WRITERS_PER_KIND {
+            let counter = org_counter.clone();
+            writers.push(tokio::spawn(writer(
+                move || Op::Org {
+                    n: counter.fetch_add(1, Ordering::SeqCst) + 1,
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                },
+                stop.clone(),
+                killed.clone(),
+                ledger.clone(),
+                registry.clone(),
+                stats.clone(),
+            )));
+            let counter = import_counter.clone();
+            let sizes = sizes.clone();
+            writers.push(tokio::spawn(writer(
+                move || Op::Import {
+                    k: counter.fetch_add(1, Ordering::SeqCst) + 1,
+                    figures: usize::try_from(1 + sizes.lock().expect("sizes").below(MAX_FIGURES))
+                        .expect("small"),
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                },
+                stop.clone(),
+                killed.clone(),
+                ledger.clone(),
+                registry.clone(),
+                stats.clone(),
+            )));
+        }
         tokio::time::sleep(Duration::from_millis(rng.below(400))).await;
         let victim = rng.below(3);
         kills[usize::try_from(victim).expect("small")] += 1;
+        killed.store(true, Ordering::SeqCst);
         if victim != 1 {
             stack.registry.process.signal("KILL");
         }
@@ -489,7 +585,7 @@ async fn acknowledged_writes_survive_sigkill_exactly_once(backend: Backend) {
             stack.stats.process.signal("KILL");
         }
         stop.store(true, Ordering::SeqCst);
-        for task in [org_writer, import_writer] {
+        for task in writers {
             tokio::time::timeout(Duration::from_secs(60), task)
                 .await
                 .expect("writers stop after the kill")
@@ -540,7 +636,8 @@ async fn acknowledged_writes_survive_sigkill_exactly_once(backend: Backend) {
         pending = ledger.pending;
     }
 
-    // Last cycle's unacknowledged writes, then the whole database.
+    // Last cycle's unacknowledged writes, then the whole database as both servers read
+    // it from disk after one more SIGKILL.
     let mut registry = stack.registry_client().await;
     let mut stats = stack.stats_client().await;
     for op in std::mem::take(&mut pending) {
@@ -561,6 +658,7 @@ async fn acknowledged_writes_survive_sigkill_exactly_once(backend: Backend) {
             }
         }
     }
+    stack.restart(Stop::Kill).await;
     let writes = verify_everything(
         &stack,
         &acknowledged_orgs,
