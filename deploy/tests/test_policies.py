@@ -10,6 +10,7 @@ exits non-zero if any fails.
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,16 @@ TOKEN_SECRETS = {
     "autointel-stats": {"autointel-stats-tokens", "autointel-stats-registry-token"},
 }
 DB_KEYS = {"autointel-registry": "registry-url", "autointel-stats": "stats-url"}
+
+# PostgreSQL connection budget (OPERATIONS.md, "Connection budget"): with every HPA at
+# maxReplicas and a rollout's maxSurge pods on top, the services together must not open more
+# than PG_MAX_CONNECTIONS - PG_SUPERUSER_RESERVED - PG_HEADROOM connections. Both databases
+# are assumed to live on one PostgreSQL server with its default max_connections.
+PG_MAX_CONNECTIONS = 100  # PostgreSQL's default max_connections
+PG_SUPERUSER_RESERVED = 3  # PostgreSQL's default superuser_reserved_connections
+PG_HEADROOM = 17  # psql sessions, pg_dump, a metrics exporter, pods still terminating after a rollout
+PG_BUDGET = PG_MAX_CONNECTIONS - PG_SUPERUSER_RESERVED - PG_HEADROOM
+DEFAULT_MAX_CONNECTIONS = 8  # database.max_connections when neither the config nor the env sets it
 
 
 class Checker:
@@ -240,14 +251,103 @@ def check_network_policies(ck: Checker, env: str, docs: list[dict]) -> None:
                  "no other port is opened")
 
 
+def hpa_targets(docs: list[dict]) -> dict[str, dict]:
+    """Deployment name -> the HorizontalPodAutoscaler that scales it."""
+    return {h["spec"]["scaleTargetRef"]["name"]: h for h in of_kind(docs, "HorizontalPodAutoscaler").values()
+            if h["spec"]["scaleTargetRef"].get("kind") == "Deployment"}
+
+
+def check_hpa_owns_replicas(ck: Checker, env: str, docs: list[dict]) -> None:
+    """An HPA-scaled Deployment must not set spec.replicas: every `kubectl apply` would reset the
+    HPA's count to it. The minimum lives in the HPA (minReplicas) only."""
+    deployments = of_kind(docs, "Deployment")
+    for name, hpa in hpa_targets(docs).items():
+        where = f"{env}/horizontalpodautoscaler/{hpa['metadata']['name']}"
+        dep = deployments.get(name)
+        ck.check(where, dep is not None, f"scales Deployment {name}, which is rendered")
+        if dep is not None:
+            got = f" (sets replicas: {dep['spec']['replicas']})" if "replicas" in dep["spec"] else ""
+            ck.check(f"{env}/deployment/{name}", not got, f"no spec.replicas, the HPA owns the count{got}")
+
+
+def pod_connections(name: str, max_connections: int) -> tuple[int, str]:
+    """PostgreSQL connections one pod opens at most, as the servers size their pools.
+
+    registry: one pool of database.max_connections (crates/registry, Store::connect_with).
+    stats: database.max_connections split into a general pool and a COPY pool
+    (crates/stats/src/store.rs, pool_sizes): copy = clamp(n / 4, 1, 2), general = max(n - copy, 1).
+    """
+    n = max(max_connections, 1)
+    if name == "autointel-stats":
+        copy = min(max(n // 4, 1), 2)
+        general = max(n - copy, 1)
+        return general + copy, f"{general} general + {copy} COPY"
+    return n, "one pool"
+
+
+def max_surge(dep: dict, replicas: int) -> int:
+    strategy = dep["spec"].get("strategy", {})
+    if strategy.get("type", "RollingUpdate") == "Recreate":
+        return 0
+    surge = strategy.get("rollingUpdate", {}).get("maxSurge", "25%")
+    if isinstance(surge, str) and surge.endswith("%"):
+        return math.ceil(int(surge[:-1]) * replicas / 100)  # Kubernetes rounds a surge percentage up
+    return int(surge)
+
+
+def check_connection_budget(ck: Checker, env: str, docs: list[dict]) -> None:
+    """Sum over Deployments on PostgreSQL of (HPA maxReplicas + maxSurge) x connections per pod
+    must be <= PG_BUDGET. database.max_connections comes from the mounted config file (the
+    rendered ConfigMap) unless the container sets AUTOINTEL_DATABASE__MAX_CONNECTIONS."""
+    configmaps, hpas = of_kind(docs, "ConfigMap"), hpa_targets(docs)
+    total, terms = 0, []
+    for name, dep in sorted(of_kind(docs, "Deployment").items()):
+        pod = dep["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        config_file = SERVICES[name][2]
+        for c in pod["containers"]:
+            where = f"{env}/deployment/{name}/{c['name']}"
+            env_vars = {e["name"]: e for e in c.get("env", [])}
+            cfg_mount = next((m for m in c.get("volumeMounts", []) if m["mountPath"] == "/etc/autointel"), None)
+            cm = configmaps.get(volumes.get(cfg_mount["name"], {}).get("configMap", {}).get("name", "")
+                                if cfg_mount else "", {})
+            database = tomllib.loads(cm.get("data", {}).get(config_file, "")).get("database", {})
+            url_var = env_vars.get("AUTOINTEL_DATABASE__URL", {})
+            on_postgres = (url_var.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == "autointel-postgres"
+                           or str(url_var.get("value", database.get("url", ""))).startswith("postgres"))
+            if not on_postgres:
+                continue
+            override = env_vars.get("AUTOINTEL_DATABASE__MAX_CONNECTIONS")
+            ck.check(where, override is None or "value" in override,
+                     "AUTOINTEL_DATABASE__MAX_CONNECTIONS, if set, is a literal (the budget must be computable)")
+            per_setting = int(override["value"]) if override and "value" in override else \
+                int(database.get("max_connections", DEFAULT_MAX_CONNECTIONS))
+            per_pod, split = pod_connections(name, per_setting)
+            hpa = hpas.get(name)
+            replicas = hpa["spec"]["maxReplicas"] if hpa else dep["spec"].get("replicas", 1)
+            surge = max_surge(dep, replicas)
+            subtotal = (replicas + surge) * per_pod
+            total += subtotal
+            terms.append(f"{name}: ({'HPA maxReplicas' if hpa else 'replicas'} {replicas} + maxSurge {surge}) "
+                         f"x {per_pod} (max_connections {per_setting}: {split}) = {subtotal}")
+    if not terms:
+        print(f"  --    {env}: no Deployment on PostgreSQL, no connection budget to check")
+        return
+    for t in terms:
+        print(f"        {env} PostgreSQL connections, {t}")
+    ck.check(env, total <= PG_BUDGET,
+             f"PostgreSQL connections at HPA maximum + maxSurge: {total} <= budget {PG_BUDGET} "
+             f"(max_connections {PG_MAX_CONNECTIONS} - superuser_reserved_connections {PG_SUPERUSER_RESERVED}"
+             f" - headroom {PG_HEADROOM})")
+
+
 def check_production(ck: Checker, docs: list[dict]) -> None:
-    hpas = {d["spec"]["scaleTargetRef"]["name"]: d for d in of_kind(docs, "HorizontalPodAutoscaler").values()}
+    hpas = hpa_targets(docs)
     pdbs = list(of_kind(docs, "PodDisruptionBudget").values())
     for name, dep in of_kind(docs, "Deployment").items():
         where = f"production/deployment/{name}"
         spec, pod = dep["spec"], dep["spec"]["template"]["spec"]
         labels = spec["template"]["metadata"]["labels"]
-        ck.check(where, spec.get("replicas", 1) >= 2, f"replicas >= 2 (got {spec.get('replicas', 1)})")
         hpa = hpas.get(name)
         ck.check(where, hpa is not None and hpa["apiVersion"] == "autoscaling/v2"
                  and hpa["spec"].get("minReplicas", 1) >= 2 and hpa["spec"]["maxReplicas"] >= 10,
@@ -305,6 +405,8 @@ def main() -> int:
         check_workloads(ck, env, docs)
         check_services(ck, env, docs)
         check_network_policies(ck, env, docs)
+        check_hpa_owns_replicas(ck, env, docs)
+        check_connection_budget(ck, env, docs)
         if env == "production":
             check_production(ck, docs)
         if env == "local":
