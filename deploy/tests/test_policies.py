@@ -370,6 +370,21 @@ def check_production(ck: Checker, docs: list[dict]) -> None:
             if "secret" in v:
                 ck.check(where, v["secret"].get("optional") is False,
                          f"Secret {v['secret']['secretName']} is required (optional: false)")
+        for c in pod["containers"]:
+            names = {e["name"] for e in c.get("env", [])}
+            ck.check(where, not names & {"AUTOINTEL_AUTH__DISABLED", "AUTOINTEL_AUTH__TOKENS_FILE",
+                                         "AUTOINTEL_AUTH__TOKENS"},
+                     "auth comes from the config file's tokens_file only (no env override can disable it)")
+    # Authentication fails closed: every service's config names a tokens file and never
+    # disables auth, so a pod without its tokens Secret cannot start.
+    for name, cm in of_kind(docs, "ConfigMap").items():
+        for key, text in cm.get("data", {}).items():
+            if not key.endswith(".toml"):
+                continue
+            auth = tomllib.loads(text).get("auth", {})
+            ck.check(f"production/configmap/{name}", bool(auth.get("tokens_file"))
+                     and not auth.get("disabled", False),
+                     f"{key}: auth.tokens_file set and auth.disabled not set")
 
 
 def check_local(ck: Checker, docs: list[dict]) -> None:

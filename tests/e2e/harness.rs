@@ -327,8 +327,16 @@ fn registry_command(
     if seed {
         c.arg("--seed");
     }
-    c.envs(env.iter().map(|(k, v)| (k, v)));
+    server_env(&mut c, env);
     c
+}
+
+/// Sets `env` on a server; a test that configures no auth runs without it, explicitly.
+fn server_env(c: &mut Command, env: &[(String, String)]) {
+    if !env.iter().any(|(k, _)| k.starts_with("AUTOINTEL_AUTH__")) {
+        c.env("AUTOINTEL_AUTH__DISABLED", "true");
+    }
+    c.envs(env.iter().map(|(k, v)| (k, v)));
 }
 
 fn stats_command(
@@ -341,7 +349,7 @@ fn stats_command(
     c.args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", database_url])
         .args(["--registry", registry_url]);
-    c.envs(env.iter().map(|(k, v)| (k, v)));
+    server_env(&mut c, env);
     c
 }
 

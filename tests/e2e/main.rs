@@ -17,5 +17,6 @@ mod raw;
 mod restart;
 mod security;
 mod seed_facts;
+mod startup;
 mod tracing;
 mod up;

@@ -68,7 +68,9 @@ pub async fn run(args: UpArgs) -> Result<(), Failure> {
     let stats_db = args.data_dir.join("stats.db");
     let (stop_tx, stop_rx) = watch::channel(false);
 
+    // A local stack on 127.0.0.1: serving without tokens is its explicit choice.
     let mut registry_settings = autointel_registry::Settings::default();
+    registry_settings.auth.disabled = true;
     registry_settings.server.listen_address =
         SocketAddr::from(([127, 0, 0, 1], args.registry_port));
     registry_settings.database.url = sqlite_url(&registry_db);
@@ -80,6 +82,7 @@ pub async fn run(args: UpArgs) -> Result<(), Failure> {
     let registry_task = tokio::spawn(registry.serve_until(until(stop_rx.clone())));
 
     let mut stats_settings = autointel_stats::Settings::default();
+    stats_settings.auth.disabled = true;
     stats_settings.server.listen_address = SocketAddr::from(([127, 0, 0, 1], args.stats_port));
     stats_settings.database.url = sqlite_url(&stats_db);
     stats_settings.registry.endpoint = registry_url.clone();

@@ -32,6 +32,20 @@ pub enum StartupError {
     Seed(#[from] crate::seed::SeedError),
 }
 
+impl StartupError {
+    /// Exits the process: status 2 for configuration problems, each printed once; 1 for
+    /// anything else.
+    pub fn exit(self, program: &str) -> ! {
+        match self {
+            Self::InvalidSettings(problems) => autointel_server::exit_invalid(program, &problems),
+            Self::Server(e) if e.is_configuration() => {
+                autointel_server::exit_with(program, autointel_server::EXIT_CONFIGURATION, &e)
+            }
+            other => autointel_server::exit_with(program, autointel_server::EXIT_FAILURE, &other),
+        }
+    }
+}
+
 /// A bound, migrated registry server, ready to serve.
 #[derive(Debug)]
 pub struct Application {

@@ -78,6 +78,7 @@ struct TestApp {
 
 async fn spawn_app_with(db: &Db, seed: bool) -> TestApp {
     let mut settings = Settings::default();
+    settings.auth.disabled = true;
     settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
     settings.database.url = db.url.clone();
     settings.seed.load = seed;
@@ -1730,6 +1731,7 @@ mod operations {
 
     fn settings() -> Settings {
         let mut settings = Settings::default();
+        settings.auth.disabled = true;
         settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
         settings.database.url = "sqlite::memory:".to_owned();
         settings
@@ -1802,6 +1804,7 @@ mod operations {
     #[tokio::test]
     async fn reader_cannot_write_no_token_is_unauthenticated_and_health_needs_none() {
         let mut settings = settings();
+        settings.auth.disabled = false;
         settings.auth.tokens = Some(Secret(
             "reader:reader-secret,writer:writer-secret".to_owned(),
         ));

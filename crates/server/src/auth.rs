@@ -77,6 +77,12 @@ pub enum TokenError {
         /// What is wrong (never the token itself).
         message: String,
     },
+    /// Tokens are configured but none was read.
+    #[error("{origin} holds no tokens; authentication cannot be enabled")]
+    Empty {
+        /// `auth.tokens_file <path>` or `auth.tokens`.
+        origin: String,
+    },
     /// `auth.tokens` (`AUTOINTEL_AUTH__TOKENS`) is not `role:token,…`.
     #[error("auth.tokens: entry {index} {message}")]
     Inline {
@@ -122,32 +128,36 @@ fn hash(token: &[u8]) -> [u8; 32] {
 }
 
 impl Tokens {
-    /// Reads `tokens_file` (missing: none, with a warning) and `tokens`.
+    /// Reads `tokens_file` and `tokens`. Fails closed: a configured source that is
+    /// missing, unreadable, malformed or holds no token is an error, never "no auth".
     pub fn load(settings: &AuthSettings) -> Result<Self, TokenError> {
         let mut tokens = Self::default();
         if let Some(path) = &settings.tokens_file {
+            let before = tokens.entries.len();
             tokens.read_file(path)?;
+            if tokens.entries.len() == before {
+                return Err(TokenError::Empty {
+                    origin: format!("auth.tokens_file {}", path.display()),
+                });
+            }
         }
         if let Some(inline) = &settings.tokens {
+            let before = tokens.entries.len();
             tokens.parse_inline(&inline.0)?;
+            if tokens.entries.len() == before {
+                return Err(TokenError::Empty {
+                    origin: "auth.tokens".to_owned(),
+                });
+            }
         }
         Ok(tokens)
     }
 
     fn read_file(&mut self, path: &Path) -> Result<(), TokenError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                tracing::warn!(path = %path.display(), "auth.tokens_file does not exist; no tokens read from it");
-                return Ok(());
-            }
-            Err(source) => {
-                return Err(TokenError::Read {
-                    path: path.display().to_string(),
-                    source,
-                });
-            }
-        };
+        let text = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         // toml's messages quote the offending input, which may be a token: keep only the place.
         let file: TokensFile = toml::from_str(&text).map_err(|e| TokenError::Parse {
             path: path.display().to_string(),
@@ -305,7 +315,7 @@ mod tests {
         );
         let error = Tokens::load(&AuthSettings {
             tokens_file: Some(path),
-            tokens: None,
+            ..AuthSettings::default()
         })
         .err()
         .map(|e| e.to_string())
@@ -313,6 +323,55 @@ mod tests {
         assert!(error.contains("tokens_file"), "{error}");
         assert!(!error.contains("s3cret"), "{error}");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A configured tokens source that cannot give tokens stops start-up, naming it.
+    #[test]
+    fn a_configured_tokens_source_without_tokens_fails_closed() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let missing = dir.path().join("missing.toml");
+        let empty = dir.path().join("empty.toml");
+        let _ = std::fs::write(&empty, "");
+        let unreadable = dir.path().to_owned(); // a directory: read fails
+        for path in [missing, empty, unreadable] {
+            let error = Tokens::load(&AuthSettings {
+                tokens_file: Some(path.clone()),
+                ..AuthSettings::default()
+            })
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| panic!("{} was accepted", path.display()));
+            assert!(
+                error.contains(&path.display().to_string()),
+                "names the file: {error}"
+            );
+        }
+        let error = Tokens::load(&AuthSettings {
+            tokens: Some(crate::settings::Secret(" , ".to_owned())),
+            ..AuthSettings::default()
+        });
+        assert!(error.is_err(), "blank auth.tokens enables nothing");
+
+        let mut problems = Vec::new();
+        AuthSettings::default().validate(&mut problems);
+        assert!(
+            problems.iter().any(|p| p.contains("auth.disabled")),
+            "no tokens and no explicit opt-out: {problems:?}"
+        );
+        let mut problems = Vec::new();
+        AuthSettings::disabled().validate(&mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        let mut problems = Vec::new();
+        AuthSettings {
+            tokens: Some(crate::settings::Secret("reader:x".to_owned())),
+            disabled: true,
+            ..AuthSettings::default()
+        }
+        .validate(&mut problems);
+        assert!(
+            problems.iter().any(|p| p.contains("contradicts")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -53,6 +53,28 @@ pub enum StartError {
     Transport(#[from] tonic::transport::Error),
 }
 
+impl StartError {
+    /// True when the operator's configuration is at fault (a port in use, a missing or
+    /// malformed file, bad tokens): the process exits with status 2, like invalid settings.
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            Self::Bind { .. } | Self::File { .. } | Self::Tokens(_) | Self::Transport(_)
+        )
+    }
+}
+
+/// Exit status for invalid configuration (settings, files, tokens, ports).
+pub const EXIT_CONFIGURATION: i32 = 2;
+/// Exit status for any other failure to start or serve.
+pub const EXIT_FAILURE: i32 = 1;
+
+/// Prints `error` once (its message already names its cause) and exits with `status`.
+pub fn exit_with(program: &str, status: i32, error: &dyn std::fmt::Display) -> ! {
+    eprintln!("{program}: {error}");
+    std::process::exit(status)
+}
+
 /// Reads a whole file, naming it in the error.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, StartError> {
     std::fs::read(path).map_err(|source| StartError::File {

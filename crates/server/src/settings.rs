@@ -233,15 +233,50 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// `[auth]`: bearer tokens with roles. None configured disables authentication.
+/// `[auth]`: bearer tokens with roles. Authentication fails closed: a configured tokens
+/// source that is missing, unreadable, empty or malformed stops start-up, and serving
+/// without tokens needs `disabled = true`, said explicitly.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuthSettings {
-    /// TOML file of `[[tokens]] token = "…" role = "reader" | "writer"`; a missing file
-    /// counts as no tokens (a warning is logged).
+    /// TOML file of `[[tokens]] token = "…" role = "reader" | "writer"`; it must exist
+    /// and hold at least one token.
     pub tokens_file: Option<PathBuf>,
     /// `role:token,role:token`, meant for `AUTOINTEL_AUTH__TOKENS`.
     pub tokens: Option<Secret>,
+    /// Serve without authentication: every caller may read and write. Only valid with
+    /// no tokens configured; for local stacks and tests.
+    pub disabled: bool,
+}
+
+impl AuthSettings {
+    /// No authentication, said explicitly.
+    pub fn disabled() -> Self {
+        Self {
+            disabled: true,
+            ..Self::default()
+        }
+    }
+
+    /// Pushes a line for every problem.
+    pub fn validate(&self, problems: &mut Vec<String>) {
+        let configured = self.tokens_file.is_some() || self.tokens.is_some();
+        if !configured && !self.disabled {
+            problems.push(
+                "auth: no tokens configured; set auth.tokens_file or auth.tokens \
+                 (AUTOINTEL_AUTH__TOKENS), or auth.disabled = true \
+                 (AUTOINTEL_AUTH__DISABLED=true) to serve without authentication"
+                    .to_owned(),
+            );
+        }
+        if configured && self.disabled {
+            problems.push(
+                "auth.disabled = true contradicts the configured auth.tokens_file or auth.tokens"
+                    .to_owned(),
+            );
+        }
+        file_exists("auth", "tokens_file", self.tokens_file.as_ref(), problems);
+    }
 }
 
 /// `[tls]` of a server: TLS when `cert_file` and `key_file` are set, mutual TLS when
@@ -347,7 +382,8 @@ impl ClientTlsSettings {
     }
 }
 
-fn file_exists(section: &str, key: &str, path: Option<&PathBuf>, problems: &mut Vec<String>) {
+/// Pushes a problem when `path` is set and is not a file.
+pub fn file_exists(section: &str, key: &str, path: Option<&PathBuf>, problems: &mut Vec<String>) {
     if let Some(path) = path
         && !path.is_file()
     {

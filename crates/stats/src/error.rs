@@ -72,6 +72,18 @@ impl StatsError {
         v.finish().err().map(Self::InvalidArgument)
     }
 
+    /// Exits the process after a failure to start or serve: status 2 for configuration
+    /// problems, each printed once; 1 for anything else.
+    pub fn exit(self, program: &str) -> ! {
+        match self {
+            Self::InvalidSettings(problems) => autointel_server::exit_invalid(program, &problems),
+            Self::Server(e) if e.is_configuration() => {
+                autointel_server::exit_with(program, autointel_server::EXIT_CONFIGURATION, &e)
+            }
+            other => autointel_server::exit_with(program, autointel_server::EXIT_FAILURE, &other),
+        }
+    }
+
     fn reason(&self) -> &'static str {
         match self {
             Self::InvalidArgument(_) => "INVALID_ARGUMENT",

@@ -59,8 +59,8 @@ pub struct Application {
     max_import_message_bytes: usize,
 }
 
-/// The registry token: `registry.token`, else the contents of `registry.token_file` (a
-/// missing file means none, with a warning).
+/// The registry token: `registry.token`, else the contents of `registry.token_file`. A
+/// configured file that is missing, unreadable or empty stops start-up (fails closed).
 fn registry_token(settings: &settings::RegistrySettings) -> Result<RegistryToken, StatsError> {
     if let Some(token) = &settings.token {
         return RegistryToken::new(Some(&token.0));
@@ -68,29 +68,36 @@ fn registry_token(settings: &settings::RegistrySettings) -> Result<RegistryToken
     let Some(path) = &settings.token_file else {
         return RegistryToken::new(None);
     };
-    match std::fs::read_to_string(path) {
-        Ok(token) => RegistryToken::new(Some(&token)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            tracing::warn!(path = %path.display(), "registry.token_file does not exist; calling registry without a token");
-            RegistryToken::new(None)
-        }
-        Err(e) => Err(StatsError::Internal(format!(
-            "registry.token_file {}: {e}",
+    let token = std::fs::read_to_string(path).map_err(|e| {
+        StatsError::InvalidSettings(vec![format!("registry.token_file {}: {e}", path.display())])
+    })?;
+    if token.trim().is_empty() {
+        return Err(StatsError::InvalidSettings(vec![format!(
+            "registry.token_file {} holds no token",
             path.display()
-        ))),
+        )]));
     }
+    RegistryToken::new(Some(&token))
 }
 
 impl Application {
-    /// Validates the settings, connects and migrates the database, loads the engine,
-    /// prepares the (lazy) registry client and binds the listeners. The registry need not be
-    /// up.
+    /// Validates the settings, reads every token and TLS file and binds the listeners
+    /// (configuration problems surface here, before the database is touched), then connects
+    /// and migrates the database, loads the engine and prepares the (lazy) registry
+    /// client. The registry need not be up. Nothing is served until [`Self::serve_until`].
     pub async fn build(settings: Settings) -> Result<Self, StatsError> {
         settings.validate().map_err(StatsError::InvalidSettings)?;
-        let store =
-            Store::connect(&settings.database.url, settings.database.max_connections).await?;
-        store.migrate().await?;
-        let metrics = StatsMetrics::default();
+        let mut server = Server::bind(
+            &settings.server,
+            &settings.auth,
+            &settings.tls,
+            ServiceInfo {
+                error_domain: error::ERROR_DOMAIN,
+                descriptor_set: autointel_proto::FILE_DESCRIPTOR_SET,
+            },
+        )
+        .await?;
+        let token = registry_token(&settings.registry)?;
         let tls = if settings.registry.endpoint.starts_with("https://") {
             let mut tls = settings.registry.tls.clone();
             if tls.domain_name.is_none() {
@@ -102,6 +109,10 @@ impl Application {
         } else {
             None
         };
+        let store =
+            Store::connect(&settings.database.url, settings.database.max_connections).await?;
+        store.migrate().await?;
+        let metrics = StatsMetrics::default();
         let balancing = match settings.registry.load_balancing {
             settings::LoadBalancing::Single => Balancing::Single,
             settings::LoadBalancing::Dns => Balancing::Dns {
@@ -115,7 +126,7 @@ impl Application {
                 timeout: settings.registry_timeout(),
                 organization_ttl: Duration::from_millis(settings.registry.cache_ttl_ms),
                 tls,
-                token: registry_token(&settings.registry)?,
+                token,
                 balancing,
             },
             metrics.clone(),
@@ -143,16 +154,6 @@ impl Application {
         state.write()?.compact();
         tracing::info!(figures = loaded, "engine loaded");
         update_engine_gauge(&state);
-        let mut server = Server::bind(
-            &settings.server,
-            &settings.auth,
-            &settings.tls,
-            ServiceInfo {
-                error_domain: error::ERROR_DOMAIN,
-                descriptor_set: autointel_proto::FILE_DESCRIPTOR_SET,
-            },
-        )
-        .await?;
         metrics.register(server.registry_mut());
         server.watch_store(StoreWatch {
             writability: state.store.writability().clone(),

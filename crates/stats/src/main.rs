@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use autointel_server::config::Value;
 use autointel_stats::{Application, Settings};
 use clap::Parser;
@@ -30,7 +29,7 @@ struct Flags {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     let flags = Flags::parse();
     let mut overrides: Vec<(&str, Value)> = Vec::new();
     if let Some(listen) = flags.listen {
@@ -54,8 +53,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|e| autointel_server::exit_invalid("stats-server", &[e.to_string()]));
     let app = Application::build(settings)
         .await
-        .context("starting stats")?;
-    app.serve_until(autointel_server::shutdown_signal())
-        .await
-        .context("serving stats")
+        .unwrap_or_else(|e| e.exit("stats-server"));
+    if let Err(e) = app.serve_until(autointel_server::shutdown_signal()).await {
+        e.exit("stats-server");
+    }
 }

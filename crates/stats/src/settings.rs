@@ -30,8 +30,8 @@ pub enum LoadBalancing {
 pub struct RegistrySettings {
     /// gRPC endpoint: `http://host:port`, or `https://…` with `[registry.tls]`.
     pub endpoint: String,
-    /// File holding the bearer token stats presents to registry (a Kubernetes Secret); a
-    /// missing file means no token (a warning is logged).
+    /// File holding the bearer token stats presents to registry (a Kubernetes Secret); it
+    /// must exist and hold a token.
     pub token_file: Option<PathBuf>,
     /// The token itself, meant for `AUTOINTEL_REGISTRY__TOKEN`; wins over `token_file`.
     pub token: Option<Secret>,
@@ -153,6 +153,7 @@ impl Settings {
         self.database.validate(&mut problems);
         self.log.validate(&mut problems);
         self.tls.validate("tls", &mut problems);
+        self.auth.validate(&mut problems);
         let registry = &self.registry;
         let https = registry.endpoint.starts_with("https://");
         if !(registry.endpoint.starts_with("http://") || https) {
@@ -175,6 +176,12 @@ impl Settings {
             problems.push("registry.tls is set but registry.endpoint is not https://".to_owned());
         }
         registry.tls.validate("registry.tls", &mut problems);
+        autointel_server::settings::file_exists(
+            "registry",
+            "token_file",
+            registry.token_file.as_ref(),
+            &mut problems,
+        );
         for (key, value) in [
             ("registry.timeout_ms", registry.timeout_ms),
             ("registry.refresh_interval_ms", registry.refresh_interval_ms),
@@ -231,7 +238,12 @@ mod tests {
         std::fs::write(&path, CONFIGMAP).unwrap();
         let settings = Settings::load(Some(&path), &[]).unwrap();
         let _ = std::fs::remove_file(&path);
-        settings.validate().unwrap();
+        // Valid, but for the Secrets the pod mounts, which this machine does not have.
+        let problems = settings.validate().err().unwrap_or_default();
+        assert!(
+            problems.iter().all(|p| p.contains("/var/run/secrets/autointel/")),
+            "{problems:#?}"
+        );
         assert_eq!(settings.server.shutdown_grace_seconds, 20);
 
         let unknown = autointel_server::config::unknown_keys(CONFIGMAP, &settings).unwrap();

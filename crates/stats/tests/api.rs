@@ -35,6 +35,7 @@ struct RunningRegistry {
 
 async fn start_registry(addr: SocketAddr, database_url: &str) -> RunningRegistry {
     let mut settings = autointel_registry::Settings::default();
+    settings.auth.disabled = true;
     settings.server.listen_address = addr;
     settings.database.url = database_url.to_owned();
     settings.seed.load = true;
@@ -110,6 +111,7 @@ async fn spawn_stats(
     registry: SocketAddr,
 ) -> (StatsServiceClient<Channel>, oneshot::Sender<()>) {
     let mut settings = Settings::default();
+    settings.auth.disabled = true;
     settings.server.listen_address = SocketAddr::from(([127, 0, 0, 1], 0));
     settings.database.url = stats_db.to_owned();
     settings.registry.endpoint = format!("http://{registry}");
@@ -1272,6 +1274,7 @@ mod operations {
 
     fn registry_settings() -> autointel_registry::Settings {
         let mut settings = autointel_registry::Settings::default();
+        settings.auth.disabled = true;
         settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
         settings.database.url = "sqlite::memory:".to_owned();
         settings.seed.load = true;
@@ -1280,6 +1283,7 @@ mod operations {
 
     fn stats_settings(registry: &str) -> Settings {
         let mut settings = Settings::default();
+        settings.auth.disabled = true;
         settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
         settings.database.url = "sqlite::memory:".to_owned();
         settings.registry.endpoint = registry.to_owned();
@@ -1366,6 +1370,7 @@ mod operations {
     async fn stats_reader_cannot_import_no_token_is_unauthenticated_and_health_needs_none() {
         let registry = start_registry(registry_settings()).await;
         let mut settings = stats_settings(&format!("http://{}", registry.addr));
+        settings.auth.disabled = false;
         settings.auth.tokens = Some(Secret("reader:stats-reader,writer:stats-writer".to_owned()));
         let stats = start_stats(settings).await;
 
@@ -1467,6 +1472,7 @@ mod operations {
     async fn stats_calls_registry_with_its_own_token_over_mutual_tls() {
         let pki = Pki::generate();
         let mut registry_settings = registry_settings();
+        registry_settings.auth.disabled = false;
         registry_settings.auth.tokens = Some(Secret("reader:stats-to-registry".to_owned()));
         registry_settings.tls.cert_file = Some(pki.path("server.pem"));
         registry_settings.tls.key_file = Some(pki.path("server.key"));

@@ -1,8 +1,8 @@
 //! The one place the testkit builds each service's settings.
 //!
 //! When the services' `Settings` change shape, only these two functions change. Both start
-//! from the services' defaults (no metrics listener, no auth, no TLS) and set only what a
-//! test stack needs.
+//! from the services' defaults (no metrics listener, no TLS), with authentication
+//! explicitly disabled, and set only what a test stack needs.
 
 use std::net::SocketAddr;
 
@@ -13,6 +13,7 @@ pub fn registry_settings_for(
     database_url: &str,
 ) -> autointel_registry::Settings {
     let mut settings = autointel_registry::Settings::default();
+    settings.auth.disabled = true;
     settings.server.listen_address = listen_address;
     // A fixed metrics port would clash between stacks running side by side.
     settings.server.metrics_address = None;
@@ -29,6 +30,7 @@ pub fn stats_settings_for(
     registry_endpoint: &str,
 ) -> autointel_stats::Settings {
     let mut settings = autointel_stats::Settings::default();
+    settings.auth.disabled = true;
     settings.server.listen_address = listen_address;
     settings.server.metrics_address = None;
     settings.database.url = database_url.to_owned();
