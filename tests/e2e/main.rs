@@ -14,6 +14,7 @@ mod flows;
 mod harness;
 mod import_errors;
 mod raw;
+mod reflection;
 mod restart;
 mod security;
 mod seed_facts;

@@ -92,7 +92,9 @@ mod tests {
         // Valid, but for the Secrets the pod mounts, which this machine does not have.
         let problems = settings.validate().err().unwrap_or_default();
         assert!(
-            problems.iter().all(|p| p.contains("/var/run/secrets/autointel/")),
+            problems
+                .iter()
+                .all(|p| p.contains("/var/run/secrets/autointel/")),
             "{problems:#?}"
         );
         assert_eq!(settings.server.shutdown_grace_seconds, 20);

@@ -194,16 +194,8 @@ impl Server {
         }
         let (reflection_v1, reflection_v1alpha) = if settings.reflection {
             (
-                Some(
-                    tonic_reflection::server::Builder::configure()
-                        .register_encoded_file_descriptor_set(self.info.descriptor_set)
-                        .build_v1()?,
-                ),
-                Some(
-                    tonic_reflection::server::Builder::configure()
-                        .register_encoded_file_descriptor_set(self.info.descriptor_set)
-                        .build_v1alpha()?,
-                ),
+                Some(reflection(self.info.descriptor_set, services).build_v1()?),
+                Some(reflection(self.info.descriptor_set, services).build_v1alpha()?),
             )
         } else {
             (None, None)
@@ -278,6 +270,28 @@ impl Server {
         result.map_err(StartError::from)
     }
 }
+
+/// Reflection that lists exactly what this port serves: `services`, health and reflection
+/// itself (the descriptor set holds every autointel service; the others are not listed).
+fn reflection<'b>(
+    descriptor_set: &'b [u8],
+    services: &[&'static str],
+) -> tonic_reflection::server::Builder<'b> {
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(descriptor_set)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    for name in services.iter().copied().chain(SERVED_BY_EVERY_PORT) {
+        builder = builder.with_service_name(name);
+    }
+    builder
+}
+
+/// The services every port serves besides its own.
+pub const SERVED_BY_EVERY_PORT: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
 
 /// An accepted connection that does not offer vectored writes. HTTP/2 then copies DATA
 /// frames under 1 KiB into its write buffer (with vectored writes only those under 256
