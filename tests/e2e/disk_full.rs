@@ -127,7 +127,7 @@ async fn a_full_disk_loses_no_acknowledged_write_and_writes_resume() {
     let mut acknowledged = Acknowledged::default();
     let (mut next_org, mut next_import) = (0u64, 0u64);
     let mut next_op = |i: u64| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             next_org += 1;
             org(next_org)
         } else {

@@ -1,5 +1,6 @@
 //! The tower layer in front of every gRPC service: authentication and roles, the global
-//! concurrency limit (load shedding), and request metrics.
+//! concurrency limit (load shedding), the request time limit (`DEADLINE_EXCEEDED`), and
+//! request metrics.
 //!
 //! Health checks pass without a token and are never shed; reflection passes without a token
 //! unless `reflection_requires_auth`. Refusals are gRPC statuses built in [`refusal`], the
@@ -10,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::Frame;
@@ -104,6 +105,8 @@ struct Shared {
     methods: HashMap<String, Arc<MethodMetrics>>,
     /// Any other path: `unknown`.
     unknown: Arc<MethodMetrics>,
+    /// The server's own time limit for a request (until its response starts).
+    request_timeout: Option<Duration>,
 }
 
 /// Builds [`Gate`] services.
@@ -150,9 +153,36 @@ impl GateLayer {
                 error_domain,
                 methods,
                 unknown,
+                request_timeout: None,
             }),
         }
     }
+
+    /// Limits each request to `timeout` (or the client's shorter `grpc-timeout`): past it
+    /// the caller gets `DEADLINE_EXCEEDED`, recorded as such in the metrics.
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.request_timeout = Some(timeout);
+        }
+        self
+    }
+}
+
+/// The client's deadline from its `grpc-timeout` header (`<digits><H|M|S|m|u|n>`).
+fn client_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount.saturating_mul(3600)),
+        "M" => Duration::from_secs(amount.saturating_mul(60)),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
 }
 
 impl<S> tower_layer::Layer<S> for GateLayer {
@@ -232,10 +262,16 @@ where
         shared.metrics.started();
         let span =
             crate::telemetry::request_span(request.headers(), &metrics.service, &metrics.method);
+        let start = Instant::now();
+        let timeout = match (shared.request_timeout, client_timeout(request.headers())) {
+            (Some(server), Some(client)) => Some(server.min(client)),
+            (server, client) => server.or(client),
+        };
         let mut recorder = Recorder {
             shared: shared.clone(),
             metrics,
-            start: Instant::now(),
+            start,
+            deadline: timeout.map(|t| start + t),
             done: false,
             span: span.clone(),
         };
@@ -273,8 +309,27 @@ where
         // Swap in a fresh clone: the one polled ready is the one to call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        let server_timeout = shared.request_timeout;
         let handled = async move {
-            let response = inner.call(request).await;
+            let response = match timeout {
+                Some(limit) => match tokio::time::timeout(limit, inner.call(request)).await {
+                    Ok(response) => response,
+                    Err(_) => {
+                        drop(permit);
+                        recorder.finish(Code::DeadlineExceeded);
+                        let whose = if server_timeout == Some(limit) {
+                            "the server's request time limit"
+                        } else {
+                            "the client's deadline"
+                        };
+                        let status = Status::deadline_exceeded(format!(
+                            "the request did not finish within {whose} of {limit:?}"
+                        ));
+                        return Ok(status.into_http());
+                    }
+                },
+                None => inner.call(request).await,
+            };
             drop(permit);
             let response = response?;
             // A trailers-only response (an error) carries its status in the headers.
@@ -301,13 +356,14 @@ where
     }
 }
 
-/// Records one request's outcome exactly once; a request dropped unfinished (client gone,
-/// deadline) counts as CANCELLED.
+/// Records one request's outcome exactly once; a request dropped unfinished counts as
+/// DEADLINE_EXCEEDED past its deadline, else CANCELLED (the client went away).
 #[derive(Debug)]
 struct Recorder {
     shared: Arc<Shared>,
     metrics: Arc<MethodMetrics>,
     start: Instant,
+    deadline: Option<Instant>,
     done: bool,
     /// The request's span when spans are exported; it ends when the recorder is dropped.
     span: Option<tracing::Span>,
@@ -332,7 +388,11 @@ impl Recorder {
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        self.finish(Code::Cancelled);
+        let code = match self.deadline {
+            Some(deadline) if Instant::now() >= deadline => Code::DeadlineExceeded,
+            _ => Code::Cancelled,
+        };
+        self.finish(code);
     }
 }
 
@@ -484,6 +544,61 @@ mod tests {
         assert!(!after.is_finished(), "the slot is free again");
         release.notify_waiters();
         assert_eq!(grpc_status(&after.await.unwrap().unwrap()), None);
+    }
+
+    #[tokio::test]
+    async fn a_request_past_the_time_limit_is_deadline_exceeded_in_status_and_metrics() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let layer = GateLayer::new(
+            Tokens::default(),
+            false,
+            8,
+            GrpcMetrics::register(&mut registry),
+            "test.autointel",
+            &[],
+        )
+        .with_request_timeout(Duration::from_millis(50));
+        let mut service = layer.layer(Held(Arc::new(Notify::new())));
+        let api = "/autointel.registry.v1.RegistryService/ListOrganizations";
+        let answer = tokio::time::timeout(Duration::from_secs(5), service.call(request(api)))
+            .await
+            .expect("answered at the limit")
+            .unwrap();
+        assert_eq!(grpc_status(&answer), Some("4"), "DEADLINE_EXCEEDED");
+
+        // A client's shorter deadline counts too.
+        let mut short = request(api);
+        short
+            .headers_mut()
+            .insert("grpc-timeout", "10m".parse().unwrap());
+        let answer = service.call(short).await.unwrap();
+        assert_eq!(grpc_status(&answer), Some("4"), "DEADLINE_EXCEEDED");
+
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(
+            text.lines().any(|l| l.starts_with("grpc_requests_total")
+                && l.contains("code=\"DEADLINE_EXCEEDED\"")
+                && l.ends_with(" 2")),
+            "{text}"
+        );
+        assert!(!text.contains("code=\"CANCELLED\""), "{text}");
+    }
+
+    #[test]
+    fn grpc_timeout_headers_parse() {
+        let mut headers = http::HeaderMap::new();
+        for (value, expected) in [
+            ("5S", Some(Duration::from_secs(5))),
+            ("250m", Some(Duration::from_millis(250))),
+            ("1H", Some(Duration::from_secs(3600))),
+            ("7u", Some(Duration::from_micros(7))),
+            ("x", None),
+            ("10", None),
+        ] {
+            headers.insert("grpc-timeout", value.parse().unwrap());
+            assert_eq!(client_timeout(&headers), expected, "{value}");
+        }
     }
 
     #[tokio::test]

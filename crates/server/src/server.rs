@@ -179,8 +179,9 @@ impl Server {
             .map(|listener| tokio::spawn(serve_metrics(listener, Arc::new(self.registry))));
 
         let settings = &self.settings;
+        // The request time limit is the gate's (DEADLINE_EXCEEDED); tonic's own would
+        // answer CANCELLED.
         let mut builder = tonic::transport::Server::builder()
-            .timeout(settings.request_timeout())
             .max_concurrent_streams(settings.max_concurrent_streams)
             .tcp_nodelay(true);
         if let Some(age) = settings.max_connection_age_seconds {
@@ -207,7 +208,8 @@ impl Server {
             self.grpc_metrics,
             self.info.error_domain,
             self.info.descriptor_set,
-        );
+        )
+        .with_request_timeout(settings.request_timeout());
         let router = builder
             .layer(gate)
             .add_routes(api)

@@ -124,7 +124,7 @@ impl From<StatsError> for tonic::Status {
             StatsError::Registry(_) => Code::Internal,
             StatsError::RequestStream(status) => status.code(),
             StatsError::Database(e) => {
-                return autointel_server::status::database_status(&e, ERROR_DOMAIN);
+                return autointel_server::status::database_status(e, ERROR_DOMAIN);
             }
             StatsError::Migration(e) => {
                 tracing::error!(error = %e, "migration error");
