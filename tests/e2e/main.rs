@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bad_input;
+mod big_errors;
 mod crash;
 mod disk_full;
 mod faults;

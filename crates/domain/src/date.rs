@@ -100,7 +100,12 @@ impl FromStr for Date {
 
     /// Parses ISO 8601 `YYYY-MM-DD`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = || ValueError(format!("expected a date as YYYY-MM-DD, got {s:?}"));
+        let invalid = || {
+            ValueError(format!(
+                "expected a date as YYYY-MM-DD, got {}",
+                crate::validation::Shown(s)
+            ))
+        };
         let mut parts = s.split('-');
         let (Some(y), Some(m), Some(d), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -276,7 +281,8 @@ impl FromStr for PartialDate {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = || {
             ValueError(format!(
-                "expected YYYY-MM-DD, YYYY-MM, YYYY-Qn or YYYY, got {s:?}"
+                "expected YYYY-MM-DD, YYYY-MM, YYYY-Qn or YYYY, got {}",
+                crate::validation::Shown(s)
             ))
         };
         if let Some((year, quarter)) = s.split_once("-Q") {

@@ -44,8 +44,8 @@ macro_rules! domain_enum {
                 match s {
                     $( $token => Ok(Self::$variant), )+
                     _ => Err(ValueError(format!(
-                        concat!("unknown ", stringify!($name), " {:?}; expected one of: {}"),
-                        s,
+                        concat!("unknown ", stringify!($name), " {}; expected one of: {}"),
+                        $crate::validation::Shown(s),
                         Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
                     ))),
                 }

@@ -28,7 +28,8 @@ impl LanguageTag {
     pub fn parse(tag: &str) -> Result<Self, ValueError> {
         let invalid = || {
             ValueError(format!(
-                "language_code must be a BCP 47 tag such as en, zh or zh-Hans (got {tag:?})"
+                "language_code must be a BCP 47 tag such as en, zh or zh-Hans (got {})",
+                crate::validation::Shown(tag)
             ))
         };
         if tag.len() > Self::MAX_LEN {

@@ -23,7 +23,8 @@ pub fn check_resource_id(value: &str) -> Result<(), ValueError> {
     }
     if !first.is_ascii_lowercase() {
         return Err(ValueError(format!(
-            "id {value:?} must start with a lowercase letter"
+            "id {} must start with a lowercase letter",
+            crate::validation::Shown(value)
         )));
     }
     if !bytes
@@ -31,12 +32,14 @@ pub fn check_resource_id(value: &str) -> Result<(), ValueError> {
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
     {
         return Err(ValueError(format!(
-            "id {value:?} may contain only lowercase letters, digits and hyphens"
+            "id {} may contain only lowercase letters, digits and hyphens",
+            crate::validation::Shown(value)
         )));
     }
     if bytes.last() == Some(&b'-') {
         return Err(ValueError(format!(
-            "id {value:?} must not end with a hyphen"
+            "id {} must not end with a hyphen",
+            crate::validation::Shown(value)
         )));
     }
     Ok(())

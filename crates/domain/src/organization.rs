@@ -22,7 +22,8 @@ impl CountryCode {
     pub fn parse(code: &str) -> Result<Self, ValueError> {
         if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(ValueError(format!(
-                "country must be an ISO 3166-1 alpha-2 code such as CN (got {code:?})"
+                "country must be an ISO 3166-1 alpha-2 code such as CN (got {})",
+                crate::validation::Shown(code)
             )));
         }
         Ok(Self(code.to_owned()))

@@ -112,7 +112,12 @@ impl FromStr for YearMonth {
 
     /// Parses `YYYY-MM`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = || ValueError(format!("expected a month as YYYY-MM, got {s:?}"));
+        let invalid = || {
+            ValueError(format!(
+                "expected a month as YYYY-MM, got {}",
+                crate::validation::Shown(s)
+            ))
+        };
         let (year, month) = s.split_once('-').ok_or_else(invalid)?;
         let year = parse_digits(year, 4).ok_or_else(invalid)?;
         let month = parse_digits(month, 2).ok_or_else(invalid)?;

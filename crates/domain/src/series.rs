@@ -22,7 +22,8 @@ impl Market {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
         if !(2..=16).contains(&code.len()) || !valid_chars {
             return Err(ValueError(format!(
-                "market must be 2-16 characters of A-Z, 0-9 and '-' (got {code:?})"
+                "market must be 2-16 characters of A-Z, 0-9 and '-' (got {})",
+                crate::validation::Shown(code)
             )));
         }
         Ok(Self(code.to_owned()))

@@ -59,8 +59,12 @@ impl Units {
     /// `"20"` → 200,000); rejects signs, exponents, blanks, separators and anything that is
     /// not a whole number of vehicles (`"69.49001"`).
     pub fn from_ten_thousands(value: &str) -> Result<Self, ValueError> {
-        let invalid =
-            |why: &str| ValueError(format!("invalid count in 10k units {value:?}: {why}"));
+        let invalid = |why: &str| {
+            ValueError(format!(
+                "invalid count in 10k units {}: {why}",
+                crate::validation::Shown(value)
+            ))
+        };
         if value.starts_with('-') {
             return Err(invalid("must not be negative"));
         }
@@ -89,7 +93,8 @@ impl FromStr for Units {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ValueError(format!(
-                "expected a whole number of vehicles, got {s:?}"
+                "expected a whole number of vehicles, got {}",
+                crate::validation::Shown(s)
             )));
         }
         let value: u64 = s
@@ -154,8 +159,12 @@ impl Stake {
 
     /// Parses a percentage with at most two decimals, e.g. `"50"` or `"33.33"`.
     pub fn from_percent_str(percent: &str) -> Result<Self, ValueError> {
-        let invalid =
-            |why: &str| ValueError(format!("invalid stake percentage {percent:?}: {why}"));
+        let invalid = |why: &str| {
+            ValueError(format!(
+                "invalid stake percentage {}: {why}",
+                crate::validation::Shown(percent)
+            ))
+        };
         let (whole, fraction) = split_decimal(percent)
             .ok_or_else(|| invalid("expected a percentage such as 50 or 33.33"))?;
         if fraction.len() > 2 {

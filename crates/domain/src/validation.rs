@@ -13,6 +13,30 @@ pub const NAME_MAX_CHARS: usize = 200;
 /// Longest accepted free text (summaries, descriptions, quotes), in characters.
 pub const TEXT_MAX_CHARS: usize = 10_000;
 
+/// Most characters of a rejected value an error message repeats.
+pub const SHOWN_MAX_CHARS: usize = 32;
+
+/// A rejected value as error messages quote it: the whole value when short, else its first
+/// [`SHOWN_MAX_CHARS`] characters and its length, so a huge input is never echoed back.
+#[derive(Clone, Copy, Debug)]
+pub struct Shown<'a>(pub &'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chars = self.0.chars().count();
+        if chars <= SHOWN_MAX_CHARS {
+            write!(f, "{:?}", self.0)
+        } else {
+            let end = self
+                .0
+                .char_indices()
+                .nth(SHOWN_MAX_CHARS)
+                .map_or(self.0.len(), |(i, _)| i);
+            write!(f, "{:?}… ({chars} characters)", &self.0[..end])
+        }
+    }
+}
+
 /// Why a single value was rejected; carries no field path.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -82,6 +106,20 @@ impl ValidationError {
     /// Field paths of all violations, in order (handy for tests and logs).
     pub fn fields(&self) -> Vec<&str> {
         self.violations.iter().map(|v| v.field.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_shown_as_a_prefix_and_a_length() {
+        assert_eq!(Shown("CN").to_string(), "\"CN\"");
+        let long = "é".repeat(20_000);
+        let shown = Shown(&long).to_string();
+        assert!(shown.len() < 100, "{shown}");
+        assert!(shown.ends_with("(20000 characters)"), "{shown}");
     }
 }
 

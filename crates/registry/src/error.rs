@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use autointel_domain::ValidationError;
+use autointel_server::status;
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, StatusExt};
+use tonic_types::{ErrorDetails, StatusExt};
 
 /// `ErrorInfo.domain` of every error the registry returns.
 pub const ERROR_DOMAIN: &str = "registry.autointel";
@@ -97,7 +98,10 @@ impl RegistryError {
 fn error_info(details: &mut ErrorDetails, reason: &str, resource: Option<&str>) {
     let mut metadata = HashMap::new();
     if let Some(resource) = resource {
-        metadata.insert("resource".to_owned(), resource.to_owned());
+        metadata.insert(
+            "resource".to_owned(),
+            status::clip(resource, status::MAX_DETAIL_CHARS),
+        );
     }
     details.set_error_info(reason, ERROR_DOMAIN, metadata);
 }
@@ -109,15 +113,12 @@ impl From<RegistryError> for Status {
         let mut details = ErrorDetails::new();
         let code = match err {
             RegistryError::InvalidArgument(violations) => {
-                details.set_bad_request(
-                    violations
-                        .violations()
-                        .iter()
-                        .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
-                        .collect::<Vec<_>>(),
-                );
-                error_info(&mut details, "INVALID_ARGUMENT", None);
-                Code::InvalidArgument
+                let pairs: Vec<(&str, &str)> = violations
+                    .violations()
+                    .iter()
+                    .map(|v| (v.field.as_str(), v.description.as_str()))
+                    .collect();
+                return status::invalid_argument(ERROR_DOMAIN, &pairs);
             }
             RegistryError::NotFound(resource) => {
                 error_info(&mut details, "RESOURCE_NOT_FOUND", Some(&resource));
@@ -128,33 +129,26 @@ impl From<RegistryError> for Status {
                 Code::AlreadyExists
             }
             RegistryError::FailedPrecondition {
-                reason, violations, ..
+                message,
+                reason,
+                violations,
             } => {
-                details.set_precondition_failure(
-                    violations
-                        .iter()
-                        .map(|v| {
-                            PreconditionViolation::new(
-                                v.kind,
-                                v.subject.clone(),
-                                v.description.clone(),
-                            )
-                        })
-                        .collect::<Vec<_>>(),
-                );
-                error_info(
-                    &mut details,
-                    reason,
-                    violations.first().map(|v| v.subject.as_str()),
-                );
-                Code::FailedPrecondition
+                let violations: Vec<status::PreconditionViolation<'_>> = violations
+                    .iter()
+                    .map(|v| status::PreconditionViolation {
+                        kind: v.kind,
+                        subject: &v.subject,
+                        description: &v.description,
+                    })
+                    .collect();
+                return status::failed_precondition(ERROR_DOMAIN, reason, &message, &violations);
             }
             RegistryError::Aborted { resource } => {
                 error_info(&mut details, "ETAG_MISMATCH", Some(&resource));
                 Code::Aborted
             }
             RegistryError::Database(e) => {
-                return autointel_server::status::database_status(&e, ERROR_DOMAIN);
+                return status::database_status(&e, ERROR_DOMAIN);
             }
             RegistryError::Migrate(_) | RegistryError::Corrupt(_) => {
                 tracing::error!(error = %message, "internal error");
@@ -162,6 +156,10 @@ impl From<RegistryError> for Status {
                 return Status::with_error_details(Code::Internal, "internal error", details);
             }
         };
-        Status::with_error_details(code, message, details)
+        Status::with_error_details(
+            code,
+            status::clip(&message, status::MAX_MESSAGE_CHARS),
+            details,
+        )
     }
 }

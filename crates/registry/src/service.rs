@@ -264,7 +264,8 @@ fn mask_paths(
             v.push(
                 "update_mask",
                 format!(
-                    "{path:?} cannot be updated; updatable fields: {}",
+                    "{} cannot be updated; updatable fields: {}",
+                    autointel_domain::Shown(path),
                     allowed.join(", ")
                 ),
             );

@@ -1,6 +1,7 @@
 //! The service's error type and its one mapping to gRPC statuses.
 
 use autointel_domain::{FieldViolation, ValidationError};
+use autointel_server::status;
 use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -108,23 +109,40 @@ impl From<StatsError> for tonic::Status {
         );
         let code = match &err {
             StatsError::InvalidArgument(v) => {
-                for violation in v.violations() {
-                    details.add_bad_request_violation(&violation.field, &violation.description);
-                }
-                Code::InvalidArgument
+                let pairs: Vec<(&str, &str)> = v
+                    .violations()
+                    .iter()
+                    .map(|v| (v.field.as_str(), v.description.as_str()))
+                    .collect();
+                return status::invalid_argument(ERROR_DOMAIN, &pairs);
             }
             StatsError::FailedPrecondition(list) => {
-                for p in list {
-                    details.add_precondition_failure_violation(&p.kind, &p.subject, &p.description);
-                }
-                Code::FailedPrecondition
+                let violations: Vec<status::PreconditionViolation<'_>> = list
+                    .iter()
+                    .map(|p| status::PreconditionViolation {
+                        kind: &p.kind,
+                        subject: &p.subject,
+                        description: &p.description,
+                    })
+                    .collect();
+                let summary = if list.len() == 1 {
+                    err.to_string()
+                } else {
+                    "failed precondition".to_owned()
+                };
+                return status::failed_precondition(
+                    ERROR_DOMAIN,
+                    "FAILED_PRECONDITION",
+                    &summary,
+                    &violations,
+                );
             }
             StatsError::NotFound(_) => Code::NotFound,
             StatsError::RegistryUnavailable(_) => Code::Unavailable,
             StatsError::Registry(_) => Code::Internal,
             StatsError::RequestStream(status) => status.code(),
             StatsError::Database(e) => {
-                return autointel_server::status::database_status(e, ERROR_DOMAIN);
+                return status::database_status(e, ERROR_DOMAIN);
             }
             StatsError::Migration(e) => {
                 tracing::error!(error = %e, "migration error");
@@ -139,6 +157,10 @@ impl From<StatsError> for tonic::Status {
                 Code::Internal
             }
         };
-        tonic::Status::with_error_details(code, err.to_string(), details)
+        tonic::Status::with_error_details(
+            code,
+            status::clip(&err.to_string(), status::MAX_MESSAGE_CHARS),
+            details,
+        )
     }
 }

@@ -381,7 +381,12 @@ impl RowReader<'_> {
                     COLUMNS[7],
                     units
                         .parse::<i64>()
-                        .map_err(|e| ValueError(format!("{units:?} is not a whole number: {e}")))
+                        .map_err(|e| {
+                            ValueError(format!(
+                                "{} is not a whole number: {e}",
+                                autointel_domain::Shown(units)
+                            ))
+                        })
                         .and_then(Units::new),
                 )
                 .map(|u| (u, None)),
@@ -401,7 +406,12 @@ impl RowReader<'_> {
                 .check(
                     COLUMNS[9],
                     text.parse::<i64>()
-                        .map_err(|e| ValueError(format!("{text:?} is not a whole number: {e}")))
+                        .map_err(|e| {
+                            ValueError(format!(
+                                "{} is not a whole number: {e}",
+                                autointel_domain::Shown(text)
+                            ))
+                        })
                         .and_then(Units::new),
                 )
                 .map(Some),
