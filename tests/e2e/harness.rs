@@ -537,6 +537,12 @@ impl Stack {
     /// Stops both servers (stats first) with `how`, then starts them again on the same
     /// databases, on new ports.
     pub async fn restart(&mut self, how: Stop) {
+        self.stop(how);
+        self.start_again().await;
+    }
+
+    /// Stops both servers (stats first) with `how`; [`Self::start_again`] starts them.
+    pub fn stop(&mut self, how: Stop) {
         for server in [&mut self.stats, &mut self.registry] {
             match how {
                 Stop::Term => {
@@ -552,6 +558,10 @@ impl Stack {
                 }
             }
         }
+    }
+
+    /// Starts both servers again on the same databases, on new ports.
+    pub async fn start_again(&mut self) {
         self.registry = start_registry_with(
             &self.databases.registry,
             self.seed,

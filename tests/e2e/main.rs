@@ -17,6 +17,7 @@ mod import_errors;
 mod raw;
 mod reflection;
 mod restart;
+mod rollback;
 mod security;
 mod seed_facts;
 mod startup;

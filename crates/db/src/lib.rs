@@ -8,8 +8,11 @@
 //! - [`Failure`] is the one classification of database errors that both services map to
 //!   gRPC codes: storage full, temporarily unavailable, or internal.
 //! - [`Writability`] tracks whether the store can take writes, for health and metrics.
+//! - [`migrate`] applies migrations under the expand/contract policy ([`migrations`]), so a
+//!   binary starts against a newer schema whose migrations are marked compatible.
 
 mod failure;
+pub mod migrations;
 mod writability;
 
 use std::future::Future;
@@ -22,6 +25,7 @@ use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection};
 
 pub use failure::Failure;
+pub use migrations::{Compatibility, migrate, migration};
 pub use writability::{Writability, spawn_write_probe};
 
 /// Which database a URL names.

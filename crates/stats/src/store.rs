@@ -15,9 +15,9 @@ use autointel_domain::{
     VehicleScope, YearMonth,
 };
 use sqlx::any::AnyRow;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migration;
 use sqlx::postgres::PgPool;
-use sqlx::{AnyPool, Row, SqlSafeStr};
+use sqlx::{AnyPool, Row};
 
 use crate::engine::{date_from_code, day_code};
 use crate::error::StatsError;
@@ -78,7 +78,12 @@ pub fn now_micros() -> i64 {
         .unwrap_or(0)
 }
 
-fn migrator(backend: Backend) -> Migrator {
+/// The migrations of `backend`, in order. New ones follow the expand/contract policy of
+/// [`autointel_db::migrations`]: mark an expand migration `Compatibility::Expand` so that
+/// the previous release still starts against it (a rollback), and remove things only in a
+/// later release.
+fn migrations(backend: Backend) -> Vec<Migration> {
+    use autointel_db::{Compatibility, migration};
     let (init, drop_series_index) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_init.sql"),
@@ -90,31 +95,23 @@ fn migrator(backend: Backend) -> Migrator {
         ),
     };
     let mut migrations = vec![
-        Migration::new(
-            1,
-            "init".into(),
-            MigrationType::Simple,
-            init.into_sql_str(),
-            false,
-        ),
-        Migration::new(
+        migration(1, "init", init, Compatibility::Breaking),
+        migration(
             2,
-            "drop series index".into(),
-            MigrationType::Simple,
-            drop_series_index.into_sql_str(),
-            false,
+            "drop series index",
+            drop_series_index,
+            Compatibility::Breaking,
         ),
     ];
     if backend == Backend::Postgres {
-        migrations.push(Migration::new(
+        migrations.push(migration(
             3,
-            "drop figure id unique index".into(),
-            MigrationType::Simple,
-            include_str!("../migrations/postgres/0003_drop_figure_id_unique.sql").into_sql_str(),
-            false,
+            "drop figure id unique index",
+            include_str!("../migrations/postgres/0003_drop_figure_id_unique.sql"),
+            Compatibility::Breaking,
         ));
     }
-    Migrator::with_migrations(migrations)
+    migrations
 }
 
 /// Splits `database.max_connections` into the general pool and, on PostgreSQL, the pool
@@ -186,7 +183,7 @@ impl Store {
 
     /// Applies the migrations of the backend.
     pub async fn migrate(&self) -> Result<(), StatsError> {
-        migrator(self.backend).run(&self.pool).await?;
+        autointel_db::migrate(&self.pool, migrations(self.backend)).await?;
         Ok(())
     }
 

@@ -13,8 +13,8 @@ use autointel_domain::{Event, EventStatus, Organization, Partnership, Relationsh
 use prost::Message;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, AssertSqlSafe, Row, SqlSafeStr};
+use sqlx::migrate::Migration;
+use sqlx::{AnyPool, AssertSqlSafe, Row};
 use tokio::sync::{Mutex, watch};
 
 pub use autointel_db::Backend;
@@ -164,18 +164,17 @@ fn now_micros() -> i64 {
         .unwrap_or(0)
 }
 
-fn migrator(backend: Backend) -> Migrator {
+/// The migrations of `backend`, in order. New ones follow the expand/contract policy of
+/// [`autointel_db::migrations`]: mark an expand migration `Compatibility::Expand` so that
+/// the previous release still starts against it (a rollback), and remove things only in a
+/// later release.
+fn migrations(backend: Backend) -> Vec<Migration> {
+    use autointel_db::{Compatibility, migration};
     let sql = match backend {
         Backend::Sqlite => include_str!("../../migrations/sqlite/0001_registry.sql"),
         Backend::Postgres => include_str!("../../migrations/postgres/0001_registry.sql"),
     };
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "registry".into(),
-        MigrationType::Simple,
-        sql.into_sql_str(),
-        false,
-    )])
+    vec![migration(1, "registry", sql, Compatibility::Breaking)]
 }
 
 /// True for the errors a create gets when a concurrent create committed the same key first.
@@ -462,7 +461,7 @@ impl Store {
         let backend = Backend::of_url(database_url)
             .map_err(|e| RegistryError::Database(sqlx::Error::Configuration(Box::new(e))))?;
         let pool = autointel_db::connect(database_url, max_connections).await?;
-        migrator(backend).run(&pool).await?;
+        autointel_db::migrate(&pool, migrations(backend)).await?;
         let current = sqlx::query("SELECT value FROM change_counter WHERE id = 1")
             .fetch_one(&pool)
             .await?
