@@ -101,6 +101,11 @@ impl Application {
         self.server.metrics_addr()
     }
 
+    /// The plaintext health-only address actually bound, when configured.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.server.health_addr()
+    }
+
     /// The store (for seeding and tests).
     pub fn store(&self) -> &Store {
         &self.store

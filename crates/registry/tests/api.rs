@@ -1725,6 +1725,7 @@ mod operations {
     struct Running {
         addr: SocketAddr,
         metrics: Option<SocketAddr>,
+        health: Option<SocketAddr>,
         stop: Option<oneshot::Sender<()>>,
         task: JoinHandle<()>,
     }
@@ -1741,6 +1742,7 @@ mod operations {
         let app = Application::build(settings).await.expect("registry builds");
         let addr = app.local_addr();
         let metrics = app.metrics_addr();
+        let health = app.health_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.serve_until(async {
@@ -1752,6 +1754,7 @@ mod operations {
         Running {
             addr,
             metrics,
+            health,
             stop: Some(stop),
             task,
         }
@@ -2101,5 +2104,33 @@ mod operations {
             Ok::<_, Box<dyn std::error::Error>>(())
         };
         assert!(plain.await.is_err());
+    }
+
+    /// Under mutual TLS the kubelet's plaintext gRPC probes use the health-only port: it
+    /// answers without TLS, certificate or token, and serves nothing but health.
+    #[tokio::test]
+    async fn the_plaintext_health_port_answers_probes_under_mutual_tls() {
+        let pki = Pki::generate();
+        let mut settings = settings();
+        settings.tls.cert_file = Some(pki.path("server.pem"));
+        settings.tls.key_file = Some(pki.path("server.key"));
+        settings.tls.client_ca_file = Some(pki.path("ca.pem"));
+        settings.server.health_address = Some("127.0.0.1:0".parse().unwrap());
+        let server = start(settings).await;
+        let health = server.health.expect("a health port is bound");
+        assert_ne!(health, server.addr);
+        let plain = channel(health).await;
+        for name in ["", HEALTH_NAME, autointel_server::LIVENESS] {
+            assert_eq!(
+                health_of(plain.clone(), name).await,
+                ServingStatus::Serving,
+                "{name:?}"
+            );
+        }
+        let refused = RegistryServiceClient::new(plain)
+            .list_organizations(wire::ListOrganizationsRequest::default())
+            .await
+            .expect_err("the health port serves health only");
+        assert_eq!(refused.code(), Code::Unimplemented, "{refused:?}");
     }
 }

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 pub use prometheus_client;
-pub use server::{Server, ServiceInfo};
+pub use server::{LIVENESS, Server, ServiceInfo};
 pub use store_health::{STORE_HEALTH, StoreWatch};
 
 /// Why a server could not start or serve.

@@ -45,6 +45,8 @@ pub struct Server {
     local_addr: SocketAddr,
     metrics_listener: Option<TcpListener>,
     metrics_addr: Option<SocketAddr>,
+    health_listener: Option<TcpListener>,
+    health_addr: Option<SocketAddr>,
     tls: Option<ServerTlsConfig>,
     tokens: Tokens,
     health: HealthReporter,
@@ -108,6 +110,18 @@ impl Server {
             }
             None => (None, None),
         };
+        let (health_listener, health_addr) = match settings.health_address {
+            Some(address) => {
+                let listener = bind("health", address).await?;
+                let bound = listener.local_addr().map_err(|source| StartError::Bind {
+                    what: "health",
+                    address,
+                    source,
+                })?;
+                (Some(listener), Some(bound))
+            }
+            None => (None, None),
+        };
         let mut registry = Registry::default();
         let grpc_metrics = GrpcMetrics::register(&mut registry);
         Ok(Self {
@@ -117,6 +131,8 @@ impl Server {
             local_addr,
             metrics_listener,
             metrics_addr,
+            health_listener,
+            health_addr,
             tls,
             tokens,
             health: HealthReporter::new(),
@@ -134,6 +150,11 @@ impl Server {
     /// The metrics address actually bound, if metrics are served.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// The plaintext health-only address actually bound, if configured.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_addr
     }
 
     /// The health reporter, for statuses of dependencies.
@@ -166,11 +187,30 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let health = self.health.clone();
-        for name in services.iter().copied().chain([""]) {
+        for name in services.iter().copied().chain(["", LIVENESS]) {
             health
                 .set_service_status(name, ServingStatus::Serving)
                 .await;
         }
+        let (health_stop, health_stopped) = tokio::sync::watch::channel(false);
+        let health_task = self.health_listener.map(|listener| {
+            let mut stopped = health_stopped.clone();
+            let service = HealthServer::new(HealthService::from_health_reporter(health.clone()));
+            tokio::spawn(async move {
+                let served = tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming_shutdown(
+                        TcpIncoming::from(listener).with_nodelay(Some(true)),
+                        async move {
+                            let _ = stopped.wait_for(|stop| *stop).await;
+                        },
+                    )
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the health port stopped");
+                }
+            })
+        });
         let store_tasks = self
             .store
             .map(|(store, gauge)| store.spawn(health.clone(), gauge));
@@ -247,6 +287,7 @@ impl Server {
         tracing::info!(
             address = %self.local_addr,
             metrics = ?self.metrics_addr,
+            health = ?self.health_addr,
             tls = tls_enabled,
             "serving"
         );
@@ -264,6 +305,10 @@ impl Server {
         };
         if let Some(task) = metrics_task {
             task.abort();
+        }
+        let _ = health_stop.send(true);
+        if let Some(task) = health_task {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), task).await;
         }
         for task in store_tasks.into_iter().flatten() {
             task.abort();
@@ -287,6 +332,11 @@ fn reflection<'b>(
     }
     builder
 }
+
+/// The `grpc.health.v1` service name for liveness: SERVING as long as the process and its
+/// runtime answer, whatever the service's readiness (loading, draining, a store that
+/// cannot write), so a liveness probe never restarts a pod that is merely not ready.
+pub const LIVENESS: &str = "liveness";
 
 /// The services every port serves besides its own.
 pub const SERVED_BY_EVERY_PORT: [&str; 3] = [

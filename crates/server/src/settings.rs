@@ -21,6 +21,9 @@ pub struct ServerSettings {
     pub listen_address: SocketAddr,
     /// Prometheus `/metrics` listen address; absent disables the endpoint.
     pub metrics_address: Option<SocketAddr>,
+    /// A plaintext port serving only `grpc.health.v1` (no TLS, no client certificate, no
+    /// token), for probes when the gRPC port speaks TLS; absent: health only on the gRPC port.
+    pub health_address: Option<SocketAddr>,
     /// Upper bound on draining in-flight requests at shutdown, after which they are cut.
     pub shutdown_grace_seconds: u64,
     /// Time between reporting NOT_SERVING and refusing new connections at shutdown.
@@ -49,6 +52,7 @@ impl ServerSettings {
         Self {
             listen_address: SocketAddr::from(([127, 0, 0, 1], grpc)),
             metrics_address: Some(SocketAddr::from(([127, 0, 0, 1], metrics))),
+            health_address: None,
             shutdown_grace_seconds: 20,
             drain_delay_ms: 0,
             request_timeout_seconds: 30,
@@ -84,12 +88,25 @@ impl ServerSettings {
                     .to_owned(),
             );
         }
-        if let Some(metrics) = self.metrics_address
-            && metrics == self.listen_address
+        for (key, address) in [
+            ("metrics_address", self.metrics_address),
+            ("health_address", self.health_address),
+        ] {
+            if let Some(address) = address
+                && address == self.listen_address
+                && address.port() != 0
+            {
+                problems.push(format!(
+                    "server.{key} {address} is the same as server.listen_address"
+                ));
+            }
+        }
+        if let (Some(metrics), Some(health)) = (self.metrics_address, self.health_address)
+            && metrics == health
             && metrics.port() != 0
         {
             problems.push(format!(
-                "server.metrics_address {metrics} is the same as server.listen_address"
+                "server.health_address {health} is the same as server.metrics_address"
             ));
         }
     }

@@ -180,6 +180,11 @@ impl Application {
         self.server.metrics_addr()
     }
 
+    /// The plaintext health-only address actually bound, when configured.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.server.health_addr()
+    }
+
     /// Serves until `shutdown` completes: then health turns NOT_SERVING, and after the drain
     /// delay the server stops accepting and drains within the shutdown grace.
     pub async fn serve_until(
