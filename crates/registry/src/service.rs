@@ -2,7 +2,6 @@
 //! violation), calls the store, converts results back.
 
 use std::collections::{HashSet, VecDeque};
-use std::time::Duration;
 
 use autointel_domain::{
     Date, EventId, EventKind, EventStatus, OrganizationId, OrganizationKind, ParticipantRef,
@@ -15,7 +14,10 @@ use autointel_proto::registry::{self as wire, registry_service_server::RegistryS
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use prost::Message;
-use tokio_stream::wrappers::ReceiverStream;
+use std::sync::Arc;
+
+use autointel_server::fanout::{Fanout, Feed};
+use tokio_stream::StreamExt as _;
 use tonic::{Request, Response, Status};
 
 use crate::error::RegistryError;
@@ -33,21 +35,44 @@ pub const MAX_PAGE_SIZE: usize = 1000;
 pub const MAX_DEPTH: i32 = 16;
 /// Most partnership hops `ListPartners` follows.
 pub const MAX_HOPS: i32 = 4;
-/// Changes sent per batch by `WatchEvents`.
-const WATCH_BATCH: i64 = 500;
-/// How often `WatchEvents` polls for other replicas' writes.
-const WATCH_POLL: Duration = Duration::from_secs(1);
+/// The event change log as the watch fan-out reads it.
+#[derive(Clone, Debug)]
+pub struct EventFeed(pub Store);
+
+impl Feed for EventFeed {
+    type Item = (i32, wire::Event);
+
+    async fn after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> std::result::Result<Vec<(i64, Self::Item)>, Status> {
+        Ok(self
+            .0
+            .changes_after(after, limit)
+            .await
+            .map_err(Status::from)?
+            .into_iter()
+            .map(|c| (c.seq, (c.change_type, c.event)))
+            .collect())
+    }
+
+    async fn latest(&self) -> std::result::Result<i64, Status> {
+        self.0.latest_change().await.map_err(Status::from)
+    }
+}
 
 /// `RegistryService` over a [`Store`].
 #[derive(Clone, Debug)]
 pub struct RegistryApi {
     store: Store,
+    watch: Arc<Fanout<EventFeed>>,
 }
 
 impl RegistryApi {
-    /// A service over `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// A service over `store`; `WatchEvents` streams share `watch`.
+    pub fn new(store: Store, watch: Arc<Fanout<EventFeed>>) -> Self {
+        Self { store, watch }
     }
 }
 
@@ -1566,60 +1591,26 @@ impl RegistryService for RegistryApi {
         ok(self.update_event(request.into_inner()).await)
     }
 
-    type WatchEventsStream = ReceiverStream<std::result::Result<wire::WatchEventsResponse, Status>>;
+    type WatchEventsStream = std::pin::Pin<
+        Box<
+            dyn tokio_stream::Stream<Item = std::result::Result<wire::WatchEventsResponse, Status>>
+                + Send,
+        >,
+    >;
 
     async fn watch_events(
         &self,
         request: Request<wire::WatchEventsRequest>,
     ) -> std::result::Result<Response<Self::WatchEventsStream>, Status> {
         let start = self.watch(request.get_ref()).map_err(Status::from)?;
-        let store = self.store.clone();
-        let mut cursor = match start {
-            Some(seq) => seq,
-            None => store.latest_change().await.map_err(Status::from)?,
-        };
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let mut wake = store.subscribe();
-        tokio::spawn(async move {
-            loop {
-                // Mark the notification seen before reading, so a commit during the read
-                // wakes the next wait.
-                wake.borrow_and_update();
-                let batch = match store.changes_after(cursor, WATCH_BATCH).await {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        let _ = tx.send(Err(Status::from(e))).await;
-                        return;
-                    }
-                };
-                let full = i64::try_from(batch.len()).unwrap_or(0) >= WATCH_BATCH;
-                for change in batch {
-                    cursor = change.seq;
-                    let item = wire::WatchEventsResponse {
-                        change_type: change.change_type,
-                        event: Some(change.event),
-                        cursor: encode_cursor(change.seq),
-                    };
-                    if tx.send(Ok(item)).await.is_err() {
-                        return; // The client went away.
-                    }
-                }
-                if full {
-                    continue;
-                }
-                tokio::select! {
-                    () = tx.closed() => return,
-                    changed = wake.changed() => {
-                        if changed.is_err() {
-                            // The store is gone; keep polling until the client leaves.
-                            tokio::time::sleep(WATCH_POLL).await;
-                        }
-                    }
-                    () = tokio::time::sleep(WATCH_POLL) => {}
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        let changes = self.watch.subscribe(start, encode_cursor).await?;
+        Ok(Response::new(Box::pin(changes.map(|change| {
+            change.map(|(seq, (change_type, event))| wire::WatchEventsResponse {
+                change_type,
+                event: Some(event),
+                cursor: encode_cursor(seq),
+            })
+        }))))
     }
 
     async fn create_target(

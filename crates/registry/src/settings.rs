@@ -17,6 +17,25 @@ pub struct SeedSettings {
     pub load: bool,
 }
 
+/// `[watch]`: `WatchEvents` streams.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WatchSettings {
+    /// Open streams per server; more are refused with RESOURCE_EXHAUSTED.
+    pub max_subscribers: usize,
+    /// How often the one shared poll reads the change log for other replicas' writes.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WatchSettings {
+    fn default() -> Self {
+        Self {
+            max_subscribers: 1_000,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
 /// Settings of the registry server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -33,6 +52,8 @@ pub struct Settings {
     pub tls: TlsSettings,
     /// `[seed]`.
     pub seed: SeedSettings,
+    /// `[watch]`.
+    pub watch: WatchSettings,
 }
 
 impl Default for Settings {
@@ -48,6 +69,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             tls: TlsSettings::default(),
             seed: SeedSettings::default(),
+            watch: WatchSettings::default(),
         }
     }
 }
@@ -66,6 +88,12 @@ impl Settings {
         self.log.validate(&mut problems);
         self.tls.validate("tls", &mut problems);
         self.auth.validate(&mut problems);
+        if self.watch.max_subscribers == 0 {
+            problems.push("watch.max_subscribers must be at least 1".to_owned());
+        }
+        if self.watch.poll_interval_ms == 0 {
+            problems.push("watch.poll_interval_ms must be at least 1".to_owned());
+        }
         if problems.is_empty() {
             Ok(())
         } else {

@@ -2,14 +2,17 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use autointel_proto::registry::registry_service_server::RegistryServiceServer;
+use autointel_server::fanout::{Fanout, FanoutLimits};
 use autointel_server::{Server, ServiceInfo, StoreWatch};
 use tonic::service::Routes;
 
 use crate::error::{ERROR_DOMAIN, RegistryError};
-use crate::service::RegistryApi;
-use crate::settings::Settings;
+use crate::service::{EventFeed, RegistryApi};
+use crate::settings::{Settings, WatchSettings};
 use crate::store::Store;
 
 /// Fully-qualified name of the registry service, as health checks know it.
@@ -52,6 +55,7 @@ pub struct Application {
     server: Server,
     store: Store,
     max_message_bytes: usize,
+    watch: WatchSettings,
 }
 
 impl Application {
@@ -88,6 +92,7 @@ impl Application {
             server,
             store,
             max_message_bytes: settings.server.max_message_bytes,
+            watch: settings.watch.clone(),
         })
     }
 
@@ -117,7 +122,17 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let api = RegistryServiceServer::new(RegistryApi::new(self.store.clone()))
+        let watch = Arc::new(Fanout::start(
+            EventFeed(self.store.clone()),
+            self.store.subscribe(),
+            self.server.draining(),
+            FanoutLimits {
+                max_subscribers: self.watch.max_subscribers,
+                poll_interval: Duration::from_millis(self.watch.poll_interval_ms),
+                ..FanoutLimits::default()
+            },
+        ));
+        let api = RegistryServiceServer::new(RegistryApi::new(self.store.clone(), watch))
             .max_decoding_message_size(self.max_message_bytes)
             .max_encoding_message_size(self.max_message_bytes);
         let result = self

@@ -2106,6 +2106,68 @@ mod operations {
         assert!(plain.await.is_err());
     }
 
+    /// Watch streams: a cap on open streams, a cursor past the end refused (naming the
+    /// end), and every open stream ended with UNAVAILABLE as soon as draining starts, so
+    /// that shutdown does not wait out the grace period for them.
+    #[tokio::test]
+    async fn watch_streams_are_capped_checked_and_end_when_draining_starts() {
+        let mut settings = settings();
+        settings.watch.max_subscribers = 2;
+        settings.server.shutdown_grace_seconds = 20;
+        let mut server = start(settings).await;
+        let mut client = RegistryServiceClient::new(channel(server.addr).await);
+        let watch = |cursor: String| wire::WatchEventsRequest { cursor };
+        let mut first = client
+            .watch_events(watch(String::new()))
+            .await
+            .expect("first stream")
+            .into_inner();
+        let second = client
+            .watch_events(watch(String::new()))
+            .await
+            .expect("second stream")
+            .into_inner();
+        let refused = client
+            .watch_events(watch(String::new()))
+            .await
+            .expect_err("over the cap");
+        assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+        assert!(refused.message().contains("limit 2"), "{refused:?}");
+
+        drop(second);
+        let past_end = autointel_registry::service::encode_cursor(1_000_000);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let refused = loop {
+            match client.watch_events(watch(past_end.clone())).await {
+                Err(status) if status.code() == Code::ResourceExhausted => {
+                    assert!(tokio::time::Instant::now() < deadline, "slot not freed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(status) => break status,
+                Ok(_) => panic!("a cursor past the end was accepted"),
+            }
+        };
+        assert_eq!(refused.code(), Code::OutOfRange, "{refused:?}");
+        let end = autointel_registry::service::encode_cursor(0);
+        assert!(
+            refused.message().contains(&end),
+            "names the end: {refused:?}"
+        );
+
+        let stopping = std::time::Instant::now();
+        let _ = server.stop.take().expect("running").send(());
+        let ended = tokio::time::timeout(Duration::from_secs(5), first.message())
+            .await
+            .expect("the stream ends when draining starts");
+        let status = ended.expect_err("ended with a status");
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        tokio::time::timeout(Duration::from_secs(5), &mut server.task)
+            .await
+            .expect("shutdown does not wait for watch streams")
+            .expect("clean stop");
+        assert!(stopping.elapsed() < Duration::from_secs(5));
+    }
+
     /// Under mutual TLS the kubelet's plaintext gRPC probes use the health-only port: it
     /// answers without TLS, certificate or token, and serves nothing but health.
     #[tokio::test]

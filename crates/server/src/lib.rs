@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod fanout;
 pub mod gate;
 pub mod metrics;
 pub mod server;

@@ -53,6 +53,7 @@ pub struct Server {
     registry: Registry,
     grpc_metrics: GrpcMetrics,
     store: Option<(StoreWatch, Gauge)>,
+    draining: tokio::sync::watch::Sender<bool>,
 }
 
 async fn bind(what: &'static str, address: SocketAddr) -> Result<TcpListener, StartError> {
@@ -139,6 +140,7 @@ impl Server {
             registry,
             grpc_metrics,
             store: None,
+            draining: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -155,6 +157,12 @@ impl Server {
     /// The plaintext health-only address actually bound, if configured.
     pub fn health_addr(&self) -> Option<SocketAddr> {
         self.health_addr
+    }
+
+    /// Turns true when shutdown begins (with health turning NOT_SERVING): long-lived
+    /// streams end then, instead of holding the drain for the whole grace period.
+    pub fn draining(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.draining.subscribe()
     }
 
     /// The health reporter, for statuses of dependencies.
@@ -263,6 +271,7 @@ impl Server {
         let drain_delay = settings.drain_delay();
         let grace = settings.shutdown_grace();
         let names: Vec<&'static str> = services.to_vec();
+        let draining = self.draining;
         let signal = async move {
             shutdown.await;
             for name in names.iter().copied().chain([""]) {
@@ -270,6 +279,7 @@ impl Server {
                     .set_service_status(name, ServingStatus::NotServing)
                     .await;
             }
+            let _ = draining.send(true);
             tracing::info!(
                 drain_delay_ms = drain_delay.as_millis() as u64,
                 "shutting down: health is NOT_SERVING"
