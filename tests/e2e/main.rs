@@ -6,6 +6,7 @@
 //! `cargo test --workspace` builds them; otherwise run `cargo build --workspace --bins`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admission;
 mod bad_input;
 mod big_errors;
 mod crash;

@@ -25,6 +25,8 @@ use crate::auth::{Role, Tokens, bearer, required_role};
 use crate::metrics::{GrpcMetrics, MethodMetrics};
 
 const HEALTH: &str = "grpc.health.v1.Health";
+/// When a client refused for load should come back.
+pub const RETRY_OVERLOADED: Duration = Duration::from_millis(200);
 const REFLECTION_PREFIX: &str = "grpc.reflection.";
 
 /// Why the layer refused a request.
@@ -41,6 +43,11 @@ pub enum Refusal {
     },
     /// The server is at `max_concurrent_requests`.
     Overloaded {
+        /// The limit.
+        limit: usize,
+    },
+    /// The caller's connection is at `max_concurrent_requests_per_connection`.
+    ConnectionOverloaded {
         /// The limit.
         limit: usize,
     },
@@ -63,12 +70,24 @@ pub fn refusal(refusal: &Refusal, error_domain: &str) -> Status {
             Code::ResourceExhausted,
             "OVERLOADED",
             format!(
-                "the server is handling its limit of {limit} concurrent requests; retry with backoff"
+                "the server is handling its limit of {limit} concurrent requests \
+                 (server.max_concurrent_requests); retry with backoff"
+            ),
+        ),
+        Refusal::ConnectionOverloaded { limit } => (
+            Code::ResourceExhausted,
+            "CONNECTION_OVERLOADED",
+            format!(
+                "this connection has its limit of {limit} requests in flight \
+                 (server.max_concurrent_requests_per_connection); retry with backoff"
             ),
         ),
     };
     let mut details = ErrorDetails::new();
     details.set_error_info(reason, error_domain, HashMap::<String, String>::new());
+    if code == Code::ResourceExhausted {
+        details.set_retry_info(Some(RETRY_OVERLOADED));
+    }
     Status::with_error_details(code, message, details)
 }
 
@@ -107,6 +126,12 @@ struct Shared {
     unknown: Arc<MethodMetrics>,
     /// The server's own time limit for a request (until its response starts).
     request_timeout: Option<Duration>,
+    /// Longest wait for the next message of a request stream (none: no limit).
+    message_idle_timeout: Option<Duration>,
+    /// Requests one connection may have in flight (none: only the global limit).
+    per_connection: Option<usize>,
+    /// Requests in flight per connection (by peer address).
+    connections: std::sync::Mutex<HashMap<std::net::SocketAddr, usize>>,
 }
 
 /// Builds [`Gate`] services.
@@ -154,8 +179,33 @@ impl GateLayer {
                 methods,
                 unknown,
                 request_timeout: None,
+                message_idle_timeout: None,
+                per_connection: None,
+                connections: std::sync::Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// Ends a request whose client stops sending: past `timeout` without the next
+    /// message of its request stream, the call fails with `DEADLINE_EXCEEDED` and frees its
+    /// slot (a total duration is never limited here, so a long import that keeps sending
+    /// is not cut).
+    #[must_use]
+    pub fn with_message_idle_timeout(mut self, timeout: Duration) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.message_idle_timeout = Some(timeout);
+        }
+        self
+    }
+
+    /// Lets one connection hold at most `limit` of the concurrent-request slots, so a
+    /// single client cannot take them all.
+    #[must_use]
+    pub fn with_per_connection_limit(mut self, limit: usize) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.per_connection = Some(limit.max(1));
+        }
+        self
     }
 
     /// Limits each request to `timeout` (or the client's shorter `grpc-timeout`): past it
@@ -166,6 +216,50 @@ impl GateLayer {
             shared.request_timeout = Some(timeout);
         }
         self
+    }
+}
+
+/// One request's hold on its connection's slots; released on drop.
+#[derive(Debug)]
+struct ConnectionSlot {
+    shared: Arc<Shared>,
+    peer: std::net::SocketAddr,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        if let Ok(mut connections) = self.shared.connections.lock()
+            && let Some(count) = connections.get_mut(&self.peer)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                connections.remove(&self.peer);
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Takes one of the peer's per-connection slots, if it has one left.
+    fn connection_slot(
+        self: &Arc<Self>,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Result<Option<ConnectionSlot>, Refusal> {
+        let (Some(limit), Some(peer)) = (self.per_connection, peer) else {
+            return Ok(None);
+        };
+        let Ok(mut connections) = self.connections.lock() else {
+            return Ok(None);
+        };
+        let count = connections.entry(peer).or_insert(0);
+        if *count >= limit {
+            return Err(Refusal::ConnectionOverloaded { limit });
+        }
+        *count += 1;
+        Ok(Some(ConnectionSlot {
+            shared: self.clone(),
+            peer,
+        }))
     }
 }
 
@@ -236,13 +330,15 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, B> tower_service::Service<http::Request<B>> for Gate<S>
 where
-    S: tower_service::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
-        + Clone
+    S: tower_service::Service<
+            http::Request<IdleBody<B>>,
+            Response = http::Response<tonic::body::Body>,
+        > + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    B: Send + 'static,
+    B: http_body::Body + Send + 'static,
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = S::Error;
@@ -252,8 +348,10 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let shared = self.shared.clone();
+        let idle = shared.message_idle_timeout;
+        let mut request = request.map(|body| IdleBody::new(body, idle));
         let path = request.uri().path();
         let metrics = shared.methods.get(path).unwrap_or(&shared.unknown).clone();
         let health = metrics.service == HEALTH;
@@ -275,30 +373,46 @@ where
             done: false,
             span: span.clone(),
         };
+        let peer = request
+            .extensions()
+            .get::<tonic::transport::server::TcpConnectInfo>()
+            .and_then(|info| info.remote_addr());
         let admitted = shared
             .authorize(request.headers(), path, exempt)
             .and_then(|role| {
                 // health is never shed: probes must see a busy server as alive
-                let permit = if health {
-                    None
-                } else {
-                    Some(shared.permits.clone().try_acquire_owned().map_err(|_| {
-                        Refusal::Overloaded {
-                            limit: shared.limit,
-                        }
-                    })?)
-                };
-                Ok((role, permit))
+                if health {
+                    return Ok((role, None));
+                }
+                let slot = shared.connection_slot(peer)?;
+                let permit = shared.permits.clone().try_acquire_owned().map_err(|_| {
+                    Refusal::Overloaded {
+                        limit: shared.limit,
+                    }
+                })?;
+                Ok((role, Some((permit, slot))))
             });
         let (role, permit) = match admitted {
             Ok(admitted) => admitted,
             Err(why) => {
                 let status = refusal(&why, shared.error_domain);
-                tracing::debug!(
-                    method = %recorder.metrics.method,
-                    code = ?status.code(),
-                    "request refused"
-                );
+                let peer = peer.map(|p| p.ip().to_string()).unwrap_or_default();
+                match why {
+                    Refusal::Unauthenticated | Refusal::PermissionDenied { .. } => {
+                        tracing::warn!(
+                            method = %recorder.metrics.method,
+                            peer = %peer,
+                            code = code_name(status.code() as i32),
+                            "authentication failed: request refused"
+                        );
+                    }
+                    _ => tracing::debug!(
+                        method = %recorder.metrics.method,
+                        peer = %peer,
+                        code = code_name(status.code() as i32),
+                        "request refused"
+                    ),
+                }
                 recorder.finish(status.code());
                 return Box::pin(std::future::ready(Ok(status.into_http())));
             }
@@ -396,6 +510,73 @@ impl Drop for Recorder {
     }
 }
 
+/// A request body that fails with `DEADLINE_EXCEEDED` when its client sends nothing for
+/// the idle timeout while the server waits for the next message.
+#[derive(Debug)]
+pub struct IdleBody<B> {
+    inner: B,
+    timeout: Option<Duration>,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<B> IdleBody<B> {
+    fn new(inner: B, timeout: Option<Duration>) -> Self {
+        Self {
+            inner,
+            timeout,
+            timer: None,
+        }
+    }
+}
+
+impl<B> http_body::Body for IdleBody<B>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = B::Data;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.timer = None;
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                let Some(timeout) = this.timeout else {
+                    return Poll::Pending;
+                };
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        this.timer = None;
+                        Poll::Ready(Some(Err(Box::new(Status::deadline_exceeded(format!(
+                            "the client sent no request message for {timeout:?} \
+                             (server.message_idle_timeout_seconds)"
+                        ))))))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// A response body that records the status from its trailers when it ends.
 struct Metered {
     inner: tonic::body::Body,
@@ -479,7 +660,7 @@ mod tests {
     #[derive(Clone)]
     struct Held(Arc<Notify>);
 
-    impl tower_service::Service<http::Request<()>> for Held {
+    impl<B: Send + 'static> tower_service::Service<http::Request<B>> for Held {
         type Response = http::Response<tonic::body::Body>;
         type Error = Infallible;
         type Future = BoxFuture<Result<Self::Response, Infallible>>;
@@ -488,7 +669,7 @@ mod tests {
             Poll::Ready(Ok(()))
         }
 
-        fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        fn call(&mut self, _: http::Request<B>) -> Self::Future {
             let release = self.0.clone();
             Box::pin(async move {
                 release.notified().await;
@@ -497,8 +678,77 @@ mod tests {
         }
     }
 
-    fn request(path: &str) -> http::Request<()> {
-        http::Request::builder().uri(path).body(()).unwrap()
+    fn request(path: &str) -> http::Request<http_body_util::Empty<Bytes>> {
+        http::Request::builder()
+            .uri(path)
+            .body(http_body_util::Empty::new())
+            .unwrap()
+    }
+
+    /// A request from the connection of `peer`.
+    fn request_from(path: &str, peer: u16) -> http::Request<http_body_util::Empty<Bytes>> {
+        let mut request = request(path);
+        let info = tonic::transport::server::TcpConnectInfo {
+            local_addr: None,
+            remote_addr: Some(std::net::SocketAddr::from(([127, 0, 0, 1], peer))),
+        };
+        request.extensions_mut().insert(info);
+        request
+    }
+
+    #[tokio::test]
+    async fn one_connection_cannot_take_every_slot() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let layer = GateLayer::new(
+            Tokens::default(),
+            false,
+            8,
+            GrpcMetrics::register(&mut registry),
+            "test.autointel",
+            &[],
+        )
+        .with_per_connection_limit(2);
+        let release = Arc::new(Notify::new());
+        let mut service = layer.layer(Held(release.clone()));
+        let api = "/autointel.registry.v1.RegistryService/ListOrganizations";
+        let held: Vec<_> = (0..2)
+            .map(|_| tokio::spawn(service.call(request_from(api, 1000))))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let refused = service.call(request_from(api, 1000)).await.unwrap();
+        assert_eq!(grpc_status(&refused), Some("8"), "RESOURCE_EXHAUSTED");
+        let details = Status::from_header_map(refused.headers())
+            .map(|s| s.get_error_details().retry_info().is_some());
+        assert_eq!(details, Some(true), "RetryInfo says when to come back");
+        let other = tokio::spawn(service.call(request_from(api, 2000)));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!other.is_finished(), "another connection is admitted");
+        release.notify_waiters();
+        for handle in held {
+            assert_eq!(grpc_status(&handle.await.unwrap().unwrap()), None);
+        }
+        assert_eq!(grpc_status(&other.await.unwrap().unwrap()), None);
+        let again = tokio::spawn(service.call(request_from(api, 1000)));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!again.is_finished(), "slots are given back");
+        release.notify_waiters();
+        again.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_request_stream_idle_past_the_timeout_fails_with_deadline_exceeded() {
+        use http_body_util::BodyExt as _;
+        let silent = http_body_util::StreamBody::new(futures_util::stream::pending::<
+            Result<Frame<Bytes>, Infallible>,
+        >());
+        let mut body = IdleBody::new(silent, Some(Duration::from_millis(50)));
+        let error = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the idle timeout fires")
+            .expect("an error frame")
+            .expect_err("idle");
+        let status = error.downcast::<Status>().expect("a status");
+        assert_eq!(status.code(), Code::DeadlineExceeded);
     }
 
     fn grpc_status(response: &http::Response<tonic::body::Body>) -> Option<&str> {

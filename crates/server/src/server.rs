@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use prometheus_client::metrics::gauge::Gauge;
@@ -231,10 +232,14 @@ impl Server {
         // answer CANCELLED.
         let mut builder = tonic::transport::Server::builder()
             .max_concurrent_streams(settings.max_concurrent_streams)
+            .http2_keepalive_interval(settings.keepalive_interval_seconds.map(Duration::from_secs))
+            .http2_keepalive_timeout(Some(Duration::from_secs(
+                settings.keepalive_timeout_seconds,
+            )))
             .tcp_nodelay(true);
         if let Some(age) = settings.max_connection_age_seconds {
             builder = builder
-                .max_connection_age(std::time::Duration::from_secs(age))
+                .max_connection_age(Duration::from_secs(age))
                 .max_connection_age_grace(settings.shutdown_grace());
         }
         let tls_enabled = self.tls.is_some();
@@ -257,7 +262,9 @@ impl Server {
             self.info.error_domain,
             self.info.descriptor_set,
         )
-        .with_request_timeout(settings.request_timeout());
+        .with_request_timeout(settings.request_timeout())
+        .with_message_idle_timeout(Duration::from_secs(settings.message_idle_timeout_seconds))
+        .with_per_connection_limit(settings.per_connection_limit());
         let router = builder
             .layer(gate)
             .add_routes(api)
@@ -318,7 +325,7 @@ impl Server {
         }
         let _ = health_stop.send(true);
         if let Some(task) = health_task {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), task).await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
         for task in store_tasks.into_iter().flatten() {
             task.abort();

@@ -33,6 +33,18 @@ pub struct ServerSettings {
     /// Requests served at once across all connections; more are refused with
     /// RESOURCE_EXHAUSTED at once (health checks are exempt).
     pub max_concurrent_requests: usize,
+    /// Of those, the most one connection may hold (absent: a quarter of
+    /// `max_concurrent_requests`, at least 1), so one client cannot take every slot.
+    pub max_concurrent_requests_per_connection: Option<usize>,
+    /// Longest wait for the next message of a request stream (a unary request's only
+    /// message included); a client that sends nothing for this long gets DEADLINE_EXCEEDED
+    /// and frees its slot. Never a limit on a stream's total duration.
+    pub message_idle_timeout_seconds: u64,
+    /// HTTP/2 PING interval on idle connections; a peer that does not answer within
+    /// `keepalive_timeout_seconds` is disconnected (absent: no pings).
+    pub keepalive_interval_seconds: Option<u64>,
+    /// How long a keepalive PING may go unanswered.
+    pub keepalive_timeout_seconds: u64,
     /// HTTP/2 streams one connection may have open at once.
     pub max_concurrent_streams: u32,
     /// Largest message accepted or sent, in bytes.
@@ -57,6 +69,10 @@ impl ServerSettings {
             drain_delay_ms: 0,
             request_timeout_seconds: 30,
             max_concurrent_requests: 256,
+            max_concurrent_requests_per_connection: None,
+            message_idle_timeout_seconds: 10,
+            keepalive_interval_seconds: Some(30),
+            keepalive_timeout_seconds: 10,
             max_concurrent_streams: 100,
             max_message_bytes: 4 * MIB,
             max_connection_age_seconds: None,
@@ -75,6 +91,20 @@ impl ServerSettings {
         }
         if self.max_concurrent_requests == 0 {
             problems.push("server.max_concurrent_requests must be at least 1".to_owned());
+        }
+        if self.max_concurrent_requests_per_connection == Some(0) {
+            problems.push(
+                "server.max_concurrent_requests_per_connection must be at least 1".to_owned(),
+            );
+        }
+        if self.message_idle_timeout_seconds == 0 {
+            problems.push("server.message_idle_timeout_seconds must be at least 1".to_owned());
+        }
+        if self.keepalive_interval_seconds == Some(0) || self.keepalive_timeout_seconds == 0 {
+            problems.push(
+                "server.keepalive_interval_seconds and keepalive_timeout_seconds must be at least 1"
+                    .to_owned(),
+            );
         }
         if self.max_concurrent_streams == 0 {
             problems.push("server.max_concurrent_streams must be at least 1".to_owned());
@@ -119,6 +149,13 @@ impl ServerSettings {
     /// `drain_delay_ms` as a duration.
     pub fn drain_delay(&self) -> Duration {
         Duration::from_millis(self.drain_delay_ms)
+    }
+
+    /// The per-connection share of `max_concurrent_requests`.
+    pub fn per_connection_limit(&self) -> usize {
+        self.max_concurrent_requests_per_connection
+            .unwrap_or(self.max_concurrent_requests / 4)
+            .max(1)
     }
 
     /// `request_timeout_seconds` as a duration.
