@@ -137,3 +137,39 @@ fn a_port_in_use_stops_start_up_before_the_database() {
         );
     }
 }
+
+#[test]
+fn every_binary_says_its_version() {
+    for name in [
+        "registry-server",
+        "stats-server",
+        "autointel",
+        "autointel-bench",
+    ] {
+        let out = command(name)
+            .arg("--version")
+            .output()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}: {stdout}");
+        assert!(
+            stdout.starts_with(&format!("{name} {}", env!("CARGO_PKG_VERSION"))),
+            "{name}: {stdout}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_written_to_a_file_carry_no_terminal_colours() {
+    let stack = crate::harness::Stack::start(&crate::harness::Backend::Sqlite, false).await;
+    let logs = format!(
+        "{}{}",
+        stack.registry.process.stdout(),
+        stack.stats.process.stdout()
+    );
+    assert!(logs.contains("serving"), "{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "ANSI escapes in a log file:\n{logs}"
+    );
+}

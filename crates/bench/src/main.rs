@@ -22,7 +22,7 @@ use sqlx::{Connection, Executor, Row};
 use crate::shapes::{Ctx, Dialect};
 
 #[derive(Debug, Parser)]
-#[command(name = "autointel-bench", about = "autointel benchmarks")]
+#[command(name = "autointel-bench", version = autointel_server::version(), about = "autointel benchmarks")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,

@@ -12,7 +12,12 @@ use crate::output::Format;
 
 /// autointel: automotive market intelligence over gRPC.
 #[derive(Debug, Parser)]
-#[command(name = "autointel", version, about, propagate_version = true)]
+#[command(
+    name = "autointel",
+    version = autointel_server::version(),
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -122,7 +122,7 @@ pub async fn migrate(pool: &AnyPool, migrations: Vec<Migration>) -> Result<(), M
         }
         tracing::info!(
             known,
-            newer = ?unknown.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+            newer = %unknown.iter().map(|(v, _)| v.to_string()).collect::<Vec<_>>().join(","),
             "the database has newer migrations, all marked compatible with this binary"
         );
         migrator.set_ignore_missing(true);

@@ -9,7 +9,7 @@ use clap::Parser;
 
 /// Command-line flags; each overrides the file and `AUTOINTEL_…` env (see OPERATIONS.md).
 #[derive(Debug, Parser)]
-#[command(name = "registry-server", about = "autointel registry gRPC service")]
+#[command(name = "registry-server", version = autointel_server::version(), about = "autointel registry gRPC service")]
 struct Flags {
     /// TOML configuration file.
     #[arg(long, value_name = "FILE")]

@@ -1932,6 +1932,19 @@ mod operations {
         let not_found = [r#"method="GetOrganization""#, r#"code="NOT_FOUND""#];
 
         let before = scrape(metrics).await;
+        assert!(
+            before
+                .to_ascii_lowercase()
+                .contains("content-type: application/openmetrics-text"),
+            "the content type says OpenMetrics, as the body is:\n{before}"
+        );
+        assert!(before.trim_end().ends_with("# EOF"), "{before}");
+        assert!(
+            before.contains("autointel_build_info{version=\"")
+                && before.contains(&format!("revision=\"{}\"", autointel_server::GIT_REVISION)),
+            "{before}"
+        );
+
         for _ in 0..3 {
             client
                 .list_organizations(wire::ListOrganizationsRequest::default())
@@ -1946,6 +1959,10 @@ mod operations {
             .unwrap_err();
         assert_eq!(missing.code(), Code::NotFound);
         let after = scrape(metrics).await;
+        assert!(
+            after.contains("le=\"0.0001\""),
+            "latency buckets resolve sub-millisecond answers: {after}"
+        );
 
         assert_eq!(
             sample(&after, "grpc_requests_total", &ok)

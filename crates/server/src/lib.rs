@@ -76,6 +76,19 @@ pub fn exit_with(program: &str, status: i32, error: &dyn std::fmt::Display) -> !
     std::process::exit(status)
 }
 
+/// The git revision the binary was built from (`AUTOINTEL_GIT_REVISION` at build time, as
+/// the Dockerfiles pass it), or `unknown`.
+pub const GIT_REVISION: &str = match option_env!("AUTOINTEL_GIT_REVISION") {
+    Some(revision) => revision,
+    None => "unknown",
+};
+
+/// `<package version> (<git revision>)`, for `--version` and `autointel_build_info`.
+pub fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| format!("{} ({GIT_REVISION})", env!("CARGO_PKG_VERSION")))
+}
+
 /// Reads a whole file, naming it in the error.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, StartError> {
     std::fs::read(path).map_err(|source| StartError::File {

@@ -125,6 +125,14 @@ impl Server {
             None => (None, None),
         };
         let mut registry = Registry::default();
+        registry.register(
+            "autointel_build",
+            "the version and git revision of this binary",
+            prometheus_client::metrics::info::Info::new(vec![
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("revision", crate::GIT_REVISION),
+            ]),
+        );
         let grpc_metrics = GrpcMetrics::register(&mut registry);
         Ok(Self {
             settings: settings.clone(),
@@ -303,8 +311,9 @@ impl Server {
             .map(|accepted| accepted.map(Coalescing));
         tracing::info!(
             address = %self.local_addr,
-            metrics = ?self.metrics_addr,
-            health = ?self.health_addr,
+            metrics = %self.metrics_addr.map_or_else(|| "off".to_owned(), |a| a.to_string()),
+            health = %self.health_addr.map_or_else(|| "off".to_owned(), |a| a.to_string()),
+            version = crate::version(),
             tls = tls_enabled,
             "serving"
         );

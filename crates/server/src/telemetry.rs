@@ -3,6 +3,7 @@
 //! server span exported over OTLP/gRPC, joined to the caller's trace through the W3C
 //! `traceparent` header.
 
+use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -86,7 +87,12 @@ pub fn init(
             )
             .try_init(),
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_filter(filter))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    // colours only for a person at a terminal, never into files or pipes
+                    .with_ansi(std::io::stdout().is_terminal())
+                    .with_filter(filter),
+            )
             .try_init(),
     };
     if result.is_err() {

@@ -138,7 +138,10 @@ impl From<StatsError> for tonic::Status {
                 );
             }
             StatsError::NotFound(_) => Code::NotFound,
-            StatsError::RegistryUnavailable(_) => Code::Unavailable,
+            StatsError::RegistryUnavailable(_) => {
+                details.set_retry_info(Some(status::RETRY_UNAVAILABLE));
+                Code::Unavailable
+            }
             StatsError::Registry(_) => Code::Internal,
             StatsError::RequestStream(status) => status.code(),
             StatsError::Database(e) => {

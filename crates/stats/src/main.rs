@@ -9,7 +9,7 @@ use clap::Parser;
 
 /// Command-line flags; each overrides the file and `AUTOINTEL_…` env (see OPERATIONS.md).
 #[derive(Debug, Parser)]
-#[command(name = "stats-server", about = "The autointel stats gRPC service")]
+#[command(name = "stats-server", version = autointel_server::version(), about = "The autointel stats gRPC service")]
 struct Flags {
     /// TOML configuration file.
     #[arg(long, value_name = "FILE")]
