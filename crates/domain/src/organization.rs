@@ -13,6 +13,20 @@ use crate::validation::{
     NAME_MAX_CHARS, ValidationError, ValueError, Violations, check_required_text,
 };
 
+/// Most aliases one organisation may have (each at most `NAME_MAX_CHARS`), so that a
+/// record, a list page and a lookup stay bounded.
+pub const MAX_ALIASES: usize = 64;
+
+/// The write rule on aliases: at most [`MAX_ALIASES`]; `field` names them in the request.
+pub fn check_alias_count(v: &mut Violations, field: &str, count: usize) {
+    if count > MAX_ALIASES {
+        v.push(
+            field,
+            format!("at most {MAX_ALIASES} aliases per organisation (got {count})"),
+        );
+    }
+}
+
 /// An ISO 3166-1 alpha-2 country code, e.g. `CN`, `JP` (format checked, not the assignment).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountryCode(String);
@@ -67,7 +81,8 @@ pub struct Organization {
 }
 
 impl Organization {
-    /// Checks names and aliases, reporting every violation.
+    /// Checks names and aliases, reporting every violation. (The alias count is a rule for
+    /// writes, [`check_alias_count`], so records stored before it stay readable.)
     pub fn validate(&self) -> Result<(), ValidationError> {
         let mut v = Violations::new();
         check_required_text(&mut v, "english_name", &self.english_name, NAME_MAX_CHARS);
@@ -135,6 +150,13 @@ mod tests {
         let err = org.validate().unwrap_err();
         assert_eq!(err.fields(), ["english_name", "aliases[1]", "aliases[2]"]);
         assert_eq!(err.violations()[2].description, "duplicates aliases[0]");
+
+        let mut v = Violations::new();
+        check_alias_count(&mut v, "organization.aliases", MAX_ALIASES);
+        assert!(v.finish().is_ok());
+        let mut v = Violations::new();
+        check_alias_count(&mut v, "organization.aliases", MAX_ALIASES + 1);
+        assert_eq!(v.finish().unwrap_err().fields(), ["organization.aliases"]);
     }
 
     #[test]

@@ -463,6 +463,9 @@ impl RegistryApi {
         req: wire::CreateOrganizationRequest,
     ) -> Result<wire::Organization> {
         let mut v = Violations::new();
+        if let Some(o) = &req.organization {
+            autointel_domain::check_alias_count(&mut v, "organization.aliases", o.aliases.len());
+        }
         let idem = idempotency("CreateOrganization", &req, &req.request_id, &mut v);
         let org = new_resource::<autointel_domain::Organization>(
             &mut v,
@@ -547,6 +550,11 @@ impl RegistryApi {
             req.organization.as_ref().map(|o| o.name.as_str()),
         );
         let paths = mask_paths(&mut v, req.update_mask.as_ref(), ALLOWED);
+        if let Some(o) = &req.organization
+            && paths.iter().any(|p| p == "aliases")
+        {
+            autointel_domain::check_alias_count(&mut v, "organization.aliases", o.aliases.len());
+        }
         finish(v)?;
         let (Some(id), Some(patch)) = (id, req.organization.as_ref()) else {
             return Err(RegistryError::invalid("organization", "is required"));

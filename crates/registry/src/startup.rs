@@ -80,6 +80,15 @@ impl Application {
             pool: store.pool().clone(),
             probe_sql: crate::store::WRITE_PROBE,
         });
+        let over = store.organizations_over_alias_limit().await?;
+        if !over.is_empty() {
+            tracing::warn!(
+                limit = autointel_domain::MAX_ALIASES,
+                organizations = %over.join(","),
+                "organisations stored with more aliases than the limit: they stay readable; \
+                 an update must bring them within it"
+            );
+        }
         if settings.seed.load {
             let report = crate::seed::load(&store).await?;
             tracing::info!(

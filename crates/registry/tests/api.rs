@@ -1615,7 +1615,71 @@ macro_rules! suites {
     };
 }
 
+/// Pages are bounded by bytes as well as by count: large records come in several pages,
+/// each under the byte bound, and paging returns every one exactly once. Aliases are capped
+/// on writes.
+async fn pages_are_bounded_by_bytes_and_aliases_by_count(db: Db) {
+    let app = spawn_app(&db).await;
+    let mut c = app.client.clone();
+    create_org(&mut c, "acme", "Acme").await;
+    create_source(&mut c, "s1").await;
+    let summary = "long summary ".repeat(750); // ~9.7 KB per event
+    for i in 0..130 {
+        let mut e = event(
+            &format!("event {i}"),
+            "organizations/acme",
+            month(2023, 1),
+            wire::EventStatus::Reported,
+        );
+        e.summary = summary.clone();
+        create_event(&mut c, &format!("e{i:03}"), e).await;
+    }
+    let mut names = Vec::new();
+    let mut pages = 0;
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_events(wire::ListEventsRequest {
+                page_size: 1000,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        pages += 1;
+        let bytes: usize = page.events.iter().map(prost::Message::encoded_len).sum();
+        assert!(bytes <= 1_100_000, "page {pages} has {bytes} bytes");
+        names.extend(page.events.into_iter().map(|e| e.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert!(pages >= 2, "1.2 MB of events came in {pages} page(s)");
+    let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+    assert_eq!((names.len(), unique.len()), (130, 130));
+
+    let err = c
+        .create_organization(wire::CreateOrganizationRequest {
+            organization: Some(wire::Organization {
+                kind: wire::OrganizationKind::Automaker as i32,
+                english_name: "Many Names".to_owned(),
+                aliases: (0..=autointel_domain::MAX_ALIASES)
+                    .map(|i| format!("Name {i}"))
+                    .collect(),
+                ..Default::default()
+            }),
+            organization_id: "many-names".to_owned(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), ["organization.aliases"]);
+}
+
 suites!(
+    pages_are_bounded_by_bytes_and_aliases_by_count,
     seed_facts_are_retrievable_with_their_sources,
     pagination_pages_by_size_and_rejects_foreign_tokens,
     create_retry_with_same_request_id_returns_first_result_and_writes_nothing,

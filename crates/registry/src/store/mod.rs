@@ -88,6 +88,10 @@ impl Sql {
     }
 }
 
+/// Most bytes of stored records one list page carries (besides its size in items), so a
+/// page of large records stays far below the message limit and unread pages stay small.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
 /// A write that changes nothing, run to find out whether the store takes writes again.
 pub const WRITE_PROBE: &str = "UPDATE change_counter SET value = value WHERE id = 1";
 
@@ -866,10 +870,18 @@ impl Store {
         let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
         sql.push(&format!(" ORDER BY {order} LIMIT ?"), [Bind::I64(limit)]);
         let rows = sql.query().fetch_all(&self.inner.pool).await?;
-        let more = rows.len() > page.size;
-        let mut items = Vec::with_capacity(page.size);
+        let mut more = rows.len() > page.size;
+        let mut items = Vec::with_capacity(page.size.min(rows.len()));
         let mut last_key = None;
+        let mut bytes = 0usize;
         for row in rows.iter().take(page.size) {
+            let body: &[u8] = row.try_get("body")?;
+            // a page is bounded by bytes too: the rest follows on the next page
+            if !items.is_empty() && bytes + body.len() > MAX_PAGE_BYTES {
+                more = true;
+                break;
+            }
+            bytes += body.len();
             items.push(decode::<T>(row)?);
             let rank: i64 = if ranked { row.try_get("rank_key")? } else { 0 };
             last_key = Some((rank, row.try_get::<String, _>("id")?));
@@ -878,6 +890,23 @@ impl Store {
             items,
             next: if more { last_key } else { None },
         })
+    }
+
+    /// Organisations stored before the alias limit with more aliases than it allows: they
+    /// stay readable, and an update must bring them within it. Start-up reports them.
+    pub async fn organizations_over_alias_limit(&self) -> Result<Vec<String>> {
+        // organization_names holds the English and Chinese names besides the aliases
+        let limit = i64::try_from(autointel_domain::MAX_ALIASES + 2).unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT organization_id FROM organization_names GROUP BY organization_id \
+             HAVING COUNT(*) > $1 ORDER BY organization_id LIMIT 100",
+        )
+        .bind(limit)
+        .fetch_all(&self.inner.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(RegistryError::from))
+            .collect()
     }
 
     /// Organisations whose folded name or alias equals `folded`.
