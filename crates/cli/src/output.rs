@@ -38,9 +38,12 @@ impl Table {
         }
     }
 
-    /// Appends a row.
+    /// Appends a row. Invisible and direction-override characters (in names stored before
+    /// the registry refused them) are shown as `<U+XXXX>`, so what a terminal displays is
+    /// what the data holds.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows
+            .push(cells.into_iter().map(|c| visible(&c)).collect());
     }
 
     /// Appends a note line.
@@ -116,6 +119,22 @@ impl Table {
     }
 }
 
+/// `text` with every hidden character spelled out.
+pub fn visible(text: &str) -> String {
+    if !text.chars().any(autointel_domain::text::is_hidden) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if autointel_domain::text::is_hidden(c) {
+                format!("<U+{:04X}>", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn looks_numeric(cell: &str) -> bool {
     !cell.is_empty()
         && cell
@@ -182,6 +201,12 @@ pub fn signed_thousands(value: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_characters_are_spelled_out() {
+        assert_eq!(visible("Nissan"), "Nissan");
+        assert_eq!(visible("Nis\u{202E}san"), "Nis<U+202E>san");
+    }
 
     #[test]
     fn thousands_groups_digits_and_keeps_sign() {

@@ -20,6 +20,7 @@ pub mod sales;
 pub mod series;
 pub mod source;
 pub mod target;
+pub mod text;
 pub mod units;
 pub mod validation;
 
@@ -37,5 +38,6 @@ pub use sales::*;
 pub use series::*;
 pub use source::*;
 pub use target::*;
+pub use text::{match_key, nfc};
 pub use units::*;
 pub use validation::*;

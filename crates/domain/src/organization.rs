@@ -17,6 +17,29 @@ use crate::validation::{
 /// record, a list page and a lookup stay bounded.
 pub const MAX_ALIASES: usize = 64;
 
+/// The write rule on names: none may hold an invisible or direction-override character
+/// (records stored before the rule stay readable; start-up reports them). `prefix` is the
+/// request field of the organisation, e.g. `organization`.
+pub fn check_visible_names(v: &mut Violations, prefix: &str, org: &Organization) {
+    let names = std::iter::once(("english_name".to_owned(), org.english_name.as_str()))
+        .chain(
+            org.chinese_name
+                .as_deref()
+                .map(|n| ("chinese_name".to_owned(), n)),
+        )
+        .chain(
+            org.aliases
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("aliases[{i}]"), a.as_str())),
+        );
+    for (field, name) in names {
+        if let Err(e) = crate::text::check_visible(name) {
+            v.push(format!("{prefix}.{field}"), e.description());
+        }
+    }
+}
+
 /// The write rule on aliases: at most [`MAX_ALIASES`]; `field` names them in the request.
 pub fn check_alias_count(v: &mut Violations, field: &str, count: usize) {
     if count > MAX_ALIASES {
@@ -119,7 +142,7 @@ impl Organization {
 
 /// Case-folded, trimmed name for comparisons (Unicode lowercase).
 fn fold_name(name: &str) -> String {
-    name.trim().to_lowercase()
+    crate::text::match_key(name)
 }
 
 #[cfg(test)]

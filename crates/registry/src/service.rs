@@ -476,6 +476,9 @@ impl RegistryApi {
             |w, n| w.name = n,
             autointel_domain::check_resource_id,
         );
+        if let Some(org) = &org {
+            autointel_domain::check_visible_names(&mut v, "organization", org);
+        }
         finish(v)?;
         let Some(org) = org else {
             return Err(RegistryError::invalid("organization", "is invalid"));
@@ -550,10 +553,34 @@ impl RegistryApi {
             req.organization.as_ref().map(|o| o.name.as_str()),
         );
         let paths = mask_paths(&mut v, req.update_mask.as_ref(), ALLOWED);
-        if let Some(o) = &req.organization
-            && paths.iter().any(|p| p == "aliases")
-        {
-            autointel_domain::check_alias_count(&mut v, "organization.aliases", o.aliases.len());
+        if let Some(o) = &req.organization {
+            if paths.iter().any(|p| p == "aliases") {
+                autointel_domain::check_alias_count(
+                    &mut v,
+                    "organization.aliases",
+                    o.aliases.len(),
+                );
+            }
+            let updated = std::iter::once(("english_name".to_owned(), &o.english_name))
+                .chain(std::iter::once((
+                    "chinese_name".to_owned(),
+                    &o.chinese_name,
+                )))
+                .chain(
+                    o.aliases
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| (format!("aliases[{i}]"), a)),
+                )
+                .filter(|(field, _)| {
+                    let root = field.split('[').next().unwrap_or(field);
+                    paths.iter().any(|p| p == root)
+                });
+            for (field, name) in updated {
+                if let Err(e) = autointel_domain::text::check_visible(name) {
+                    v.push(format!("organization.{field}"), e.description());
+                }
+            }
         }
         finish(v)?;
         let (Some(id), Some(patch)) = (id, req.organization.as_ref()) else {
@@ -1433,11 +1460,12 @@ impl RegistryService for RegistryApi {
             if let Err(e) = autointel_domain::validation::required_text(raw, MAX_SEARCH_CHARS) {
                 return Err(RegistryError::invalid("query", e.description()));
             }
-            let query = crate::store::record::fold(raw);
+            let query = autointel_domain::match_key(raw);
             if query.is_empty() {
                 return Err(RegistryError::invalid("query", "must not be empty"));
             }
-            let found = self.store.lookup_organizations(&query).await?;
+            let legacy = autointel_domain::text::legacy_match_key(raw);
+            let found = self.store.lookup_organizations(&[query, legacy]).await?;
             Ok(wire::LookupOrganizationsResponse {
                 organizations: wires(&found),
             })

@@ -80,6 +80,20 @@ impl Application {
             pool: store.pool().clone(),
             probe_sql: crate::store::WRITE_PROBE,
         });
+        let keys = store.refresh_match_keys().await?;
+        if keys.recomputed > 0 {
+            tracing::info!(
+                organizations = keys.recomputed,
+                "recomputed the match keys of organisation names"
+            );
+        }
+        if !keys.breaking_rules.is_empty() {
+            tracing::warn!(
+                organizations = %keys.breaking_rules.join(","),
+                "organisations stored with names that are not NFC or hold invisible or \
+                 direction-override characters: they are served in NFC; an update must fix them"
+            );
+        }
         let over = store.organizations_over_alias_limit().await?;
         if !over.is_empty() {
             tracing::warn!(

@@ -108,13 +108,14 @@ impl TryFrom<&wire::Organization> for Organization {
         else {
             return Err(rejected(v));
         };
+        // names are stored in NFC, so composed and decomposed input are one name
         validated(
             Organization {
                 id,
                 kind,
-                english_name,
-                chinese_name,
-                aliases,
+                english_name: autointel_domain::nfc(&english_name),
+                chinese_name: chinese_name.map(|n| autointel_domain::nfc(&n)),
+                aliases: aliases.iter().map(|a| autointel_domain::nfc(a)).collect(),
                 country_code,
             },
             Organization::validate,

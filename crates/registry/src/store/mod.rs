@@ -95,6 +95,15 @@ pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 /// A write that changes nothing, run to find out whether the store takes writes again.
 pub const WRITE_PROBE: &str = "UPDATE change_counter SET value = value WHERE id = 1";
 
+/// What [`Store::refresh_match_keys`] did and found.
+#[derive(Clone, Debug, Default)]
+pub struct MatchKeyReport {
+    /// Organisations whose match keys were recomputed.
+    pub recomputed: usize,
+    /// Organisations whose stored names break the write rules (reported, kept).
+    pub breaking_rules: Vec<String>,
+}
+
 /// A request id and the request it came with (AIP-155).
 #[derive(Clone, Debug)]
 pub struct Idempotency {
@@ -909,17 +918,88 @@ impl Store {
             .collect()
     }
 
-    /// Organisations whose folded name or alias equals `folded`.
-    pub async fn lookup_organizations(&self, folded: &str) -> Result<Vec<Stored<Organization>>> {
-        let rows = sqlx::query(
+    /// Organisations with a name or alias whose stored match key is one of `keys` (the
+    /// current key of the query, and the key older binaries wrote).
+    pub async fn lookup_organizations(&self, keys: &[String]) -> Result<Vec<Stored<Organization>>> {
+        let mut sql = Sql::new(
             "SELECT o.revision, o.create_time, o.update_time, o.body FROM organizations o \
-             WHERE o.id IN (SELECT organization_id FROM organization_names WHERE name_folded = $1) \
-             ORDER BY o.id",
-        )
-        .bind(folded.to_owned())
-        .fetch_all(&self.inner.pool)
-        .await?;
+             WHERE o.id IN (SELECT organization_id FROM organization_names WHERE name_folded IN (",
+        );
+        for (i, key) in keys.iter().enumerate() {
+            sql.push(if i == 0 { "?" } else { ", ?" }, [Bind::Text(key.clone())]);
+        }
+        sql.push(")) ORDER BY o.id", []);
+        let rows = sql.query().fetch_all(&self.inner.pool).await?;
         rows.iter().map(decode::<Organization>).collect()
+    }
+
+    /// Recomputes every organisation's stored match keys with the current
+    /// [`autointel_domain::match_key`] where they differ (rows written by an older binary,
+    /// or before the key changed), and lists the organisations whose stored names break
+    /// the write rules (not NFC, or with invisible or direction-override characters): they
+    /// stay readable, as NFC, and are reported, never rewritten behind the client's back.
+    /// Idempotent; safe beside older binaries, whose lookups still find both keys.
+    pub async fn refresh_match_keys(&self) -> Result<MatchKeyReport> {
+        let mut report = MatchKeyReport::default();
+        let rows = sqlx::query("SELECT id, body FROM organizations ORDER BY id")
+            .fetch_all(&self.inner.pool)
+            .await?;
+        let mut stored: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for row in sqlx::query("SELECT organization_id, name_folded FROM organization_names")
+            .fetch_all(&self.inner.pool)
+            .await?
+        {
+            stored
+                .entry(row.try_get(0)?)
+                .or_default()
+                .push(row.try_get(1)?);
+        }
+        for row in &rows {
+            let id: String = row.try_get(0)?;
+            let body: Vec<u8> = row.try_get(1)?;
+            let wire = autointel_proto::registry::Organization::decode(body.as_slice())
+                .map_err(|e| RegistryError::Corrupt(format!("organizations: {e}")))?;
+            let names: Vec<&str> = std::iter::once(wire.english_name.as_str())
+                .chain((!wire.chinese_name.is_empty()).then_some(wire.chinese_name.as_str()))
+                .chain(wire.aliases.iter().map(String::as_str))
+                .collect();
+            if names.iter().any(|n| {
+                !autointel_domain::text::is_stored_form(n)
+                    || autointel_domain::text::check_visible(n).is_err()
+            }) {
+                report.breaking_rules.push(id.clone());
+            }
+            let mut wanted: Vec<String> = names
+                .iter()
+                .map(|n| autointel_domain::match_key(n))
+                .collect();
+            wanted.sort();
+            wanted.dedup();
+            let mut have = stored.remove(&id).unwrap_or_default();
+            have.sort();
+            if have == wanted {
+                continue;
+            }
+            let _guard = self.lock().await;
+            let mut tx = self.inner.pool.begin().await?;
+            sqlx::query("DELETE FROM organization_names WHERE organization_id = $1")
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await?;
+            for key in wanted {
+                sqlx::query(
+                    "INSERT INTO organization_names (organization_id, name_folded) VALUES ($1, $2)",
+                )
+                .bind(id.clone())
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            report.recomputed += 1;
+        }
+        Ok(report)
     }
 
     /// Relationships with `id` as child (`up`) or parent (not `up`), ordered by id.

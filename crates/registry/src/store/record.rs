@@ -171,11 +171,6 @@ pub fn span(date: Option<&PartialDate>) -> (Option<i64>, Option<i64>) {
     }
 }
 
-/// Lower-cased, trimmed name for look-ups.
-pub fn fold(text: &str) -> String {
-    text.trim().to_lowercase()
-}
-
 fn sources_refs(sources: &[autointel_domain::SourceId]) -> Vec<(String, String)> {
     sources
         .iter()
@@ -275,7 +270,7 @@ impl Record for Organization {
         let mut names: Vec<String> = std::iter::once(self.english_name.as_str())
             .chain(self.chinese_name.as_deref())
             .chain(self.aliases.iter().map(String::as_str))
-            .map(fold)
+            .map(autointel_domain::match_key)
             .collect();
         names.sort();
         names.dedup();
