@@ -227,15 +227,29 @@ fn next_token<T>(fp: u64, page: &Page<T>) -> String {
 
 /// An opaque page token: the query's fingerprint and the (rank, id) of the last item served.
 pub fn encode_page_token(fp: u64, rank: i64, id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1:{fp:016x}:{rank}:{id}"))
+    let payload = format!("v2:{fp:016x}:{rank}:{id}");
+    let check = fingerprint("page_token", payload.as_bytes());
+    URL_SAFE_NO_PAD.encode(format!("{payload}:{check:016x}"))
+}
+
+/// Base64 that is exactly what we would have written: a token whose last character was
+/// edited in its unused bits decodes to the same bytes but is not canonical, and is refused.
+fn canonical_base64(text: &str) -> Option<Vec<u8>> {
+    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+    (URL_SAFE_NO_PAD.encode(&bytes) == text).then_some(bytes)
 }
 
 /// The (fingerprint, rank, id) of a page token, if it is one of ours.
+/// Any edit of a token (its checksum covers the payload, its base64 must be canonical)
+/// makes it not ours.
 pub fn decode_page_token(page_token: &str) -> Option<(u64, i64, String)> {
-    let bytes = URL_SAFE_NO_PAD.decode(page_token).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let mut parts = text.splitn(4, ':');
-    let (Some("v1"), Some(token_fp), Some(rank), Some(id)) =
+    let text = String::from_utf8(canonical_base64(page_token)?).ok()?;
+    let (payload, check) = text.rsplit_once(':')?;
+    if check != format!("{:016x}", fingerprint("page_token", payload.as_bytes())) {
+        return None;
+    }
+    let mut parts = payload.splitn(4, ':');
+    let (Some("v2"), Some(token_fp), Some(rank), Some(id)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
@@ -1393,7 +1407,7 @@ pub fn encode_cursor(seq: i64) -> String {
 
 /// The change seq of a cursor, if it is one of ours.
 pub fn decode_cursor(cursor: &str) -> Option<i64> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let bytes = canonical_base64(cursor)?;
     let text = String::from_utf8(bytes).ok()?;
     let seq: i64 = text.strip_prefix("v1:")?.parse().ok()?;
     (seq >= 0).then_some(seq)
@@ -1732,5 +1746,42 @@ impl RegistryService for RegistryApi {
         request: Request<wire::ListSourcesRequest>,
     ) -> std::result::Result<Response<wire::ListSourcesResponse>, Status> {
         ok(self.list_sources(request.into_inner()).await)
+    }
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    /// Every one-character edit of a page token is refused (none reads as another
+    /// position), and so is every edit of a watch cursor's last character.
+    #[test]
+    fn edited_tokens_are_refused() {
+        const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let token = encode_page_token(0x1234_5678_9abc_def0, 7, "dongfeng-nissan");
+        assert_eq!(
+            decode_page_token(&token),
+            Some((0x1234_5678_9abc_def0, 7, "dongfeng-nissan".to_owned()))
+        );
+        let mut accepted = 0;
+        for (i, original) in token.char_indices() {
+            for c in ALPHABET.chars().filter(|&c| c != original) {
+                let mut edited = token.clone();
+                edited.replace_range(i..=i, &c.to_string());
+                if decode_page_token(&edited).is_some() {
+                    accepted += 1;
+                }
+            }
+        }
+        assert_eq!(accepted, 0, "edited page tokens accepted");
+        let cursor = encode_cursor(42);
+        let last = cursor.len() - 1;
+        for c in ALPHABET.chars() {
+            let mut edited = cursor.clone();
+            edited.replace_range(last.., &c.to_string());
+            if edited != cursor {
+                assert_ne!(decode_cursor(&edited), Some(42), "{edited}");
+            }
+        }
     }
 }
