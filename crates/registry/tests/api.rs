@@ -2136,6 +2136,20 @@ mod operations {
             "the content type says OpenMetrics, as the body is:\n{before}"
         );
         assert!(before.trim_end().ends_with("# EOF"), "{before}");
+        for (metric, at_least) in [
+            ("process_resident_memory_bytes", 1_000_000.0),
+            ("process_open_fds", 3.0),
+            ("process_cpu_seconds_total", 0.0),
+            ("process_start_time_seconds", 1.0),
+            ("autointel_db_pool_max_connections", 1.0),
+            ("autointel_store_writable", 1.0),
+        ] {
+            let value = sample(&before, metric, &[]);
+            assert!(
+                before.lines().any(|l| l.starts_with(metric)) && value >= at_least,
+                "{metric} = {value}:\n{before}"
+            );
+        }
         assert!(
             before.contains("autointel_build_info{version=\"")
                 && before.contains(&format!("revision=\"{}\"", autointel_server::GIT_REVISION)),

@@ -133,6 +133,7 @@ impl Server {
                 ("revision", crate::GIT_REVISION),
             ]),
         );
+        registry.register_collector(Box::new(crate::collectors::ProcessCollector::default()));
         let grpc_metrics = GrpcMetrics::register(&mut registry);
         Ok(Self {
             settings: settings.clone(),
@@ -188,6 +189,10 @@ impl Server {
     /// and the metric `autointel_store_writable`, while serving.
     pub fn watch_store(&mut self, store: StoreWatch) {
         let gauge = store.register(&mut self.registry);
+        self.registry
+            .register_collector(Box::new(crate::collectors::PoolCollector::new(
+                store.pool.clone(),
+            )));
         self.store = Some((store, gauge));
     }
 
