@@ -2396,6 +2396,53 @@ mod operations {
         assert!(stopping.elapsed() < Duration::from_secs(5));
     }
 
+    /// A rotated tokens file is put in force without a restart; a broken one keeps the
+    /// tokens in force.
+    #[tokio::test]
+    async fn rotated_tokens_are_picked_up_and_a_broken_rotation_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.toml");
+        let file = |token: &str| format!("[[tokens]]\ntoken = \"{token}\"\nrole = \"reader\"\n");
+        std::fs::write(&path, file("old-token")).unwrap();
+        let mut settings = settings();
+        settings.auth.disabled = false;
+        settings.auth.tokens_file = Some(path.clone());
+        settings.auth.reload_interval_seconds = 1;
+        let server = start(settings).await;
+        let mut client = RegistryServiceClient::new(channel(server.addr).await);
+        let list = |token: &str| with_token(wire::ListOrganizationsRequest::default(), Some(token));
+        client
+            .list_organizations(list("old-token"))
+            .await
+            .expect("old token");
+
+        std::fs::write(&path, file("new-token")).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while client.list_organizations(list("new-token")).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the new token was not picked up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let old = client
+            .list_organizations(list("old-token"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            old.code(),
+            Code::Unauthenticated,
+            "the old token is retired"
+        );
+
+        std::fs::write(&path, "this is not toml [[").unwrap();
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        client
+            .list_organizations(list("new-token"))
+            .await
+            .expect("a broken file keeps the tokens in force");
+    }
+
     /// Under mutual TLS the kubelet's plaintext gRPC probes use the health-only port: it
     /// answers without TLS, certificate or token, and serves nothing but health.
     #[tokio::test]

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use ring::digest::{SHA256, digest};
 use serde::Deserialize;
@@ -249,6 +250,77 @@ impl Tokens {
             }
         }
         found
+    }
+}
+
+/// The tokens in force, shared by the gate and the task that reloads them when their file
+/// changes (a rotated Kubernetes Secret), so a rotation needs no restart.
+#[derive(Clone, Debug, Default)]
+pub struct SharedTokens(Arc<RwLock<Arc<Tokens>>>);
+
+impl From<Tokens> for SharedTokens {
+    fn from(tokens: Tokens) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(tokens))))
+    }
+}
+
+impl SharedTokens {
+    /// The tokens in force now.
+    pub fn current(&self) -> Arc<Tokens> {
+        match self.0.read() {
+            Ok(tokens) => tokens.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn replace(&self, tokens: Tokens) {
+        let tokens = Arc::new(tokens);
+        match self.0.write() {
+            Ok(mut current) => *current = tokens,
+            Err(poisoned) => *poisoned.into_inner() = tokens,
+        }
+    }
+
+    /// Every `interval`, reads `auth.tokens_file` (and `auth.tokens`) again when the file's
+    /// content changed, and puts the new tokens in force. A file that cannot be read or
+    /// holds no valid token keeps the tokens in force (an error is logged): a broken
+    /// rotation never turns authentication off or locks every client out.
+    pub fn reload_on_change(
+        &self,
+        settings: AuthSettings,
+        interval: std::time::Duration,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let path = settings.tokens_file.clone()?;
+        let shared = self.clone();
+        Some(tokio::spawn(async move {
+            let mut last = std::fs::read(&path).ok();
+            loop {
+                tokio::time::sleep(interval).await;
+                let now = std::fs::read(&path).ok();
+                if now == last {
+                    continue;
+                }
+                last = now;
+                match Tokens::load(&settings) {
+                    Ok(tokens) if !tokens.is_empty() => {
+                        tracing::info!(
+                            path = %path.display(),
+                            tokens = tokens.len(),
+                            "auth tokens reloaded"
+                        );
+                        shared.replace(tokens);
+                    }
+                    Ok(_) => tracing::error!(
+                        path = %path.display(),
+                        "the tokens file changed but holds no token; keeping the tokens in force"
+                    ),
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "the tokens file changed but cannot be used; keeping the tokens in force"
+                    ),
+                }
+            }
+        }))
     }
 }
 

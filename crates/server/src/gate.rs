@@ -21,7 +21,9 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use tracing::Instrument as _;
 
-use crate::auth::{Role, Tokens, bearer, required_role};
+#[cfg(test)]
+use crate::auth::Tokens;
+use crate::auth::{Role, SharedTokens, bearer, required_role};
 use crate::metrics::{GrpcMetrics, MethodMetrics};
 
 const HEALTH: &str = "grpc.health.v1.Health";
@@ -114,7 +116,7 @@ pub fn method_paths(descriptor_set: &[u8]) -> Vec<String> {
 
 #[derive(Debug)]
 struct Shared {
-    tokens: Tokens,
+    tokens: SharedTokens,
     reflection_requires_auth: bool,
     permits: Arc<Semaphore>,
     limit: usize,
@@ -145,7 +147,7 @@ impl GateLayer {
     /// requests at once and recording into `metrics`; `descriptor_set` names the methods
     /// whose names may appear as metric labels (others are `unknown`).
     pub fn new(
-        tokens: Tokens,
+        tokens: impl Into<SharedTokens>,
         reflection_requires_auth: bool,
         max_concurrent: usize,
         metrics: GrpcMetrics,
@@ -170,7 +172,7 @@ impl GateLayer {
         let unknown = Arc::new(metrics.method("unknown", "unknown"));
         Self {
             shared: Arc::new(Shared {
-                tokens,
+                tokens: tokens.into(),
                 reflection_requires_auth,
                 permits: Arc::new(Semaphore::new(max_concurrent)),
                 limit: max_concurrent,
@@ -305,14 +307,15 @@ impl Shared {
         method: &str,
         exempt: bool,
     ) -> Result<Option<Role>, Refusal> {
-        if exempt || self.tokens.is_empty() {
+        let tokens = self.tokens.current();
+        if exempt || tokens.is_empty() {
             return Ok(None);
         }
         let role = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(bearer)
-            .and_then(|token| self.tokens.role_of(token))
+            .and_then(|token| tokens.role_of(token))
             .ok_or(Refusal::Unauthenticated)?;
         let required = required_role(method);
         if role.allows(required) {

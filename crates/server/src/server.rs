@@ -21,7 +21,7 @@ use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::{HealthReporter, HealthService};
 
-use crate::auth::Tokens;
+use crate::auth::{SharedTokens, Tokens};
 use crate::gate::GateLayer;
 use crate::metrics::{GrpcMetrics, serve_metrics};
 use crate::settings::{AuthSettings, ServerSettings, TlsSettings};
@@ -49,7 +49,8 @@ pub struct Server {
     health_listener: Option<TcpListener>,
     health_addr: Option<SocketAddr>,
     tls: Option<ServerTlsConfig>,
-    tokens: Tokens,
+    tokens: SharedTokens,
+    auth: AuthSettings,
     health: HealthReporter,
     registry: Registry,
     grpc_metrics: GrpcMetrics,
@@ -145,7 +146,8 @@ impl Server {
             health_listener,
             health_addr,
             tls,
-            tokens,
+            tokens: tokens.into(),
+            auth: auth.clone(),
             health: HealthReporter::new(),
             registry,
             grpc_metrics,
@@ -233,6 +235,10 @@ impl Server {
                 }
             })
         });
+        let tokens_task = self.tokens.reload_on_change(
+            self.auth.clone(),
+            Duration::from_secs(self.auth.reload_interval_seconds),
+        );
         let store_tasks = self
             .store
             .map(|(store, gauge)| store.spawn(health.clone(), gauge));
@@ -341,7 +347,7 @@ impl Server {
         if let Some(task) = health_task {
             let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
-        for task in store_tasks.into_iter().flatten() {
+        for task in store_tasks.into_iter().flatten().chain(tokens_task) {
             task.abort();
         }
         tracing::info!("stopped");

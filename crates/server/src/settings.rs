@@ -290,7 +290,7 @@ impl fmt::Debug for Secret {
 /// `[auth]`: bearer tokens with roles. Authentication fails closed: a configured tokens
 /// source that is missing, unreadable, empty or malformed stops start-up, and serving
 /// without tokens needs `disabled = true`, said explicitly.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuthSettings {
     /// TOML file of `[[tokens]] token = "…" role = "reader" | "writer"`; it must exist
@@ -301,6 +301,20 @@ pub struct AuthSettings {
     /// Serve without authentication: every caller may read and write. Only valid with
     /// no tokens configured; for local stacks and tests.
     pub disabled: bool,
+    /// How often `tokens_file` is checked for a new content (a rotated Secret), which is
+    /// then put in force without a restart.
+    pub reload_interval_seconds: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            tokens_file: None,
+            tokens: None,
+            disabled: false,
+            reload_interval_seconds: 10,
+        }
+    }
 }
 
 impl AuthSettings {
@@ -330,6 +344,9 @@ impl AuthSettings {
             );
         }
         file_exists("auth", "tokens_file", self.tokens_file.as_ref(), problems);
+        if self.reload_interval_seconds == 0 {
+            problems.push("auth.reload_interval_seconds must be at least 1".to_owned());
+        }
     }
 }
 
