@@ -2443,6 +2443,73 @@ mod operations {
             .expect("a broken file keeps the tokens in force");
     }
 
+    /// A renewed certificate (here: one from another CA, with the client CA renewed too)
+    /// is served to new connections without a restart; a half-written renewal keeps the
+    /// configuration in force.
+    #[tokio::test]
+    async fn renewed_certificates_are_served_without_a_restart() {
+        let (old, new) = (Pki::generate(), Pki::generate());
+        let live = Pki::generate(); // the files the server reads, overwritten in place
+        for file in ["server.pem", "server.key", "ca.pem"] {
+            std::fs::write(live.path(file), old.read(file)).unwrap();
+        }
+        let mut settings = settings();
+        settings.tls.cert_file = Some(live.path("server.pem"));
+        settings.tls.key_file = Some(live.path("server.key"));
+        settings.tls.client_ca_file = Some(live.path("ca.pem"));
+        settings.tls.reload_interval_seconds = 1;
+        let server = start(settings).await;
+        let url = format!("https://localhost:{}", server.addr.port());
+        let connect = |pki: &Pki| {
+            let tls = ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(pki.read("ca.pem")))
+                .identity(Identity::from_pem(
+                    pki.read("client.pem"),
+                    pki.read("client.key"),
+                ))
+                .domain_name("localhost");
+            let endpoint = Endpoint::from_shared(url.clone())
+                .unwrap()
+                .tls_config(tls)
+                .unwrap();
+            async move {
+                let channel = endpoint.connect().await?;
+                RegistryServiceClient::new(channel)
+                    .list_organizations(wire::ListOrganizationsRequest::default())
+                    .await
+                    .map_err(|s| -> Box<dyn std::error::Error> { Box::new(s) })?;
+                Ok::<_, Box<dyn std::error::Error>>(())
+            }
+        };
+        connect(&old)
+            .await
+            .expect("the first certificate is served");
+        assert!(connect(&new).await.is_err(), "not yet renewed");
+
+        // a half-written renewal: the key is missing its end
+        std::fs::write(live.path("server.key"), &new.read("server.key")[..40]).unwrap();
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        connect(&old)
+            .await
+            .expect("a broken renewal keeps the configuration in force");
+
+        for file in ["server.pem", "server.key", "ca.pem"] {
+            std::fs::write(live.path(file), new.read(file)).unwrap();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while connect(&new).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the renewal was not picked up"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            connect(&old).await.is_err(),
+            "the old certificate is retired"
+        );
+    }
+
     /// Under mutual TLS the kubelet's plaintext gRPC probes use the health-only port: it
     /// answers without TLS, certificate or token, and serves nothing but health.
     #[tokio::test]

@@ -15,6 +15,7 @@ pub mod settings;
 pub mod status;
 pub mod store_health;
 pub mod telemetry;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -50,6 +51,9 @@ pub enum StartError {
     /// Server reflection could not be built.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The TLS files do not make a valid configuration.
+    #[error("tls: {0}")]
+    Tls(String),
     /// The gRPC transport failed (TLS configuration, accept loop).
     #[error("server: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -61,7 +65,11 @@ impl StartError {
     pub fn is_configuration(&self) -> bool {
         matches!(
             self,
-            Self::Bind { .. } | Self::File { .. } | Self::Tokens(_) | Self::Transport(_)
+            Self::Bind { .. }
+                | Self::File { .. }
+                | Self::Tokens(_)
+                | Self::Tls(_)
+                | Self::Transport(_)
         )
     }
 }

@@ -16,17 +16,17 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tonic::service::Routes;
 use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::{HealthReporter, HealthService};
 
+use crate::StartError;
 use crate::auth::{SharedTokens, Tokens};
 use crate::gate::GateLayer;
 use crate::metrics::{GrpcMetrics, serve_metrics};
 use crate::settings::{AuthSettings, ServerSettings, TlsSettings};
 use crate::store_health::StoreWatch;
-use crate::{StartError, read_file};
+use crate::tls::ReloadableTls;
 
 /// What a service tells the shared server about itself.
 #[derive(Clone, Copy, Debug)]
@@ -48,7 +48,9 @@ pub struct Server {
     metrics_addr: Option<SocketAddr>,
     health_listener: Option<TcpListener>,
     health_addr: Option<SocketAddr>,
-    tls: Option<ServerTlsConfig>,
+    tls: Option<ReloadableTls>,
+    tls_reload: Duration,
+    tls_failures: prometheus_client::metrics::counter::Counter,
     tokens: SharedTokens,
     auth: AuthSettings,
     health: HealthReporter,
@@ -84,17 +86,8 @@ impl Server {
         } else {
             tracing::info!(tokens = tokens.len(), "bearer-token authentication enabled");
         }
-        let tls = match (&tls.cert_file, &tls.key_file) {
-            (Some(cert), Some(key)) => {
-                let mut config = ServerTlsConfig::new()
-                    .identity(Identity::from_pem(read_file(cert)?, read_file(key)?));
-                if let Some(ca) = &tls.client_ca_file {
-                    config = config.client_ca_root(Certificate::from_pem(read_file(ca)?));
-                }
-                Some(config)
-            }
-            _ => None,
-        };
+        let tls_reload = Duration::from_secs(tls.reload_interval_seconds);
+        let tls = ReloadableTls::load(tls).map_err(StartError::Tls)?;
         let listener = bind("gRPC", settings.listen_address).await?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
             what: "gRPC",
@@ -135,6 +128,12 @@ impl Server {
             ]),
         );
         registry.register_collector(Box::new(crate::collectors::ProcessCollector::default()));
+        let tls_failures = prometheus_client::metrics::counter::Counter::default();
+        registry.register(
+            "autointel_tls_handshake_failures",
+            "TLS handshakes that failed or did not finish in time",
+            tls_failures.clone(),
+        );
         let grpc_metrics = GrpcMetrics::register(&mut registry);
         Ok(Self {
             settings: settings.clone(),
@@ -146,6 +145,8 @@ impl Server {
             health_listener,
             health_addr,
             tls,
+            tls_reload,
+            tls_failures,
             tokens: tokens.into(),
             auth: auth.clone(),
             health: HealthReporter::new(),
@@ -262,9 +263,6 @@ impl Server {
                 .max_connection_age_grace(settings.shutdown_grace());
         }
         let tls_enabled = self.tls.is_some();
-        if let Some(tls) = self.tls {
-            builder = builder.tls_config(tls)?;
-        }
         let (reflection_v1, reflection_v1alpha) = if settings.reflection {
             (
                 Some(reflection(self.info.descriptor_set, services).build_v1()?),
@@ -298,6 +296,32 @@ impl Server {
         let grace = settings.shutdown_grace();
         let names: Vec<&'static str> = services.to_vec();
         let draining = self.draining;
+        // TLS is terminated here (tonic serves the decrypted streams), so certificates
+        // can be reloaded; otherwise the plain TCP listener goes to tonic directly.
+        let (incoming, accept_task, tls_task): (IncomingStream, _, _) = match self.tls {
+            Some(tls) => {
+                let reload = tls.reload_on_change(self.tls_reload);
+                let (streams, accept) =
+                    crate::tls::incoming(self.listener, tls, Coalescing, self.tls_failures);
+                (
+                    Box::pin(streams.map(|r| r.map(Served::from))),
+                    Some(accept),
+                    Some(reload),
+                )
+            }
+            None => (
+                Box::pin(
+                    TcpIncoming::from(self.listener)
+                        .with_nodelay(Some(true))
+                        .map(|accepted| accepted.map(|s| Served::Plain(Coalescing(s)))),
+                ),
+                None,
+                None,
+            ),
+        };
+        let stop_accepting = accept_task
+            .as_ref()
+            .map(tokio::task::JoinHandle::abort_handle);
         let signal = async move {
             shutdown.await;
             for name in names.iter().copied().chain([""]) {
@@ -311,15 +335,15 @@ impl Server {
                 "shutting down: health is NOT_SERVING"
             );
             tokio::time::sleep(drain_delay).await;
+            if let Some(accepting) = stop_accepting {
+                accepting.abort();
+            }
             tracing::info!(
                 grace_seconds = grace.as_secs(),
                 "no longer accepting; draining in-flight requests"
             );
             let _ = stopping_tx.send(());
         };
-        let incoming = TcpIncoming::from(self.listener)
-            .with_nodelay(Some(true))
-            .map(|accepted| accepted.map(Coalescing));
         tracing::info!(
             address = %self.local_addr,
             metrics = %self.metrics_addr.map_or_else(|| "off".to_owned(), |a| a.to_string()),
@@ -347,7 +371,13 @@ impl Server {
         if let Some(task) = health_task {
             let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
-        for task in store_tasks.into_iter().flatten().chain(tokens_task) {
+        for task in store_tasks
+            .into_iter()
+            .flatten()
+            .chain(tokens_task)
+            .chain(accept_task)
+            .chain(tls_task)
+        {
             task.abort();
         }
         tracing::info!("stopped");
@@ -381,6 +411,75 @@ pub const SERVED_BY_EVERY_PORT: [&str; 3] = [
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
 ];
+
+/// What the gRPC listener hands tonic: a TCP connection, or one whose TLS handshake the
+/// server completed.
+type IncomingStream = Pin<Box<dyn tokio_stream::Stream<Item = io::Result<Served>> + Send>>;
+
+/// A served connection, plain or TLS.
+#[derive(Debug)]
+enum Served {
+    Plain(Coalescing),
+    Tls(Box<tokio_rustls::server::TlsStream<Coalescing>>),
+}
+
+impl From<tokio_rustls::server::TlsStream<Coalescing>> for Served {
+    fn from(stream: tokio_rustls::server::TlsStream<Coalescing>) -> Self {
+        Self::Tls(Box::new(stream))
+    }
+}
+
+impl AsyncRead for Served {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Served {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+impl Connected for Served {
+    type ConnectInfo = TcpConnectInfo;
+
+    /// The peer's TCP address, TLS or not (the gate counts slots per connection by it).
+    fn connect_info(&self) -> Self::ConnectInfo {
+        match self {
+            Self::Plain(s) => s.connect_info(),
+            Self::Tls(s) => s.get_ref().0.connect_info(),
+        }
+    }
+}
 
 /// An accepted connection that does not offer vectored writes. HTTP/2 then copies DATA
 /// frames under 1 KiB into its write buffer (with vectored writes only those under 256

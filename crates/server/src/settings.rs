@@ -352,7 +352,7 @@ impl AuthSettings {
 
 /// `[tls]` of a server: TLS when `cert_file` and `key_file` are set, mutual TLS when
 /// `client_ca_file` is set too.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TlsSettings {
     /// PEM certificate chain of the server.
@@ -361,6 +361,20 @@ pub struct TlsSettings {
     pub key_file: Option<PathBuf>,
     /// PEM CA bundle client certificates must chain to (mutual TLS).
     pub client_ca_file: Option<PathBuf>,
+    /// How often the files are checked for a change (a renewed certificate), which is then
+    /// served to new connections without a restart.
+    pub reload_interval_seconds: u64,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        Self {
+            cert_file: None,
+            key_file: None,
+            client_ca_file: None,
+            reload_interval_seconds: 30,
+        }
+    }
 }
 
 impl TlsSettings {
