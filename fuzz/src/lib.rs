@@ -21,7 +21,7 @@ use autointel_proto::convert::types::{
 };
 use autointel_proto::{registry as rwire, stats as swire};
 use autointel_stats::engine::ListKey;
-use autointel_stats::seed::{SeedError, json_to_csv, read_sales_figures};
+use autointel_figure_file::{Error as FileError, json_to_csv, read_sales_figures};
 use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use prost::Message;
 use std::fmt::Debug;
@@ -96,7 +96,7 @@ fn check_wire_figure(wire: &swire::SalesFigure) -> bool {
 
 /// A rejected file: at least one problem, each described and on a line of the file
 /// (`last_line` is the file's last line).
-fn check_seed_error(error: &SeedError, last_line: u64) {
+fn check_seed_error(error: &FileError, last_line: u64) {
     assert!(!error.problems.is_empty(), "CSV rejected with no problem");
     for problem in &error.problems {
         assert!(

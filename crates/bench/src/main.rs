@@ -327,7 +327,7 @@ fn csv_chunks(
     let mut lines = 0usize;
     let mut number: u128 = 0x0190_0000_0000_7000_8000_0000_0000_0000;
     let mut flush = |buf: &mut Vec<u8>| -> Result<()> {
-        let figures = autointel_stats::seed::read_domain_figures(&buf[..], || {
+        let figures = autointel_figure_file::read_domain_figures(&buf[..], || {
             number += 1;
             figure_id(number).ok_or_else(|| autointel_domain::ValueError::new("no figure id"))
         })

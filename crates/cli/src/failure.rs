@@ -43,6 +43,16 @@ impl Failure {
     /// Explains a gRPC status: the code in words, the message, and every
     /// field violation or precondition failure on its own line.
     pub fn from_status(status: &Status, endpoint: &str) -> Self {
+        Self::from_status_located(status, endpoint, str::to_owned)
+    }
+
+    /// [`Self::from_status`], with every field path, subject and description passed through
+    /// `locate` first (an import names `figures[i]` by the file's own line).
+    pub fn from_status_located(
+        status: &Status,
+        endpoint: &str,
+        locate: impl Fn(&str) -> String,
+    ) -> Self {
         let code = match status.code() {
             Code::InvalidArgument | Code::OutOfRange => ExitCode::InvalidInput,
             Code::NotFound => ExitCode::NotFound,
@@ -66,21 +76,45 @@ impl Failure {
             Code::PermissionDenied => "permission denied for this token",
             _ => "request failed",
         };
-        let mut message = format!("error: {what}");
-        if !status.message().is_empty() {
-            message.push_str(": ");
-            message.push_str(status.message());
-        }
         let details = status.get_error_details();
+        let mut lines: Vec<String> = Vec::new();
+        let mut subjects: Vec<&str> = Vec::new();
         if let Some(bad) = details.bad_request() {
             for v in &bad.field_violations {
-                message.push_str(&format!("\n  {}: {}", v.field, v.description));
+                subjects.push(&v.field);
+                lines.push(format!("  {}: {}", locate(&v.field), locate(&v.description)));
             }
         }
         if let Some(pre) = details.precondition_failure() {
             for v in &pre.violations {
-                message.push_str(&format!("\n  {}: {}", v.subject, v.description));
+                subjects.push(&v.subject);
+                lines.push(format!("  {}: {}", v.subject, locate(&v.description)));
             }
+        }
+        let mut message = format!("error: {what}");
+        // The message of our services lists the first violations again: keep it only when
+        // it says something the lines below do not.
+        let repeats = !subjects.is_empty() && subjects.iter().all(|s| status.message().contains(s));
+        if !status.message().is_empty() && !repeats {
+            message.push_str(": ");
+            message.push_str(&locate(status.message()));
+        }
+        for line in &lines {
+            message.push('\n');
+            message.push_str(line);
+        }
+        let total = details
+            .error_info()
+            .and_then(|info| info.metadata.get("violations"))
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(total) = total
+            && total > lines.len()
+        {
+            message.push_str(&format!(
+                "\n  … and {} more ({total} in all; the service reports the first {})",
+                total - lines.len(),
+                lines.len()
+            ));
         }
         if code == ExitCode::Unavailable && status.code() == Code::Unavailable {
             message.push_str(&format!("\n  (endpoint {endpoint})"));

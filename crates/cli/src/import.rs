@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use autointel_proto::stats as wire;
-use autointel_stats::seed::{self, JsonError, SeedError, read_sales_figures};
+use autointel_figure_file::{self as figure_file, JsonError, Located, read_located_figures};
 use indicatif::{ProgressBar, ProgressStyle};
 use uuid::Uuid;
 
@@ -64,7 +64,7 @@ fn kind_of(path: &Path) -> Result<Kind, Failure> {
 /// Turns a JSON array of objects into CSV text with the import columns, so
 /// both formats go through one parser. Record `i` becomes line `i + 1`.
 fn json_to_csv(content: &[u8]) -> Result<Vec<u8>, Failure> {
-    seed::json_to_csv(content).map_err(|e| match e {
+    figure_file::json_to_csv(content).map_err(|e| match e {
         JsonError::UnknownFields(fields) => Failure::invalid(format!(
             "error: nothing imported; fix these records:\n{}",
             fields
@@ -78,14 +78,14 @@ fn json_to_csv(content: &[u8]) -> Result<Vec<u8>, Failure> {
 }
 
 /// Reads and checks every row of a file; every bad row is reported with its
-/// line (or record) number and reason.
-pub fn read(path: &Path, content: &[u8]) -> Result<Vec<wire::SalesFigure>, Failure> {
+/// line (or record) number and reason. Each figure keeps its place in the file.
+pub fn read(path: &Path, content: &[u8]) -> Result<Vec<Located>, Failure> {
     let kind = kind_of(path)?;
     let csv = match kind {
         Kind::Csv => content.to_vec(),
         Kind::Json => json_to_csv(content)?,
     };
-    read_sales_figures(csv.as_slice()).map_err(|SeedError { problems }| {
+    read_located_figures(csv.as_slice()).map_err(|figure_file::Error { problems }| {
         let lines: Vec<String> = problems
             .iter()
             .map(|p| {
@@ -132,23 +132,12 @@ pub async fn send(
     Ok(response)
 }
 
-/// The line on which each record of a CSV file starts (a quoted cell may span lines).
-fn record_lines(content: &[u8]) -> Vec<u64> {
-    csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(content)
-        .records()
-        .map(|r| r.map_or(0, |r| r.position().map_or(0, |p| p.line())))
-        .collect()
-}
-
-/// Rewrites every `figures[i].field` in a service error as the file's own location,
-/// `line 7, field` (CSV) or `record 6, field` (JSON).
-fn locate_rows(mut failure: Failure, kind: Kind, lines: &[u64]) -> Failure {
+/// Names every `figures[i]` in `text` by the file's own place of figure `i`: `line 7`
+/// (CSV) or `record 6` (JSON); a following `.field` becomes `, field`.
+fn locate(text: &str, kind: Kind, figures: &[Located]) -> String {
     const MARK: &str = "figures[";
-    let mut out = String::with_capacity(failure.message.len());
-    let mut rest = failure.message.as_str();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
     while let Some(at) = rest.find(MARK) {
         out.push_str(&rest[..at]);
         let after = &rest[at + MARK.len()..];
@@ -157,8 +146,10 @@ fn locate_rows(mut failure: Failure, kind: Kind, lines: &[u64]) -> Failure {
             .and_then(|(index, tail)| Some((index.parse::<usize>().ok()?, tail)));
         match parsed {
             Some((index, tail)) => {
-                let line = lines.get(index).copied().unwrap_or(index as u64 + 2);
-                out.push_str(&kind.locate(line, index as u64 + 1));
+                let (line, record) = figures
+                    .get(index)
+                    .map_or((index as u64 + 2, index as u64 + 1), |f| (f.line, f.record));
+                out.push_str(&kind.locate(line, record));
                 rest = match tail.strip_prefix('.') {
                     Some(field) => {
                         out.push_str(", ");
@@ -174,8 +165,7 @@ fn locate_rows(mut failure: Failure, kind: Kind, lines: &[u64]) -> Failure {
         }
     }
     out.push_str(rest);
-    failure.message = out;
-    failure
+    out
 }
 
 /// `autointel import FILE`.
@@ -188,15 +178,11 @@ pub async fn run(endpoint: &str, token: &BearerToken, args: ImportArgs) -> Resul
         message: format!("error: cannot read {}: {e}", args.file.display()),
     })?;
     let kind = kind_of(&args.file)?;
-    let figures = read(&args.file, &content)?;
-    let lines = match kind {
-        Kind::Csv => record_lines(&content),
-        Kind::Json => Vec::new(),
-    };
+    let located = read(&args.file, &content)?;
     let request_id = request_id(args.request_id.as_deref(), &content)?;
     let mut client = client::stats(endpoint, token).await?;
-    let progress = if figures.len() >= 5_000 {
-        let bar = ProgressBar::new(figures.len() as u64);
+    let progress = if located.len() >= 5_000 {
+        let bar = ProgressBar::new(located.len() as u64);
         bar.set_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} figures sent {elapsed}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -205,11 +191,13 @@ pub async fn run(endpoint: &str, token: &BearerToken, args: ImportArgs) -> Resul
     } else {
         ProgressBar::hidden()
     };
-    let count = figures.len();
+    let count = located.len();
+    let figures = located.iter().map(|l| l.figure.clone()).collect();
     let result = send(&mut client, figures, &request_id, &progress).await;
     progress.finish_and_clear();
-    let response = result
-        .map_err(|status| locate_rows(Failure::from_status(&status, endpoint), kind, &lines))?;
+    let response = result.map_err(|status| {
+        Failure::from_status_located(&status, endpoint, |text| locate(text, kind, &located))
+    })?;
     println!(
         "Imported {} figures ({} revising earlier ones) from {} [request id {request_id}]",
         response.imported_count,
@@ -290,25 +278,27 @@ nissan-china,company_reported,total,CN,all,all,2023-11..2023-01,-5,,,article,fin
 
     #[test]
     fn server_row_indexes_become_line_numbers() {
-        let failure =
-            Failure::invalid("error: invalid request: 1 field\n  figures[1].source: is required");
         assert_eq!(
-            locate_rows(failure, Kind::Csv, &[]).message,
-            "error: invalid request: 1 field\n  line 3, source: is required"
+            locate("figures[1].source", Kind::Csv, &[]),
+            "line 3, source"
         );
     }
 
     #[test]
     fn row_indexes_anywhere_in_a_message_follow_multi_line_records() {
-        let csv = "organization,note\na,\"two\nlines\"\nb,x\n";
-        let lines = record_lines(csv.as_bytes());
+        let csv = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note\n\
+nissan-china,company_reported,total,CN,all,all,2023-01,1,,,article,final,2023-12-17,\"two\nlines\"\n\
+zz,company_reported,total,CN,all,all,2023-02,1,,,article,final,2023-12-17,\n";
+        let located = read(Path::new("figures.csv"), csv.as_bytes()).unwrap_or_default();
+        let lines: Vec<u64> = located.iter().map(|l| l.line).collect();
         assert_eq!(lines, [2, 4]);
-        let failure = Failure::invalid(
-            "error: cannot be done: organizations/zz does not exist (first cited by figures[1].series.organization)",
-        );
         assert_eq!(
-            locate_rows(failure, Kind::Csv, &lines).message,
-            "error: cannot be done: organizations/zz does not exist (first cited by line 4, series.organization)"
+            locate(
+                "organizations/zz does not exist (first cited by figures[1].series.organization)",
+                Kind::Csv,
+                &located
+            ),
+            "organizations/zz does not exist (first cited by line 4, series.organization)"
         );
     }
 }

@@ -215,7 +215,10 @@ async fn seed_if_empty(
         .into_inner();
     let mut figures = 0;
     if existing.sales_figures.is_empty() {
-        let rows = import::read(Path::new("sales_figures.csv"), SEED_FIGURES.as_bytes())?;
+        let rows = import::read(Path::new("sales_figures.csv"), SEED_FIGURES.as_bytes())?
+            .into_iter()
+            .map(|located| located.figure)
+            .collect();
         let request_id = import::request_id(None, SEED_FIGURES.as_bytes())?;
         let response = import::send(&mut stats, rows, &request_id, &ProgressBar::hidden())
             .await

@@ -11,7 +11,6 @@ pub mod engine;
 pub mod error;
 pub mod metrics;
 pub mod registry_client;
-pub mod seed;
 pub mod service;
 pub mod settings;
 pub mod store;

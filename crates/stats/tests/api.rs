@@ -12,7 +12,7 @@ use autointel_proto::registry::{self as rwire};
 use autointel_proto::stats::stats_service_client::StatsServiceClient;
 use autointel_proto::stats::{self as wire};
 use autointel_proto::types::{self as twire};
-use autointel_stats::seed::{read_sales_figures, read_sales_figures_file};
+use autointel_figure_file::{read_sales_figures, read_sales_figures_file};
 use autointel_stats::{Application, Settings};
 use sqlx::Connection;
 use tokio::sync::oneshot;

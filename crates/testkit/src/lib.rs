@@ -139,7 +139,7 @@ pub enum TestkitError {
     RegistrySeed(#[source] BoxError),
     /// Sales figures given as CSV are invalid.
     #[error("invalid sales figures: {0}")]
-    Figures(#[from] autointel_stats::seed::SeedError),
+    Figures(#[from] autointel_figure_file::Error),
     /// The stats service refused an import.
     #[error("importing sales figures: {0}")]
     Import(#[source] Box<tonic::Status>),
@@ -364,7 +364,7 @@ impl TestStack {
     /// Imports sales figures given as CSV (the columns of `autointel import`) in one
     /// import with a fresh request id.
     pub async fn import_csv(&self, csv: &str) -> Result<ImportSalesFiguresResponse, TestkitError> {
-        let figures = autointel_stats::seed::read_sales_figures(csv.as_bytes())?;
+        let figures = autointel_figure_file::read_sales_figures(csv.as_bytes())?;
         let request = ImportSalesFiguresRequest {
             request_id: uuid::Uuid::new_v4().to_string(),
             figures,

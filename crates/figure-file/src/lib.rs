@@ -1,5 +1,7 @@
-//! Reads sales figures from CSV (the format of `data/seed/sales_figures.csv`) into wire
-//! figures ready for `ImportSalesFigures`, or straight into validated domain figures.
+//! The sales-figure file format, shared by the CLI (`autointel import`), the stats seed,
+//! the benchmarks and the fuzz targets: reads sales figures from CSV (the format of
+//! `data/seed/sales_figures.csv`) into wire figures ready for `ImportSalesFigures`, each
+//! with the line it came from, or straight into validated domain figures.
 //!
 //! Columns, by header name: `organization` (bare id, empty for the whole market), `basis`,
 //! `flow`, `market`, `scope`, `powertrain` (the domain's tokens), `period` (`YYYY-MM..YYYY-MM`
@@ -27,7 +29,7 @@ use autointel_proto::types::SeriesKey;
 
 /// One bad cell (or line) of a CSV file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SeedProblem {
+pub struct Problem {
     /// 1-based line number (the header is line 1).
     pub line: u64,
     /// 1-based number of the data record (0 for the header or the whole file). It differs
@@ -40,7 +42,7 @@ pub struct SeedProblem {
     pub description: String,
 }
 
-impl fmt::Display for SeedProblem {
+impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.column.is_empty() {
             write!(f, "line {}: {}", self.line, self.description)
@@ -57,9 +59,9 @@ impl fmt::Display for SeedProblem {
 /// Every problem found in a CSV file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-pub struct SeedError {
+pub struct Error {
     /// The problems, in file order.
-    pub problems: Vec<SeedProblem>,
+    pub problems: Vec<Problem>,
 }
 
 /// The columns of an import file, in order.
@@ -137,9 +139,9 @@ pub fn json_to_csv(content: &[u8]) -> Result<Vec<u8>, JsonError> {
 }
 
 /// Reads the figures of a CSV file.
-pub fn read_sales_figures_file(path: &Path) -> Result<Vec<SalesFigure>, SeedError> {
-    let file = std::fs::File::open(path).map_err(|e| SeedError {
-        problems: vec![SeedProblem {
+pub fn read_sales_figures_file(path: &Path) -> Result<Vec<SalesFigure>, Error> {
+    let file = std::fs::File::open(path).map_err(|e| Error {
+        problems: vec![Problem {
             line: 0,
             record: 0,
             column: String::new(),
@@ -182,12 +184,37 @@ impl<R: Read> Read for QuoteTracker<R> {
     }
 }
 
+/// A figure of a file and where it is: the file's own line and record numbers, so a
+/// service's answer about `figures[i]` can name the line an editor shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Located {
+    /// 1-based line the record starts on (the header is line 1).
+    pub line: u64,
+    /// 1-based data record number (a JSON file's record `n` is record `n`).
+    pub record: u64,
+    /// The figure, ready for `ImportSalesFigures`.
+    pub figure: SalesFigure,
+}
+
 /// Reads figures from CSV text with a header line.
-pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedError> {
+pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, Error> {
+    Ok(read_located_figures(reader)?
+        .into_iter()
+        .map(|l| l.figure)
+        .collect())
+}
+
+/// Reads figures from CSV text with a header line, each with its place in the file (one
+/// parse).
+pub fn read_located_figures(reader: impl Read) -> Result<Vec<Located>, Error> {
     let mut figures = Vec::new();
     read_rows(reader, |row, cells| {
         if let Some(parsed) = row.row(cells) {
-            figures.push(parsed.into_wire());
+            figures.push(Located {
+                line: row.line,
+                record: row.record,
+                figure: parsed.into_wire(),
+            });
         }
     })?;
     Ok(figures)
@@ -199,7 +226,7 @@ pub fn read_sales_figures(reader: impl Read) -> Result<Vec<SalesFigure>, SeedErr
 pub fn read_domain_figures(
     reader: impl Read,
     mut ids: impl FnMut() -> Result<SalesFigureId, ValueError>,
-) -> Result<Vec<autointel_domain::SalesFigure>, SeedError> {
+) -> Result<Vec<autointel_domain::SalesFigure>, Error> {
     let mut figures = Vec::new();
     read_rows(reader, |row, cells| {
         let Some(parsed) = row.row(cells) else {
@@ -227,7 +254,7 @@ pub fn read_domain_figures(
 fn read_rows(
     reader: impl Read,
     mut each: impl FnMut(&mut RowReader<'_>, &[&str; COLUMNS.len()]),
-) -> Result<(), SeedError> {
+) -> Result<(), Error> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(QuoteTracker {
@@ -240,8 +267,8 @@ fn read_rows(
     let headers = match csv.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            return Err(SeedError {
-                problems: vec![SeedProblem {
+            return Err(Error {
+                problems: vec![Problem {
                     line: 1,
                     record: 0,
                     column: String::new(),
@@ -254,7 +281,7 @@ fn read_rows(
     for (slot, name) in index.iter_mut().zip(COLUMNS) {
         match headers.iter().position(|h| h.trim() == name) {
             Some(i) => *slot = i,
-            None => problems.push(SeedProblem {
+            None => problems.push(Problem {
                 line: 1,
                 record: 0,
                 column: name.to_owned(),
@@ -265,7 +292,7 @@ fn read_rows(
     // A misspelt optional column (`notes`) would otherwise be dropped without a word.
     for header in headers.iter().map(str::trim) {
         if !COLUMNS.contains(&header) {
-            problems.push(SeedProblem {
+            problems.push(Problem {
                 line: 1,
                 record: 0,
                 column: header.to_owned(),
@@ -274,7 +301,7 @@ fn read_rows(
         }
     }
     if !problems.is_empty() {
-        return Err(SeedError { problems });
+        return Err(Error { problems });
     }
     // One record buffer for the whole file.
     let mut record = csv::StringRecord::new();
@@ -283,7 +310,7 @@ fn read_rows(
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                problems.push(SeedProblem {
+                problems.push(Problem {
                     line: e.position().map_or(0, |p| p.line()),
                     record: e.position().map_or(0, |p| p.record()),
                     column: String::new(),
@@ -303,7 +330,7 @@ fn read_rows(
     }
     let quotes = csv.into_inner();
     if quotes.open {
-        problems.push(SeedProblem {
+        problems.push(Problem {
             line: quotes.opened_on,
             record: 0,
             column: String::new(),
@@ -316,7 +343,7 @@ fn read_rows(
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(SeedError { problems })
+        Err(Error { problems })
     }
 }
 
@@ -335,7 +362,7 @@ fn trim(cell: &str) -> &str {
 struct RowReader<'a> {
     line: u64,
     record: u64,
-    problems: &'a mut Vec<SeedProblem>,
+    problems: &'a mut Vec<Problem>,
 }
 
 impl RowReader<'_> {
@@ -343,7 +370,7 @@ impl RowReader<'_> {
         match r {
             Ok(t) => Some(t),
             Err(e) => {
-                self.problems.push(SeedProblem {
+                self.problems.push(Problem {
                     line: self.line,
                     record: self.record,
                     column: column.to_owned(),
@@ -634,7 +661,7 @@ mod tests {
     }
 
     /// The figures of the wire path: the seed reader, then the service's conversion.
-    fn through_wire(text: &str) -> Result<Vec<autointel_domain::SalesFigure>, SeedError> {
+    fn through_wire(text: &str) -> Result<Vec<autointel_domain::SalesFigure>, Error> {
         let wire = read_sales_figures(text.as_bytes())?;
         Ok(wire
             .iter()
@@ -649,7 +676,7 @@ mod tests {
         SalesFigureId::parse(&format!("f{i}")).unwrap()
     }
 
-    fn direct(text: &str) -> Result<Vec<autointel_domain::SalesFigure>, SeedError> {
+    fn direct(text: &str) -> Result<Vec<autointel_domain::SalesFigure>, Error> {
         let mut i = 0;
         read_domain_figures(text.as_bytes(), || {
             i += 1;
