@@ -32,6 +32,15 @@ use tracing::Instrument as _;
 use crate::error::StatsError;
 use crate::metrics::StatsMetrics;
 
+/// Why a registry call got no answer, as the metrics tell them apart.
+#[derive(Debug)]
+enum Unreached {
+    /// Past the deadline (ours, or the registry's DEADLINE_EXCEEDED).
+    Timeout(String),
+    /// Unreachable or refusing (UNAVAILABLE after the retries, CANCELLED).
+    Unavailable(String),
+}
+
 /// Most organisations whose existence is cached.
 const CACHE_CAPACITY: usize = 10_000;
 /// Attempts per call when the registry is UNAVAILABLE.
@@ -322,24 +331,20 @@ impl RegistryClient {
             Ok(Ok(_)) => "ok",
             Ok(Err(status)) if status.code() == Code::NotFound => "not_found",
             Ok(Err(_)) => "error",
-            Err(StatsError::RegistryUnavailable(message))
-                if message.contains("no answer within") =>
-            {
-                "timeout"
-            }
-            Err(_) => "unavailable",
+            Err(Unreached::Timeout(_)) => "timeout",
+            Err(Unreached::Unavailable(_)) => "unavailable",
         };
         self.metrics.registry_call(method, outcome);
-        result
+        result.map_err(|unreached| match unreached {
+            Unreached::Timeout(message) | Unreached::Unavailable(message) => {
+                StatsError::RegistryUnavailable(message)
+            }
+        })
     }
 
     /// Calls the registry with a deadline, retrying UNAVAILABLE; `Ok(Err(status))` is an
     /// answer other than success (NOT_FOUND and the like).
-    async fn attempt<T, F, Fut>(
-        &self,
-        what: &str,
-        mut f: F,
-    ) -> Result<Result<T, Status>, StatsError>
+    async fn attempt<T, F, Fut>(&self, what: &str, mut f: F) -> Result<Result<T, Status>, Unreached>
     where
         F: FnMut(Client, Duration) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
@@ -351,7 +356,7 @@ impl RegistryClient {
                 tokio::time::timeout(self.timeout, f(self.client.clone(), self.timeout)).await;
             let status = match outcome {
                 Err(_) => {
-                    return Err(StatsError::RegistryUnavailable(format!(
+                    return Err(Unreached::Timeout(format!(
                         "{what}: no answer within {} ms",
                         self.timeout.as_millis()
                     )));
@@ -366,8 +371,11 @@ impl RegistryClient {
                     backoff *= 2;
                     attempt += 1;
                 }
-                Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-                    return Err(StatsError::RegistryUnavailable(format!(
+                Code::DeadlineExceeded => {
+                    return Err(Unreached::Timeout(format!("{what}: {}", status.message())));
+                }
+                Code::Unavailable | Code::Cancelled => {
+                    return Err(Unreached::Unavailable(format!(
                         "{what}: {}",
                         status.message()
                     )));
