@@ -134,6 +134,11 @@ struct Shared {
     per_connection: Option<usize>,
     /// Requests in flight per connection (by peer address).
     connections: std::sync::Mutex<HashMap<std::net::SocketAddr, usize>>,
+    /// While false (the service is loading), requests wait up to `ready_wait` for it, then
+    /// get UNAVAILABLE; health and reflection pass.
+    ready: Option<tokio::sync::watch::Receiver<bool>>,
+    /// How long a request waits for a loading service.
+    ready_wait: Duration,
 }
 
 /// Builds [`Gate`] services.
@@ -184,8 +189,26 @@ impl GateLayer {
                 message_idle_timeout: None,
                 per_connection: None,
                 connections: std::sync::Mutex::new(HashMap::new()),
+                ready: None,
+                ready_wait: Duration::ZERO,
             }),
         }
+    }
+
+    /// Holds requests while `ready` is false (the service is still loading): each waits up
+    /// to `wait` for it, then gets `UNAVAILABLE` with `RetryInfo`, so clients go to a replica
+    /// that is ready instead of reading an empty engine. Health and reflection pass.
+    #[must_use]
+    pub fn with_readiness(
+        mut self,
+        ready: tokio::sync::watch::Receiver<bool>,
+        wait: Duration,
+    ) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.ready = Some(ready);
+            shared.ready_wait = wait;
+        }
+        self
     }
 
     /// Ends a request whose client stops sending: past `timeout` without the next
@@ -263,6 +286,14 @@ impl Shared {
             peer,
         }))
     }
+}
+
+/// True once `ready` turns true within `wait`.
+async fn until_ready(ready: &mut tokio::sync::watch::Receiver<bool>, wait: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(wait, async { ready.wait_for(|r| *r).await.map(|_| ()) }).await,
+        Ok(Ok(()))
+    )
 }
 
 /// The client's deadline from its `grpc-timeout` header (`<digits><H|M|S|m|u|n>`).
@@ -353,6 +384,45 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let shared = self.shared.clone();
+        if let Some(ready) = &shared.ready
+            && !*ready.borrow()
+        {
+            let path = request.uri().path();
+            let metrics = shared.methods.get(path).unwrap_or(&shared.unknown).clone();
+            if metrics.service != HEALTH && !metrics.service.starts_with(REFLECTION_PREFIX) {
+                let mut ready = ready.clone();
+                let mut gate = self.clone();
+                let wait = shared.ready_wait;
+                return Box::pin(async move {
+                    if until_ready(&mut ready, wait).await {
+                        return gate.call(request).await;
+                    }
+                    shared.metrics.started();
+                    let mut recorder = Recorder {
+                        shared: shared.clone(),
+                        metrics,
+                        start: Instant::now(),
+                        deadline: None,
+                        done: false,
+                        span: None,
+                    };
+                    recorder.finish(Code::Unavailable);
+                    let mut details = ErrorDetails::new();
+                    details.set_error_info(
+                        "LOADING",
+                        shared.error_domain,
+                        HashMap::<String, String>::new(),
+                    );
+                    details.set_retry_info(Some(Duration::from_secs(1)));
+                    Ok(Status::with_error_details(
+                        Code::Unavailable,
+                        "the service is still loading its data; retry shortly or on another replica",
+                        details,
+                    )
+                    .into_http())
+                });
+            }
+        }
         let idle = shared.message_idle_timeout;
         let mut request = request.map(|body| IdleBody::new(body, idle));
         let path = request.uri().path();

@@ -58,6 +58,7 @@ pub struct Server {
     grpc_metrics: GrpcMetrics,
     store: Option<(StoreWatch, Gauge)>,
     draining: tokio::sync::watch::Sender<bool>,
+    ready: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 async fn bind(what: &'static str, address: SocketAddr) -> Result<TcpListener, StartError> {
@@ -154,6 +155,7 @@ impl Server {
             grpc_metrics,
             store: None,
             draining: tokio::sync::watch::Sender::new(false),
+            ready: None,
         })
     }
 
@@ -170,6 +172,14 @@ impl Server {
     /// The plaintext health-only address actually bound, if configured.
     pub fn health_addr(&self) -> Option<SocketAddr> {
         self.health_addr
+    }
+
+    /// Serves before the service is ready (it loads its data meanwhile): until `ready`
+    /// turns true the service's health names report NOT_SERVING (readiness and the
+    /// startup probe wait; liveness answers), and its requests wait up to
+    /// [`READY_WAIT`] for it, then get UNAVAILABLE.
+    pub fn ready_when(&mut self, ready: tokio::sync::watch::Receiver<bool>) {
+        self.ready = Some(ready);
     }
 
     /// Turns true when shutdown begins (with health turning NOT_SERVING): long-lived
@@ -212,11 +222,40 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let health = self.health.clone();
-        for name in services.iter().copied().chain(["", LIVENESS]) {
+        let ready_now = self.ready.as_ref().is_none_or(|r| *r.borrow());
+        for name in ["", LIVENESS] {
             health
                 .set_service_status(name, ServingStatus::Serving)
                 .await;
         }
+        let status = if ready_now {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        for name in services.iter().copied() {
+            health.set_service_status(name, status).await;
+        }
+        let ready_task = match (&self.ready, ready_now) {
+            (Some(ready), false) => {
+                let mut ready = ready.clone();
+                let mut draining = self.draining.subscribe();
+                let health = health.clone();
+                let names: Vec<&'static str> = services.to_vec();
+                Some(tokio::spawn(async move {
+                    let became = async { ready.wait_for(|r| *r).await.map(|_| ()) }.await;
+                    if became.is_ok() && !*draining.borrow_and_update() {
+                        for name in names {
+                            health
+                                .set_service_status(name, ServingStatus::Serving)
+                                .await;
+                        }
+                        tracing::info!("ready: the service's health is SERVING");
+                    }
+                }))
+            }
+            _ => None,
+        };
         let (health_stop, health_stopped) = tokio::sync::watch::channel(false);
         let health_task = self.health_listener.map(|listener| {
             let mut stopped = health_stopped.clone();
@@ -282,6 +321,10 @@ impl Server {
         .with_request_timeout(settings.request_timeout())
         .with_message_idle_timeout(Duration::from_secs(settings.message_idle_timeout_seconds))
         .with_per_connection_limit(settings.per_connection_limit());
+        let gate = match &self.ready {
+            Some(ready) => gate.with_readiness(ready.clone(), READY_WAIT),
+            None => gate,
+        };
         let router = builder
             .layer(gate)
             .add_routes(api)
@@ -377,6 +420,7 @@ impl Server {
             .chain(tokens_task)
             .chain(accept_task)
             .chain(tls_task)
+            .chain(ready_task)
         {
             task.abort();
         }
@@ -399,6 +443,9 @@ fn reflection<'b>(
     }
     builder
 }
+
+/// How long a request waits for a service that is still loading before UNAVAILABLE.
+pub const READY_WAIT: Duration = Duration::from_secs(2);
 
 /// The `grpc.health.v1` service name for liveness: SERVING as long as the process and its
 /// runtime answer, whatever the service's readiness (loading, draining, a store that

@@ -47,9 +47,11 @@ pub const REGISTRY_DEPENDENCY: &str = "autointel.registry.v1.RegistryService";
 /// Consecutive probe results needed to change the registry dependency's status.
 pub const REGISTRY_HYSTERESIS: u32 = 3;
 
-/// A built stats server, bound and loaded, not yet serving.
+/// A built stats server, bound and migrated, not yet serving (the engine loads once it serves).
 #[derive(Debug)]
 pub struct Application {
+    /// Turned true once the engine is loaded.
+    ready: tokio::sync::watch::Sender<bool>,
     server: Server,
     state: Arc<State>,
     refresh_interval: Duration,
@@ -82,8 +84,10 @@ fn registry_token(settings: &settings::RegistrySettings) -> Result<RegistryToken
 impl Application {
     /// Validates the settings, reads every token and TLS file and binds the listeners
     /// (configuration problems surface here, before the database is touched), then connects
-    /// and migrates the database, loads the engine and prepares the (lazy) registry
-    /// client. The registry need not be up. Nothing is served until [`Self::serve_until`].
+    /// and migrates the database and prepares the (lazy) registry client. The registry need
+    /// not be up. The engine loads once [`Self::serve_until`] serves: until it is loaded,
+    /// the service's health says NOT_SERVING and requests wait briefly, then get
+    /// UNAVAILABLE; liveness answers throughout.
     pub async fn build(settings: Settings) -> Result<Self, StatsError> {
         settings.validate().map_err(StatsError::InvalidSettings)?;
         let mut server = Server::bind(
@@ -138,22 +142,9 @@ impl Application {
             metrics: metrics.clone(),
             wire_figures: WireFigures::default(),
         });
-        let mut sources = Vec::new();
-        for source in state.store.sources().await? {
-            sources.push(source);
-        }
-        {
-            let mut engine = state.write()?;
-            for source in sources {
-                engine.put_source(source);
-            }
-        }
-        let loaded = state.refresh().await?;
-        // the bulk load is done: give back the spare capacity grown while loading
-        state.write()?.compact();
-        tracing::info!(figures = loaded, "engine loaded");
-        update_engine_gauge(&state);
         metrics.register(server.registry_mut());
+        let (ready, ready_rx) = tokio::sync::watch::channel(false);
+        server.ready_when(ready_rx);
         server.watch_store(StoreWatch {
             writability: state.store.writability().clone(),
             pool: state.store.pool().clone(),
@@ -162,6 +153,7 @@ impl Application {
         Ok(Self {
             server,
             state,
+            ready,
             refresh_interval: settings.refresh_interval(),
             probe_interval: Duration::from_millis(settings.registry.refresh_interval_ms),
             max_message_bytes: settings.server.max_message_bytes,
@@ -190,7 +182,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StatsError> {
-        let refresher = tokio::spawn(refresh_loop(self.state.clone(), self.refresh_interval));
+        let refresher = tokio::spawn(load_then_refresh(
+            self.state.clone(),
+            self.ready,
+            self.refresh_interval,
+        ));
         // Known (as UNKNOWN) from the first request on, until the first probe answers.
         self.server
             .health()
@@ -222,6 +218,53 @@ fn update_engine_gauge(state: &State) {
             .engine_figures
             .set(i64::try_from(engine.len()).unwrap_or(i64::MAX));
     }
+}
+
+/// Loads the engine from the store (retrying a failed load every few seconds), reports the
+/// service ready, then applies what other replicas commit every `interval`.
+async fn load_then_refresh(
+    state: Arc<State>,
+    ready: tokio::sync::watch::Sender<bool>,
+    interval: Duration,
+) {
+    let started = std::time::Instant::now();
+    loop {
+        match load(&state).await {
+            Ok(figures) => {
+                tracing::info!(
+                    figures,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "engine loaded"
+                );
+                break;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "loading the engine failed; retrying");
+                tokio::time::sleep(LOAD_RETRY).await;
+            }
+        }
+    }
+    update_engine_gauge(&state);
+    let _ = ready.send(true);
+    refresh_loop(state, interval).await;
+}
+
+/// How long a failed start-up load waits before the next attempt.
+const LOAD_RETRY: Duration = Duration::from_secs(3);
+
+/// The start-up load: the cited sources, then every figure; the engine gives back the
+/// spare capacity grown while loading.
+async fn load(state: &State) -> Result<usize, StatsError> {
+    let sources = state.store.sources().await?;
+    {
+        let mut engine = state.write()?;
+        for source in sources {
+            engine.put_source(source);
+        }
+    }
+    let loaded = state.refresh().await?;
+    state.write()?.compact();
+    Ok(loaded)
 }
 
 /// Applies figures other replicas committed, every `interval`.
