@@ -22,7 +22,9 @@ use tonic::{Request, Response, Status};
 
 use crate::error::RegistryError;
 use crate::store::{
-    Bind, Idempotency, Page, PageRequest, Record, Store, Stored, to_wire_with_meta,
+    EventFilter, Filter, Idempotency, OrganizationFilter, Page, PageRequest, PartnershipFilter,
+    PersonFilter, Record, RelationshipFilter, SourceFilter, Store, Stored, TargetFilter,
+    to_wire_with_meta,
 };
 
 type Result<T, E = RegistryError> = std::result::Result<T, E>;
@@ -165,18 +167,34 @@ fn fingerprint(method: &str, filters: &[u8]) -> u64 {
 /// Longest search text (`text` filters, `LookupOrganizations.query`), in characters.
 const MAX_SEARCH_CHARS: usize = 500;
 
-/// A search filter, lower-cased for `search_text LIKE`; empty when not given. Control
-/// characters and over-long text are violations of `field` (PostgreSQL rejects a NUL in a
-/// query parameter, which must not become a server error).
-fn search_text(v: &mut Violations, field: &str, text: &str) -> String {
+/// A search filter; `None` when not given. Control characters and over-long text are
+/// violations of `field` (PostgreSQL rejects a NUL in a query parameter, which must not
+/// become a server error).
+fn search_text(v: &mut Violations, field: &str, text: &str) -> Option<String> {
     match autointel_domain::validation::optional_text(text, MAX_SEARCH_CHARS) {
-        Ok(Some(text)) => text.to_lowercase(),
-        Ok(None) => String::new(),
+        Ok(text) => text,
         Err(e) => {
             v.push(field, e.description());
-            String::new()
+            None
         }
     }
+}
+
+/// An `organization` filter: the organisation a resource name names; `None` when not given.
+fn organization_filter(v: &mut Violations, name: &str) -> Option<OrganizationId> {
+    if name.is_empty() {
+        return None;
+    }
+    v.check("organization", OrganizationId::from_resource_name(name))
+}
+
+/// A month-range filter; `None` when not given.
+fn months_filter(
+    v: &mut Violations,
+    field: &str,
+    range: Option<&autointel_proto::types::MonthRange>,
+) -> Option<autointel_domain::MonthRange> {
+    v.check_nested(field, month_range_from_wire(range?))
 }
 
 /// Page size and position from a list request; the token must come from the same query.
@@ -263,26 +281,6 @@ pub fn decode_page_token(page_token: &str) -> Option<(u64, i64, String)> {
 
 fn wires<T: Record>(items: &[Stored<T>]) -> Vec<T::Wire> {
     items.iter().map(to_wire_with_meta).collect()
-}
-
-fn escape_like(text: &str) -> String {
-    let mut out = String::from("%");
-    for ch in text.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('%');
-    out
-}
-
-fn filter(fragment: &str, binds: Vec<Bind>) -> (String, Vec<Bind>) {
-    (fragment.to_owned(), binds)
-}
-
-fn text(value: impl Into<String>) -> Bind {
-    Bind::Text(value.into())
 }
 
 /// Reads the update mask: required, every path allowed.
@@ -430,32 +428,8 @@ fn etag_opt(etag: &str) -> Option<&str> {
 fn as_of(date: Option<&autointel_proto::google::r#type::Date>) -> Result<Date> {
     match date {
         Some(d) => date_from_wire(d).map_err(|e| prefixed("as_of_date", e)),
-        None => today(),
+        None => crate::store::today(),
     }
-}
-
-/// Today's date (UTC).
-fn today() -> Result<Date> {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs() / 86_400).unwrap_or(0))
-        .unwrap_or(0);
-    // Howard Hinnant's days-since-epoch to civil date.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    Date::new(
-        i32::try_from(year).unwrap_or(0),
-        u8::try_from(month).unwrap_or(0),
-        u8::try_from(day).unwrap_or(0),
-    )
-    .map_err(|e| RegistryError::Corrupt(format!("system clock: {e}")))
 }
 
 async fn get_or_not_found<T: Record>(store: &Store, id: &str) -> Result<Stored<T>> {
@@ -506,24 +480,19 @@ impl RegistryApi {
         req: wire::ListOrganizationsRequest,
     ) -> Result<wire::ListOrganizationsResponse> {
         let mut v = Violations::new();
-        let kind = v.check("kind", OrganizationKind::from_wire_filter(req.kind));
-        let mut filters = Vec::new();
-        if let Some(Some(kind)) = kind {
-            filters.push(filter("kind = ?", vec![text(kind.as_str())]));
-        }
+        let mut filter = OrganizationFilter {
+            kind: v
+                .check("kind", OrganizationKind::from_wire_filter(req.kind))
+                .flatten(),
+            ..OrganizationFilter::default()
+        };
         if !req.country_code.is_empty() {
-            match autointel_domain::CountryCode::parse(&req.country_code) {
-                Ok(c) => filters.push(filter("country_code = ?", vec![text(c.as_str())])),
-                Err(e) => v.push("country_code", e.description()),
-            }
+            filter.country_code = v.check(
+                "country_code",
+                autointel_domain::CountryCode::parse(&req.country_code),
+            );
         }
-        let needle = search_text(&mut v, "text", &req.text);
-        if !needle.is_empty() {
-            filters.push(filter(
-                "search_text LIKE ? ESCAPE '\\'",
-                vec![text(escape_like(&needle))],
-            ));
-        }
+        filter.text = search_text(&mut v, "text", &req.text);
         let fp = fingerprint(
             "ListOrganizations",
             &wire::ListOrganizationsRequest {
@@ -534,14 +503,7 @@ impl RegistryApi {
             .encode_to_vec(),
         );
         let (result, next_page_token) = self
-            .list_page::<autointel_domain::Organization>(
-                v,
-                fp,
-                req.page_size,
-                &req.page_token,
-                filters,
-                false,
-            )
+            .list_page(v, fp, req.page_size, &req.page_token, &filter)
             .await?;
         Ok(wire::ListOrganizationsResponse {
             organizations: wires(&result.items),
@@ -638,21 +600,12 @@ impl RegistryApi {
         req: wire::ListRelationshipsRequest,
     ) -> Result<wire::ListRelationshipsResponse> {
         let mut v = Violations::new();
-        let mut filters = Vec::new();
-        if let Some(Some(kind)) = v.check("kind", RelationshipKind::from_wire_filter(req.kind)) {
-            filters.push(filter("kind = ?", vec![text(kind.as_str())]));
-        }
-        if !req.organization.is_empty()
-            && let Some(org) = v.check(
-                "organization",
-                OrganizationId::from_resource_name(&req.organization),
-            )
-        {
-            filters.push(filter(
-                "parent_id = ? OR child_id = ?",
-                vec![text(org.as_str()), text(org.as_str())],
-            ));
-        }
+        let filter = RelationshipFilter {
+            kind: v
+                .check("kind", RelationshipKind::from_wire_filter(req.kind))
+                .flatten(),
+            organization: organization_filter(&mut v, &req.organization),
+        };
         let fp = fingerprint(
             "ListRelationships",
             &wire::ListRelationshipsRequest {
@@ -663,14 +616,7 @@ impl RegistryApi {
             .encode_to_vec(),
         );
         let (result, next_page_token) = self
-            .list_page::<autointel_domain::Relationship>(
-                v,
-                fp,
-                req.page_size,
-                &req.page_token,
-                filters,
-                false,
-            )
+            .list_page(v, fp, req.page_size, &req.page_token, &filter)
             .await?;
         Ok(wire::ListRelationshipsResponse {
             relationships: wires(&result.items),
@@ -821,31 +767,20 @@ impl RegistryApi {
         req: wire::ListPartnershipsRequest,
     ) -> Result<wire::ListPartnershipsResponse> {
         let mut v = Violations::new();
-        let mut filters = Vec::new();
-        if let Some(Some(kind)) = v.check("kind", PartnershipKind::from_wire_filter(req.kind)) {
-            filters.push(filter("kind = ?", vec![text(kind.as_str())]));
-        }
-        if let Some(Some(status)) =
-            v.check("status", PartnershipStatus::from_wire_filter(req.status))
-        {
-            filters.push(filter("status = ?", vec![text(status.as_str())]));
-        }
-        if !req.organization.is_empty()
-            && let Some(org) = v.check(
-                "organization",
-                OrganizationId::from_resource_name(&req.organization),
-            )
-        {
-            filters.push(filter(
-                "id IN (SELECT partnership_id FROM partnership_parties WHERE organization_id = ?)",
-                vec![text(org.as_str())],
-            ));
-        }
-        if let Some(range) = &req.announced_within
-            && let Some(range) = v.check_nested("announced_within", month_range_from_wire(range))
-        {
-            filters.push(month_filter(range));
-        }
+        let filter = PartnershipFilter {
+            kind: v
+                .check("kind", PartnershipKind::from_wire_filter(req.kind))
+                .flatten(),
+            status: v
+                .check("status", PartnershipStatus::from_wire_filter(req.status))
+                .flatten(),
+            organization: organization_filter(&mut v, &req.organization),
+            announced_within: months_filter(
+                &mut v,
+                "announced_within",
+                req.announced_within.as_ref(),
+            ),
+        };
         let fp = fingerprint(
             "ListPartnerships",
             &wire::ListPartnershipsRequest {
@@ -856,14 +791,7 @@ impl RegistryApi {
             .encode_to_vec(),
         );
         let (result, next_page_token) = self
-            .list_page::<autointel_domain::Partnership>(
-                v,
-                fp,
-                req.page_size,
-                &req.page_token,
-                filters,
-                true,
-            )
+            .list_page(v, fp, req.page_size, &req.page_token, &filter)
             .await?;
         Ok(wire::ListPartnershipsResponse {
             partnerships: wires(&result.items),
@@ -1038,19 +966,16 @@ impl RegistryApi {
 
     async fn list_events(&self, req: wire::ListEventsRequest) -> Result<wire::ListEventsResponse> {
         let mut v = Violations::new();
-        let mut filters = Vec::new();
-        if let Some(Some(kind)) = v.check("kind", EventKind::from_wire_filter(req.kind)) {
-            filters.push(filter("kind = ?", vec![text(kind.as_str())]));
-        }
-        if let Some(Some(status)) = v.check("status", EventStatus::from_wire_filter(req.status)) {
-            filters.push(filter("status = ?", vec![text(status.as_str())]));
-        }
-        if req.exclude_superseded {
-            filters.push(filter(
-                "status <> ?",
-                vec![text(EventStatus::Superseded.as_str())],
-            ));
-        }
+        let mut filter = EventFilter {
+            kind: v
+                .check("kind", EventKind::from_wire_filter(req.kind))
+                .flatten(),
+            status: v
+                .check("status", EventStatus::from_wire_filter(req.status))
+                .flatten(),
+            exclude_superseded: req.exclude_superseded,
+            ..EventFilter::default()
+        };
         if !req.participant.is_empty() {
             let participant = OrganizationId::from_resource_name(&req.participant)
                 .map(ParticipantRef::Organization)
@@ -1058,28 +983,16 @@ impl RegistryApi {
                     PersonId::from_resource_name(&req.participant).map(ParticipantRef::Person)
                 });
             match participant {
-                Ok(p) => filters.push(filter(
-                    "id IN (SELECT event_id FROM event_participants WHERE participant = ?)",
-                    vec![text(p.to_string())],
-                )),
+                Ok(p) => filter.participant = Some(p),
                 Err(_) => v.push(
                     "participant",
                     "must be an organisation or person resource name (organizations/{id} or people/{id})",
                 ),
             }
         }
-        if let Some(range) = &req.occurred_within
-            && let Some(range) = v.check_nested("occurred_within", month_range_from_wire(range))
-        {
-            filters.push(month_filter(range));
-        }
-        let needle = search_text(&mut v, "text", &req.text);
-        if !needle.is_empty() {
-            filters.push(filter(
-                "search_text LIKE ? ESCAPE '\\'",
-                vec![text(escape_like(&needle))],
-            ));
-        }
+        filter.occurred_within =
+            months_filter(&mut v, "occurred_within", req.occurred_within.as_ref());
+        filter.text = search_text(&mut v, "text", &req.text);
         let fp = fingerprint(
             "ListEvents",
             &wire::ListEventsRequest {
@@ -1093,14 +1006,7 @@ impl RegistryApi {
         // repeated by WatchEvents rather than missed.
         let cursor = self.store.latest_change().await?;
         let (result, next_page_token) = self
-            .list_page::<autointel_domain::Event>(
-                v,
-                fp,
-                req.page_size,
-                &req.page_token,
-                filters,
-                true,
-            )
+            .list_page(v, fp, req.page_size, &req.page_token, &filter)
             .await?;
         Ok(wire::ListEventsResponse {
             events: wires(&result.items),
@@ -1174,21 +1080,20 @@ impl RegistryApi {
 
     /// Reads one page of a List request: the paging fields are checked together with
     /// the filters' violations, and the page token is bound to the filters (`fp`).
-    async fn list_page<T: Record>(
+    async fn list_page<F: Filter>(
         &self,
         mut v: Violations,
         fp: u64,
         page_size: i32,
         page_token: &str,
-        filters: Vec<(String, Vec<Bind>)>,
-        ranked: bool,
-    ) -> Result<(Page<T>, String)> {
+        filter: &F,
+    ) -> Result<(Page<F::Record>, String)> {
         let page = page_request(&mut v, fp, page_size, page_token);
         finish(v)?;
         let Some(page) = page else {
             return Err(RegistryError::invalid("page_token", "is invalid"));
         };
-        let result = self.store.list::<T>(filters, ranked, &page).await?;
+        let result = self.store.list(filter, &page).await?;
         let next_page_token = next_token(fp, &result);
         Ok((result, next_page_token))
     }
@@ -1198,18 +1103,12 @@ impl RegistryApi {
         req: wire::ListTargetsRequest,
     ) -> Result<wire::ListTargetsResponse> {
         let mut v = Violations::new();
-        let mut filters = Vec::new();
-        if let Some(Some(status)) = v.check("status", TargetStatus::from_wire_filter(req.status)) {
-            filters.push(filter("status = ?", vec![text(status.as_str())]));
-        }
-        if !req.organization.is_empty()
-            && let Some(org) = v.check(
-                "organization",
-                OrganizationId::from_resource_name(&req.organization),
-            )
-        {
-            filters.push(filter("organization_id = ?", vec![text(org.as_str())]));
-        }
+        let filter = TargetFilter {
+            status: v
+                .check("status", TargetStatus::from_wire_filter(req.status))
+                .flatten(),
+            organization: organization_filter(&mut v, &req.organization),
+        };
         let fp = fingerprint(
             "ListTargets",
             &wire::ListTargetsRequest {
@@ -1220,14 +1119,7 @@ impl RegistryApi {
             .encode_to_vec(),
         );
         let (result, next_page_token) = self
-            .list_page::<autointel_domain::Target>(
-                v,
-                fp,
-                req.page_size,
-                &req.page_token,
-                filters,
-                false,
-            )
+            .list_page(v, fp, req.page_size, &req.page_token, &filter)
             .await?;
         Ok(wire::ListTargetsResponse {
             targets: wires(&result.items),
@@ -1289,15 +1181,9 @@ impl RegistryApi {
 
     async fn list_people(&self, req: wire::ListPeopleRequest) -> Result<wire::ListPeopleResponse> {
         let mut v = Violations::new();
-        let mut filters = Vec::new();
-        if !req.organization.is_empty()
-            && let Some(org) = v.check(
-                "organization",
-                OrganizationId::from_resource_name(&req.organization),
-            )
-        {
-            filters.push(filter("organization_id = ?", vec![text(org.as_str())]));
-        }
+        let filter = PersonFilter {
+            organization: organization_filter(&mut v, &req.organization),
+        };
         let fp = fingerprint(
             "ListPeople",
             &wire::ListPeopleRequest {
@@ -1308,14 +1194,7 @@ impl RegistryApi {
             .encode_to_vec(),
         );
         let (result, next_page_token) = self
-            .list_page::<autointel_domain::Person>(
-                v,
-                fp,
-                req.page_size,
-                &req.page_token,
-                filters,
-                false,
-            )
+            .list_page(v, fp, req.page_size, &req.page_token, &filter)
             .await?;
         Ok(wire::ListPeopleResponse {
             people: wires(&result.items),
@@ -1349,10 +1228,11 @@ impl RegistryApi {
         req: wire::ListSourcesRequest,
     ) -> Result<wire::ListSourcesResponse> {
         let mut v = Violations::new();
-        let mut filters = Vec::new();
-        if let Some(Some(kind)) = v.check("kind", SourceKind::from_wire_filter(req.kind)) {
-            filters.push(filter("kind = ?", vec![text(kind.as_str())]));
-        }
+        let filter = SourceFilter {
+            kind: v
+                .check("kind", SourceKind::from_wire_filter(req.kind))
+                .flatten(),
+        };
         let fp = fingerprint(
             "ListSources",
             &wire::ListSourcesRequest {
@@ -1363,14 +1243,7 @@ impl RegistryApi {
             .encode_to_vec(),
         );
         let (result, next_page_token) = self
-            .list_page::<autointel_domain::Source>(
-                v,
-                fp,
-                req.page_size,
-                &req.page_token,
-                filters,
-                false,
-            )
+            .list_page(v, fp, req.page_size, &req.page_token, &filter)
             .await?;
         Ok(wire::ListSourcesResponse {
             sources: wires(&result.items),
@@ -1386,18 +1259,6 @@ impl RegistryApi {
             .map(Some)
             .ok_or_else(|| RegistryError::invalid("cursor", "is malformed"))
     }
-}
-
-/// Only records whose date span lies within the months of `range`.
-fn month_filter(range: autointel_domain::MonthRange) -> (String, Vec<Bind>) {
-    let first = Date::first_of(range.start());
-    let last = Date::last_of(range.end());
-    let day =
-        |d: Date| i64::from(d.year()) * 10_000 + i64::from(d.month()) * 100 + i64::from(d.day());
-    filter(
-        "date_first >= ? AND date_last <= ?",
-        vec![Bind::I64(day(first)), Bind::I64(day(last))],
-    )
 }
 
 /// An opaque watch cursor for a change seq.

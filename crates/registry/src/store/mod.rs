@@ -6,11 +6,13 @@
 //!
 //! `connect` opens the pool and migrates; `write` creates, updates and deletes (with
 //! `idempotency` and the event `changes` log); `read` gets, lists and looks up; `names`
-//! keeps organisation match keys; `sql` builds the queries; `clock` reads the time.
+//! keeps organisation match keys; `filter` turns typed list filters into conditions; `sql`
+//! builds the queries; `clock` reads the time.
 
 mod changes;
 mod clock;
 mod connect;
+pub mod filter;
 mod idempotency;
 mod names;
 mod read;
@@ -28,7 +30,12 @@ use autointel_db::Writability;
 
 use crate::error::RegistryError;
 pub use changes::EventChange;
+pub(crate) use clock::today;
 pub use connect::WRITE_PROBE;
+pub use filter::{
+    EventFilter, Filter, OrganizationFilter, PartnershipFilter, PersonFilter, RelationshipFilter,
+    SourceFilter, TargetFilter,
+};
 pub use idempotency::Idempotency;
 pub use names::MatchKeyReport;
 pub use read::{MAX_PAGE_BYTES, Page, PageRequest};

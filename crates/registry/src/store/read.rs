@@ -5,6 +5,7 @@ use prost::Message;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::filter::Filter;
 use super::sql::{Bind, Sql};
 use super::{Record, Result, Store, Stored};
 use crate::error::RegistryError;
@@ -82,22 +83,16 @@ impl Store {
         exists_in(&mut conn, T::TABLE, id).await
     }
 
-    /// Lists records matching `filter` (fragments over the record's table with `?`
-    /// markers), ordered by `sort_rank` (when `ranked`) then id, keyset-paged.
-    pub async fn list<T: Record>(
-        &self,
-        filter: Vec<(String, Vec<Bind>)>,
-        ranked: bool,
-        page: &PageRequest,
-    ) -> Result<Page<T>> {
+    /// Lists the records `filter` selects, ordered on the timeline (`sort_rank`, when the
+    /// filter says so) then by id, keyset-paged.
+    pub async fn list<F: Filter>(&self, filter: &F, page: &PageRequest) -> Result<Page<F::Record>> {
+        let ranked = F::TIMELINE_ORDER;
         let rank = if ranked { "sort_rank" } else { "0" };
         let mut sql = Sql::new(&format!(
             "SELECT id, {rank} AS rank_key, revision, create_time, update_time, body FROM {} WHERE 1 = 1",
-            T::TABLE
+            F::Record::TABLE
         ));
-        for (fragment, binds) in filter {
-            sql.push(&format!(" AND ({fragment})"), binds);
-        }
+        filter.push_conditions(&mut sql);
         if let Some((last_rank, last_id)) = &page.after {
             if ranked {
                 sql.push(
@@ -128,7 +123,7 @@ impl Store {
                 break;
             }
             bytes += body.len();
-            items.push(decode::<T>(row)?);
+            items.push(decode::<F::Record>(row)?);
             let rank: i64 = if ranked { row.try_get("rank_key")? } else { 0 };
             last_key = Some((rank, row.try_get::<String, _>("id")?));
         }

@@ -137,7 +137,7 @@ pub fn to_wire_with_meta<T: Record>(stored: &Stored<T>) -> T::Wire {
 }
 
 /// Day number `yyyymmdd` of a date, sortable as an integer.
-fn day_number(d: autointel_domain::Date) -> i64 {
+pub(super) fn day_number(d: autointel_domain::Date) -> i64 {
     i64::from(d.year()) * 10_000 + i64::from(d.month()) * 100 + i64::from(d.day())
 }
 

@@ -59,6 +59,12 @@ impl Sql {
         self
     }
 
+    /// The text and binds so far (for tests of what filters write).
+    #[cfg(test)]
+    pub(super) fn parts(&self) -> (&str, &[Bind]) {
+        (&self.text, &self.binds)
+    }
+
     pub(super) fn query(self) -> AnyQuery<'static> {
         // The text is assembled from fixed fragments only; values travel as parameters.
         bind_all(sqlx::query(AssertSqlSafe(self.text)), self.binds)
