@@ -770,6 +770,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_loading_service_holds_requests_briefly_then_refuses_but_health_passes() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let (ready, ready_rx) = tokio::sync::watch::channel(false);
+        let layer = GateLayer::new(
+            Tokens::default(),
+            false,
+            8,
+            GrpcMetrics::register(&mut registry),
+            "test.autointel",
+            &[],
+        )
+        .with_readiness(ready_rx, Duration::from_millis(100));
+        let release = Arc::new(Notify::new());
+        let mut service = layer.layer(Held(release.clone()));
+        let api = "/autointel.registry.v1.RegistryService/ListOrganizations";
+
+        let refused = service.call(request(api)).await.unwrap();
+        assert_eq!(grpc_status(&refused), Some("14"), "UNAVAILABLE while loading");
+        let health = tokio::spawn(service.call(request("/grpc.health.v1.Health/Check")));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!health.is_finished(), "health passes to the service at once");
+
+        let waiting = tokio::spawn(service.call(request(api)));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _ = ready.send(true);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        release.notify_waiters();
+        assert_eq!(
+            grpc_status(&waiting.await.unwrap().unwrap()),
+            None,
+            "a request that arrives during the last moments of the load is served"
+        );
+        health.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
     async fn one_connection_cannot_take_every_slot() {
         let mut registry = prometheus_client::registry::Registry::default();
         let layer = GateLayer::new(
