@@ -217,7 +217,17 @@ fn update_engine_gauge(state: &State) {
             .metrics
             .engine_figures
             .set(i64::try_from(engine.len()).unwrap_or(i64::MAX));
+        state.metrics.applied_sequence.set(engine.last_seq());
     }
+}
+
+/// Records that the engine has caught up with the store now.
+fn mark_refreshed(state: &State) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    state.metrics.last_refresh.set(now);
+    update_engine_gauge(state);
 }
 
 /// Loads the engine from the store (retrying a failed load every few seconds), reports the
@@ -244,7 +254,8 @@ async fn load_then_refresh(
             }
         }
     }
-    update_engine_gauge(&state);
+    mark_refreshed(&state);
+    state.metrics.loaded.set(1);
     let _ = ready.send(true);
     refresh_loop(state, interval).await;
 }
@@ -274,11 +285,13 @@ async fn refresh_loop(state: Arc<State>, interval: Duration) {
     loop {
         ticker.tick().await;
         match state.refresh().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(figures = n, "applied figures written elsewhere"),
+            Ok(0) => mark_refreshed(&state),
+            Ok(n) => {
+                tracing::info!(figures = n, "applied figures written elsewhere");
+                mark_refreshed(&state);
+            }
             Err(e) => tracing::warn!(error = %e, "refresh from the database failed"),
         }
-        update_engine_gauge(&state);
     }
 }
 

@@ -10,6 +10,13 @@ use autointel_server::prometheus_client::registry::Registry;
 pub struct StatsMetrics {
     /// `stats_engine_figures`: figures in the in-memory engine.
     pub engine_figures: Gauge,
+    /// `stats_engine_applied_sequence`: the store sequence the engine has applied up to.
+    pub applied_sequence: Gauge,
+    /// `stats_engine_last_refresh_timestamp_seconds`: when the engine last caught up with
+    /// the store (alert on `time() -` it: a stuck refresh).
+    pub last_refresh: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// `stats_engine_loaded`: 1 once the start-up load finished (the service is ready).
+    pub loaded: Gauge,
     /// `stats_import_figures_total`: figures stored by imports on this replica.
     pub import_figures: Counter,
     /// `stats_registry_calls_total{method,outcome}`.
@@ -23,6 +30,21 @@ impl StatsMetrics {
             "stats_engine_figures",
             "Sales figures held by the in-memory engine",
             self.engine_figures.clone(),
+        );
+        registry.register(
+            "stats_engine_applied_sequence",
+            "The store sequence number the in-memory engine has applied up to",
+            self.applied_sequence.clone(),
+        );
+        registry.register(
+            "stats_engine_last_refresh_timestamp_seconds",
+            "When the engine last caught up with the store, seconds since the Unix epoch",
+            self.last_refresh.clone(),
+        );
+        registry.register(
+            "stats_engine_loaded",
+            "1 once the start-up load of the engine finished",
+            self.loaded.clone(),
         );
         registry.register(
             "stats_import_figures",
