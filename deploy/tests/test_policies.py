@@ -10,7 +10,9 @@ exits non-zero if any fails.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -25,10 +27,13 @@ KUSTOMIZATIONS = {
     "local": "overlays/local",
     "production": "overlays/production",
     "production-tls": "overlays/production-tls",
+    "production-monitoring": "overlays/production-monitoring",
 }
-OVERLAYS = ("local", "production", "production-tls")
-PRODUCTION = ("production", "production-tls")  # kustomizations held to the production policies
+OVERLAYS = ("local", "production", "production-tls", "production-monitoring")
+# kustomizations held to the production policies
+PRODUCTION = ("production", "production-tls", "production-monitoring")
 TLS_KUSTOMIZATIONS = ("production-tls",)  # ones that add components/tls
+MONITORING_KUSTOMIZATIONS = ("production-monitoring",)  # ones that add components/monitoring
 NAME = "app.kubernetes.io/name"
 REQUIRED_LABELS = (NAME, "app.kubernetes.io/part-of", "app.kubernetes.io/component")
 SERVICES = {
@@ -67,6 +72,39 @@ REGISTRY_TLS_NAME = "autointel-registry-headless"  # registry's certificate must
 FILE_SETTINGS = ("auth.tokens_file", "tls.cert_file", "tls.key_file", "tls.client_ca_file",
                  "registry.token_file", "registry.tls.ca_file", "registry.tls.cert_file", "registry.tls.key_file")
 FROM_ELSEWHERE = "<valueFrom>"  # an env var set from a Secret or ConfigMap key: value unknown here
+
+# Egress (OPERATIONS.md, "Network policies"): default deny, then DNS to kube-dns, OTLP to the
+# collector, PostgreSQL (production only: local runs on SQLite) and stats -> registry's gRPC port.
+# The collector's and PostgreSQL's peers are placeholders operators patch; only the ports are fixed.
+DNS_PORTS = {("UDP", 53), ("TCP", 53)}
+OTLP_PORT = ("TCP", 4317)
+POSTGRES_PORT = ("TCP", 5432)
+
+# components/monitoring (OPERATIONS.md, "Metrics and alerts"): the servers' metrics (OPERATIONS.md's
+# table; a histogram also has _bucket, _sum and _count), the severities an alert may carry, and the
+# alerts OPERATIONS.md recommends, each as (what, predicate on an alerting rule).
+METRICS = {"grpc_requests_total", "grpc_request_duration_seconds", "grpc_request_duration_seconds_bucket",
+           "grpc_request_duration_seconds_sum", "grpc_request_duration_seconds_count", "grpc_requests_in_flight",
+           "autointel_build_info", "autointel_store_writable", "stats_engine_figures",
+           "stats_import_figures_total", "stats_registry_calls_total"}
+OWN_METRIC = re.compile(r"\b(?:grpc|autointel|stats)_[a-z_]+\b|\bup\b")
+SEVERITIES = ("critical", "warning", "info")
+REQUIRED_ALERTS = (
+    ("storage: autointel_store_writable == 0 for 1m",
+     lambda r: "autointel_store_writable" in r["expr"] and re.search(r"==\s*0\b", r["expr"]) and r.get("for") == "1m"),
+    ("error ratio of INTERNAL|UNAVAILABLE|UNKNOWN|DATA_LOSS > 1%",
+     lambda r: 'code=~"INTERNAL|UNAVAILABLE|UNKNOWN|DATA_LOSS"' in r["expr"] and "> 0.01" in r["expr"]),
+    ("load shedding: RESOURCE_EXHAUSTED", lambda r: 'code="RESOURCE_EXHAUSTED"' in r["expr"]),
+    ("latency: p99 of grpc_request_duration_seconds",
+     lambda r: "histogram_quantile(0.99" in r["expr"] and "grpc_request_duration_seconds_bucket" in r["expr"]),
+    ("registry dependency: stats_registry_calls_total unavailable|timeout",
+     lambda r: "stats_registry_calls_total" in r["expr"] and 'outcome=~"unavailable|timeout"' in r["expr"]),
+    ("auth: UNAUTHENTICATED / PERMISSION_DENIED burst",
+     lambda r: "UNAUTHENTICATED" in r["expr"] and "PERMISSION_DENIED" in r["expr"]),
+    ("replicas disagree: stats_engine_figures", lambda r: "stats_engine_figures" in r["expr"]),
+    ("pod restarts", lambda r: "kube_pod_container_status_restarts_total" in r["expr"]),
+    ("readiness", lambda r: "kube_pod_status_ready" in r["expr"]),
+)
 
 # PostgreSQL connection budget (OPERATIONS.md, "Connection budget"): with every HPA at
 # maxReplicas and a rollout's maxSurge pods on top, the services together must not open more
@@ -339,6 +377,163 @@ def check_network_policies(ck: Checker, env: str, docs: list[dict]) -> None:
                  f"metrics port {metrics_port} only from the monitoring namespace")
         ck.check(where, all(rule_ports(r) <= {grpc_port, metrics_port} for r in rules),
                  "no other port is opened")
+
+
+def policy_types(spec: dict) -> list[str]:
+    """A NetworkPolicy's policyTypes as the API server defaults them."""
+    return spec.get("policyTypes") or (["Ingress"] + (["Egress"] if "egress" in spec else []))
+
+
+def egress_rules_for(docs: list[dict], pod_labels: dict) -> tuple[list[dict], bool]:
+    """All egress rules of the policies selecting these pods, and whether any Egress policy selects them
+    (once one does, everything its rules and the other policies' rules do not allow is denied)."""
+    rules, selected = [], False
+    for pol in of_kind(docs, "NetworkPolicy").values():
+        spec = pol["spec"]
+        if "Egress" in policy_types(spec) and selects(spec["podSelector"], pod_labels):
+            selected = True
+            rules.extend(spec.get("egress") or [])
+    return rules, selected
+
+
+def rule_protocol_ports(rule: dict) -> set:
+    """{(protocol, port)}; (None, None) for a rule without ports (every port)."""
+    if not rule.get("ports"):
+        return {(None, None)}
+    return {(p.get("protocol", "TCP"), p.get("port")) for p in rule["ports"]}
+
+
+def peer_is_everything(peer: dict) -> bool:
+    """A peer admitting every destination: {} or an ipBlock of prefix length 0 (0.0.0.0/0, ::/0)."""
+    if not peer:
+        return True
+    block = peer.get("ipBlock")
+    return block is not None and ipaddress.ip_network(block["cidr"], strict=False).prefixlen == 0
+
+
+def check_egress(ck: Checker, env: str, docs: list[dict]) -> None:
+    """Every pod's egress is limited (default deny) to DNS, the collector, PostgreSQL (not on SQLite)
+    and, for stats, registry's gRPC port; no rule admits every destination or every port."""
+    deployments = of_kind(docs, "Deployment")
+    registry_labels = deployments["autointel-registry"]["spec"]["template"]["metadata"]["labels"]
+    stats_labels = deployments["autointel-stats"]["spec"]["template"]["metadata"]["labels"]
+    registry_grpc = ("TCP", SERVICES["autointel-registry"][0])
+    on_postgres = env in PRODUCTION
+    for name in SERVICES:
+        where = f"{env}/networkpolicy/{name}/egress"
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        rules, selected = egress_rules_for(docs, labels)
+        ck.check(where, selected, "pods are selected by an Egress policy (egress denied by default)")
+        ck.check(where, all(r.get("to") for r in rules) and not any(peer_is_everything(p) for r in rules
+                                                                    for p in r.get("to") or []),
+                 "no rule admits every destination (no missing `to`, no {} peer, no 0.0.0.0/0 or ::/0)")
+        ck.check(where, all((None, None) not in rule_protocol_ports(r) for r in rules), "every rule names its ports")
+        in_namespace = [p["podSelector"] for r in rules for p in r.get("to") or []
+                        if "podSelector" in p and "namespaceSelector" not in p]
+        ck.check(where, all(sel.get("matchLabels") for sel in in_namespace),
+                 "no rule admits every pod of the namespace (podSelector: {})")
+        allowed = set().union(*(rule_protocol_ports(r) for r in rules)) if rules else set()
+        want = DNS_PORTS | {OTLP_PORT} | ({POSTGRES_PORT} if on_postgres else set()) \
+            | ({registry_grpc} if name == "autointel-stats" else set())
+        ck.check(where, allowed == want,
+                 f"egress ports exactly {sorted(want, key=str)} (got {sorted(allowed, key=str)})")
+        dns = [r for r in rules if DNS_PORTS <= rule_protocol_ports(r)]
+        ck.check(where, any(p.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name":
+                                                                                   "kube-system"}
+                            and p.get("podSelector", {}).get("matchLabels") == {"k8s-app": "kube-dns"}
+                            for r in dns for p in r.get("to") or []),
+                 "DNS (53/UDP and 53/TCP) to the kube-dns pods of kube-system")
+        ck.check(where, any(OTLP_PORT in rule_protocol_ports(r) for r in rules),
+                 f"OTLP to the collector ({OTLP_PORT[1]}/{OTLP_PORT[0]}, placeholder peer)")
+        pg = [r for r in rules if POSTGRES_PORT in rule_protocol_ports(r)]
+        if on_postgres:
+            ck.check(where, bool(pg) and all(rule_protocol_ports(r) == {POSTGRES_PORT} for r in pg),
+                     f"PostgreSQL ({POSTGRES_PORT[1]}/{POSTGRES_PORT[0]}, placeholder peer) in a rule of its own")
+        else:
+            ck.check(where, not pg, f"no PostgreSQL rule (SQLite): {POSTGRES_PORT[1]} stays closed")
+        to_registry = [r for r in rules if registry_grpc in rule_protocol_ports(r)
+                       and any(set(p) == {"podSelector"} and selects(p["podSelector"], registry_labels)
+                               for p in r.get("to") or [])]
+        to_stats = [p for r in rules for p in r.get("to") or [] if "podSelector" in p and "namespaceSelector" not in p
+                    and selects(p["podSelector"], stats_labels)]
+        if name == "autointel-stats":
+            ck.check(where, bool(to_registry) and all(rule_protocol_ports(r) == {registry_grpc} for r in to_registry),
+                     f"stats may reach registry's pods on gRPC port {registry_grpc[1]} (and no other port of theirs)")
+        else:
+            ck.check(where, not to_registry and not to_stats, "registry calls no other autointel pod")
+
+
+def own_selectors(expr: str):
+    """(metric, matchers) of every selector of a server metric (or `up`) in a PromQL expression."""
+    for m in OWN_METRIC.finditer(expr):
+        rest = expr[m.end():].lstrip()
+        matchers = rest[1:rest.index("}")] if rest.startswith("{") else ""
+        yield m.group(0), matchers
+
+
+def job_matcher_ok(matchers: str, jobs: set[str]) -> bool:
+    """The selector names the job: job="x" with x a monitored job, or job=~"re" matching only such jobs."""
+    m = re.search(r'\bjob\s*(=~|=)\s*"([^"]*)"', matchers)
+    if m is None:
+        return False
+    if m.group(1) == "=":
+        return m.group(2) in jobs
+    return any(re.fullmatch(m.group(2), j) for j in jobs) and not re.fullmatch(m.group(2), "some-other-app")
+
+
+def check_monitoring(ck: Checker, env: str, docs: list[dict], production: list[dict]) -> None:
+    """components/monitoring: a PodMonitor scrapes each Deployment's metrics port, and the
+    PrometheusRule holds the alerts OPERATIONS.md recommends, each complete and scoped to these jobs."""
+    deployments = of_kind(docs, "Deployment")
+    monitors = list(of_kind(docs, "PodMonitor").values())
+    jobs = set()
+    for name, dep in deployments.items():
+        where = f"{env}/podmonitor/{name}"
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        ports = {p["name"]: p["containerPort"] for c in dep["spec"]["template"]["spec"]["containers"]
+                 for p in c.get("ports", [])}
+        namespace = dep["metadata"].get("namespace")
+        scraping = [(m, ep) for m in monitors
+                    if m["metadata"].get("namespace") == namespace and not m["spec"].get("namespaceSelector")
+                    and selects(m["spec"]["selector"], labels)
+                    for ep in m["spec"].get("podMetricsEndpoints", []) if ep.get("port") in ports]
+        metrics_port = SERVICES[name][1]
+        ck.check(where, len(scraping) == 1 and ports.get(scraping[0][1]["port"]) == metrics_port,
+                 f"one PodMonitor endpoint in namespace {namespace} scrapes the pods' metrics port {metrics_port}")
+        for m, ep in scraping:
+            ck.check(where, ep.get("path", "/metrics") == "/metrics" and ep.get("scheme", "http").lower() == "http",
+                     "GET /metrics over plain HTTP (the metrics port does not speak TLS)")
+            job = labels.get(m["spec"].get("jobLabel", ""))
+            ck.check(where, job == name, f"job label {name} (jobLabel {m['spec'].get('jobLabel')!r} -> {job!r})")
+            jobs.add(job)
+    rules = [(g["name"], r) for pr in of_kind(docs, "PrometheusRule").values() for g in pr["spec"]["groups"]
+             for r in g.get("rules", [])]
+    alerts = [(g, r) for g, r in rules if "alert" in r]
+    ck.check(env, bool(alerts) and len(alerts) == len(rules), f"a PrometheusRule with {len(alerts)} alerts, no other rule")
+    ck.check(env, len({r["alert"] for _, r in alerts}) == len(alerts), "alert names are unique")
+    for group, r in alerts:
+        where = f"{env}/prometheusrule/{group}/{r['alert']}"
+        ann = r.get("annotations") or {}
+        ck.check(where, bool(r.get("for")) and (r.get("labels") or {}).get("severity") in SEVERITIES
+                 and bool(str(ann.get("summary", "")).strip()) and bool(str(ann.get("description", "")).strip()),
+                 f"has `for` ({r.get('for')}), severity in {SEVERITIES} and summary/description annotations")
+        expr = str(r["expr"])
+        selectors = list(own_selectors(expr))
+        unknown = sorted({m for m, _ in selectors if m != "up" and m not in METRICS})
+        ck.check(where, not unknown, f"names only metrics the servers export (unknown: {unknown})")
+        unscoped = sorted({m for m, matchers in selectors if not job_matcher_ok(matchers, jobs)})
+        ck.check(where, not unscoped, f"every server metric is selected by job {sorted(jobs)} (not: {unscoped})")
+        kube = re.findall(r"\b((?:kube|container)_[a-z_]+)\s*\{([^}]*)\}", expr)
+        ck.check(where, all("autointel" in matchers for _, matchers in kube)
+                 and len(kube) == len(re.findall(r"\b(?:kube|container)_[a-z_]+\b", expr)),
+                 "every Kubernetes metric is restricted to the autointel pods, Deployments or HPAs")
+    for what, pred in REQUIRED_ALERTS:
+        ck.check(env, any(pred(r) for _, r in alerts), f"alert for {what}")
+    added = {(d["kind"], d["metadata"]["name"]) for d in docs} - {(d["kind"], d["metadata"]["name"]) for d in production}
+    same = [d for d in docs if (d["kind"], d["metadata"]["name"]) not in added]
+    ck.check(env, added == {("PodMonitor", "autointel"), ("PrometheusRule", "autointel")},
+             f"adds exactly a PodMonitor and a PrometheusRule to production (added: {sorted(added)})")
+    ck.check(env, sorted(same, key=str) == sorted(production, key=str), "leaves every production object as it is")
 
 
 def check_health_port_private(ck: Checker, env: str, docs: list[dict]) -> None:
@@ -616,6 +811,7 @@ def main() -> int:
         check_workloads(ck, env, docs)
         check_services(ck, env, docs)
         check_network_policies(ck, env, docs)
+        check_egress(ck, env, docs)
         check_health_port_private(ck, env, docs)
         check_transport(ck, env, docs)
         check_hpa_owns_replicas(ck, env, docs)
@@ -627,6 +823,11 @@ def main() -> int:
             objects = {(d["kind"], d["metadata"]["name"]) for d in docs}
             ck.check(env, objects == {(d["kind"], d["metadata"]["name"]) for d in rendered["production"]},
                      "renders the same objects as production (the component only patches)")
+        if env in MONITORING_KUSTOMIZATIONS:
+            check_monitoring(ck, env, docs, rendered["production"])
+        else:
+            ck.check(env, not of_kind(docs, "PodMonitor") and not of_kind(docs, "PrometheusRule"),
+                     "no monitoring objects (they need the prometheus-operator's CRDs: components/monitoring)")
         if env == "local":
             check_local(ck, docs)
     print(f"\npolicies: {ck.passed} passed, {ck.failed} failed")
