@@ -1,0 +1,167 @@
+//! Requests the suites share, and what they read from errors.
+
+use std::time::Duration;
+
+use autointel_proto::registry::registry_service_client::RegistryServiceClient;
+use autointel_proto::registry::{self as wire, event_participant::Participant as P};
+use autointel_proto::types::{DatePrecision, MonthRange, PartialDate, YearMonth};
+use tonic::Status;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+pub(crate) type Client = RegistryServiceClient<Channel>;
+
+pub(crate) fn fields(status: &Status) -> Vec<String> {
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
+pub(crate) fn reason(status: &Status) -> String {
+    status
+        .get_error_details()
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default()
+}
+
+pub(crate) fn day(y: i32, m: i32, d: i32) -> PartialDate {
+    PartialDate {
+        precision: DatePrecision::Day as i32,
+        year: y,
+        month: m,
+        day: d,
+        quarter: 0,
+    }
+}
+
+pub(crate) fn month(y: i32, m: i32) -> PartialDate {
+    PartialDate {
+        precision: DatePrecision::Month as i32,
+        year: y,
+        month: m,
+        day: 0,
+        quarter: 0,
+    }
+}
+
+pub(crate) fn months(y1: i32, m1: i32, y2: i32, m2: i32) -> MonthRange {
+    MonthRange {
+        start: Some(YearMonth {
+            year: y1,
+            month: m1,
+        }),
+        end: Some(YearMonth {
+            year: y2,
+            month: m2,
+        }),
+    }
+}
+
+pub(crate) fn org(name: &str) -> wire::Organization {
+    wire::Organization {
+        kind: wire::OrganizationKind::Automaker as i32,
+        english_name: name.to_owned(),
+        country_code: "CN".to_owned(),
+        ..Default::default()
+    }
+}
+
+pub(crate) async fn create_org(c: &mut Client, id: &str, name: &str) -> wire::Organization {
+    c.create_organization(wire::CreateOrganizationRequest {
+        organization: Some(org(name)),
+        organization_id: id.to_owned(),
+        request_id: String::new(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+pub(crate) async fn create_source(c: &mut Client, id: &str) -> wire::Source {
+    c.create_source(wire::CreateSourceRequest {
+        source: Some(wire::Source {
+            kind: wire::SourceKind::News as i32,
+            publisher: "Trade press".to_owned(),
+            title: format!("Article {id}"),
+            uri: "https://example.com/a".to_owned(),
+            ..Default::default()
+        }),
+        source_id: id.to_owned(),
+        request_id: String::new(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+pub(crate) fn event(
+    title: &str,
+    participant: &str,
+    occurred: PartialDate,
+    status: wire::EventStatus,
+) -> wire::Event {
+    wire::Event {
+        kind: wire::EventKind::Other as i32,
+        title: title.to_owned(),
+        participants: vec![wire::EventParticipant {
+            participant: Some(P::Organization(participant.to_owned())),
+            role: "subject".to_owned(),
+        }],
+        occurred_date: Some(occurred),
+        status: status as i32,
+        sources: vec!["sources/s1".to_owned()],
+        ..Default::default()
+    }
+}
+
+pub(crate) async fn create_event(c: &mut Client, id: &str, e: wire::Event) -> wire::Event {
+    c.create_event(wire::CreateEventRequest {
+        event: Some(e),
+        event_id: id.to_owned(),
+        request_id: String::new(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+pub(crate) async fn all_org_names(c: &mut Client) -> Vec<String> {
+    c.list_organizations(wire::ListOrganizationsRequest {
+        page_size: 1000,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .organizations
+    .into_iter()
+    .map(|o| o.name)
+    .collect()
+}
+
+pub(crate) async fn all_event_names(c: &mut Client) -> Vec<String> {
+    c.list_events(wire::ListEventsRequest {
+        page_size: 1000,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .events
+    .into_iter()
+    .map(|o| o.name)
+    .collect()
+}
+
+pub(crate) async fn next(
+    s: &mut tonic::Streaming<wire::WatchEventsResponse>,
+) -> wire::WatchEventsResponse {
+    tokio::time::timeout(Duration::from_secs(10), s.message())
+        .await
+        .expect("a change arrives")
+        .unwrap()
+        .unwrap()
+}

@@ -1,0 +1,141 @@
+//! Organisation names: NFC, one match key, refused hidden characters, legacy keys.
+
+use autointel_proto::registry as wire;
+use tonic::Code;
+
+use crate::fixtures::fields;
+use crate::harness::{Db, spawn_app};
+
+/// Names are stored in NFC and found by one match key: composed and decomposed forms,
+/// full-width letters, case and inner whitespace make no difference; invisible and
+/// direction-override characters are refused on write.
+async fn names_are_normalised_and_matched_by_one_key(db: Db) {
+    let app = spawn_app(&db).await;
+    let mut c = app.client.clone();
+    let decomposed = "Citroe\u{0308}n  Motors";
+    let created = c
+        .create_organization(wire::CreateOrganizationRequest {
+            organization: Some(wire::Organization {
+                kind: wire::OrganizationKind::Automaker as i32,
+                english_name: decomposed.to_owned(),
+                aliases: vec!["DPCA".to_owned()],
+                ..Default::default()
+            }),
+            organization_id: "citroen".to_owned(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        created.english_name, "Citro\u{00EB}n  Motors",
+        "stored in NFC"
+    );
+    for query in [
+        "citro\u{00EB}n motors",
+        "CITROE\u{0308}N   MOTORS",
+        "ＤＰＣＡ",
+        " dpca ",
+    ] {
+        let found = c
+            .lookup_organizations(wire::LookupOrganizationsRequest {
+                query: query.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .organizations;
+        let names: Vec<&str> = found.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["organizations/citroen"], "{query:?}");
+    }
+    for (name, alias) in [("Nis\u{200B}san", "ok"), ("Nissan", "\u{202E}nassiN")] {
+        let err = c
+            .create_organization(wire::CreateOrganizationRequest {
+                organization: Some(wire::Organization {
+                    kind: wire::OrganizationKind::Automaker as i32,
+                    english_name: name.to_owned(),
+                    aliases: vec![alias.to_owned()],
+                    ..Default::default()
+                }),
+                organization_id: "hidden".to_owned(),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        let field = if alias == "ok" {
+            "organization.english_name"
+        } else {
+            "organization.aliases[0]"
+        };
+        assert_eq!(fields(&err), [field]);
+    }
+    let err = c
+        .create_organization(wire::CreateOrganizationRequest {
+            organization: Some(wire::Organization {
+                kind: wire::OrganizationKind::Automaker as i32,
+                english_name: "Peugeot".to_owned(),
+                aliases: vec!["Citro\u{00EB}n".to_owned(), "Citroe\u{0308}n".to_owned()],
+                ..Default::default()
+            }),
+            organization_id: "peugeot".to_owned(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        fields(&err),
+        ["organization.aliases[1]"],
+        "one name in two forms"
+    );
+}
+
+crate::suites!(names_are_normalised_and_matched_by_one_key,);
+
+/// Keys written by an older binary (trimmed and lower-cased only) are recomputed at
+/// start-up, and lookups find them meanwhile.
+#[tokio::test]
+async fn legacy_match_keys_are_recomputed_and_found_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("registry.db").display()
+    );
+    let store = autointel_registry::store::Store::connect(&url)
+        .await
+        .unwrap();
+    let org = autointel_domain::Organization {
+        id: autointel_domain::OrganizationId::parse("dfn").unwrap(),
+        kind: autointel_domain::OrganizationKind::JointVenture,
+        english_name: "Dongfeng  Nissan".to_owned(),
+        chinese_name: None,
+        aliases: Vec::new(),
+        country_code: None,
+    };
+    store.create(org, None).await.unwrap();
+    // what an older binary wrote
+    sqlx::query("UPDATE organization_names SET name_folded = 'dongfeng  nissan'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let found = store
+        .lookup_organizations(&[
+            autointel_domain::match_key("Dongfeng  Nissan"),
+            autointel_domain::text::legacy_match_key("Dongfeng  Nissan"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "found by the legacy key meanwhile");
+    let report = store.refresh_match_keys().await.unwrap();
+    assert_eq!(report.recomputed, 1);
+    assert_eq!(
+        store.refresh_match_keys().await.unwrap().recomputed,
+        0,
+        "idempotent"
+    );
+    let found = store
+        .lookup_organizations(&[autointel_domain::match_key("dongfeng nissan")])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+}
