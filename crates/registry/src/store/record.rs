@@ -113,7 +113,9 @@ pub trait Record: Sized + Clone + Send + Sync + 'static {
         Vec::new()
     }
     /// Resources it references: (path relative to the message, resource name).
-    fn references(&self) -> Vec<(String, String)>;
+    fn references(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
     /// Domain → wire, without metadata.
     fn to_wire(&self) -> Self::Wire;
     /// Wire → domain, validated.
@@ -179,8 +181,12 @@ fn sources_refs(sources: &[autointel_domain::SourceId]) -> Vec<(String, String)>
         .collect()
 }
 
-macro_rules! meta_full {
-    () => {
+/// What every record implements alike: its bare id, the wire conversions of
+/// `autointel-proto`, and its output-only metadata fields (`full`: etag, create and update
+/// time; `create_only`: etag and create time, the update time being the create time).
+macro_rules! same_for_every_record {
+    (full) => {
+        same_for_every_record!();
         fn set_meta(w: &mut Self::Wire, meta: Meta) {
             w.etag = etag(meta.revision);
             w.create_time = Some(timestamp(meta.create_time));
@@ -194,10 +200,8 @@ macro_rules! meta_full {
             }
         }
     };
-}
-
-macro_rules! meta_create_only {
-    () => {
+    (create_only) => {
+        same_for_every_record!();
         fn set_meta(w: &mut Self::Wire, meta: Meta) {
             w.etag = etag(meta.revision);
             w.create_time = Some(timestamp(meta.create_time));
@@ -211,6 +215,17 @@ macro_rules! meta_create_only {
             }
         }
     };
+    () => {
+        fn id(&self) -> &str {
+            self.id.as_str()
+        }
+        fn to_wire(&self) -> Self::Wire {
+            self.into()
+        }
+        fn from_wire(w: &Self::Wire) -> Result<Self, ValidationError> {
+            w.try_into()
+        }
+    };
 }
 
 impl Record for Source {
@@ -220,22 +235,10 @@ impl Record for Source {
     const COLLECTION: &'static str = "sources";
     const COLUMNS: &'static [&'static str] = &["kind"];
 
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
     fn column_values(&self) -> Vec<Bind> {
         vec![Bind::Text(self.kind.as_str().to_owned())]
     }
-    fn references(&self) -> Vec<(String, String)> {
-        Vec::new()
-    }
-    fn to_wire(&self) -> Self::Wire {
-        self.into()
-    }
-    fn from_wire(w: &Self::Wire) -> Result<Self, ValidationError> {
-        w.try_into()
-    }
-    meta_create_only!();
+    same_for_every_record!(create_only);
 }
 
 impl Record for Organization {
@@ -250,9 +253,6 @@ impl Record for Organization {
         value_column: "name_folded",
     });
 
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
     fn column_values(&self) -> Vec<Bind> {
         let names: Vec<String> = self.child_values();
         vec![
@@ -276,16 +276,7 @@ impl Record for Organization {
         names.dedup();
         names
     }
-    fn references(&self) -> Vec<(String, String)> {
-        Vec::new()
-    }
-    fn to_wire(&self) -> Self::Wire {
-        self.into()
-    }
-    fn from_wire(w: &Self::Wire) -> Result<Self, ValidationError> {
-        w.try_into()
-    }
-    meta_full!();
+    same_for_every_record!(full);
 }
 
 impl Record for Person {
@@ -295,9 +286,6 @@ impl Record for Person {
     const COLLECTION: &'static str = "people";
     const COLUMNS: &'static [&'static str] = &["organization_id"];
 
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
     fn column_values(&self) -> Vec<Bind> {
         vec![Bind::Text(
             self.organization
@@ -312,13 +300,7 @@ impl Record for Person {
             .map(|o| ("organization".to_owned(), o.resource_name()))
             .collect()
     }
-    fn to_wire(&self) -> Self::Wire {
-        self.into()
-    }
-    fn from_wire(w: &Self::Wire) -> Result<Self, ValidationError> {
-        w.try_into()
-    }
-    meta_create_only!();
+    same_for_every_record!(create_only);
 }
 
 impl Record for Relationship {
@@ -328,9 +310,6 @@ impl Record for Relationship {
     const COLLECTION: &'static str = "relationships";
     const COLUMNS: &'static [&'static str] = &["kind", "parent_id", "child_id"];
 
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
     fn column_values(&self) -> Vec<Bind> {
         vec![
             Bind::Text(self.kind.as_str().to_owned()),
@@ -346,13 +325,7 @@ impl Record for Relationship {
         refs.extend(sources_refs(&self.sources));
         refs
     }
-    fn to_wire(&self) -> Self::Wire {
-        self.into()
-    }
-    fn from_wire(w: &Self::Wire) -> Result<Self, ValidationError> {
-        w.try_into()
-    }
-    meta_full!();
+    same_for_every_record!(full);
 }
 
 impl Record for Partnership {
@@ -374,9 +347,6 @@ impl Record for Partnership {
         value_column: "organization_id",
     });
 
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
     fn column_values(&self) -> Vec<Bind> {
         let (first, last) = span(self.announced_date.as_ref());
         vec![
@@ -417,13 +387,7 @@ impl Record for Partnership {
         refs.extend(sources_refs(&self.sources));
         refs
     }
-    fn to_wire(&self) -> Self::Wire {
-        self.into()
-    }
-    fn from_wire(w: &Self::Wire) -> Result<Self, ValidationError> {
-        w.try_into()
-    }
-    meta_full!();
+    same_for_every_record!(full);
 }
 
 impl Record for Event {
@@ -445,9 +409,6 @@ impl Record for Event {
         value_column: "participant",
     });
 
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
     fn column_values(&self) -> Vec<Bind> {
         let date = self.timeline_date();
         let (first, last) = span(date);
@@ -500,13 +461,7 @@ impl Record for Event {
         refs.extend(sources_refs(&self.sources));
         refs
     }
-    fn to_wire(&self) -> Self::Wire {
-        self.into()
-    }
-    fn from_wire(w: &Self::Wire) -> Result<Self, ValidationError> {
-        w.try_into()
-    }
-    meta_full!();
+    same_for_every_record!(full);
 }
 
 impl Record for Target {
@@ -521,9 +476,6 @@ impl Record for Target {
         "status",
     ];
 
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
     fn column_values(&self) -> Vec<Bind> {
         vec![
             Bind::Text(self.organization.as_str().to_owned()),
@@ -554,11 +506,5 @@ impl Record for Target {
         refs.extend(sources_refs(&self.sources));
         refs
     }
-    fn to_wire(&self) -> Self::Wire {
-        self.into()
-    }
-    fn from_wire(w: &Self::Wire) -> Result<Self, ValidationError> {
-        w.try_into()
-    }
-    meta_full!();
+    same_for_every_record!(full);
 }

@@ -151,6 +151,66 @@ async fn overwrite_in<T: Record>(
     })
 }
 
+/// Inserts an event and logs it; an event that supersedes another marks that one
+/// superseded (refused if it already is) and logs that change too.
+async fn insert_event(
+    conn: &mut AnyConnection,
+    mut event: Event,
+    now: i64,
+) -> Result<(Stored<Event>, Option<i64>)> {
+    event.superseded_by = None;
+    event.targets.clear();
+    let old = match &event.supersedes {
+        Some(old_id) => {
+            let old = get_in::<Event>(conn, old_id.as_str()).await?;
+            if let Some(old) = &old
+                && let Some(by) = &old.value.superseded_by
+            {
+                return Err(RegistryError::precondition(
+                    "EVENT_ALREADY_SUPERSEDED",
+                    old.value.resource_name(),
+                    format!(
+                        "{} is already superseded by events/{by}",
+                        old.value.resource_name()
+                    ),
+                ));
+            }
+            old
+        }
+        None => None,
+    };
+    let stored = insert_in(conn, event, now).await?;
+    let mut last = record_change(conn, &stored, CREATED).await?;
+    if let Some(old) = old {
+        let mut value = old.value.clone();
+        value.status = EventStatus::Superseded;
+        value.superseded_by = Some(stored.value.id.clone());
+        let updated = overwrite_in(conn, &old, value, now).await?;
+        last = record_change(conn, &updated, UPDATED).await?;
+    }
+    Ok((stored, Some(last)))
+}
+
+/// Inserts a target; one that names an event is appended to that event's targets (a
+/// logged change of the event).
+async fn insert_target(
+    conn: &mut AnyConnection,
+    target: Target,
+    now: i64,
+) -> Result<(Stored<Target>, Option<i64>)> {
+    let stored = insert_in(conn, target, now).await?;
+    let mut last = None;
+    if let Some(event_id) = &stored.value.event
+        && let Some(event) = get_in::<Event>(conn, event_id.as_str()).await?
+    {
+        let mut value = event.value.clone();
+        value.targets.push(stored.value.id.clone());
+        let updated = overwrite_in(conn, &event, value, now).await?;
+        last = Some(record_change(conn, &updated, UPDATED).await?);
+    }
+    Ok((stored, last))
+}
+
 fn check_etag(resource: String, stored_revision: i64, etag: Option<&str>) -> Result<()> {
     match etag {
         None => Ok(()),
@@ -186,24 +246,10 @@ impl Store {
         value: T,
         idem: Option<&Idempotency>,
     ) -> Result<Stored<T>> {
-        let result = self.observed(self.create_once(value, idem)).await;
-        self.settle_race(result, idem).await
-    }
-
-    async fn create_once<T: Record>(
-        &self,
-        value: T,
-        idem: Option<&Idempotency>,
-    ) -> Result<Stored<T>> {
-        let _guard = self.lock().await;
-        let mut tx = self.inner.pool.begin().await?;
-        if let Some(stored) = replay::<T>(&mut tx, idem).await? {
-            return Ok(stored);
-        }
-        let stored = insert_in(&mut tx, value, now_micros()).await?;
-        remember(&mut tx, idem, &stored).await?;
-        tx.commit().await?;
-        Ok(stored)
+        self.create_with(value, idem, async |conn, value, now| {
+            Ok((insert_in(conn, value, now).await?, None))
+        })
+        .await
     }
 
     /// Creates an event; if it supersedes another, marks that one superseded in the same
@@ -213,55 +259,7 @@ impl Store {
         event: Event,
         idem: Option<&Idempotency>,
     ) -> Result<Stored<Event>> {
-        let result = self.observed(self.create_event_once(event, idem)).await;
-        self.settle_race(result, idem).await
-    }
-
-    async fn create_event_once(
-        &self,
-        mut event: Event,
-        idem: Option<&Idempotency>,
-    ) -> Result<Stored<Event>> {
-        let _guard = self.lock().await;
-        let mut tx = self.inner.pool.begin().await?;
-        if let Some(stored) = replay::<Event>(&mut tx, idem).await? {
-            return Ok(stored);
-        }
-        let now = now_micros();
-        event.superseded_by = None;
-        event.targets.clear();
-        let old = match &event.supersedes {
-            Some(old_id) => {
-                let old = get_in::<Event>(&mut tx, old_id.as_str()).await?;
-                if let Some(old) = &old
-                    && let Some(by) = &old.value.superseded_by
-                {
-                    return Err(RegistryError::precondition(
-                        "EVENT_ALREADY_SUPERSEDED",
-                        old.value.resource_name(),
-                        format!(
-                            "{} is already superseded by events/{by}",
-                            old.value.resource_name()
-                        ),
-                    ));
-                }
-                old
-            }
-            None => None,
-        };
-        let stored = insert_in(&mut tx, event, now).await?;
-        let mut last = record_change(&mut tx, &stored, CREATED).await?;
-        if let Some(old) = old {
-            let mut value = old.value.clone();
-            value.status = EventStatus::Superseded;
-            value.superseded_by = Some(stored.value.id.clone());
-            let updated = overwrite_in(&mut tx, &old, value, now).await?;
-            last = record_change(&mut tx, &updated, UPDATED).await?;
-        }
-        remember(&mut tx, idem, &stored).await?;
-        tx.commit().await?;
-        self.notify(Some(last));
-        Ok(stored)
+        self.create_with(event, idem, insert_event).await
     }
 
     /// Creates a target; if it names an event, appends it to that event's targets.
@@ -270,35 +268,33 @@ impl Store {
         target: Target,
         idem: Option<&Idempotency>,
     ) -> Result<Stored<Target>> {
-        let result = self.observed(self.create_target_once(target, idem)).await;
-        self.settle_race(result, idem).await
+        self.create_with(target, idem, insert_target).await
     }
 
-    async fn create_target_once(
+    /// One create transaction: a retry under the same request id answers what the first
+    /// call wrote; otherwise `insert` writes the record (and what it changes besides,
+    /// returning the last change-log seq it appended), the request id is remembered, and
+    /// watchers are woken after the commit.
+    async fn create_with<T: Record>(
         &self,
-        target: Target,
+        value: T,
         idem: Option<&Idempotency>,
-    ) -> Result<Stored<Target>> {
-        let _guard = self.lock().await;
-        let mut tx = self.inner.pool.begin().await?;
-        if let Some(stored) = replay::<Target>(&mut tx, idem).await? {
-            return Ok(stored);
-        }
-        let now = now_micros();
-        let stored = insert_in(&mut tx, target, now).await?;
-        let mut last = None;
-        if let Some(event_id) = &stored.value.event
-            && let Some(event) = get_in::<Event>(&mut tx, event_id.as_str()).await?
-        {
-            let mut value = event.value.clone();
-            value.targets.push(stored.value.id.clone());
-            let updated = overwrite_in(&mut tx, &event, value, now).await?;
-            last = Some(record_change(&mut tx, &updated, UPDATED).await?);
-        }
-        remember(&mut tx, idem, &stored).await?;
-        tx.commit().await?;
-        self.notify(last);
-        Ok(stored)
+        insert: impl AsyncFnOnce(&mut AnyConnection, T, i64) -> Result<(Stored<T>, Option<i64>)>,
+    ) -> Result<Stored<T>> {
+        let once = async {
+            let _guard = self.lock().await;
+            let mut tx = self.inner.pool.begin().await?;
+            if let Some(stored) = replay::<T>(&mut tx, idem).await? {
+                return Ok(stored);
+            }
+            let (stored, last) = insert(&mut tx, value, now_micros()).await?;
+            remember(&mut tx, idem, &stored).await?;
+            tx.commit().await?;
+            self.notify(last);
+            Ok(stored)
+        };
+        let result = self.observed(once).await;
+        self.settle_race(result, idem).await
     }
 
     /// Updates a record: `apply` turns the current value into the new one (it validates);
