@@ -12,10 +12,10 @@ use autointel_proto::registry as wire;
 
 use super::Result;
 use super::paging::list_page;
-use super::request::{accepted, finish, months_filter, organization_filter};
-use super::resource::{Update, idempotency, must_exist, new_resource, resource};
+use super::request::{finish, months_filter, organization_filter};
+use super::resource::{self, Update, must_exist, resource};
 use crate::error::RegistryError;
-use crate::store::{PartnershipFilter, Record, Store, to_wire_with_meta};
+use crate::store::{PartnershipFilter, Record, Store};
 
 /// Most partnership hops `ListPartners` follows.
 pub const MAX_HOPS: i32 = 4;
@@ -43,13 +43,15 @@ pub(super) async fn create(
     store: &Store,
     req: wire::CreatePartnershipRequest,
 ) -> Result<wire::Partnership> {
-    let mut v = Violations::new();
-    let idem = idempotency("CreatePartnership", &req, &req.request_id, &mut v);
-    let value = new_resource::<Partnership>(&mut v, req.partnership.as_ref(), &req.partnership_id);
-    let value = accepted(v, value, "partnership", "is invalid")?;
-    Ok(to_wire_with_meta(
-        &store.create(value, idem.as_ref()).await?,
-    ))
+    resource::create::<Partnership>(
+        store,
+        "CreatePartnership",
+        &req,
+        &req.request_id,
+        req.partnership.as_ref(),
+        &req.partnership_id,
+    )
+    .await
 }
 
 /// `ListPartnerships`: by kind, status, party and announcement months, in timeline order.

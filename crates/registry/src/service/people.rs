@@ -5,21 +5,23 @@ use autointel_proto::registry as wire;
 
 use super::Result;
 use super::paging::list_page;
-use super::request::{accepted, organization_filter};
-use super::resource::{idempotency, new_resource, resource};
-use crate::store::{PersonFilter, Store, to_wire_with_meta};
+use super::request::organization_filter;
+use super::resource::{self, resource};
+use crate::store::{PersonFilter, Store};
 
 resource!(Person, PersonId, 'h');
 
 /// `CreatePerson`.
 pub(super) async fn create(store: &Store, req: wire::CreatePersonRequest) -> Result<wire::Person> {
-    let mut v = Violations::new();
-    let idem = idempotency("CreatePerson", &req, &req.request_id, &mut v);
-    let value = new_resource::<Person>(&mut v, req.person.as_ref(), &req.person_id);
-    let value = accepted(v, value, "person", "is invalid")?;
-    Ok(to_wire_with_meta(
-        &store.create(value, idem.as_ref()).await?,
-    ))
+    resource::create::<Person>(
+        store,
+        "CreatePerson",
+        &req,
+        &req.request_id,
+        req.person.as_ref(),
+        &req.person_id,
+    )
+    .await
 }
 
 /// `ListPeople`: by organisation.

@@ -11,8 +11,8 @@ use autointel_proto::registry as wire;
 
 use super::Result;
 use super::paging::list_page;
-use super::request::{accepted, as_of, etag_opt, finish, organization_filter, parse_name};
-use super::resource::{Update, idempotency, must_exist, new_resource, resource};
+use super::request::{as_of, etag_opt, finish, organization_filter, parse_name};
+use super::resource::{self, Update, must_exist, resource};
 use crate::error::RegistryError;
 use crate::store::{RelationshipFilter, Store, to_wire_with_meta};
 
@@ -31,14 +31,15 @@ pub(super) async fn create(
     store: &Store,
     req: wire::CreateRelationshipRequest,
 ) -> Result<wire::Relationship> {
-    let mut v = Violations::new();
-    let idem = idempotency("CreateRelationship", &req, &req.request_id, &mut v);
-    let value =
-        new_resource::<Relationship>(&mut v, req.relationship.as_ref(), &req.relationship_id);
-    let value = accepted(v, value, "relationship", "is invalid")?;
-    Ok(to_wire_with_meta(
-        &store.create(value, idem.as_ref()).await?,
-    ))
+    resource::create::<Relationship>(
+        store,
+        "CreateRelationship",
+        &req,
+        &req.request_id,
+        req.relationship.as_ref(),
+        &req.relationship_id,
+    )
+    .await
 }
 
 /// `ListRelationships`: by kind and by an organisation on either end.

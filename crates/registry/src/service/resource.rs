@@ -7,7 +7,7 @@ use autointel_proto::convert::ResourceId;
 use prost::Message;
 
 use super::Result;
-use super::request::{etag_opt, finish, parse_name, prefixed};
+use super::request::{accepted, etag_opt, finish, parse_name, prefixed};
 use crate::error::RegistryError;
 use crate::store::{Idempotency, Record, Store, Stored, to_wire_with_meta};
 
@@ -99,6 +99,26 @@ pub(super) fn idempotency(
         method,
         request: request.encode_to_vec(),
     })
+}
+
+/// Creates a resource whose creation changes nothing else: the request id and the
+/// resource are read (INVALID_ARGUMENT with every violation), then written once per
+/// request id.
+pub(super) async fn create<T: Resource>(
+    store: &Store,
+    method: &'static str,
+    request: &impl Message,
+    request_id: &str,
+    resource: Option<&T::Wire>,
+    requested_id: &str,
+) -> Result<T::Wire> {
+    let mut v = Violations::new();
+    let idem = idempotency(method, request, request_id, &mut v);
+    let value = new_resource::<T>(&mut v, resource, requested_id);
+    let value = accepted(v, value, T::FIELD, "is invalid")?;
+    Ok(to_wire_with_meta(
+        &store.create(value, idem.as_ref()).await?,
+    ))
 }
 
 /// A generated id: a prefix letter and a UUIDv7 in simple hex (AIP-122 compliant).

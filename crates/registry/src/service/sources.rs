@@ -6,21 +6,22 @@ use autointel_proto::registry as wire;
 
 use super::Result;
 use super::paging::list_page;
-use super::request::accepted;
-use super::resource::{idempotency, new_resource, resource};
-use crate::store::{SourceFilter, Store, to_wire_with_meta};
+use super::resource::{self, resource};
+use crate::store::{SourceFilter, Store};
 
 resource!(Source, SourceId, 's');
 
 /// `CreateSource`.
 pub(super) async fn create(store: &Store, req: wire::CreateSourceRequest) -> Result<wire::Source> {
-    let mut v = Violations::new();
-    let idem = idempotency("CreateSource", &req, &req.request_id, &mut v);
-    let value = new_resource::<Source>(&mut v, req.source.as_ref(), &req.source_id);
-    let value = accepted(v, value, "source", "is invalid")?;
-    Ok(to_wire_with_meta(
-        &store.create(value, idem.as_ref()).await?,
-    ))
+    resource::create::<Source>(
+        store,
+        "CreateSource",
+        &req,
+        &req.request_id,
+        req.source.as_ref(),
+        &req.source_id,
+    )
+    .await
 }
 
 /// `ListSources`: by kind.

@@ -143,17 +143,62 @@ pub(crate) async fn all_org_names(c: &mut Client) -> Vec<String> {
 }
 
 pub(crate) async fn all_event_names(c: &mut Client) -> Vec<String> {
-    c.list_events(wire::ListEventsRequest {
-        page_size: 1000,
-        ..Default::default()
+    event_names(
+        c,
+        wire::ListEventsRequest {
+            page_size: 1000,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// The names of the events one `ListEvents` page answers with.
+pub(crate) async fn event_names(c: &mut Client, request: wire::ListEventsRequest) -> Vec<String> {
+    c.list_events(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .events
+        .into_iter()
+        .map(|e| e.name)
+        .collect()
+}
+
+/// The organisations `LookupOrganizations` finds for `query`.
+pub(crate) async fn lookup(c: &mut Client, query: &str) -> Vec<wire::Organization> {
+    c.lookup_organizations(wire::LookupOrganizationsRequest {
+        query: query.to_owned(),
     })
     .await
     .unwrap()
     .into_inner()
-    .events
-    .into_iter()
-    .map(|o| o.name)
-    .collect()
+    .organizations
+}
+
+/// A supply partnership of `organizations/acme` and `second`, citing `source`.
+pub(crate) fn supply_partnership(
+    second: &str,
+    status: wire::PartnershipStatus,
+    source: &str,
+) -> wire::Partnership {
+    wire::Partnership {
+        kind: wire::PartnershipKind::Supply as i32,
+        title: "Supply".to_owned(),
+        parties: vec![
+            wire::PartnershipParty {
+                organization: "organizations/acme".to_owned(),
+                role: String::new(),
+            },
+            wire::PartnershipParty {
+                organization: second.to_owned(),
+                role: String::new(),
+            },
+        ],
+        status: status as i32,
+        sources: vec![source.to_owned()],
+        ..Default::default()
+    }
 }
 
 pub(crate) async fn next(

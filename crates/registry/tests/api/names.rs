@@ -3,7 +3,7 @@
 use autointel_proto::registry as wire;
 use tonic::Code;
 
-use crate::fixtures::fields;
+use crate::fixtures::{fields, lookup};
 use crate::harness::{Db, spawn_app};
 
 /// Names are stored in NFC and found by one match key: composed and decomposed forms,
@@ -37,14 +37,7 @@ async fn names_are_normalised_and_matched_by_one_key(db: Db) {
         "ＤＰＣＡ",
         " dpca ",
     ] {
-        let found = c
-            .lookup_organizations(wire::LookupOrganizationsRequest {
-                query: query.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .organizations;
+        let found = lookup(&mut c, query).await;
         let names: Vec<&str> = found.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(names, ["organizations/citroen"], "{query:?}");
     }

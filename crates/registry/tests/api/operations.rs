@@ -58,6 +58,15 @@ async fn start(settings: Settings) -> Running {
     }
 }
 
+/// One `ListOrganizations` call over a fresh connection to `endpoint`.
+async fn list_once(endpoint: Endpoint) -> Result<(), Box<dyn std::error::Error>> {
+    let channel = endpoint.connect().await?;
+    RegistryServiceClient::new(channel)
+        .list_organizations(wire::ListOrganizationsRequest::default())
+        .await?;
+    Ok(())
+}
+
 async fn channel(addr: SocketAddr) -> Channel {
     Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()
@@ -397,40 +406,23 @@ async fn mutual_tls_serves_clients_with_a_certificate_and_refuses_others() {
     assert_eq!(health_of(channel, "").await, ServingStatus::Serving);
 
     // No client certificate: the handshake (or the first call) fails.
-    let anonymous = async {
-        let channel = Endpoint::from_shared(url.clone())
+    let anonymous = list_once(
+        Endpoint::from_shared(url.clone())
             .unwrap()
             .tls_config(
                 ClientTlsConfig::new()
                     .ca_certificate(ca)
                     .domain_name("localhost"),
             )
-            .unwrap()
-            .connect()
-            .await?;
-        RegistryServiceClient::new(channel)
-            .list_organizations(wire::ListOrganizationsRequest::default())
-            .await
-            .map_err(|s| -> Box<dyn std::error::Error> { Box::new(s) })?;
-        Ok::<_, Box<dyn std::error::Error>>(())
-    };
+            .unwrap(),
+    );
     assert!(
         anonymous.await.is_err(),
         "mutual TLS admits no anonymous client"
     );
 
     // Plain text to a TLS port fails too.
-    let plain = async {
-        let channel = Endpoint::from_shared(format!("http://{}", server.addr))
-            .unwrap()
-            .connect()
-            .await?;
-        RegistryServiceClient::new(channel)
-            .list_organizations(wire::ListOrganizationsRequest::default())
-            .await
-            .map_err(|s| -> Box<dyn std::error::Error> { Box::new(s) })?;
-        Ok::<_, Box<dyn std::error::Error>>(())
-    };
+    let plain = list_once(Endpoint::from_shared(format!("http://{}", server.addr)).unwrap());
     assert!(plain.await.is_err());
 }
 
@@ -572,14 +564,7 @@ async fn renewed_certificates_are_served_without_a_restart() {
             .unwrap()
             .tls_config(tls)
             .unwrap();
-        async move {
-            let channel = endpoint.connect().await?;
-            RegistryServiceClient::new(channel)
-                .list_organizations(wire::ListOrganizationsRequest::default())
-                .await
-                .map_err(|s| -> Box<dyn std::error::Error> { Box::new(s) })?;
-            Ok::<_, Box<dyn std::error::Error>>(())
-        }
+        list_once(endpoint)
     };
     connect(&old)
         .await

@@ -5,8 +5,8 @@ use autointel_proto::types::{DatePrecision, PartialDate};
 use tonic::Code;
 
 use crate::fixtures::{
-    all_event_names, all_org_names, create_event, create_org, create_source, day, event, fields,
-    month,
+    all_event_names, all_org_names, create_event, create_org, create_source, day, event,
+    event_names, fields, month,
 };
 use crate::harness::{Db, spawn_app, spawn_app_with};
 
@@ -242,18 +242,14 @@ async fn timeline_orders_by_occurred_date_coarser_first(db: Db) {
     )
     .await;
 
-    let timeline: Vec<String> = c
-        .list_events(wire::ListEventsRequest {
+    let timeline = event_names(
+        &mut c,
+        wire::ListEventsRequest {
             participant: "organizations/acme".to_owned(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .events
-        .into_iter()
-        .map(|e| e.name)
-        .collect();
+        },
+    )
+    .await;
     assert_eq!(
         timeline,
         [

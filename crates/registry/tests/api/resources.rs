@@ -9,7 +9,7 @@ use tonic::Code;
 
 use crate::fixtures::{
     all_event_names, all_org_names, create_event, create_org, create_source, day, event, fields,
-    month, months,
+    lookup, month, months,
 };
 use crate::harness::{Db, spawn_app, spawn_app_with};
 
@@ -180,14 +180,7 @@ async fn seed_facts_are_retrievable_with_their_sources(db: Db) {
         " 日产中国 ",
         "NISSAN CHINA INVESTMENT CO., LTD.",
     ] {
-        let found = c
-            .lookup_organizations(wire::LookupOrganizationsRequest {
-                query: query.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .organizations;
+        let found = lookup(&mut c, query).await;
         assert_eq!(found.len(), 1, "{query}");
         assert_eq!(found[0].name, "organizations/nissan-china");
     }

@@ -7,7 +7,7 @@ use tonic_types::StatusExt;
 
 use crate::fixtures::{
     all_event_names, all_org_names, create_event, create_org, create_source, event, fields, month,
-    org, reason,
+    org, reason, supply_partnership,
 };
 use crate::harness::{Db, spawn_app};
 
@@ -155,23 +155,11 @@ async fn update_honours_field_mask_and_etag(db: Db) {
     create_source(&mut c, "s1").await;
     let p = c
         .create_partnership(wire::CreatePartnershipRequest {
-            partnership: Some(wire::Partnership {
-                kind: wire::PartnershipKind::Supply as i32,
-                title: "Supply".to_owned(),
-                parties: vec![
-                    wire::PartnershipParty {
-                        organization: "organizations/acme".to_owned(),
-                        role: String::new(),
-                    },
-                    wire::PartnershipParty {
-                        organization: "organizations/beta".to_owned(),
-                        role: String::new(),
-                    },
-                ],
-                status: wire::PartnershipStatus::Cancelled as i32,
-                sources: vec!["sources/s1".to_owned()],
-                ..Default::default()
-            }),
+            partnership: Some(supply_partnership(
+                "organizations/beta",
+                wire::PartnershipStatus::Cancelled,
+                "sources/s1",
+            )),
             partnership_id: "supply".to_owned(),
             request_id: String::new(),
         })
@@ -268,23 +256,11 @@ async fn bad_input_reports_every_field_violation_and_writes_nothing(db: Db) {
 
     // Malformed party and unknown references.
     let partnership = |second: &str, source: &str| wire::CreatePartnershipRequest {
-        partnership: Some(wire::Partnership {
-            kind: wire::PartnershipKind::Supply as i32,
-            title: "Supply".to_owned(),
-            parties: vec![
-                wire::PartnershipParty {
-                    organization: "organizations/acme".to_owned(),
-                    role: String::new(),
-                },
-                wire::PartnershipParty {
-                    organization: second.to_owned(),
-                    role: String::new(),
-                },
-            ],
-            status: wire::PartnershipStatus::Active as i32,
-            sources: vec![source.to_owned()],
-            ..Default::default()
-        }),
+        partnership: Some(supply_partnership(
+            second,
+            wire::PartnershipStatus::Active,
+            source,
+        )),
         partnership_id: String::new(),
         request_id: String::new(),
     };
