@@ -155,27 +155,28 @@ impl Store {
         } else {
             "SELECT revision, create_time, update_time, body FROM relationships WHERE parent_id = $1 ORDER BY id"
         };
+        self.values_of(sql, id).await
+    }
+
+    /// Partnerships with `id` as a party, ordered by id.
+    pub async fn partnerships_of(&self, id: &str) -> Result<Vec<Partnership>> {
+        self.values_of(
+            "SELECT revision, create_time, update_time, body FROM partnerships \
+             WHERE id IN (SELECT partnership_id FROM partnership_parties WHERE organization_id = $1) \
+             ORDER BY id",
+            id,
+        )
+        .await
+    }
+
+    /// The records a query over one id (`$1`) selects, in its order, without metadata.
+    async fn values_of<T: Record>(&self, sql: &'static str, id: &str) -> Result<Vec<T>> {
         let rows = sqlx::query(sql)
             .bind(id.to_owned())
             .fetch_all(&self.inner.pool)
             .await?;
         rows.iter()
-            .map(|r| decode::<Relationship>(r).map(|s| s.value))
-            .collect()
-    }
-
-    /// Partnerships with `id` as a party, ordered by id.
-    pub async fn partnerships_of(&self, id: &str) -> Result<Vec<Partnership>> {
-        let rows = sqlx::query(
-            "SELECT revision, create_time, update_time, body FROM partnerships \
-             WHERE id IN (SELECT partnership_id FROM partnership_parties WHERE organization_id = $1) \
-             ORDER BY id",
-        )
-        .bind(id.to_owned())
-        .fetch_all(&self.inner.pool)
-        .await?;
-        rows.iter()
-            .map(|r| decode::<Partnership>(r).map(|s| s.value))
+            .map(|r| decode::<T>(r).map(|s| s.value))
             .collect()
     }
 }
