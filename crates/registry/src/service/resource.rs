@@ -62,16 +62,11 @@ pub(super) use resource;
 /// The record `name` names, with its metadata; NOT_FOUND when there is none.
 pub(super) async fn get<T: Resource>(store: &Store, name: &str) -> Result<T::Wire> {
     let id: T::Id = parse_name("name", name)?;
-    let stored = get_or_not_found::<T>(store, id.id()).await?;
-    Ok(to_wire_with_meta(&stored))
-}
-
-/// The record with that id; NOT_FOUND when there is none.
-pub(super) async fn get_or_not_found<T: Record>(store: &Store, id: &str) -> Result<Stored<T>> {
-    store
-        .get::<T>(id)
+    let stored = store
+        .get::<T>(id.id())
         .await?
-        .ok_or_else(|| RegistryError::NotFound(format!("{}/{id}", T::COLLECTION)))
+        .ok_or_else(|| RegistryError::NotFound(format!("{}/{}", T::COLLECTION, id.id())))?;
+    Ok(to_wire_with_meta(&stored))
 }
 
 /// Wire forms, with metadata.
