@@ -173,6 +173,16 @@ pub fn span(date: Option<&PartialDate>) -> (Option<i64>, Option<i64>) {
     }
 }
 
+/// `sort_rank`, `date_first` and `date_last` of a record placed on the timeline by `date`.
+fn timeline_columns(date: Option<&PartialDate>) -> [Bind; 3] {
+    let (first, last) = span(date);
+    [
+        Bind::I64(timeline_rank(date)),
+        Bind::OptI64(first),
+        Bind::OptI64(last),
+    ]
+}
+
 fn sources_refs(sources: &[autointel_domain::SourceId]) -> Vec<(String, String)> {
     sources
         .iter()
@@ -348,13 +358,13 @@ impl Record for Partnership {
     });
 
     fn column_values(&self) -> Vec<Bind> {
-        let (first, last) = span(self.announced_date.as_ref());
+        let [rank, first, last] = timeline_columns(self.announced_date.as_ref());
         vec![
             Bind::Text(self.kind.as_str().to_owned()),
             Bind::Text(self.status.as_str().to_owned()),
-            Bind::I64(timeline_rank(self.announced_date.as_ref())),
-            Bind::OptI64(first),
-            Bind::OptI64(last),
+            rank,
+            first,
+            last,
             Bind::Text(
                 self.predecessor
                     .as_ref()
@@ -410,8 +420,7 @@ impl Record for Event {
     });
 
     fn column_values(&self) -> Vec<Bind> {
-        let date = self.timeline_date();
-        let (first, last) = span(date);
+        let [rank, first, last] = timeline_columns(self.timeline_date());
         let text = format!(
             "{}\n{}",
             self.title.to_lowercase(),
@@ -420,9 +429,9 @@ impl Record for Event {
         vec![
             Bind::Text(self.kind.as_str().to_owned()),
             Bind::Text(self.status.as_str().to_owned()),
-            Bind::I64(timeline_rank(date)),
-            Bind::OptI64(first),
-            Bind::OptI64(last),
+            rank,
+            first,
+            last,
             Bind::Text(text),
         ]
     }
