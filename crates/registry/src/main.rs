@@ -1,28 +1,15 @@
 //! `registry-server`: the registry gRPC service.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-
 use autointel_registry::{Application, Settings};
-use autointel_server::config::Value;
+use autointel_server::cli::CommonFlags;
 use clap::Parser;
 
 /// Command-line flags; each overrides the file and `AUTOINTEL_…` env (see OPERATIONS.md).
 #[derive(Debug, Parser)]
 #[command(name = "registry-server", version = autointel_server::version(), about = "autointel registry gRPC service")]
 struct Flags {
-    /// TOML configuration file.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Address to listen on (server.listen_address).
-    #[arg(long)]
-    listen: Option<SocketAddr>,
-    /// Address of the Prometheus /metrics endpoint (server.metrics_address).
-    #[arg(long, value_name = "ADDRESS")]
-    metrics_listen: Option<SocketAddr>,
-    /// Database URL: sqlite://file?mode=rwc, sqlite::memory:, postgres://… (database.url).
-    #[arg(long)]
-    database_url: Option<String>,
+    #[command(flatten)]
+    common: CommonFlags,
     /// Load the bundled seed dataset at start-up, idempotently (seed.load).
     #[arg(long)]
     seed: bool,
@@ -30,31 +17,26 @@ struct Flags {
 
 #[tokio::main]
 async fn main() {
+    const PROGRAM: &str = "registry-server";
     let flags = Flags::parse();
-    let mut overrides: Vec<(&str, Value)> = Vec::new();
-    if let Some(listen) = flags.listen {
-        overrides.push(("server.listen_address", listen.to_string().into()));
-    }
-    if let Some(metrics) = flags.metrics_listen {
-        overrides.push(("server.metrics_address", metrics.to_string().into()));
-    }
-    if let Some(url) = flags.database_url {
-        overrides.push(("database.url", url.into()));
-    }
-    if flags.seed {
-        overrides.push(("seed.load", true.into()));
-    }
-    let settings = Settings::load(flags.config.as_deref(), &overrides)
-        .unwrap_or_else(|e| autointel_server::exit_invalid("registry-server", &e.problems()));
-    if let Err(problems) = settings.validate() {
-        autointel_server::exit_invalid("registry-server", &problems);
-    }
-    let _telemetry = autointel_server::telemetry::init(&settings.log, "autointel-registry")
-        .unwrap_or_else(|e| autointel_server::exit_invalid("registry-server", &[e.to_string()]));
+    let extra = if flags.seed {
+        vec![("seed.load", true.into())]
+    } else {
+        Vec::new()
+    };
+    let (settings, _telemetry) = autointel_server::cli::settings(
+        PROGRAM,
+        "autointel-registry",
+        &flags.common,
+        extra,
+        Settings::load,
+        Settings::validate,
+        |s| &s.log,
+    );
     let app = Application::build(settings)
         .await
-        .unwrap_or_else(|e| e.exit("registry-server"));
+        .unwrap_or_else(|e| e.exit(PROGRAM));
     if let Err(e) = app.serve_until(autointel_server::shutdown_signal()).await {
-        e.exit("registry-server");
+        e.exit(PROGRAM);
     }
 }

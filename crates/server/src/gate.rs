@@ -787,10 +787,17 @@ mod tests {
         let api = "/autointel.registry.v1.RegistryService/ListOrganizations";
 
         let refused = service.call(request(api)).await.unwrap();
-        assert_eq!(grpc_status(&refused), Some("14"), "UNAVAILABLE while loading");
+        assert_eq!(
+            grpc_status(&refused),
+            Some("14"),
+            "UNAVAILABLE while loading"
+        );
         let health = tokio::spawn(service.call(request("/grpc.health.v1.Health/Check")));
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(!health.is_finished(), "health passes to the service at once");
+        assert!(
+            !health.is_finished(),
+            "health passes to the service at once"
+        );
 
         let waiting = tokio::spawn(service.call(request(api)));
         tokio::time::sleep(Duration::from_millis(20)).await;

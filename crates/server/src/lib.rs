@@ -5,6 +5,7 @@
 //! limits and a bounded graceful shutdown ([`server`]).
 
 pub mod auth;
+pub mod cli;
 pub mod collectors;
 pub mod config;
 pub mod fanout;

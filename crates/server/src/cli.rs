@@ -1,0 +1,66 @@
+//! The flags both server binaries share, and the start-up sequence they run: settings
+//! (defaults < file < env < flags), validation, logging, then the service.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::config::Value;
+
+/// Flags every server takes; each overrides the file and `AUTOINTEL_…` env (see
+/// OPERATIONS.md).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonFlags {
+    /// TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (server.listen_address).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Address of the Prometheus /metrics endpoint (server.metrics_address).
+    #[arg(long, value_name = "ADDRESS")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Database URL: sqlite://file?mode=rwc, sqlite::memory:, postgres://… (database.url).
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+impl CommonFlags {
+    /// The settings these flags override, as dotted keys.
+    pub fn overrides(&self) -> Vec<(&'static str, Value)> {
+        let mut overrides: Vec<(&'static str, Value)> = Vec::new();
+        if let Some(listen) = self.listen {
+            overrides.push(("server.listen_address", listen.to_string().into()));
+        }
+        if let Some(metrics) = self.metrics_listen {
+            overrides.push(("server.metrics_address", metrics.to_string().into()));
+        }
+        if let Some(url) = &self.database_url {
+            overrides.push(("database.url", url.clone().into()));
+        }
+        overrides
+    }
+}
+
+/// Loads settings with `load` (file, env, the flags' overrides), validates them with
+/// `validate` and installs logging for `service`; a problem exits with status 2, each
+/// printed once. The returned guard keeps the trace exporter running.
+pub fn settings<S>(
+    program: &str,
+    service: &'static str,
+    flags: &CommonFlags,
+    extra: Vec<(&'static str, Value)>,
+    load: impl FnOnce(Option<&std::path::Path>, &[(&str, Value)]) -> Result<S, crate::config::LoadError>,
+    validate: impl FnOnce(&S) -> Result<(), Vec<String>>,
+    log: impl FnOnce(&S) -> &crate::settings::LogSettings,
+) -> (S, crate::telemetry::TelemetryGuard) {
+    let mut overrides = flags.overrides();
+    overrides.extend(extra);
+    let settings = load(flags.config.as_deref(), &overrides)
+        .unwrap_or_else(|e| crate::exit_invalid(program, &e.problems()));
+    if let Err(problems) = validate(&settings) {
+        crate::exit_invalid(program, &problems);
+    }
+    let guard = crate::telemetry::init(log(&settings), service)
+        .unwrap_or_else(|e| crate::exit_invalid(program, &[e.to_string()]));
+    (settings, guard)
+}
