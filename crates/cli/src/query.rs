@@ -515,13 +515,26 @@ pub async fn target_progress(
     )
 }
 
-/// `autointel revisions`.
+/// `autointel revisions`: every revision, following the service's pages.
 pub async fn revisions(mut client: Stats, args: RevisionsArgs, format: Format) -> Outcome {
-    let request = wire::GetRevisionHistoryRequest {
+    let mut request = wire::GetRevisionHistoryRequest {
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.period)),
+        page_size: 1000,
+        page_token: String::new(),
     };
-    let response = client.get_revision_history(request).await?.into_inner();
+    let mut response = wire::GetRevisionHistoryResponse::default();
+    loop {
+        let page = client
+            .get_revision_history(request.clone())
+            .await?
+            .into_inner();
+        response.revisions.extend(page.revisions);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
     print(
         format,
         &response,

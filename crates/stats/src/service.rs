@@ -1,12 +1,13 @@
 //! The `StatsService` gRPC implementation: wire → domain at the edge, the engine in the
 //! middle, domain → wire on the way out. Errors become statuses only in `error.rs`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use autointel_domain::{
-    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, SalesFigure,
-    SalesFigureId, SeriesKey, Source, SourceId, TargetId, Units, VehicleScope, Violations,
+    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, ReleaseStage,
+    SalesFigure, SalesFigureId, SeriesKey, Source, SourceId, TargetId, Units, VehicleScope,
+    Violations,
 };
 use autointel_proto::convert::stats::{sales_figure_from_wire, sales_figure_to_wire};
 use autointel_proto::convert::types::{
@@ -36,6 +37,8 @@ use crate::store::{ImportOutcome, ImportRecord, Store};
 /// Default and largest page sizes of `ListSalesFigures`.
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
+/// Default page size of `GetRevisionHistory` (its largest is [`MAX_PAGE_SIZE`]).
+const DEFAULT_HISTORY_PAGE_SIZE: usize = 100;
 
 /// What the service shares between requests and the refresh task.
 #[derive(Debug)]
@@ -327,6 +330,129 @@ fn import_response(record: &ImportRecord) -> wire::ImportSalesFiguresResponse {
     }
 }
 
+/// Runs import work that grows with the import (decoding, digests, revision links, engine
+/// inserts) on the blocking pool, so the async workers keep serving health and every other
+/// request meanwhile.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StatsError> + Send + 'static,
+) -> Result<T, StatsError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StatsError::Internal(format!("import work failed: {e}")))?
+}
+
+/// An import's figures as domain values (placeholder ids), its content digest and the
+/// organisations and sources it cites, each once with the first figure citing it.
+struct DecodedImport {
+    figures: Vec<SalesFigure>,
+    digest: String,
+    organizations: Citations<OrganizationId>,
+    sources: Citations<SourceId>,
+}
+
+/// Distinct values cited by an import, each with the index of the first figure citing it.
+type Citations<T> = Vec<(T, usize)>;
+
+/// Converts and checks every figure (violations of the stream already in `v`); linear.
+fn decode_import(
+    mut v: Violations,
+    wire_figures: &[wire::SalesFigure],
+) -> Result<DecodedImport, StatsError> {
+    let mut figures = Vec::with_capacity(wire_figures.len());
+    for (i, w) in wire_figures.iter().enumerate() {
+        // A placeholder id; the real one is assigned once the import is accepted.
+        let placeholder = figure_id(0).ok_or_else(|| StatsError::Internal("id".to_owned()))?;
+        if let Some(f) = v.check_nested(
+            &format!("figures[{i}]"),
+            sales_figure_from_wire(placeholder, w),
+        ) {
+            figures.push(f);
+        }
+    }
+    finish(v)?;
+    let (organizations, sources) = distinct_references(&figures);
+    Ok(DecodedImport {
+        digest: import_digest(wire_figures),
+        figures,
+        organizations,
+        sources,
+    })
+}
+
+/// The organisations and sources `figures` cite, each once (hash sets, not a scan per
+/// figure), in first-cited order with the index of the first figure citing it.
+fn distinct_references(
+    figures: &[SalesFigure],
+) -> (Citations<OrganizationId>, Citations<SourceId>) {
+    let mut seen_organizations: HashSet<&OrganizationId> = HashSet::new();
+    let mut seen_sources: HashSet<&SourceId> = HashSet::new();
+    let mut organizations = Vec::new();
+    let mut sources = Vec::new();
+    for (i, f) in figures.iter().enumerate() {
+        if let Some(o) = &f.key.organization
+            && seen_organizations.insert(o)
+        {
+            organizations.push((o.clone(), i));
+        }
+        let s = &f.provenance.source;
+        if seen_sources.insert(s) {
+            sources.push((s.clone(), i));
+        }
+    }
+    (organizations, sources)
+}
+
+/// Gives every figure its id and links it to the revision it follows: the latest of its
+/// series and period in the engine and among this import's earlier figures that is not
+/// later than it (ties: the later one wins, this import's over the engine's); returns the
+/// figures and how many revise an earlier figure.
+///
+/// Linear in the import and logarithmic in the engine's chains: per series and period, this
+/// import's figures so far are kept by revision order (one entry per stage and as-of date,
+/// the latest figure with it), so each figure's predecessor is one ordered lookup.
+pub(crate) fn link_revisions(
+    engine: &Engine,
+    mut figures: Vec<SalesFigure>,
+) -> Result<(Vec<SalesFigure>, i64), StatsError> {
+    type Order = (ReleaseStage, Date);
+    let mut revision_count = 0i64;
+    let mut batch: HashMap<(SeriesKey, MonthRange), BTreeMap<Order, usize>> = HashMap::new();
+    for i in 0..figures.len() {
+        let number = uuid::Uuid::now_v7().as_u128();
+        figures[i].id =
+            figure_id(number).ok_or_else(|| StatsError::Internal("figure id".to_owned()))?;
+        let order = (figures[i].provenance.stage, figures[i].provenance.as_of);
+        let earlier = batch
+            .entry((figures[i].key.clone(), figures[i].period))
+            .or_default();
+        let from_batch = earlier.range(..=order).next_back().map(|(_, &j)| j);
+        let from_engine = engine.predecessor_of(&figures[i]);
+        let predecessor = match (from_batch, from_engine) {
+            (Some(j), Some(e)) => {
+                let batch_order = Some((figures[j].provenance.stage, figures[j].provenance.as_of));
+                if batch_order >= engine.revision_order(e) {
+                    Some(figures[j].id.clone())
+                } else {
+                    engine.figure_id(e)
+                }
+            }
+            (Some(j), None) => Some(figures[j].id.clone()),
+            (None, Some(e)) => engine.figure_id(e),
+            (None, None) => None,
+        };
+        let revises = !earlier.is_empty()
+            || engine
+                .latest_revision(&figures[i].key, figures[i].period)
+                .is_some();
+        if revises {
+            revision_count += 1;
+        }
+        earlier.insert(order, i);
+        figures[i].provenance.supersedes = predecessor;
+    }
+    Ok((figures, revision_count))
+}
+
 impl StatsApi {
     async fn import(
         &self,
@@ -355,19 +481,12 @@ impl StatsApi {
         } else if uuid::Uuid::parse_str(&request_id).is_err() {
             v.push("request_id", "must be a UUID");
         }
-        let mut figures = Vec::with_capacity(wire_figures.len());
-        for (i, w) in wire_figures.iter().enumerate() {
-            // A placeholder id; the real one is assigned once the import is accepted.
-            let placeholder = figure_id(0).ok_or_else(|| StatsError::Internal("id".to_owned()))?;
-            if let Some(f) = v.check_nested(
-                &format!("figures[{i}]"),
-                sales_figure_from_wire(placeholder, w),
-            ) {
-                figures.push(f);
-            }
-        }
-        finish(v)?;
-        let digest = import_digest(&wire_figures);
+        let DecodedImport {
+            figures,
+            digest,
+            organizations,
+            sources,
+        } = off_the_runtime(move || decode_import(v, &wire_figures)).await?;
 
         if let Some(record) = self.state.store.import_record(&request_id).await? {
             return if record.digest == digest {
@@ -380,57 +499,12 @@ impl StatsApi {
             };
         }
 
-        let new_sources = self.check_references(&figures).await?;
+        let new_sources = self.check_references(&organizations, &sources).await?;
 
         let _guard = self.state.import_lock.lock().await;
-        let mut revision_count = 0i64;
-        {
-            let engine = self.state.read()?;
-            let mut batch_latest: HashMap<(SeriesKey, MonthRange), Vec<usize>> = HashMap::new();
-            for i in 0..figures.len() {
-                let number = uuid::Uuid::now_v7().as_u128();
-                figures[i].id = figure_id(number)
-                    .ok_or_else(|| StatsError::Internal("figure id".to_owned()))?;
-                let slot = (figures[i].key.clone(), figures[i].period);
-                let order = (figures[i].provenance.stage, figures[i].provenance.as_of);
-                let earlier = batch_latest.get(&slot).cloned().unwrap_or_default();
-                let from_engine = engine.predecessor_of(&figures[i]);
-                let from_batch = earlier
-                    .iter()
-                    .copied()
-                    .filter(|&j| {
-                        (figures[j].provenance.stage, figures[j].provenance.as_of) <= order
-                    })
-                    .max_by_key(|&j| (figures[j].provenance.stage, figures[j].provenance.as_of, j));
-                let predecessor = match (from_batch, from_engine) {
-                    (Some(j), Some(e)) => {
-                        let engine_fig = engine.figure(e);
-                        let engine_order = engine_fig
-                            .as_ref()
-                            .map(|f| (f.provenance.stage, f.provenance.as_of));
-                        let batch_order =
-                            Some((figures[j].provenance.stage, figures[j].provenance.as_of));
-                        if batch_order >= engine_order {
-                            Some(figures[j].id.clone())
-                        } else {
-                            engine.figure_id(e)
-                        }
-                    }
-                    (Some(j), None) => Some(figures[j].id.clone()),
-                    (None, Some(e)) => engine.figure_id(e),
-                    (None, None) => None,
-                };
-                let revises = !earlier.is_empty()
-                    || engine
-                        .latest_revision(&figures[i].key, figures[i].period)
-                        .is_some();
-                if revises {
-                    revision_count += 1;
-                }
-                figures[i].provenance.supersedes = predecessor;
-                batch_latest.entry(slot).or_default().push(i);
-            }
-        }
+        let state = self.state.clone();
+        let (figures, revision_count) =
+            off_the_runtime(move || link_revisions(&*state.read()?, figures)).await?;
 
         let outcome = self
             .state
@@ -449,54 +523,41 @@ impl StatsApi {
                 }
             }
             ImportOutcome::Written(stored) => {
-                let mut engine = self.state.write()?;
-                for source in new_sources {
-                    engine.put_source(source);
-                }
-                for s in &stored {
-                    // The refresh task may have applied it already.
-                    if !engine.contains(&s.figure.id) {
-                        engine
-                            .insert(&s.figure, s.create_time_micros)
-                            .map_err(|e| StatsError::Internal(e.to_string()))?;
+                let imported = stored.len();
+                let state = self.state.clone();
+                off_the_runtime(move || {
+                    let mut engine = state.write()?;
+                    for source in new_sources {
+                        engine.put_source(source);
                     }
-                }
+                    // The refresh task may have applied some already: those are skipped.
+                    engine
+                        .insert_all(stored.iter().map(|s| (&s.figure, s.create_time_micros)))
+                        .map_err(|e| StatsError::Internal(e.to_string()))
+                })
+                .await?;
                 self.state
                     .metrics
                     .import_figures
-                    .inc_by(u64::try_from(stored.len()).unwrap_or(u64::MAX));
-                tracing::info!(
-                    request_id,
-                    imported = stored.len(),
-                    revision_count,
-                    "imported figures"
-                );
+                    .inc_by(u64::try_from(imported).unwrap_or(u64::MAX));
+                tracing::info!(request_id, imported, revision_count, "imported figures");
                 Ok(wire::ImportSalesFiguresResponse {
-                    imported_count: i64::try_from(stored.len()).unwrap_or(i64::MAX),
+                    imported_count: i64::try_from(imported).unwrap_or(i64::MAX),
                     revision_count,
                 })
             }
         }
     }
 
-    /// Checks every organisation and source against the registry; returns the sources
-    /// not yet snapshotted.
-    async fn check_references(&self, figures: &[SalesFigure]) -> Result<Vec<Source>, StatsError> {
-        let mut organizations: Vec<(OrganizationId, usize)> = Vec::new();
-        let mut sources: Vec<(SourceId, usize)> = Vec::new();
-        for (i, f) in figures.iter().enumerate() {
-            if let Some(o) = &f.key.organization
-                && !organizations.iter().any(|(x, _)| x == o)
-            {
-                organizations.push((o.clone(), i));
-            }
-            let s = &f.provenance.source;
-            if !sources.iter().any(|(x, _)| x == s) {
-                sources.push((s.clone(), i));
-            }
-        }
+    /// Checks every organisation and source (each once, with the first figure citing it)
+    /// against the registry; returns the sources not yet snapshotted.
+    async fn check_references(
+        &self,
+        organizations: &[(OrganizationId, usize)],
+        sources: &[(SourceId, usize)],
+    ) -> Result<Vec<Source>, StatsError> {
         let mut failures = Vec::new();
-        for (o, i) in &organizations {
+        for (o, i) in organizations {
             if !self.state.registry.organization_exists(o).await? {
                 failures.push(Precondition {
                     kind: "UNKNOWN_ORGANIZATION".to_owned(),
@@ -509,7 +570,7 @@ impl StatsApi {
             }
         }
         let mut new_sources = Vec::new();
-        for (s, i) in &sources {
+        for (s, i) in sources {
             let known = self.state.read()?.source(s).is_some();
             if known {
                 continue;
@@ -645,6 +706,9 @@ impl StatsApi {
         })
     }
 
+    /// One page of a revision chain. The page token is the [`ListKey`] of the last revision
+    /// served, under a digest of the request and that key: an altered token, or one of
+    /// another series or period, is refused. A page costs a logarithmic lookup and the page.
     fn revision_history(
         &self,
         r: &wire::GetRevisionHistoryRequest,
@@ -652,12 +716,67 @@ impl StatsApi {
         let mut v = Violations::new();
         let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
         let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let page_size = match r.page_size {
+            0 => Some(DEFAULT_HISTORY_PAGE_SIZE),
+            n if n < 0 => {
+                v.push("page_size", "must not be negative");
+                None
+            }
+            n => Some(
+                usize::try_from(n)
+                    .unwrap_or(MAX_PAGE_SIZE)
+                    .min(MAX_PAGE_SIZE),
+            ),
+        };
+        let query = {
+            let mut q = r.clone();
+            q.page_size = 0;
+            q.page_token.clear();
+            q.encode_to_vec()
+        };
+        let after = if r.page_token.is_empty() {
+            None
+        } else {
+            match decode_token(&r.page_token) {
+                // Only the exact text this service issues: a token that decodes to the same
+                // cursor in another spelling (hex case, say) is an edited one too.
+                Some((fingerprint, key))
+                    if fingerprint == history_fingerprint(&query, &key)
+                        && encode_token(&fingerprint, &key) == r.page_token =>
+                {
+                    Some(key)
+                }
+                Some(_) => {
+                    v.push(
+                        "page_token",
+                        "was issued for a different series or period, or was altered",
+                    );
+                    None
+                }
+                None => {
+                    v.push("page_token", "is malformed");
+                    None
+                }
+            }
+        };
         finish(v)?;
-        let (series, period) = (present(series)?, present(period)?);
+        let (series, period, page_size) = (present(series)?, present(period)?, present(page_size)?);
         let engine = self.state.read()?;
-        let mut previous: Option<i64> = None;
-        let mut revisions = Vec::new();
-        for f in engine.revisions(&series, period) {
+        let not_a_revision =
+            || StatsError::invalid("page_token", "names no revision of this series and period");
+        let after = match &after {
+            Some(key) => Some(engine.figure_of_list_key(key).ok_or_else(not_a_revision)?),
+            None => None,
+        };
+        let page = engine
+            .revision_page(&series, period, after, page_size)
+            .ok_or_else(not_a_revision)?;
+        let mut previous = page
+            .previous
+            .and_then(|p| engine.units(p))
+            .map(|u| i64::try_from(u).unwrap_or(i64::MAX));
+        let mut revisions = Vec::with_capacity(page.revisions.len());
+        for &f in &page.revisions {
             let figure = figure_to_wire(&engine, f)?;
             let units = match figure.quantity {
                 Some(wire::sales_figure::Quantity::Units(u)) => u,
@@ -669,7 +788,19 @@ impl StatsApi {
             });
             previous = Some(units);
         }
-        Ok(wire::GetRevisionHistoryResponse { revisions })
+        let next_page_token = match page.revisions.last() {
+            Some(&last) if page.more => {
+                let key = engine
+                    .list_key(last)
+                    .ok_or_else(|| StatsError::Internal("revision missing".to_owned()))?;
+                encode_token(&history_fingerprint(&query, &key), &key)
+            }
+            _ => String::new(),
+        };
+        Ok(wire::GetRevisionHistoryResponse {
+            revisions,
+            next_page_token,
+        })
     }
 
     fn total(
@@ -1131,6 +1262,15 @@ impl StatsApi {
 pub fn encode_token(fingerprint: &str, key: &ListKey) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(format!("v1\n{fingerprint}\n{}", key.encode()))
+}
+
+/// The fingerprint of a `GetRevisionHistory` page token: a digest of the request (without
+/// its paging fields) and of the cursor, so that editing either is noticed.
+fn history_fingerprint(query: &[u8], key: &ListKey) -> String {
+    let mut bytes = query.to_vec();
+    bytes.extend_from_slice(b"\nrevisions after\n");
+    bytes.extend_from_slice(key.encode().as_bytes());
+    digest(&bytes)
 }
 
 /// The (fingerprint, last key) of a page token, if it is one of ours.

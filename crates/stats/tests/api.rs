@@ -7,12 +7,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use autointel_figure_file::{read_sales_figures, read_sales_figures_file};
 use autointel_proto::registry::registry_service_client::RegistryServiceClient;
 use autointel_proto::registry::{self as rwire};
 use autointel_proto::stats::stats_service_client::StatsServiceClient;
 use autointel_proto::stats::{self as wire};
 use autointel_proto::types::{self as twire};
-use autointel_figure_file::{read_sales_figures, read_sales_figures_file};
 use autointel_stats::{Application, Settings};
 use sqlx::Connection;
 use tokio::sync::oneshot;
@@ -220,6 +220,7 @@ on_both_databases!(
     target_progress_tracks_a_registry_target,
     registry_outage_fails_fast_and_recovers,
     ranking_share_and_breakdown,
+    revision_history_comes_in_pages,
 );
 
 mod a_replica_sees_another_replicas_import {
@@ -683,6 +684,7 @@ async fn revisions_are_kept_and_as_of_reads_the_past(db: &str) {
         .get_revision_history(wire::GetRevisionHistoryRequest {
             series: Some(key.clone()),
             period: Some(months((2023, 10), (2023, 10))),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -1224,6 +1226,394 @@ async fn a_replica_sees_another_replicas_import(db: &str) {
     // And a replica started afterwards loads everything at start.
     let (mut late, _late_stop) = spawn_stats(db, registry).await;
     assert_eq!(list_all(&mut late).await.len(), 2);
+}
+
+// ------------------------------------------------------------------------------------------
+// Long revision chains: many revisions of one series and period.
+
+/// `n` revisions of nissan-china's 2023-05 retail figure, a day apart from 2000-01-01 on,
+/// units growing by one a revision.
+fn chain_figures(n: usize) -> Vec<wire::SalesFigure> {
+    let template = figures(&["nissan-china,retail,total,CN,all,all,2023-05,50000,,,article-nissan-china-exports-2023,final,2000-01-01,"])
+        .pop()
+        .unwrap();
+    let mut day = Day {
+        year: 2000,
+        month: 1,
+        day: 1,
+    };
+    (0..n)
+        .map(|i| {
+            let mut f = template.clone();
+            f.as_of_date = Some(day.date());
+            f.quantity = Some(wire::sales_figure::Quantity::Units(50_000 + i as i64));
+            day = day.next();
+            f
+        })
+        .collect()
+}
+
+/// A calendar day walked one at a time (no date crate among the test's dependencies).
+#[derive(Clone, Copy)]
+struct Day {
+    year: i32,
+    month: i32,
+    day: i32,
+}
+
+impl Day {
+    fn date(self) -> autointel_proto::google::r#type::Date {
+        date(self.year, self.month, self.day)
+    }
+
+    fn next(self) -> Self {
+        let leap = self.year % 4 == 0 && (self.year % 100 != 0 || self.year % 400 == 0);
+        let days = match self.month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        if self.day < days {
+            Self {
+                day: self.day + 1,
+                ..self
+            }
+        } else if self.month < 12 {
+            Self {
+                month: self.month + 1,
+                day: 1,
+                ..self
+            }
+        } else {
+            Self {
+                year: self.year + 1,
+                month: 1,
+                day: 1,
+            }
+        }
+    }
+}
+
+fn chain_key() -> twire::SeriesKey {
+    series(
+        "organizations/nissan-china",
+        twire::MeasureBasis::Retail,
+        twire::Powertrain::All,
+    )
+}
+
+/// Imports `figures` in batches of 10 000 figures (one import).
+async fn import_in_batches(
+    client: &mut StatsServiceClient<Channel>,
+    figures: Vec<wire::SalesFigure>,
+) -> Result<wire::ImportSalesFiguresResponse, Status> {
+    let batches = figures.chunks(10_000).map(<[_]>::to_vec).collect();
+    import(client, &new_id(), batches).await
+}
+
+/// The field names of an INVALID_ARGUMENT status.
+fn violated_fields(status: &Status) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .unwrap()
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect()
+}
+
+/// `GetRevisionHistory` pages a long chain: 100 revisions by default, a token to the next
+/// page (the first revision of a page changes from the last of the page before), the whole
+/// chain in order across pages; bad page sizes and altered or foreign tokens are refused
+/// naming the field.
+async fn revision_history_comes_in_pages(db: &str) {
+    use autointel_stats::engine::ListKey;
+    use autointel_stats::service::{decode_token, encode_token};
+
+    let mut stack = spawn_stack(db).await;
+    let imported = import_in_batches(&mut stack.stats, chain_figures(250))
+        .await
+        .unwrap();
+    assert_eq!(
+        (imported.imported_count, imported.revision_count),
+        (250, 249)
+    );
+    let request = |page_size: i32, page_token: &str| wire::GetRevisionHistoryRequest {
+        series: Some(chain_key()),
+        period: Some(months((2023, 5), (2023, 5))),
+        page_size,
+        page_token: page_token.to_owned(),
+    };
+
+    // Neither field: the first 100, oldest first, and a token.
+    let mut pages = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = stack
+            .stats
+            .get_revision_history(request(0, &token))
+            .await
+            .unwrap()
+            .into_inner();
+        token = page.next_page_token.clone();
+        pages.push(page.revisions);
+        if token.is_empty() {
+            break;
+        }
+    }
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [100, 100, 50]);
+    let walked: Vec<wire::Revision> = pages.into_iter().flatten().collect();
+    for (i, revision) in walked.iter().enumerate() {
+        let figure = revision.figure.as_ref().unwrap();
+        assert_eq!(
+            figure.quantity,
+            Some(wire::sales_figure::Quantity::Units(50_000 + i as i64))
+        );
+        let expected_change = (i > 0).then_some(1);
+        assert_eq!(revision.change_from_previous_units, expected_change, "{i}");
+        let previous = i
+            .checked_sub(1)
+            .map(|p| walked[p].figure.as_ref().unwrap().name.clone());
+        assert_eq!(figure.supersedes, previous.unwrap_or_default(), "{i}");
+        let next = walked
+            .get(i + 1)
+            .map(|n| n.figure.as_ref().unwrap().name.clone());
+        assert_eq!(figure.superseded_by, next.unwrap_or_default(), "{i}");
+    }
+
+    // One page of everything, the same revisions.
+    let all = stack
+        .stats
+        .get_revision_history(request(1000, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(all.next_page_token.is_empty());
+    assert_eq!(all.revisions, walked);
+    // Page sizes beyond the largest are taken as the largest.
+    let big = stack
+        .stats
+        .get_revision_history(request(i32::MAX, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(big.revisions.len(), 250);
+
+    // A page size may change between pages.
+    let first = stack
+        .stats
+        .get_revision_history(request(7, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.revisions[..], walked[..7]);
+    let second = stack
+        .stats
+        .get_revision_history(request(3, &first.next_page_token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.revisions[..], walked[7..10]);
+
+    let refused = |status: Status| violated_fields(&status);
+    let err = stack
+        .stats
+        .get_revision_history(request(-1, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(refused(err), ["page_size"]);
+    for bad in ["not a token", "djEKZm9vCmJhcg"] {
+        let err = stack
+            .stats
+            .get_revision_history(request(0, bad))
+            .await
+            .unwrap_err();
+        assert_eq!(refused(err), ["page_token"], "{bad}");
+    }
+    // An edited cursor (another as-of date, another figure number) is refused, not misread.
+    let (fingerprint, key) = decode_token(&first.next_page_token).unwrap();
+    let text = key.encode();
+    let parts: Vec<String> = text.split('|').map(str::to_owned).collect();
+    let edits = [
+        (9, "20991231".to_owned()),
+        (10, "1".to_owned()),
+        (6, "0".to_owned()),
+    ];
+    for (field, value) in edits {
+        let mut edited = parts.clone();
+        edited[field] = value;
+        let edited = ListKey::decode(&edited.join("|")).unwrap();
+        let token = encode_token(&fingerprint, &edited);
+        let err = stack
+            .stats
+            .get_revision_history(request(0, &token))
+            .await
+            .unwrap_err();
+        assert_eq!(refused(err), ["page_token"], "edited part {field}");
+    }
+    // Every one-character edit of a token is refused (none is misread as another cursor);
+    // tokens do not depend on the database, so once is enough.
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let token = &first.next_page_token;
+    let mut accepted = Vec::new();
+    let every_edit = db == sqlite_url();
+    for (i, original) in token.char_indices().filter(|_| every_edit) {
+        for c in ALPHABET.chars().filter(|&c| c != original) {
+            let mut edited = token.clone();
+            edited.replace_range(i..=i, &c.to_string());
+            match stack.stats.get_revision_history(request(1, &edited)).await {
+                Ok(_) => accepted.push(edited),
+                Err(status) => assert_eq!(refused(status), ["page_token"]),
+            }
+        }
+    }
+    assert_eq!(
+        accepted,
+        Vec::<String>::new(),
+        "edited page tokens accepted"
+    );
+    // A token of another period, or of ListSalesFigures, is not one of this chain's.
+    let mut other_period = request(0, &first.next_page_token);
+    other_period.period = Some(months((2023, 6), (2023, 6)));
+    let err = stack
+        .stats
+        .get_revision_history(other_period)
+        .await
+        .unwrap_err();
+    assert_eq!(refused(err), ["page_token"]);
+    let listed = stack
+        .stats
+        .list_sales_figures(wire::ListSalesFiguresRequest {
+            page_size: 1,
+            include_superseded: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let err = stack
+        .stats
+        .get_revision_history(request(0, &listed.next_page_token))
+        .await
+        .unwrap_err();
+    assert_eq!(refused(err), ["page_token"]);
+}
+
+/// Timings of a long chain through the real service (in process, SQLite in memory): an
+/// import of 64k and of 100k revisions of one series and period, and `GetRevisionHistory`
+/// over 64k revisions. Not a pass/fail test: run it in release and read the figures,
+/// `cargo test --release -p autointel-stats --test api -- --ignored --nocapture
+/// long_chain_timings`. `AUTOINTEL_CHAIN_SIZES` overrides the sizes (e.g. `1000,8000`);
+/// `AUTOINTEL_CHAIN_NEWEST_FIRST=1` imports the revisions newest first (each one goes
+/// before all the others in the chain).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand in release"]
+async fn long_chain_timings() {
+    let sizes: Vec<usize> = std::env::var("AUTOINTEL_CHAIN_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![64_000, 100_000]);
+    for n in sizes {
+        let (_, registry_db) = temp_db();
+        let registry = start_registry(SocketAddr::from(([127, 0, 0, 1], 0)), &registry_db).await;
+        let mut settings = Settings::default();
+        settings.auth.disabled = true;
+        settings.server.listen_address = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.database.url = sqlite_url();
+        settings.registry.endpoint = format!("http://{}", registry.addr);
+        settings.server.request_timeout_seconds = 3600;
+        let app = Application::build(settings).await.unwrap();
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.serve_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        let mut client = StatsServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap()
+            .max_decoding_message_size(256 * 1024 * 1024);
+
+        let started = Instant::now();
+        let imported = tokio::time::timeout(
+            Duration::from_secs(300),
+            import_in_batches(&mut client, {
+                let mut figures = chain_figures(n);
+                if std::env::var_os("AUTOINTEL_CHAIN_NEWEST_FIRST").is_some() {
+                    figures.reverse();
+                }
+                figures
+            }),
+        )
+        .await;
+        match imported {
+            Ok(r) => {
+                let r = r.unwrap();
+                println!(
+                    "import of {n} revisions of one slot: {:.2} s ({} imported, {} revisions)",
+                    started.elapsed().as_secs_f64(),
+                    r.imported_count,
+                    r.revision_count
+                );
+            }
+            Err(_) => {
+                println!("import of {n} revisions of one slot: did not finish within 300 s");
+                let _ = stop.send(());
+                server.abort();
+                registry.stop().await;
+                continue;
+            }
+        }
+
+        let request = |page_size: i32, page_token: String| wire::GetRevisionHistoryRequest {
+            series: Some(chain_key()),
+            period: Some(months((2023, 5), (2023, 5))),
+            page_size,
+            page_token,
+        };
+        let started = Instant::now();
+        let first = client.get_revision_history(request(0, String::new())).await;
+        let outcome = match &first {
+            Ok(r) => format!("{} revisions", r.get_ref().revisions.len()),
+            Err(status) => format!("{:?}: {}", status.code(), status.message()),
+        };
+        println!(
+            "GetRevisionHistory over {n} revisions, one call without paging fields: {:.4} s \
+             ({outcome})",
+            started.elapsed().as_secs_f64(),
+        );
+        let (mut token, mut pages, mut slowest, mut seen) = (String::new(), 0, 0.0f64, 0);
+        let walk = Instant::now();
+        loop {
+            let started = Instant::now();
+            let page = client
+                .get_revision_history(request(1000, token))
+                .await
+                .unwrap()
+                .into_inner();
+            slowest = slowest.max(started.elapsed().as_secs_f64());
+            pages += 1;
+            seen += page.revisions.len();
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        println!(
+            "GetRevisionHistory over {n} revisions, every page of 1000: {:.3} s for {pages} \
+             pages ({seen} revisions), slowest page {slowest:.4} s",
+            walk.elapsed().as_secs_f64(),
+        );
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+        registry.stop().await;
+    }
 }
 
 // ------------------------------------------------------------------------------------------

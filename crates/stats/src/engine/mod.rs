@@ -19,6 +19,10 @@
 //!   entries inside its range, in one contiguous slice.
 //! - Series are also indexed by organisation and by their other dimensions, so a ranking
 //!   or a breakdown visits only the series that can match.
+//! - Finding a figure's own entry (its period and neighbours) scans its series while the
+//!   series holds at most [`LONG_SERIES`] entries; a longer series keeps a row → period
+//!   index (8 bytes a figure of such series only), and the figure is then found by binary
+//!   search in its chain, so a chain of any length costs a logarithmic lookup.
 //!
 //! Every answer names the figures it used ([`FigureRef`]s, each once); the service turns
 //! them into wire figures with [`Engine::figure`].
@@ -66,6 +70,20 @@ const AS_OF_MASK: u32 = (1 << AS_OF_BITS) - 1;
 const STAGE_SHIFT: u32 = AS_OF_BITS;
 const UNITS_HI_SHIFT: u32 = 22;
 
+/// Longest series whose figures are found by scanning its entries; longer series keep a
+/// row → period index (see [`Engine::long_series`]). Small under test, so that the indexed
+/// path is the one most test data takes.
+const LONG_SERIES: usize = if cfg!(test) { 6 } else { 1024 };
+
+/// A period as one `u32`: start month code (high half) and end month code (low half).
+fn period_code((start, end): (u16, u16)) -> u32 {
+    (u32::from(start) << 16) | u32::from(end)
+}
+
+fn period_from_code(code: u32) -> (u16, u16) {
+    ((code >> 16) as u16, (code & 0xffff) as u16)
+}
+
 /// One figure, compactly (see the module docs).
 #[derive(Copy, Clone, Debug)]
 struct Row {
@@ -97,6 +115,9 @@ impl Row {
         (self.stage(), self.as_of())
     }
 }
+
+/// (start, end, stage, as-of, number): see [`Engine::entry_key`].
+type EntryKey = (u16, u16, u8, u32, u128);
 
 /// One figure of a series: its period and row.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -459,6 +480,15 @@ pub struct Engine {
     entries: Vec<Vec<Entry>>,
     by_organization: FastMap<u32, Vec<u32>>,
     by_dims: FastMap<Dims, Vec<u32>>,
+    /// Series with more than [`LONG_SERIES`] entries → (row, period code) of each of their
+    /// figures, ascending by row (rows are only ever appended).
+    long_series: FastMap<u32, Vec<(u32, u32)>>,
+    /// Series holding a revision link that goes against id order: a figure that names as
+    /// superseded a figure of the same series, stage and as-of date with a larger id
+    /// (possible only when ids were minted on clocks out of step). In every other series
+    /// revision order is (stage, as-of, id), a total order, which lets lookups and batch
+    /// inserts use it directly.
+    irregular: FastSet<u32>,
     last_seq: i64,
 }
 
@@ -492,6 +522,9 @@ impl Engine {
         }
         for list in self.by_dims.values_mut() {
             list.shrink_to_fit();
+        }
+        for index in self.long_series.values_mut() {
+            index.shrink_to_fit();
         }
     }
 
@@ -534,6 +567,64 @@ impl Engine {
         figure: &SalesFigure,
         create_time_micros: i64,
     ) -> Result<FigureRef, EngineError> {
+        let (series, entry) = self.add_row(figure, create_time_micros)?;
+        self.place(series, entry);
+        self.index_long_series(series, &[entry]);
+        Ok(FigureRef(entry.row))
+    }
+
+    /// Adds figures in order, skipping those already loaded (by id), with the same result as
+    /// [`Engine::insert`] of each in turn; returns how many were added. Each series touched
+    /// takes its new figures in one merge (linear in its new figures and in the entries
+    /// after the first place one goes), where inserting them one at a time would shift the
+    /// rest of the series once per figure: quadratic for a long chain imported newest
+    /// first. On an error the figures before the failing one stay added.
+    pub fn insert_all<'a>(
+        &mut self,
+        figures: impl IntoIterator<Item = (&'a SalesFigure, i64)>,
+    ) -> Result<usize, EngineError> {
+        let mut added: Vec<(u32, Entry)> = Vec::new();
+        let mut failure = None;
+        for (figure, create_time_micros) in figures {
+            if self.contains(&figure.id) {
+                continue;
+            }
+            match self.add_row(figure, create_time_micros) {
+                Ok(placed) => added.push(placed),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let count = added.len();
+        // Rows were added in ascending order, so each series' group stays in row order.
+        added.sort_by_key(|&(series, _)| series);
+        for group in added.chunk_by(|a, b| a.0 == b.0) {
+            let series = group[0].0;
+            let entries: Vec<Entry> = group.iter().map(|&(_, e)| e).collect();
+            if entries.len() == 1 || self.irregular.contains(&series) {
+                for &e in &entries {
+                    self.place(series, e);
+                }
+            } else {
+                self.merge(series, entries.clone());
+            }
+            self.index_long_series(series, &entries);
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(count),
+        }
+    }
+
+    /// Stores a figure's row (everything but its place in its series); returns its series
+    /// and the entry to place.
+    fn add_row(
+        &mut self,
+        figure: &SalesFigure,
+        create_time_micros: i64,
+    ) -> Result<(u32, Entry), EngineError> {
         let number = figure_number(&figure.id)
             .ok_or_else(|| EngineError::ForeignId(figure.id.to_string()))?;
         if self.row_of(number).is_some() {
@@ -584,6 +675,16 @@ impl Engine {
             series,
             source: self.sources.intern(&figure.provenance.source),
         };
+        if let Some(s) = supersedes {
+            // A link that revision order ranks against id order (see `irregular`).
+            let other = &self.rows[s as usize];
+            if other.series == series
+                && other.order() == row.order()
+                && self.numbers.get(s as usize) > number
+            {
+                self.irregular.insert(series);
+            }
+        }
         self.rows.push(row);
         self.numbers.push(number);
         self.ids.insert(r, &self.numbers);
@@ -603,11 +704,18 @@ impl Engine {
         if let Some(s) = supersedes {
             self.supersedes.insert(r, s);
         }
-
         let (start, end) = (
             month_code(figure.period.start()),
             month_code(figure.period.end()),
         );
+        Ok((series, Entry { start, end, row: r }))
+    }
+
+    /// Places one entry in its series: after every entry of its chain that revision order
+    /// ranks before it.
+    fn place(&mut self, series: u32, entry: Entry) {
+        let (start, end) = entry.period();
+        let r = entry.row;
         let list = &self.entries[series as usize];
         let lo = list.partition_point(|e| e.period() < (start, end));
         let same = list[lo..].partition_point(|e| e.period() == (start, end));
@@ -622,8 +730,78 @@ impl Engine {
             // doubling would leave up to half of them as slack.
             list.reserve_exact((list.len() / 8).max(4));
         }
-        list.insert(pos, Entry { start, end, row: r });
-        Ok(FigureRef(r))
+        list.insert(pos, entry);
+    }
+
+    /// (period, stage, as-of, number): revision order within a series that is not
+    /// [`Engine::irregular`], a total order.
+    fn entry_key(&self, e: &Entry) -> EntryKey {
+        let row = &self.rows[e.row as usize];
+        (
+            e.start,
+            e.end,
+            row.stage(),
+            row.as_of(),
+            self.numbers.get(e.row as usize),
+        )
+    }
+
+    /// Places several entries of a series that is not irregular in one backward merge.
+    /// There revision order is [`Engine::entry_key`] order, a total order that every insert
+    /// has kept the series sorted by, so placing the entries one by one would give exactly
+    /// this sorted merge.
+    fn merge(&mut self, series: u32, mut new: Vec<Entry>) {
+        new.sort_by_cached_key(|e| self.entry_key(e));
+        let Some(first_new) = new.first().map(|e| self.entry_key(e)) else {
+            return;
+        };
+        let old_len = self.entries[series as usize].len();
+        let from = self.entries[series as usize].partition_point(|e| self.entry_key(e) < first_new);
+        // The entries from `from` on, merged with the new ones from the back.
+        let tail: Vec<(Entry, EntryKey)> = self.entries[series as usize][from..]
+            .iter()
+            .map(|e| (*e, self.entry_key(e)))
+            .collect();
+        let new_keys: Vec<EntryKey> = new.iter().map(|e| self.entry_key(e)).collect();
+        let list = &mut self.entries[series as usize];
+        let wanted = old_len + new.len();
+        if list.capacity() < wanted {
+            list.reserve_exact((wanted - list.len()).max(list.len() / 8).max(4));
+        }
+        list.truncate(from);
+        let (mut i, mut j) = (0, 0);
+        while i < tail.len() || j < new.len() {
+            let take_old = match (tail.get(i), new_keys.get(j)) {
+                (Some((_, old_key)), Some(new_key)) => old_key < new_key,
+                (Some(_), None) => true,
+                _ => false,
+            };
+            if take_old {
+                list.push(tail[i].0);
+                i += 1;
+            } else {
+                list.push(new[j]);
+                j += 1;
+            }
+        }
+    }
+
+    /// Keeps the row → period index of a series longer than [`LONG_SERIES`]: `added` are its
+    /// newest entries, in row order, already placed.
+    fn index_long_series(&mut self, series: u32, added: &[Entry]) {
+        if let Some(index) = self.long_series.get_mut(&series) {
+            index.extend(added.iter().map(|e| (e.row, period_code(e.period()))));
+            return;
+        }
+        let list = &self.entries[series as usize];
+        if list.len() > LONG_SERIES {
+            let mut index: Vec<(u32, u32)> = list
+                .iter()
+                .map(|e| (e.row, period_code(e.period())))
+                .collect();
+            index.sort_unstable_by_key(|&(row, _)| row);
+            self.long_series.insert(series, index);
+        }
     }
 
     fn intern_key(&mut self, key: &SeriesKey) -> CompactKey {
@@ -696,12 +874,53 @@ impl Engine {
             .map_or(0, |&(_, t)| t)
     }
 
-    /// The entries of a figure's series and the position of its own entry.
+    /// The entries of a figure's series and the position of its own entry: a scan of a
+    /// short series, else its period from the series' index and a binary search in its
+    /// chain (by revision order; in an irregular series, by stage and as-of, then a scan of
+    /// the revisions that share both).
     fn entry_of(&self, f: FigureRef) -> Option<(&[Entry], usize)> {
         let row = self.rows.get(f.0 as usize)?;
         let list = self.entries.get(row.series as usize)?;
-        let pos = list.iter().position(|e| e.row == f.0)?;
-        Some((list, pos))
+        let Some(index) = self.long_series.get(&row.series) else {
+            let pos = list.iter().position(|e| e.row == f.0)?;
+            return Some((list, pos));
+        };
+        let at = index.binary_search_by_key(&f.0, |&(r, _)| r).ok()?;
+        let period = period_from_code(index[at].1);
+        let lo = list.partition_point(|e| e.period() < period);
+        let chain = &list[lo..lo + list[lo..].partition_point(|e| e.period() == period)];
+        let order = row.order();
+        let pos = if self.irregular.contains(&row.series) {
+            // Chains are sorted by (stage, as-of) in every series.
+            let from = chain.partition_point(|e| self.rows[e.row as usize].order() < order);
+            let same =
+                chain[from..].partition_point(|e| self.rows[e.row as usize].order() == order);
+            from + chain[from..from + same].iter().position(|e| e.row == f.0)?
+        } else {
+            let key = (order, self.numbers.get(f.0 as usize));
+            let pos = chain.partition_point(|e| {
+                (
+                    self.rows[e.row as usize].order(),
+                    self.numbers.get(e.row as usize),
+                ) < key
+            });
+            (chain.get(pos)?.row == f.0).then_some(pos)?
+        };
+        Some((list, lo + pos))
+    }
+
+    /// (stage, as-of date) of a figure: the first two keys of revision order.
+    pub fn revision_order(&self, f: FigureRef) -> Option<(ReleaseStage, Date)> {
+        let row = self.rows.get(f.0 as usize)?;
+        Some((
+            enum_value(ReleaseStage::ALL, row.stage())?,
+            date_from_code(as_of_to_day_code(row.as_of()))?,
+        ))
+    }
+
+    /// The units of a figure.
+    pub fn units(&self, f: FigureRef) -> Option<u64> {
+        self.rows.get(f.0 as usize).map(Row::units)
     }
 
     /// A figure as a domain value; `supersedes` is its predecessor in its revision chain.
@@ -710,7 +929,7 @@ impl Engine {
         let key = self.key_of(self.series_keys.get(row.series as usize)?)?;
         let (list, pos) = self.entry_of(f)?;
         let entry = list[pos];
-        let (previous, _) = self.neighbours(f);
+        let (previous, _) = neighbours_at(list, pos);
         Some(SalesFigure {
             id: self.figure_id(f)?,
             key,
@@ -732,20 +951,10 @@ impl Engine {
 
     /// The revision before and after a figure in its (series, period) chain.
     pub fn neighbours(&self, f: FigureRef) -> (Option<FigureRef>, Option<FigureRef>) {
-        let Some((list, pos)) = self.entry_of(f) else {
-            return (None, None);
-        };
-        let period = list[pos].period();
-        let previous = pos
-            .checked_sub(1)
-            .and_then(|p| list.get(p))
-            .filter(|e| e.period() == period)
-            .map(|e| FigureRef(e.row));
-        let next = list
-            .get(pos + 1)
-            .filter(|e| e.period() == period)
-            .map(|e| FigureRef(e.row));
-        (previous, next)
+        match self.entry_of(f) {
+            Some((list, pos)) => neighbours_at(list, pos),
+            None => (None, None),
+        }
     }
 
     /// The figure that revised this one, if any.
@@ -772,40 +981,103 @@ impl Engine {
             .collect()
     }
 
+    /// The revision chain of a series key and period, empty when nothing is stored for it.
+    fn chain_of(&self, key: &SeriesKey, period: MonthRange) -> (Option<u32>, &[Entry]) {
+        match self.series_of(key) {
+            Some(series) => (
+                Some(series),
+                self.chain(series, month_code(period.start()), month_code(period.end())),
+            ),
+            None => (None, &[]),
+        }
+    }
+
+    /// How many revisions one series and period has.
+    pub fn revision_count(&self, key: &SeriesKey, period: MonthRange) -> usize {
+        self.chain_of(key, period).1.len()
+    }
+
+    /// One page of the revisions of one series and period, oldest first: up to `limit`
+    /// revisions after `after` (from the oldest when `None`). `None` when `after` is not a
+    /// revision of that series and period. Costs a logarithmic lookup and the page.
+    pub fn revision_page(
+        &self,
+        key: &SeriesKey,
+        period: MonthRange,
+        after: Option<FigureRef>,
+        limit: usize,
+    ) -> Option<RevisionPage> {
+        let (series, chain) = self.chain_of(key, period);
+        let from = match after {
+            None => 0,
+            Some(f) => {
+                let row = self.rows.get(f.0 as usize)?;
+                if Some(row.series) != series {
+                    return None;
+                }
+                let (list, pos) = self.entry_of(f)?;
+                let (start, end) = (month_code(period.start()), month_code(period.end()));
+                if list[pos].period() != (start, end) {
+                    return None;
+                }
+                // The chain is the run of this period in `list`.
+                let lo = list.partition_point(|e| e.period() < (start, end));
+                pos - lo + 1
+            }
+        };
+        let to = from.saturating_add(limit).min(chain.len());
+        Some(RevisionPage {
+            previous: from
+                .checked_sub(1)
+                .and_then(|p| chain.get(p))
+                .map(|e| FigureRef(e.row)),
+            revisions: chain
+                .get(from..to)
+                .unwrap_or_default()
+                .iter()
+                .map(|e| FigureRef(e.row))
+                .collect(),
+            more: to < chain.len(),
+        })
+    }
+
     /// The latest revision of one series and period, regardless of `as_of` (the figure a new
     /// import of that series and period supersedes).
     pub fn latest_revision(&self, key: &SeriesKey, period: MonthRange) -> Option<FigureRef> {
-        self.revisions(key, period).last().copied()
+        self.chain_of(key, period)
+            .1
+            .last()
+            .map(|e| FigureRef(e.row))
     }
 
     /// Where a new figure would go in its chain: the revision it would directly follow.
     pub fn predecessor_of(&self, figure: &SalesFigure) -> Option<FigureRef> {
-        let chain = self.revisions(&figure.key, figure.period);
+        let (_, chain) = self.chain_of(&figure.key, figure.period);
         let order = (
             stage_code(figure.provenance.stage),
             as_of_code(figure.provenance.as_of),
         );
-        // A new figure follows every revision not later than it (ties: the newcomer wins).
-        chain
-            .iter()
-            .rev()
-            .find(|f| self.rows[f.0 as usize].order() <= order)
-            .copied()
+        // A new figure follows every revision not later than it (ties: the newcomer wins);
+        // chains are sorted by (stage, as-of), so those revisions are a prefix.
+        let before = chain.partition_point(|e| self.rows[e.row as usize].order() <= order);
+        before
+            .checked_sub(1)
+            .and_then(|i| chain.get(i))
+            .map(|e| FigureRef(e.row))
     }
 
     /// The sources cited by a set of figures, each once, in first-cited order; sources
     /// without a recorded snapshot are named only.
     pub fn sources_of(&self, figures: &[FigureRef]) -> Vec<SourceCitation> {
-        let mut seen = Vec::new();
+        let mut seen = FastSet::default();
         let mut out = Vec::new();
         for f in figures {
             let Some(row) = self.rows.get(f.0 as usize) else {
                 continue;
             };
-            if seen.contains(&row.source) {
+            if !seen.insert(row.source) {
                 continue;
             }
-            seen.push(row.source);
             if let Some(id) = self.sources.value(row.source) {
                 out.push(SourceCitation {
                     id: id.clone(),
@@ -827,6 +1099,34 @@ impl Engine {
                 .map(|e| e.row),
         }
     }
+}
+
+/// The revisions before and after position `pos` of a series' entries, within its chain.
+fn neighbours_at(list: &[Entry], pos: usize) -> (Option<FigureRef>, Option<FigureRef>) {
+    let Some(period) = list.get(pos).map(Entry::period) else {
+        return (None, None);
+    };
+    let previous = pos
+        .checked_sub(1)
+        .and_then(|p| list.get(p))
+        .filter(|e| e.period() == period)
+        .map(|e| FigureRef(e.row));
+    let next = list
+        .get(pos + 1)
+        .filter(|e| e.period() == period)
+        .map(|e| FigureRef(e.row));
+    (previous, next)
+}
+
+/// One page of a revision chain (see [`Engine::revision_page`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionPage {
+    /// The revision just before the page, if any.
+    pub previous: Option<FigureRef>,
+    /// The page, oldest first.
+    pub revisions: Vec<FigureRef>,
+    /// True when later revisions follow the page.
+    pub more: bool,
 }
 
 /// A source cited by an answer.

@@ -273,3 +273,269 @@ proptest! {
         prop_assert_eq!(shares.figures, used);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Revision chains: lookups, pages and batch inserts against straightforward scans.
+
+/// (series, period, stage, as-of, id, link): few series, periods and dates so that chains
+/// grow long (past [`LONG_SERIES`]) and revisions share stage and as-of; ids in no order;
+/// the link is how the figure names what it supersedes: 0 none, 1 its predecessor (as an
+/// import links it), else an earlier figure picked by the value (which may rank against id
+/// order: an irregular series).
+type ChainSpec = (u8, u8, u8, u8, u32, u8);
+
+fn chain_spec() -> impl Strategy<Value = ChainSpec> {
+    (0u8..3, 0u8..3, 0u8..3, 0u8..4, any::<u32>(), 0u8..8)
+}
+
+fn chain_figures(specs: &[ChainSpec]) -> Vec<SalesFigure> {
+    let mut reference = Engine::new();
+    let mut figures: Vec<SalesFigure> = Vec::new();
+    for (i, &(series, period, stage, as_of, id, link)) in specs.iter().enumerate() {
+        // Distinct ids whatever the random part.
+        let number = (u128::from(id) << 16) | u128::try_from(i).unwrap();
+        let start = u16::from(period) * 2;
+        let mut f = SalesFigure {
+            id: figure_id(number).unwrap(),
+            key: key(series),
+            period: MonthRange::new(month(start), month(start + u16::from(period % 2))).unwrap(),
+            units: Units::from_u64(u64::from(id % 1000)).unwrap(),
+            comparable_prior: None,
+            provenance: Provenance {
+                source: SourceId::parse("source-0").unwrap(),
+                stage: ReleaseStage::ALL[usize::from(stage)],
+                as_of: day(u16::from(as_of)),
+                supersedes: None,
+            },
+            note: None,
+        };
+        f.provenance.supersedes = match link {
+            0 => None,
+            1 => reference
+                .predecessor_of(&f)
+                .and_then(|p| reference.figure_id(p)),
+            n => (!figures.is_empty())
+                .then(|| figures[usize::from(n) * 7919 % figures.len()].id.clone()),
+        };
+        reference.insert(&f, i64::try_from(i).unwrap()).unwrap();
+        figures.push(f);
+    }
+    figures
+}
+
+/// The position of a figure's entry in its series, by scanning every series.
+fn scan_entry(engine: &Engine, f: FigureRef) -> Option<(usize, usize)> {
+    engine
+        .entries
+        .iter()
+        .enumerate()
+        .find_map(|(s, list)| list.iter().position(|e| e.row == f.0).map(|p| (s, p)))
+}
+
+/// The previous and next revision of a figure, by scanning.
+fn scan_neighbours(engine: &Engine, f: FigureRef) -> (Option<FigureRef>, Option<FigureRef>) {
+    let Some((s, pos)) = scan_entry(engine, f) else {
+        return (None, None);
+    };
+    let list = &engine.entries[s];
+    let period = list[pos].period();
+    let previous =
+        (pos > 0 && list[pos - 1].period() == period).then(|| FigureRef(list[pos - 1].row));
+    let next = list
+        .get(pos + 1)
+        .filter(|e| e.period() == period)
+        .map(|e| FigureRef(e.row));
+    (previous, next)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn batch_inserts_build_the_engine_one_at_a_time_inserts_build(
+        specs in prop::collection::vec(chain_spec(), 1..90),
+        cuts in prop::collection::vec(0usize..90, 0..6),
+    ) {
+        let figures = chain_figures(&specs);
+        let mut one_by_one = Engine::new();
+        for (i, f) in figures.iter().enumerate() {
+            one_by_one.insert(f, i64::try_from(i).unwrap()).unwrap();
+        }
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(figures.len())).collect();
+        cuts.push(0);
+        cuts.push(figures.len());
+        cuts.sort_unstable();
+        let mut batched = Engine::new();
+        for pair in cuts.windows(2) {
+            // Each batch also repeats the figure before it, which is skipped.
+            let from = pair[0].saturating_sub(1);
+            let batch = (from..pair[1]).map(|i| (&figures[i], i64::try_from(i).unwrap()));
+            let added = batched.insert_all(batch).unwrap();
+            prop_assert_eq!(added, pair[1] - pair[0]);
+        }
+        prop_assert_eq!(&batched.entries, &one_by_one.entries);
+        prop_assert_eq!(&batched.irregular, &one_by_one.irregular);
+        prop_assert_eq!(&batched.long_series, &one_by_one.long_series);
+        prop_assert_eq!(&batched.supersedes, &one_by_one.supersedes);
+        for f in &figures {
+            let (a, b) = (batched.find(&f.id).unwrap(), one_by_one.find(&f.id).unwrap());
+            prop_assert_eq!(batched.figure(a), one_by_one.figure(b));
+        }
+    }
+
+    #[test]
+    fn chain_lookups_and_pages_match_scans(
+        specs in prop::collection::vec(chain_spec(), 1..90),
+        probe in chain_spec(),
+        page in 1usize..9,
+    ) {
+        let figures = chain_figures(&specs);
+        let mut engine = Engine::new();
+        for (i, f) in figures.iter().enumerate() {
+            engine.insert(f, i64::try_from(i).unwrap()).unwrap();
+        }
+        for f in &figures {
+            let r = engine.find(&f.id).unwrap();
+            let (s, pos) = scan_entry(&engine, r).unwrap();
+            let (list, at) = engine.entry_of(r).unwrap();
+            prop_assert_eq!((list.as_ptr(), at), (engine.entries[s].as_ptr(), pos));
+            let (previous, next) = scan_neighbours(&engine, r);
+            prop_assert_eq!(engine.neighbours(r), (previous, next));
+            prop_assert_eq!(engine.superseded_by(r), next);
+            let back = engine.figure(r).unwrap();
+            prop_assert_eq!(
+                back.provenance.supersedes,
+                previous.and_then(|p| engine.figure_id(p))
+            );
+            prop_assert_eq!(engine.units(r), Some(f.units.get()));
+            prop_assert_eq!(
+                engine.revision_order(r),
+                Some((f.provenance.stage, f.provenance.as_of))
+            );
+            let list_key = engine.list_key(r).unwrap();
+            prop_assert_eq!(engine.figure_of_list_key(&list_key), Some(r));
+        }
+        // Every chain: latest revision, predecessor of a newcomer, pages.
+        let newcomer = chain_figures(&[probe]).pop().unwrap();
+        for series in 0..3 {
+            for period in 0..3u16 {
+                let k = key(series);
+                let p = MonthRange::new(month(period * 2), month(period * 2 + period % 2)).unwrap();
+                let chain = engine.revisions(&k, p);
+                prop_assert_eq!(engine.revision_count(&k, p), chain.len());
+                prop_assert_eq!(engine.latest_revision(&k, p), chain.last().copied());
+                let probe = SalesFigure { key: k.clone(), period: p, ..newcomer.clone() };
+                let order = (stage_code(probe.provenance.stage), as_of_code(probe.provenance.as_of));
+                let expected = chain
+                    .iter()
+                    .rev()
+                    .find(|f| engine.rows[f.0 as usize].order() <= order)
+                    .copied();
+                prop_assert_eq!(engine.predecessor_of(&probe), expected);
+                let mut walked = Vec::new();
+                let mut after = None;
+                loop {
+                    let got = engine.revision_page(&k, p, after, page).unwrap();
+                    prop_assert_eq!(got.previous, walked.last().copied());
+                    prop_assert!(got.revisions.len() <= page);
+                    walked.extend(&got.revisions);
+                    prop_assert_eq!(got.more, walked.len() < chain.len());
+                    if !got.more {
+                        break;
+                    }
+                    after = walked.last().copied();
+                }
+                prop_assert_eq!(&walked, &chain);
+                // A figure of another chain is no cursor for this one.
+                if let Some(other) = figures
+                    .iter()
+                    .filter_map(|f| engine.find(&f.id))
+                    .find(|f| !chain.contains(f))
+                {
+                    prop_assert_eq!(engine.revision_page(&k, p, Some(other), page), None);
+                }
+            }
+        }
+    }
+}
+
+/// The revision links of an import as the service computed them before they were made
+/// linear: for each figure, a scan of the import's earlier figures of its series and period
+/// and of the engine's whole chain.
+fn reference_links(engine: &Engine, figures: &[SalesFigure]) -> (Vec<Option<String>>, i64) {
+    let mut links = Vec::new();
+    let mut revision_count = 0;
+    for (i, f) in figures.iter().enumerate() {
+        let order = (f.provenance.stage, f.provenance.as_of);
+        let earlier: Vec<usize> = (0..i)
+            .filter(|&j| figures[j].key == f.key && figures[j].period == f.period)
+            .collect();
+        let chain = engine.revisions(&f.key, f.period);
+        let code = (
+            stage_code(f.provenance.stage),
+            as_of_code(f.provenance.as_of),
+        );
+        let from_engine = chain
+            .iter()
+            .rev()
+            .find(|e| engine.rows[e.0 as usize].order() <= code)
+            .copied();
+        let from_batch = earlier
+            .iter()
+            .copied()
+            .filter(|&j| (figures[j].provenance.stage, figures[j].provenance.as_of) <= order)
+            .max_by_key(|&j| (figures[j].provenance.stage, figures[j].provenance.as_of, j));
+        let predecessor = match (from_batch, from_engine) {
+            (Some(j), Some(e)) => {
+                let engine_order = engine
+                    .figure(e)
+                    .map(|g| (g.provenance.stage, g.provenance.as_of));
+                let batch_order = Some((figures[j].provenance.stage, figures[j].provenance.as_of));
+                if batch_order >= engine_order {
+                    Some(figures[j].id.clone())
+                } else {
+                    engine.figure_id(e)
+                }
+            }
+            (Some(j), None) => Some(figures[j].id.clone()),
+            (None, Some(e)) => engine.figure_id(e),
+            (None, None) => None,
+        };
+        if !earlier.is_empty() || !chain.is_empty() {
+            revision_count += 1;
+        }
+        links.push(predecessor.map(|p| p.to_string()));
+    }
+    (links, revision_count)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn import_links_match_the_straightforward_scan(
+        stored in prop::collection::vec(chain_spec(), 0..60),
+        imported in prop::collection::vec(chain_spec(), 1..60),
+    ) {
+        let mut engine = Engine::new();
+        for (i, f) in chain_figures(&stored).iter().enumerate() {
+            engine.insert(f, i64::try_from(i).unwrap()).unwrap();
+        }
+        let import: Vec<SalesFigure> = chain_figures(&imported)
+            .into_iter()
+            .map(|mut f| {
+                f.provenance.supersedes = None;
+                f
+            })
+            .collect();
+        let (linked, revision_count) =
+            crate::service::link_revisions(&engine, import).unwrap();
+        let (expected, expected_count) = reference_links(&engine, &linked);
+        let links: Vec<Option<String>> = linked
+            .iter()
+            .map(|f| f.provenance.supersedes.as_ref().map(ToString::to_string))
+            .collect();
+        prop_assert_eq!(links, expected);
+        prop_assert_eq!(revision_count, expected_count);
+    }
+}

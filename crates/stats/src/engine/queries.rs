@@ -2,7 +2,7 @@
 //! rollups, target progress, listing. Each is a pure function of the engine's figures.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::{Dims, Entry, FastSet, as_of_to_day_code};
 
@@ -1081,19 +1081,21 @@ impl Engine {
                 figures: Vec::new(),
             };
         };
-        // The subgraph reachable from the root.
+        // The subgraph reachable from the root (every step linear in the links: sets for
+        // membership, a queue for the ready nodes).
         let mut children: HashMap<&OrganizationId, Vec<&OrganizationId>> = HashMap::new();
+        let mut linked: HashSet<(&OrganizationId, &OrganizationId)> = HashSet::new();
         for (parent, child) in links {
-            let list = children.entry(parent).or_default();
-            if !list.contains(&child) {
-                list.push(child);
+            if linked.insert((parent, child)) {
+                children.entry(parent).or_default().push(child);
             }
         }
         let mut reachable: Vec<&OrganizationId> = vec![&root];
+        let mut in_reach: HashSet<&OrganizationId> = HashSet::from([&root]);
         let mut i = 0;
         while let Some(&node) = reachable.get(i) {
             for &c in children.get(node).map(Vec::as_slice).unwrap_or(&[]) {
-                if !reachable.contains(&c) && c != &root {
+                if in_reach.insert(c) {
                     reachable.push(c);
                 }
             }
@@ -1113,13 +1115,23 @@ impl Engine {
             .iter()
             .map(|&n| (n, parents.get(n).map_or(0, Vec::len)))
             .collect();
-        let mut ready: Vec<&OrganizationId> = vec![&root];
+        let mut ready: VecDeque<&OrganizationId> = VecDeque::from([&root]);
+        let mut in_ready: HashSet<&OrganizationId> = HashSet::from([&root]);
         let mut placed: HashSet<&OrganizationId> = HashSet::new();
+        // Every node before `unplaced` in `reachable` is placed (placing only adds).
+        let mut unplaced = 0;
         while order.len() < reachable.len() {
-            let next = if ready.is_empty() {
-                reachable.iter().copied().find(|n| !placed.contains(n))
-            } else {
-                Some(ready.remove(0))
+            let next = match ready.pop_front() {
+                Some(node) => {
+                    in_ready.remove(node);
+                    Some(node)
+                }
+                None => {
+                    while reachable.get(unplaced).is_some_and(|n| placed.contains(n)) {
+                        unplaced += 1;
+                    }
+                    reachable.get(unplaced).copied()
+                }
             };
             let Some(node) = next else { break };
             if !placed.insert(node) {
@@ -1129,8 +1141,8 @@ impl Engine {
             for &c in children.get(node).map(Vec::as_slice).unwrap_or(&[]) {
                 if let Some(count) = pending.get_mut(c) {
                     *count = count.saturating_sub(1);
-                    if *count == 0 && !placed.contains(c) && !ready.contains(&c) {
-                        ready.push(c);
+                    if *count == 0 && !placed.contains(c) && in_ready.insert(c) {
+                        ready.push_back(c);
                     }
                 }
             }
@@ -1344,6 +1356,40 @@ impl Engine {
             status,
             figures: rows.into_iter().map(FigureRef).collect(),
         }
+    }
+
+    /// The [`ListKey`] of a figure, as [`Engine::list`] makes it.
+    pub fn list_key(&self, f: FigureRef) -> Option<ListKey> {
+        let row = self.rows.get(f.0 as usize)?;
+        let k = self.series_keys.get(row.series as usize)?;
+        let (list, pos) = self.entry_of(f)?;
+        let e = list[pos];
+        Some(ListKey {
+            organization: if k.organization == NONE {
+                String::new()
+            } else {
+                self.organizations
+                    .value(k.organization)?
+                    .as_str()
+                    .to_owned()
+            },
+            basis: k.basis,
+            flow: k.flow,
+            market: self.markets.value(k.market)?.as_str().to_owned(),
+            scope: k.scope,
+            powertrain: k.powertrain,
+            start: e.start,
+            end: e.end,
+            stage: row.stage(),
+            as_of: as_of_to_day_code(row.as_of()),
+            number: self.numbers.get(f.0 as usize),
+        })
+    }
+
+    /// The figure a [`ListKey`] names, when every part of the key is that figure's.
+    pub fn figure_of_list_key(&self, key: &ListKey) -> Option<FigureRef> {
+        let f = FigureRef(self.row_of(key.number)?);
+        (self.list_key(f).as_ref() == Some(key)).then_some(f)
     }
 
     /// Every figure matching `filter`, sorted by [`ListKey`].
