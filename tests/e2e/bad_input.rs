@@ -322,6 +322,32 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &["query"],
         ),
         invalid(
+            "batch get organizations: no names",
+            "BatchGetOrganizations",
+            &rwire::BatchGetOrganizationsRequest::default(),
+            &["names"],
+        ),
+        invalid(
+            "batch get organizations: malformed names",
+            "BatchGetOrganizations",
+            &rwire::BatchGetOrganizationsRequest {
+                names: vec![
+                    "organizations/nissan".to_owned(),
+                    "nissan".to_owned(),
+                    "organizations/Not Valid".to_owned(),
+                ],
+            },
+            &["names[1]", "names[2]"],
+        ),
+        invalid(
+            "batch get organizations: over 1,000 names",
+            "BatchGetOrganizations",
+            &rwire::BatchGetOrganizationsRequest {
+                names: (0..1_001).map(|i| format!("organizations/o{i}")).collect(),
+            },
+            &["names"],
+        ),
+        invalid(
             "list events: NUL in text",
             "ListEvents",
             &rwire::ListEventsRequest {

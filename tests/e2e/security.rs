@@ -29,7 +29,7 @@ const STATS_TO_REGISTRY: &str = "stats-to-registry-7c2a9e41d05b-secret";
 const WRONG: &str = "wrong-5e6f7a8b9c0d1e2f-secret";
 
 /// Verbs of methods a reader may call; everything else needs a writer.
-const READ_VERBS: [&str; 5] = ["Get", "List", "Lookup", "Compute", "Watch"];
+const READ_VERBS: [&str; 6] = ["Get", "BatchGet", "List", "Lookup", "Compute", "Watch"];
 
 fn is_read(method: &Method) -> bool {
     READ_VERBS.iter().any(|v| method.name.starts_with(v))

@@ -82,7 +82,11 @@ impl Failure {
         if let Some(bad) = details.bad_request() {
             for v in &bad.field_violations {
                 subjects.push(&v.field);
-                lines.push(format!("  {}: {}", locate(&v.field), locate(&v.description)));
+                lines.push(format!(
+                    "  {}: {}",
+                    locate(&v.field),
+                    locate(&v.description)
+                ));
             }
         }
         if let Some(pre) = details.precondition_failure() {

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use autointel_proto::stats as wire;
 use autointel_figure_file::{self as figure_file, JsonError, Located, read_located_figures};
+use autointel_proto::stats as wire;
 use indicatif::{ProgressBar, ProgressStyle};
 use uuid::Uuid;
 

@@ -12,6 +12,8 @@
 //! JSON import files (an array of objects keyed by the same column names) are turned into
 //! CSV text by [`json_to_csv`] so that both formats go through one parser.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use std::fmt;
 use std::io::Read;
 use std::path::Path;

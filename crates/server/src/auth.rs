@@ -17,7 +17,7 @@ use crate::settings::AuthSettings;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Queries: Get*, List*, Lookup*, Compute*, Watch*.
+    /// Queries: Get*, BatchGet*, List*, Lookup*, Compute*, Watch*.
     Reader,
     /// Creates, updates, deletes and imports; implies reader.
     Writer,

@@ -437,6 +437,43 @@ impl RegistryClient {
         }
     }
 
+    /// Of `ids`, those the registry does not know, in the order given: one
+    /// `BatchGetOrganizations` call per 1,000 organisations not already known from the cache,
+    /// however many figures cite them.
+    pub async fn missing_organizations(
+        &self,
+        ids: &[OrganizationId],
+    ) -> Result<Vec<OrganizationId>, StatsError> {
+        const BATCH: usize = 1_000;
+        let unknown: Vec<&OrganizationId> = ids.iter().filter(|id| !self.cached(id)).collect();
+        let mut missing: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for chunk in unknown.chunks(BATCH) {
+            let names: Vec<String> = chunk.iter().map(|id| id.resource_name()).collect();
+            let what = format!("checking {} organisations", names.len());
+            let answer = self
+                .call("BatchGetOrganizations", &what, |mut c, timeout| {
+                    let mut request = Request::new(wire::BatchGetOrganizationsRequest {
+                        names: names.clone(),
+                    });
+                    request.set_timeout(timeout);
+                    async move { c.batch_get_organizations(request).await }
+                })
+                .await?
+                .map_err(|status| Self::unexpected(&what, &status))?;
+            missing.extend(answer.missing_names);
+            for id in chunk {
+                if !missing.contains(&id.resource_name()) {
+                    self.remember(id);
+                }
+            }
+        }
+        Ok(ids
+            .iter()
+            .filter(|id| missing.contains(&id.resource_name()))
+            .cloned()
+            .collect())
+    }
+
     /// The registry's source, `None` when unknown.
     pub async fn source(&self, id: &SourceId) -> Result<Option<Source>, StatsError> {
         let name = id.resource_name();

@@ -155,14 +155,17 @@ impl State {
             for source in sources {
                 engine.put_source(source);
             }
-            for stored in &batch {
-                if !engine.contains(&stored.figure.id) {
-                    engine
-                        .insert(&stored.figure, stored.create_time_micros)
-                        .map_err(|e| StatsError::Internal(e.to_string()))?;
-                    applied += 1;
-                }
-                engine.set_last_seq(stored.seq);
+            // one merge per series for the whole batch (a long chain delivered newest first
+            // is not quadratic); figures already applied (this replica's imports) are skipped
+            applied += engine
+                .insert_all(
+                    batch
+                        .iter()
+                        .map(|stored| (&stored.figure, stored.create_time_micros)),
+                )
+                .map_err(|e| StatsError::Internal(e.to_string()))?;
+            if let Some(last) = batch.last() {
+                engine.set_last_seq(last.seq);
             }
             if !full {
                 return Ok(applied);
@@ -557,8 +560,16 @@ impl StatsApi {
         sources: &[(SourceId, usize)],
     ) -> Result<Vec<Source>, StatsError> {
         let mut failures = Vec::new();
+        let ids: Vec<OrganizationId> = organizations.iter().map(|(o, _)| o.clone()).collect();
+        let missing: HashSet<OrganizationId> = self
+            .state
+            .registry
+            .missing_organizations(&ids)
+            .await?
+            .into_iter()
+            .collect();
         for (o, i) in organizations {
-            if !self.state.registry.organization_exists(o).await? {
+            if missing.contains(o) {
                 failures.push(Precondition {
                     kind: "UNKNOWN_ORGANIZATION".to_owned(),
                     subject: o.resource_name(),

@@ -2057,13 +2057,45 @@ mod operations {
             imported as f64,
             "{after}"
         );
+        // the organisations an import cites are checked in one batched call
         assert!(
             sample(
                 &after,
                 "stats_registry_calls_total",
-                &[r#"method="GetOrganization""#, r#"outcome="ok""#]
+                &[r#"method="BatchGetOrganizations""#, r#"outcome="ok""#]
             ) >= 1.0,
             "{after}"
+        );
+
+        // 2,500 unknown organisations: three registry calls, every one named (up to the
+        // status's limit), nothing written
+        let ghosts: Vec<String> = (0..2_500)
+            .map(|i| {
+                format!(
+                    "ghost-{i},wholesale,total,CN,all,all,2023-01,1,,,article-nissan-china-exports-2023,final,2023-12-17,"
+                )
+            })
+            .collect();
+        let ghosts: Vec<&str> = ghosts.iter().map(String::as_str).collect();
+        let refused = import(&mut client, super::figures(&ghosts))
+            .await
+            .expect_err("unknown organisations");
+        assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+        let text = scrape(metrics).await;
+        let batches = sample(
+            &text,
+            "stats_registry_calls_total",
+            &[r#"method="BatchGetOrganizations""#],
+        );
+        assert!(batches <= 4.0, "{batches} batched calls:\n{text}");
+        assert_eq!(
+            sample(
+                &text,
+                "stats_registry_calls_total",
+                &[r#"method="GetOrganization""#]
+            ),
+            0.0,
+            "no call per organisation: {text}"
         );
         // The engine gauge follows within a refresh interval.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

@@ -102,6 +102,13 @@ impl RegistryService for RegistryApi {
         ok(organizations::lookup(&self.store, request.into_inner()).await)
     }
 
+    async fn batch_get_organizations(
+        &self,
+        request: Request<wire::BatchGetOrganizationsRequest>,
+    ) -> Reply<wire::BatchGetOrganizationsResponse> {
+        ok(organizations::batch_get(&self.store, request.into_inner()).await)
+    }
+
     async fn create_relationship(
         &self,
         request: Request<wire::CreateRelationshipRequest>,

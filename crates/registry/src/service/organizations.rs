@@ -1,12 +1,12 @@
 //! Organisations: create, list, update, delete and look-up by name.
 
 use autointel_domain::{Organization, OrganizationId, OrganizationKind, Violations};
-use autointel_proto::convert::WireEnum;
+use autointel_proto::convert::{ResourceId, WireEnum};
 use autointel_proto::registry as wire;
 
 use super::Result;
 use super::paging::list_page;
-use super::request::{MAX_SEARCH_CHARS, accepted, etag_opt, parse_name, search_text};
+use super::request::{MAX_SEARCH_CHARS, accepted, etag_opt, finish, parse_name, search_text};
 use super::resource::{Update, idempotency, new_resource, resource, wires};
 use crate::error::RegistryError;
 use crate::store::{OrganizationFilter, Store, to_wire_with_meta};
@@ -106,6 +106,58 @@ pub(super) async fn delete(store: &Store, req: wire::DeleteOrganizationRequest) 
     store
         .delete_organization(id.as_str(), etag_opt(&req.etag))
         .await
+}
+
+/// Most names one `BatchGetOrganizations` takes.
+pub const MAX_BATCH_NAMES: usize = 1_000;
+
+/// `BatchGetOrganizations`: every organisation named that exists, and the names that do
+/// not, in one call (every malformed name is a violation of `names[i]`).
+pub(super) async fn batch_get(
+    store: &Store,
+    req: wire::BatchGetOrganizationsRequest,
+) -> Result<wire::BatchGetOrganizationsResponse> {
+    let mut v = Violations::new();
+    if req.names.is_empty() {
+        v.push("names", "at least one name is required");
+    }
+    if req.names.len() > MAX_BATCH_NAMES {
+        v.push(
+            "names",
+            format!(
+                "at most {MAX_BATCH_NAMES} names per call (got {})",
+                req.names.len()
+            ),
+        );
+    }
+    let mut ids: Vec<OrganizationId> = Vec::with_capacity(req.names.len());
+    let mut seen = std::collections::HashSet::new();
+    for (i, name) in req.names.iter().enumerate().take(MAX_BATCH_NAMES) {
+        if let Some(id) = v.check(
+            format!("names[{i}]"),
+            OrganizationId::from_resource_name(name),
+        ) && seen.insert(id.clone())
+        {
+            ids.push(id);
+        }
+    }
+    finish(v)?;
+    let keys: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
+    let found = store.get_many::<Organization>(&keys).await?;
+    let by_id: std::collections::HashMap<&str, _> =
+        found.iter().map(|s| (s.value.id.as_str(), s)).collect();
+    let mut organizations = Vec::new();
+    let mut missing_names = Vec::new();
+    for id in &ids {
+        match by_id.get(id.as_str()) {
+            Some(stored) => organizations.push(to_wire_with_meta(*stored)),
+            None => missing_names.push(id.resource_name()),
+        }
+    }
+    Ok(wire::BatchGetOrganizationsResponse {
+        organizations,
+        missing_names,
+    })
 }
 
 /// `LookupOrganizations`: by a name or alias, matched by its match key.

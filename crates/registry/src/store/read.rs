@@ -77,6 +77,27 @@ impl Store {
         get_in::<T>(&mut conn, id).await
     }
 
+    /// The records with these ids that exist (each once, in no particular order); ids are
+    /// looked up in chunks of a few hundred per query.
+    pub async fn get_many<T: Record>(&self, ids: &[String]) -> Result<Vec<Stored<T>>> {
+        const CHUNK: usize = 500;
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = Sql::new(&format!(
+                "SELECT revision, create_time, update_time, body FROM {} WHERE id IN (",
+                T::TABLE
+            ));
+            for (i, id) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "?" } else { ", ?" }, [Bind::Text(id.clone())]);
+            }
+            sql.push(")", []);
+            for row in sql.query().fetch_all(&self.inner.pool).await? {
+                found.push(decode(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// True when a record with that id exists.
     pub async fn exists<T: Record>(&self, id: &str) -> Result<bool> {
         let mut conn = self.inner.pool.acquire().await?;

@@ -83,7 +83,57 @@ async fn names_are_normalised_and_matched_by_one_key(db: Db) {
     );
 }
 
-crate::suites!(names_are_normalised_and_matched_by_one_key,);
+/// One call tells which of many organisations exist, each once, in request order.
+async fn batch_get_tells_found_from_missing_in_one_call(db: Db) {
+    let app = spawn_app(&db).await;
+    let mut c = app.client.clone();
+    crate::fixtures::create_org(&mut c, "acme", "Acme").await;
+    crate::fixtures::create_org(&mut c, "zenith", "Zenith").await;
+    let answer = c
+        .batch_get_organizations(wire::BatchGetOrganizationsRequest {
+            names: [
+                "organizations/zenith",
+                "organizations/ghost",
+                "organizations/acme",
+                "organizations/zenith",
+                "organizations/phantom",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let found: Vec<&str> = answer
+        .organizations
+        .iter()
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(found, ["organizations/zenith", "organizations/acme"]);
+    assert!(
+        !answer.organizations[0].etag.is_empty(),
+        "full resources, with metadata"
+    );
+    assert_eq!(
+        answer.missing_names,
+        ["organizations/ghost", "organizations/phantom"]
+    );
+    let err = c
+        .batch_get_organizations(wire::BatchGetOrganizationsRequest {
+            names: (0..=1_000).map(|i| format!("organizations/o{i}")).collect(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), fields(&err)),
+        (Code::InvalidArgument, vec!["names".to_owned()])
+    );
+}
+
+crate::suites!(
+    names_are_normalised_and_matched_by_one_key,
+    batch_get_tells_found_from_missing_in_one_call,
+);
 
 /// Keys written by an older binary (trimmed and lower-cased only) are recomputed at
 /// start-up, and lookups find them meanwhile.
