@@ -1,25 +1,13 @@
 //! The registry's error type and its one mapping to gRPC statuses.
 
-use std::collections::HashMap;
-
 use autointel_domain::ValidationError;
 use autointel_server::status;
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::Status;
 
 /// `ErrorInfo.domain` of every error the registry returns.
 pub const ERROR_DOMAIN: &str = "registry.autointel";
 
-/// A referenced resource that is missing, or a rule the current state breaks.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Precondition {
-    /// Violation type, e.g. `REFERENCED_RESOURCE_NOT_FOUND`.
-    pub kind: &'static str,
-    /// The resource name the violation is about.
-    pub subject: String,
-    /// What is wrong, for people.
-    pub description: String,
-}
+pub use autointel_server::status::Precondition;
 
 /// Everything that can go wrong in the registry.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +26,7 @@ pub enum RegistryError {
     FailedPrecondition {
         /// Summary for people.
         message: String,
-        /// Machine-readable `ErrorInfo.reason`.
+        /// Machine-readable `ErrorInfo.reason` (`autointel_server::status::reason`).
         reason: &'static str,
         /// Each violated precondition.
         violations: Vec<Precondition>,
@@ -71,7 +59,7 @@ impl RegistryError {
         let names: Vec<&str> = violations.iter().map(|v| v.subject.as_str()).collect();
         Self::FailedPrecondition {
             message: format!("referenced resources do not exist: {}", names.join(", ")),
-            reason: "REFERENCED_RESOURCE_NOT_FOUND",
+            reason: status::reason::REFERENCED_RESOURCE_NOT_FOUND,
             violations,
         }
     }
@@ -87,7 +75,7 @@ impl RegistryError {
             message: description.clone(),
             reason,
             violations: vec![Precondition {
-                kind: reason,
+                kind: reason.to_owned(),
                 subject: subject.into(),
                 description,
             }],
@@ -95,71 +83,33 @@ impl RegistryError {
     }
 }
 
-fn error_info(details: &mut ErrorDetails, reason: &str, resource: Option<&str>) {
-    let mut metadata = HashMap::new();
-    if let Some(resource) = resource {
-        metadata.insert(
-            "resource".to_owned(),
-            status::clip(resource, status::MAX_DETAIL_CHARS),
-        );
-    }
-    details.set_error_info(reason, ERROR_DOMAIN, metadata);
-}
-
-/// The one place registry errors become gRPC statuses.
+/// The one place registry errors become gRPC statuses, in the shared vocabulary of
+/// `autointel_server::status`.
 impl From<RegistryError> for Status {
     fn from(err: RegistryError) -> Self {
-        let message = err.to_string();
-        let mut details = ErrorDetails::new();
-        let code = match err {
+        match err {
             RegistryError::InvalidArgument(violations) => {
                 let pairs: Vec<(&str, &str)> = violations
                     .violations()
                     .iter()
                     .map(|v| (v.field.as_str(), v.description.as_str()))
                     .collect();
-                return status::invalid_argument(ERROR_DOMAIN, &pairs);
+                status::invalid_argument(ERROR_DOMAIN, &pairs)
             }
-            RegistryError::NotFound(resource) => {
-                error_info(&mut details, "RESOURCE_NOT_FOUND", Some(&resource));
-                Code::NotFound
-            }
+            RegistryError::NotFound(resource) => status::not_found(ERROR_DOMAIN, &resource),
             RegistryError::AlreadyExists(resource) => {
-                error_info(&mut details, "RESOURCE_ALREADY_EXISTS", Some(&resource));
-                Code::AlreadyExists
+                status::already_exists(ERROR_DOMAIN, &resource)
             }
             RegistryError::FailedPrecondition {
                 message,
                 reason,
                 violations,
-            } => {
-                let violations: Vec<status::PreconditionViolation<'_>> = violations
-                    .iter()
-                    .map(|v| status::PreconditionViolation {
-                        kind: v.kind,
-                        subject: &v.subject,
-                        description: &v.description,
-                    })
-                    .collect();
-                return status::failed_precondition(ERROR_DOMAIN, reason, &message, &violations);
+            } => status::failed_precondition(ERROR_DOMAIN, reason, &message, &violations),
+            RegistryError::Aborted { resource } => status::etag_mismatch(ERROR_DOMAIN, &resource),
+            RegistryError::Database(e) => status::database_status(&e, ERROR_DOMAIN),
+            err @ (RegistryError::Migrate(_) | RegistryError::Corrupt(_)) => {
+                status::internal(ERROR_DOMAIN, &err)
             }
-            RegistryError::Aborted { resource } => {
-                error_info(&mut details, "ETAG_MISMATCH", Some(&resource));
-                Code::Aborted
-            }
-            RegistryError::Database(e) => {
-                return status::database_status(&e, ERROR_DOMAIN);
-            }
-            RegistryError::Migrate(_) | RegistryError::Corrupt(_) => {
-                tracing::error!(error = %message, "internal error");
-                error_info(&mut details, "INTERNAL", None);
-                return Status::with_error_details(Code::Internal, "internal error", details);
-            }
-        };
-        Status::with_error_details(
-            code,
-            status::clip(&message, status::MAX_MESSAGE_CHARS),
-            details,
-        )
+        }
     }
 }

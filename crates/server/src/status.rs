@@ -1,5 +1,8 @@
-//! Statuses both services build the same way: database failures (by the one rule of
-//! [`autointel_db::Failure`]) and the `RetryInfo` that tells clients when to come back.
+//! The one error vocabulary both services speak: each kind of failure has one code, one
+//! `ErrorInfo.reason` ([`reason`]) and one builder here; the services' `error.rs` only say
+//! which of their errors is which. Database failures follow the one rule of
+//! [`autointel_db::Failure`]; `RetryInfo` tells clients when to come back; every status is
+//! bounded in size, whatever the input.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -7,6 +10,116 @@ use std::time::Duration;
 use autointel_db::Failure;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
+
+/// `ErrorInfo.reason` of every status the services return, by kind of failure.
+pub mod reason {
+    /// A request field is invalid (`BadRequest` lists them).
+    pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
+    /// The named resource does not exist (`metadata.resource`).
+    pub const RESOURCE_NOT_FOUND: &str = "RESOURCE_NOT_FOUND";
+    /// A resource with that name exists already (`metadata.resource`).
+    pub const RESOURCE_ALREADY_EXISTS: &str = "RESOURCE_ALREADY_EXISTS";
+    /// The etag sent is not the stored one (`metadata.resource`).
+    pub const ETAG_MISMATCH: &str = "ETAG_MISMATCH";
+    /// A request cites resources that do not exist (`PreconditionFailure` lists them).
+    pub const REFERENCED_RESOURCE_NOT_FOUND: &str = "REFERENCED_RESOURCE_NOT_FOUND";
+    /// Another rule of the stored state is broken (`PreconditionFailure` says which).
+    pub const FAILED_PRECONDITION: &str = "FAILED_PRECONDITION";
+    /// A service this one depends on could not be reached.
+    pub const DEPENDENCY_UNAVAILABLE: &str = "DEPENDENCY_UNAVAILABLE";
+    /// The client's request stream failed (its own status passes through).
+    pub const REQUEST_STREAM_FAILED: &str = "REQUEST_STREAM_FAILED";
+    /// Something that should not happen; logged in full on the server.
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+/// A referenced resource that is missing, or a rule the stored state breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Precondition {
+    /// Kind of violation, e.g. `REFERENCED_RESOURCE_NOT_FOUND` or `UNKNOWN_ORGANIZATION`.
+    pub kind: String,
+    /// The resource the violation is about, e.g. `organizations/nissan`.
+    pub subject: String,
+    /// What is wrong, for people.
+    pub description: String,
+}
+
+fn info(details: &mut ErrorDetails, reason: &str, domain: &str, resource: Option<&str>) {
+    let mut metadata = HashMap::new();
+    if let Some(resource) = resource {
+        metadata.insert("resource".to_owned(), clip(resource, MAX_DETAIL_CHARS));
+    }
+    details.set_error_info(reason, domain, metadata);
+}
+
+fn about(code: Code, reason: &str, domain: &str, resource: &str, message: &str) -> Status {
+    let mut details = ErrorDetails::new();
+    info(&mut details, reason, domain, Some(resource));
+    Status::with_error_details(code, clip(message, MAX_MESSAGE_CHARS), details)
+}
+
+/// `NOT_FOUND` for `resource` (a resource name).
+pub fn not_found(domain: &str, resource: &str) -> Status {
+    about(
+        Code::NotFound,
+        reason::RESOURCE_NOT_FOUND,
+        domain,
+        resource,
+        &format!("{resource} not found"),
+    )
+}
+
+/// `ALREADY_EXISTS` for `resource`.
+pub fn already_exists(domain: &str, resource: &str) -> Status {
+    about(
+        Code::AlreadyExists,
+        reason::RESOURCE_ALREADY_EXISTS,
+        domain,
+        resource,
+        &format!("{resource} already exists"),
+    )
+}
+
+/// `ABORTED`: `resource` changed since the etag the client sent.
+pub fn etag_mismatch(domain: &str, resource: &str) -> Status {
+    about(
+        Code::Aborted,
+        reason::ETAG_MISMATCH,
+        domain,
+        resource,
+        &format!("{resource} was changed by someone else (etag mismatch)"),
+    )
+}
+
+/// `UNAVAILABLE` because a service this one needs could not be reached; `RetryInfo` 1 s.
+pub fn dependency_unavailable(domain: &str, message: &str) -> Status {
+    let mut details = ErrorDetails::new();
+    info(&mut details, reason::DEPENDENCY_UNAVAILABLE, domain, None);
+    details.set_retry_info(Some(RETRY_UNAVAILABLE));
+    Status::with_error_details(Code::Unavailable, clip(message, MAX_MESSAGE_CHARS), details)
+}
+
+/// `INTERNAL`: `error` is logged in full, the client gets only "internal error".
+pub fn internal(domain: &str, error: &dyn std::fmt::Display) -> Status {
+    tracing::error!(error = %error, "internal error");
+    let mut details = ErrorDetails::new();
+    info(&mut details, reason::INTERNAL, domain, None);
+    Status::with_error_details(Code::Internal, "internal error", details)
+}
+
+/// A failed client stream: its own status, code unchanged, with this service's reason.
+pub fn request_stream_failed(domain: &str, stream: &Status) -> Status {
+    let mut details = ErrorDetails::new();
+    info(&mut details, reason::REQUEST_STREAM_FAILED, domain, None);
+    Status::with_error_details(
+        stream.code(),
+        clip(
+            &format!("the request stream failed: {}", stream.message()),
+            MAX_MESSAGE_CHARS,
+        ),
+        details,
+    )
+}
 
 /// How long a client should wait before retrying after a transient database failure.
 pub const RETRY_UNAVAILABLE: Duration = Duration::from_secs(1);
@@ -136,31 +249,20 @@ pub fn invalid_argument(domain: &str, violations: &[(&str, &str)]) -> Status {
     )
 }
 
-/// One failed precondition: its type, the resource it is about, why.
-#[derive(Clone, Copy, Debug)]
-pub struct PreconditionViolation<'a> {
-    /// e.g. `REFERENCED_RESOURCE_NOT_FOUND`.
-    pub kind: &'a str,
-    /// The resource name.
-    pub subject: &'a str,
-    /// Why, for people.
-    pub description: &'a str,
-}
-
 /// `FAILED_PRECONDITION` with `ErrorInfo.reason` = `reason`, up to [`MAX_VIOLATIONS`]
 /// violations (clipped), the count of the rest, and a bounded message starting `summary`.
 pub fn failed_precondition(
     domain: &str,
     reason: &str,
     summary: &str,
-    violations: &[PreconditionViolation<'_>],
+    violations: &[Precondition],
 ) -> Status {
     let mut details = ErrorDetails::new();
     for v in violations.iter().take(MAX_VIOLATIONS) {
         details.add_precondition_failure_violation(
-            clip(v.kind, MAX_DETAIL_CHARS),
-            clip(v.subject, MAX_DETAIL_CHARS),
-            clip(v.description, MAX_DETAIL_CHARS),
+            clip(&v.kind, MAX_DETAIL_CHARS),
+            clip(&v.subject, MAX_DETAIL_CHARS),
+            clip(&v.description, MAX_DETAIL_CHARS),
         );
     }
     error_info(
@@ -168,11 +270,11 @@ pub fn failed_precondition(
         reason,
         domain,
         violations.len(),
-        violations.first().map(|v| ("resource", v.subject)),
+        violations.first().map(|v| ("resource", v.subject.as_str())),
     );
     let items: Vec<String> = violations
         .iter()
-        .map(|v| clip(v.description, MAX_DETAIL_CHARS))
+        .map(|v| clip(&v.description, MAX_DETAIL_CHARS))
         .collect();
     let message = if violations.len() <= 1 {
         clip(summary, MAX_MESSAGE_CHARS)
@@ -231,12 +333,12 @@ mod tests {
         let subjects: Vec<String> = (0..500)
             .map(|i| format!("organizations/o{i}-{long}"))
             .collect();
-        let violations: Vec<PreconditionViolation<'_>> = subjects
+        let violations: Vec<Precondition> = subjects
             .iter()
-            .map(|s| PreconditionViolation {
-                kind: "UNKNOWN_ORGANIZATION",
-                subject: s,
-                description: s,
+            .map(|s| Precondition {
+                kind: "UNKNOWN_ORGANIZATION".to_owned(),
+                subject: s.clone(),
+                description: s.clone(),
             })
             .collect();
         let status = failed_precondition(

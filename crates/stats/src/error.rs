@@ -2,22 +2,11 @@
 
 use autointel_domain::{FieldViolation, ValidationError};
 use autointel_server::status;
-use tonic::Code;
-use tonic_types::{ErrorDetails, StatusExt};
 
 /// `ErrorInfo.domain` of every error this service returns.
 pub const ERROR_DOMAIN: &str = "stats.autointel";
 
-/// A precondition that failed: what kind, which resource, why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Precondition {
-    /// Kind of failure, e.g. `UNKNOWN_ORGANIZATION`.
-    pub kind: String,
-    /// The resource, e.g. `organizations/nissan`.
-    pub subject: String,
-    /// Why, in words.
-    pub description: String,
-}
+pub use autointel_server::status::Precondition;
 
 /// Everything that can go wrong in the stats service.
 #[derive(Debug, thiserror::Error)]
@@ -50,12 +39,40 @@ pub enum StatsError {
     /// Anything else that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
-    /// The settings are invalid; every problem is listed (start-up only).
+}
+
+/// Why the stats server could not start or serve.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The settings are invalid; every problem is listed.
     #[error("invalid configuration: {}", .0.join("; "))]
     InvalidSettings(Vec<String>),
-    /// Listeners, tokens, TLS or the gRPC server failed (start-up and serving only).
+    /// Listeners, tokens, TLS or the gRPC server failed.
     #[error("{0}")]
     Server(#[from] autointel_server::StartError),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] StatsError),
+}
+
+impl StartupError {
+    /// Exits the process: status 2 for configuration problems, each printed once; 1 for
+    /// anything else.
+    pub fn exit(self, program: &str) -> ! {
+        match self {
+            Self::InvalidSettings(problems) => autointel_server::exit_invalid(program, &problems),
+            Self::Server(e) if e.is_configuration() => {
+                autointel_server::exit_with(program, autointel_server::EXIT_CONFIGURATION, &e)
+            }
+            other => autointel_server::exit_with(program, autointel_server::EXIT_FAILURE, &other),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StartupError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StatsError::Database(e))
+    }
 }
 
 impl StatsError {
@@ -72,98 +89,47 @@ impl StatsError {
         }
         v.finish().err().map(Self::InvalidArgument)
     }
-
-    /// Exits the process after a failure to start or serve: status 2 for configuration
-    /// problems, each printed once; 1 for anything else.
-    pub fn exit(self, program: &str) -> ! {
-        match self {
-            Self::InvalidSettings(problems) => autointel_server::exit_invalid(program, &problems),
-            Self::Server(e) if e.is_configuration() => {
-                autointel_server::exit_with(program, autointel_server::EXIT_CONFIGURATION, &e)
-            }
-            other => autointel_server::exit_with(program, autointel_server::EXIT_FAILURE, &other),
-        }
-    }
-
-    fn reason(&self) -> &'static str {
-        match self {
-            Self::InvalidArgument(_) => "INVALID_ARGUMENT",
-            Self::FailedPrecondition(_) => "FAILED_PRECONDITION",
-            Self::NotFound(_) => "NOT_FOUND",
-            Self::RegistryUnavailable(_) => "REGISTRY_UNAVAILABLE",
-            Self::Registry(_) => "REGISTRY_ERROR",
-            Self::RequestStream(_) => "REQUEST_STREAM_FAILED",
-            Self::Database(_) | Self::Migration(_) => "DATABASE_ERROR",
-            Self::Internal(_) | Self::InvalidSettings(_) | Self::Server(_) => "INTERNAL",
-        }
-    }
 }
 
+/// The one place stats errors become gRPC statuses, in the shared vocabulary of
+/// `autointel_server::status`.
 impl From<StatsError> for tonic::Status {
     fn from(err: StatsError) -> Self {
-        let mut details = ErrorDetails::new();
-        details.set_error_info(
-            err.reason(),
-            ERROR_DOMAIN,
-            std::collections::HashMap::<String, String>::new(),
-        );
-        let code = match &err {
+        match err {
             StatsError::InvalidArgument(v) => {
                 let pairs: Vec<(&str, &str)> = v
                     .violations()
                     .iter()
                     .map(|v| (v.field.as_str(), v.description.as_str()))
                     .collect();
-                return status::invalid_argument(ERROR_DOMAIN, &pairs);
+                status::invalid_argument(ERROR_DOMAIN, &pairs)
             }
             StatsError::FailedPrecondition(list) => {
-                let violations: Vec<status::PreconditionViolation<'_>> = list
-                    .iter()
-                    .map(|p| status::PreconditionViolation {
-                        kind: &p.kind,
-                        subject: &p.subject,
-                        description: &p.description,
-                    })
-                    .collect();
                 let summary = if list.len() == 1 {
-                    err.to_string()
+                    format!("{} ({})", list[0].subject, list[0].description)
                 } else {
-                    "failed precondition".to_owned()
+                    format!("{} cited resources do not exist", list.len())
                 };
-                return status::failed_precondition(
+                status::failed_precondition(
                     ERROR_DOMAIN,
-                    "FAILED_PRECONDITION",
-                    &summary,
-                    &violations,
-                );
+                    status::reason::REFERENCED_RESOURCE_NOT_FOUND,
+                    &format!("failed precondition: {summary}"),
+                    &list,
+                )
             }
-            StatsError::NotFound(_) => Code::NotFound,
-            StatsError::RegistryUnavailable(_) => {
-                details.set_retry_info(Some(status::RETRY_UNAVAILABLE));
-                Code::Unavailable
+            StatsError::NotFound(resource) => status::not_found(ERROR_DOMAIN, &resource),
+            StatsError::RegistryUnavailable(message) => status::dependency_unavailable(
+                ERROR_DOMAIN,
+                &format!("registry unavailable: {message}"),
+            ),
+            StatsError::RequestStream(stream) => {
+                status::request_stream_failed(ERROR_DOMAIN, &stream)
             }
-            StatsError::Registry(_) => Code::Internal,
-            StatsError::RequestStream(status) => status.code(),
-            StatsError::Database(e) => {
-                return status::database_status(e, ERROR_DOMAIN);
+            StatsError::Database(e) => status::database_status(&e, ERROR_DOMAIN),
+            err
+            @ (StatsError::Registry(_) | StatsError::Migration(_) | StatsError::Internal(_)) => {
+                status::internal(ERROR_DOMAIN, &err)
             }
-            StatsError::Migration(e) => {
-                tracing::error!(error = %e, "migration error");
-                Code::Internal
-            }
-            StatsError::Internal(e) => {
-                tracing::error!(error = %e, "internal error");
-                Code::Internal
-            }
-            StatsError::InvalidSettings(_) | StatsError::Server(_) => {
-                tracing::error!(error = %err, "start-up error");
-                Code::Internal
-            }
-        };
-        tonic::Status::with_error_details(
-            code,
-            status::clip(&err.to_string(), status::MAX_MESSAGE_CHARS),
-            details,
-        )
+        }
     }
 }

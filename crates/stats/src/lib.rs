@@ -29,7 +29,7 @@ use tonic_health::pb::health_check_response::ServingStatus as ProbeStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::server::HealthReporter;
 
-pub use error::StatsError;
+pub use error::{StartupError, StatsError};
 pub use settings::Settings;
 
 use crate::engine::Engine;
@@ -62,23 +62,23 @@ pub struct Application {
 
 /// The registry token: `registry.token`, else the contents of `registry.token_file`. A
 /// configured file that is missing, unreadable or empty stops start-up (fails closed).
-fn registry_token(settings: &settings::RegistrySettings) -> Result<RegistryToken, StatsError> {
+fn registry_token(settings: &settings::RegistrySettings) -> Result<RegistryToken, StartupError> {
     if let Some(token) = &settings.token {
-        return RegistryToken::new(Some(&token.0));
+        return Ok(RegistryToken::new(Some(&token.0))?);
     }
     let Some(path) = &settings.token_file else {
-        return RegistryToken::new(None);
+        return Ok(RegistryToken::new(None)?);
     };
     let token = std::fs::read_to_string(path).map_err(|e| {
-        StatsError::InvalidSettings(vec![format!("registry.token_file {}: {e}", path.display())])
+        StartupError::InvalidSettings(vec![format!("registry.token_file {}: {e}", path.display())])
     })?;
     if token.trim().is_empty() {
-        return Err(StatsError::InvalidSettings(vec![format!(
+        return Err(StartupError::InvalidSettings(vec![format!(
             "registry.token_file {} holds no token",
             path.display()
         )]));
     }
-    RegistryToken::new(Some(&token))
+    Ok(RegistryToken::new(Some(&token))?)
 }
 
 impl Application {
@@ -88,8 +88,8 @@ impl Application {
     /// not be up. The engine loads once [`Self::serve_until`] serves: until it is loaded,
     /// the service's health says NOT_SERVING and requests wait briefly, then get
     /// UNAVAILABLE; liveness answers throughout.
-    pub async fn build(settings: Settings) -> Result<Self, StatsError> {
-        settings.validate().map_err(StatsError::InvalidSettings)?;
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        settings.validate().map_err(StartupError::InvalidSettings)?;
         let mut server = Server::bind(
             &settings.server,
             &settings.auth,
@@ -181,7 +181,7 @@ impl Application {
     pub async fn serve_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), StatsError> {
+    ) -> Result<(), StartupError> {
         let refresher = tokio::spawn(load_then_refresh(
             self.state.clone(),
             self.ready,

@@ -38,7 +38,7 @@ async fn check_references<T: Record>(conn: &mut AnyConnection, value: &T) -> Res
         };
         if !exists_in(conn, table, id).await? {
             missing.push(Precondition {
-                kind: "REFERENCED_RESOURCE_NOT_FOUND",
+                kind: "REFERENCED_RESOURCE_NOT_FOUND".to_owned(),
                 description: format!("{name} does not exist (referenced by {}.{path})", T::FIELD),
                 subject: name,
             });
@@ -392,7 +392,7 @@ impl Store {
             for row in rows {
                 let other: String = row.try_get("id")?;
                 violations.push(Precondition {
-                    kind: "RESOURCE_IN_USE",
+                    kind: "RESOURCE_IN_USE".to_owned(),
                     subject: name.clone(),
                     description: format!("{name} is referenced by {collection}/{other}"),
                 });
