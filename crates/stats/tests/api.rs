@@ -2,7 +2,6 @@
 //! always and over PostgreSQL when `AUTOINTEL_TEST_POSTGRES_URL` is set.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use autointel_proto::stats::stats_service_client::StatsServiceClient;
 use autointel_proto::stats::{self as wire};
 use autointel_proto::types::{self as twire};
 use autointel_stats::{Application, Settings};
-use sqlx::Connection;
+use autointel_testkit::{Backend, TestDatabase};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -150,66 +149,13 @@ fn sqlite_url() -> String {
     "sqlite::memory:".to_owned()
 }
 
-/// A fresh schema on the PostgreSQL server named by `AUTOINTEL_TEST_POSTGRES_URL`, or
-/// `None` (after saying so) when it is unset. Fails when set but unreachable. Returns the
-/// URL that selects the schema and the schema's name, for [`drop_postgres_schema`].
-async fn postgres_url() -> Option<(String, String)> {
-    let Ok(base) = std::env::var("AUTOINTEL_TEST_POSTGRES_URL") else {
-        // Written past libtest's output capture so that the skip is visible.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipping: AUTOINTEL_TEST_POSTGRES_URL not set"
-        );
-        return None;
-    };
-    let schema = format!("stats_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&base)
-        .await
-        .unwrap_or_else(|e| panic!("AUTOINTEL_TEST_POSTGRES_URL={base} is unreachable: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    Some((
-        format!("{base}{separator}options=-c%20search_path%3D{schema}"),
-        schema,
-    ))
+/// The stats database of one test, on `backend` (dropped with it).
+async fn database(backend: Backend) -> TestDatabase {
+    TestDatabase::create(&backend, "stats_api").await
 }
 
-/// Drops a schema made by [`postgres_url`] once its test is done.
-async fn drop_postgres_schema(schema: &str) {
-    let Ok(base) = std::env::var("AUTOINTEL_TEST_POSTGRES_URL") else {
-        return;
-    };
-    let mut conn = sqlx::AnyConnection::connect(&base).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-}
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(&super::sqlite_url()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some((url, schema)) = super::postgres_url().await {
-                    super::$name(&url).await;
-                    super::drop_postgres_schema(&schema).await;
-                }
-            }
-        }
-    )*};
-}
-
-on_both_databases!(
+autointel_testkit::on_each_backend!(
+    crate::database =>
     seed_yoy_matches_the_article,
     retried_import_writes_nothing_twice,
     invalid_rows_reject_the_whole_import,
@@ -239,9 +185,9 @@ mod a_replica_sees_another_replicas_import {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
-        if let Some((url, schema)) = super::postgres_url().await {
-            super::a_replica_sees_another_replicas_import(&url).await;
-            super::drop_postgres_schema(&schema).await;
+        if let Some(backend) = autointel_testkit::Backend::postgres() {
+            let db = super::database(backend).await;
+            super::a_replica_sees_another_replicas_import(&db).await;
         }
     }
 }
@@ -1622,7 +1568,6 @@ async fn long_chain_timings() {
 
 mod operations {
     use std::net::SocketAddr;
-    use std::path::PathBuf;
     use std::time::Duration;
 
     use autointel_proto::stats::stats_service_client::StatsServiceClient;
@@ -1803,60 +1748,7 @@ mod operations {
         );
     }
 
-    /// CA, server (localhost, 127.0.0.1) and client certificates as PEM files.
-    struct Pki {
-        dir: PathBuf,
-    }
-
-    impl Pki {
-        fn generate() -> Self {
-            use rcgen::{
-                BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-                KeyPair, KeyUsagePurpose,
-            };
-            let dir = std::env::temp_dir().join(format!("autointel-pki-{}", uuid::Uuid::new_v4()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let ca_key = KeyPair::generate().unwrap();
-            let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-            ca.distinguished_name
-                .push(DnType::CommonName, "autointel test CA");
-            std::fs::write(dir.join("ca.pem"), ca.self_signed(&ca_key).unwrap().pem()).unwrap();
-            let issuer = Issuer::new(ca, ca_key);
-            for (name, sans, usage) in [
-                (
-                    "server",
-                    vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
-                    ExtendedKeyUsagePurpose::ServerAuth,
-                ),
-                (
-                    "client",
-                    vec!["autointel-stats".to_owned()],
-                    ExtendedKeyUsagePurpose::ClientAuth,
-                ),
-            ] {
-                let key = KeyPair::generate().unwrap();
-                let mut params = CertificateParams::new(sans).unwrap();
-                params.distinguished_name.push(DnType::CommonName, name);
-                params.extended_key_usages = vec![usage];
-                let cert = params.signed_by(&key, &issuer).unwrap();
-                std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
-                std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
-            }
-            Self { dir }
-        }
-
-        fn path(&self, file: &str) -> PathBuf {
-            self.dir.join(file)
-        }
-    }
-
-    impl Drop for Pki {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
+    use autointel_testkit::pki::Pki;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn stats_calls_registry_with_its_own_token_over_mutual_tls() {

@@ -34,8 +34,10 @@
 //! stack without it (a failed assertion) still stops the servers and drops the schemas, on a
 //! best-effort basis.
 
+pub mod backend;
 mod database;
 pub mod disk;
+pub mod pki;
 pub mod settings;
 
 use std::fmt;
@@ -51,6 +53,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
+pub use crate::backend::{Backend, TestDatabase};
 pub use crate::database::{PostgresSchema, redact, with_search_path};
 pub use crate::settings::{registry_settings_for, stats_settings_for};
 

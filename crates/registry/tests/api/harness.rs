@@ -1,63 +1,45 @@
 //! Servers over fresh databases, and the suites that run a test on each backend.
 
-use std::io::Write as _;
-
 use autointel_proto::registry::registry_service_client::RegistryServiceClient;
 use autointel_registry::{Application, Settings};
-use sqlx::Connection as _;
+use autointel_testkit::{Backend, TestDatabase};
 use tokio::sync::oneshot;
 
 use crate::fixtures::Client;
 
-/// A database for one test: SQLite in memory or a fresh PostgreSQL schema.
-#[derive(Clone, Debug)]
+/// The database of one test: SQLite in memory or a fresh PostgreSQL schema, dropped with
+/// it (`autointel_testkit::TestDatabase`).
+#[derive(Debug)]
 pub(crate) struct Db {
-    pub(crate) url: String,
-    pub(crate) pg: Option<(String, String)>,
+    database: TestDatabase,
+    postgres: bool,
 }
 
 impl Db {
-    pub(crate) fn sqlite() -> Self {
-        Self {
-            url: "sqlite::memory:".to_owned(),
-            pg: None,
-        }
+    /// Its URL.
+    pub(crate) fn url(&self) -> &str {
+        self.database.url()
     }
 
-    pub(crate) async fn postgres() -> Option<Self> {
-        let Ok(base) = std::env::var("AUTOINTEL_TEST_POSTGRES_URL") else {
-            // Written to the stderr handle, not via eprintln!, so libtest does not capture it.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping: AUTOINTEL_TEST_POSTGRES_URL not set"
-            );
-            return None;
-        };
-        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::postgres::PgConnection::connect(&base)
-            .await
-            .expect("AUTOINTEL_TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        Some(Self {
-            url: format!("{base}{sep}options=-csearch_path%3D{schema}"),
-            pg: Some((base, schema)),
-        })
+    /// True on PostgreSQL.
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.postgres
     }
+}
 
-    pub(crate) async fn cleanup(&self) {
-        if let Some((base, schema)) = &self.pg {
-            let mut conn = sqlx::postgres::PgConnection::connect(base).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            conn.close().await.unwrap();
-        }
+impl std::ops::Deref for Db {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.url()
+    }
+}
+
+/// The set-up of `autointel_testkit::on_each_backend!`: a fresh database on `backend`.
+pub(crate) async fn database(backend: Backend) -> Db {
+    Db {
+        postgres: matches!(backend, Backend::Postgres(_)),
+        database: TestDatabase::create(&backend, "registry_api").await,
     }
 }
 
@@ -67,11 +49,11 @@ pub(crate) struct TestApp {
     _stop: oneshot::Sender<()>,
 }
 
-pub(crate) async fn spawn_app_with(db: &Db, seed: bool) -> TestApp {
+pub(crate) async fn spawn_app_with(database_url: &str, seed: bool) -> TestApp {
     let mut settings = Settings::default();
     settings.auth.disabled = true;
     settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
-    settings.database.url = db.url.clone();
+    settings.database.url = database_url.to_owned();
     settings.seed.load = seed;
     let app = Application::build(settings)
         .await
@@ -93,30 +75,4 @@ pub(crate) async fn spawn_app_with(db: &Db, seed: bool) -> TestApp {
 /// Starts the real server on 127.0.0.1:0 over `db` and returns a connected client.
 pub(crate) async fn spawn_app(db: &Db) -> TestApp {
     spawn_app_with(db, false).await
-}
-
-/// Runs each named suite `fn(Db)` as a test on SQLite (`sqlite::name`) and, when
-/// `AUTOINTEL_TEST_POSTGRES_URL` is set, on a fresh PostgreSQL schema (`postgres::name`).
-#[macro_export]
-macro_rules! suites {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name($crate::harness::Db::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(db) = $crate::harness::Db::postgres().await else { return };
-                    super::$name(db.clone()).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-    };
 }

@@ -10,7 +10,7 @@ use crate::fixtures::{
 };
 use crate::harness::{Db, spawn_app, spawn_app_with};
 
-async fn pagination_pages_by_size_and_rejects_foreign_tokens(db: Db) {
+async fn pagination_pages_by_size_and_rejects_foreign_tokens(db: &Db) {
     let app = spawn_app_with(&db, true).await;
     let mut c = app.client.clone();
     let everything = all_org_names(&mut c).await;
@@ -158,7 +158,7 @@ async fn pagination_pages_by_size_and_rejects_foreign_tokens(db: Db) {
     );
 }
 
-async fn timeline_orders_by_occurred_date_coarser_first(db: Db) {
+async fn timeline_orders_by_occurred_date_coarser_first(db: &Db) {
     let app = spawn_app(&db).await;
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
@@ -285,7 +285,7 @@ async fn timeline_orders_by_occurred_date_coarser_first(db: Db) {
 /// Pages are bounded by bytes as well as by count: large records come in several pages,
 /// each under the byte bound, and paging returns every one exactly once. Aliases are capped
 /// on writes.
-async fn pages_are_bounded_by_bytes_and_aliases_by_count(db: Db) {
+async fn pages_are_bounded_by_bytes_and_aliases_by_count(db: &Db) {
     let app = spawn_app(&db).await;
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
@@ -345,7 +345,8 @@ async fn pages_are_bounded_by_bytes_and_aliases_by_count(db: Db) {
     assert_eq!(fields(&err), ["organization.aliases"]);
 }
 
-crate::suites!(
+autointel_testkit::on_each_backend!(
+    crate::harness::database =>
     pagination_pages_by_size_and_rejects_foreign_tokens,
     timeline_orders_by_occurred_date_coarser_first,
     pages_are_bounded_by_bytes_and_aliases_by_count,

@@ -13,7 +13,7 @@ use crate::fixtures::{
 };
 use crate::harness::{Db, spawn_app, spawn_app_with};
 
-async fn seed_facts_are_retrievable_with_their_sources(db: Db) {
+async fn seed_facts_are_retrievable_with_their_sources(db: &Db) {
     let app = spawn_app_with(&db, true).await;
     let mut c = app.client.clone();
     let article = "sources/article-nissan-china-exports-2023";
@@ -191,14 +191,14 @@ async fn seed_facts_are_retrievable_with_their_sources(db: Db) {
     drop(app);
     let app = spawn_app_with(&db, true).await;
     let mut c = app.client.clone();
-    if db.pg.is_some() {
+    if db.is_postgres() {
         assert_eq!(all_event_names(&mut c).await, events_before);
         assert_eq!(all_org_names(&mut c).await, orgs_before);
     }
     drop(app);
 }
 
-async fn every_other_rpc_round_trips(db: Db) {
+async fn every_other_rpc_round_trips(db: &Db) {
     let app = spawn_app(&db).await;
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
@@ -433,7 +433,7 @@ async fn every_other_rpc_round_trips(db: Db) {
     assert_eq!(e.targets, [target.name]);
 }
 
-async fn clarification_supersedes_report_and_both_stay_readable(db: Db) {
+async fn clarification_supersedes_report_and_both_stay_readable(db: &Db) {
     let app = spawn_app_with(&db, true).await;
     let mut c = app.client.clone();
     let report = create_event(
@@ -541,7 +541,7 @@ async fn clarification_supersedes_report_and_both_stay_readable(db: Db) {
     assert_eq!(superseded, [report.name]);
 }
 
-async fn partners_are_found_directly_and_through_hops(db: Db) {
+async fn partners_are_found_directly_and_through_hops(db: &Db) {
     let app = spawn_app_with(&db, true).await;
     let mut c = app.client.clone();
     let partners = |hops: i32| wire::ListPartnersRequest {
@@ -596,7 +596,8 @@ async fn partners_are_found_directly_and_through_hops(db: Db) {
     assert_eq!(fields(&err), ["max_hops"]);
 }
 
-crate::suites!(
+autointel_testkit::on_each_backend!(
+    crate::harness::database =>
     seed_facts_are_retrievable_with_their_sources,
     every_other_rpc_round_trips,
     clarification_supersedes_report_and_both_stay_readable,
@@ -606,10 +607,7 @@ crate::suites!(
 #[tokio::test]
 async fn sqlite_file_keeps_data_across_restarts_and_seed_reload_changes_nothing() {
     let path = std::env::temp_dir().join(format!("registry-{}.db", uuid::Uuid::new_v4().simple()));
-    let db = Db {
-        url: format!("sqlite://{}?mode=rwc", path.display()),
-        pg: None,
-    };
+    let db = format!("sqlite://{}?mode=rwc", path.display());
     let app = spawn_app_with(&db, true).await;
     let mut c = app.client.clone();
     let orgs = all_org_names(&mut c).await;

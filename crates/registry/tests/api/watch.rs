@@ -6,7 +6,7 @@ use tonic::Code;
 use crate::fixtures::{create_event, create_org, create_source, event, fields, month, next};
 use crate::harness::{Db, spawn_app};
 
-async fn watch_resumes_after_reconnect_without_missing_or_repeating(db: Db) {
+async fn watch_resumes_after_reconnect_without_missing_or_repeating(db: &Db) {
     let app = spawn_app(&db).await;
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
@@ -109,4 +109,5 @@ async fn watch_resumes_after_reconnect_without_missing_or_repeating(db: Db) {
     );
 }
 
-crate::suites!(watch_resumes_after_reconnect_without_missing_or_repeating,);
+autointel_testkit::on_each_backend!(
+    crate::harness::database =>watch_resumes_after_reconnect_without_missing_or_repeating,);

@@ -11,7 +11,7 @@ use crate::fixtures::{
 };
 use crate::harness::{Db, spawn_app};
 
-async fn create_retry_with_same_request_id_returns_first_result_and_writes_nothing(db: Db) {
+async fn create_retry_with_same_request_id_returns_first_result_and_writes_nothing(db: &Db) {
     let app = spawn_app(&db).await;
     let mut c = app.client.clone();
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -69,7 +69,7 @@ async fn create_retry_with_same_request_id_returns_first_result_and_writes_nothi
     assert_eq!(all_event_names(&mut c).await, ["events/launch"]);
 }
 
-async fn update_honours_field_mask_and_etag(db: Db) {
+async fn update_honours_field_mask_and_etag(db: &Db) {
     let app = spawn_app(&db).await;
     let mut c = app.client.clone();
     let created = create_org(&mut c, "acme", "Acme").await;
@@ -181,7 +181,7 @@ async fn update_honours_field_mask_and_etag(db: Db) {
     assert_eq!(err.code(), Code::FailedPrecondition);
 }
 
-async fn bad_input_reports_every_field_violation_and_writes_nothing(db: Db) {
+async fn bad_input_reports_every_field_violation_and_writes_nothing(db: &Db) {
     let app = spawn_app(&db).await;
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
@@ -349,7 +349,8 @@ async fn bad_input_reports_every_field_violation_and_writes_nothing(db: Db) {
     assert_eq!(all_org_names(&mut c).await, before);
 }
 
-crate::suites!(
+autointel_testkit::on_each_backend!(
+    crate::harness::database =>
     create_retry_with_same_request_id_returns_first_result_and_writes_nothing,
     update_honours_field_mask_and_etag,
     bad_input_reports_every_field_violation_and_writes_nothing,
@@ -359,9 +360,10 @@ crate::suites!(
 /// retrying against other pods): one organisation is written and every caller gets it.
 #[tokio::test]
 async fn concurrent_creates_with_one_request_id_on_replicas_write_once() {
-    let Some(db) = Db::postgres().await else {
+    let Some(backend) = autointel_testkit::Backend::postgres() else {
         return;
     };
+    let db = crate::harness::database(backend).await;
     let replicas = [
         spawn_app(&db).await,
         spawn_app(&db).await,
@@ -396,5 +398,4 @@ async fn concurrent_creates_with_one_request_id_on_replicas_write_once() {
     names.sort();
     written.sort();
     assert_eq!(names, written);
-    db.cleanup().await;
 }
