@@ -53,6 +53,7 @@ macro_rules! domain_enum {
         }
     };
 }
+pub(crate) use domain_enum;
 
 domain_enum!(
     /// What kind of entity an organisation is.

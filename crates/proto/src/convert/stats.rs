@@ -1,4 +1,6 @@
-//! `autointel.stats.v1` ↔ domain values.
+//! `autointel.stats.v1` ↔ domain values: sales figures here, queries in [`query`].
+
+pub mod query;
 
 use autointel_domain::{
     Provenance, ReleaseStage, SalesFigure, SalesFigureId, SourceId, TEXT_MAX_CHARS, Units,

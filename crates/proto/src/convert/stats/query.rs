@@ -1,0 +1,587 @@
+//! `autointel.stats.v1` query requests → domain queries, and the query vocabularies' wire
+//! enums.
+//!
+//! Each request converts once, with every violation and its path relative to the request.
+//! Paging fields (`page_size`, `page_token`) are left to the service, which binds its page
+//! tokens to the rest of the request.
+
+use autointel_domain::{
+    BreakdownFilter, BreakdownQuery, ChangeQuery, Comparison, Dimension, Flow, Granularity,
+    ListFilter, Market, MeasureBasis, OrganizationId, Powertrain, ProgressStatus, RankingQuery,
+    RevisionHistoryQuery, RollupQuery, SeriesQuery, ShareQuery, TargetId, TargetProgressQuery,
+    TotalQuery, ValidationError, ValueError, VehicleScope, Violations,
+};
+
+use crate::convert::types::{
+    date_from_wire, month_range_from_wire, percent_decimals_from_wire, series_key_from_wire,
+};
+use crate::convert::{
+    ResourceId, WireEnum, optional_message, optional_value, rejected, required, wire_enum,
+};
+use crate::stats as wire;
+use crate::types as twire;
+
+wire_enum!(Granularity, wire::Granularity, {
+    Month => Month, Quarter => Quarter, Year => Year,
+});
+wire_enum!(Dimension, wire::Dimension, {
+    Organization => Organization, Basis => Basis, Flow => Flow, Market => Market,
+    Scope => Scope, Powertrain => Powertrain,
+});
+wire_enum!(Comparison, wire::Comparison, {
+    YearOverYear => YearOverYear, PrecedingPeriod => PrecedingPeriod, Custom => Custom,
+});
+wire_enum!(ProgressStatus, wire::TargetProgressStatus, {
+    Met => Met, OnTrack => OnTrack, Behind => Behind, NotYetMeasurable => NotYetMeasurable,
+});
+
+/// Reads the optional `percent_decimals` of a query into `v`.
+fn decimals(v: &mut Violations, value: Option<i32>) -> Option<u32> {
+    v.check("percent_decimals", percent_decimals_from_wire(value))
+}
+
+/// Reads the optional `as_of_date` of a query into `v`.
+fn as_of(
+    v: &mut Violations,
+    value: Option<&crate::google::r#type::Date>,
+) -> Option<Option<autointel_domain::Date>> {
+    optional_message(v, "as_of_date", value, date_from_wire)
+}
+
+impl TryFrom<&wire::ComputeTotalRequest> for TotalQuery {
+    type Error = ValidationError;
+
+    fn try_from(r: &wire::ComputeTotalRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
+        let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let (Some(series), Some(period), Some(as_of)) = (series, period, as_of) else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            series,
+            period,
+            as_of,
+        })
+    }
+}
+
+impl TryFrom<&wire::ComputeChangeRequest> for ChangeQuery {
+    type Error = ValidationError;
+
+    /// The prior period is `prior_period` for `COMPARISON_CUSTOM` (which must not be set
+    /// otherwise), else the one the comparison implies.
+    fn try_from(r: &wire::ComputeChangeRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
+        let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let decimals = decimals(&mut v, r.percent_decimals);
+        let prior_period = match v.check("comparison", Comparison::from_wire(r.comparison)) {
+            Some(Comparison::Custom) => required(
+                &mut v,
+                "prior_period",
+                r.prior_period.as_ref(),
+                month_range_from_wire,
+            ),
+            Some(implied) => {
+                if r.prior_period.is_some() {
+                    v.push(
+                        "prior_period",
+                        "must be unset unless comparison is COMPARISON_CUSTOM",
+                    );
+                }
+                period.and_then(|p| {
+                    let prior = implied.implied_prior(p);
+                    if prior.is_none() {
+                        v.push("period", "has no prior period within the supported years");
+                    }
+                    prior
+                })
+            }
+            None => None,
+        };
+        let (
+            Some(series),
+            Some(period),
+            Some(as_of),
+            Some(percent_decimals),
+            Some(prior_period),
+            true,
+        ) = (series, period, as_of, decimals, prior_period, v.is_empty())
+        else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            series,
+            period,
+            prior_period,
+            as_of,
+            percent_decimals,
+        })
+    }
+}
+
+impl TryFrom<&wire::ComputeSeriesRequest> for SeriesQuery {
+    type Error = ValidationError;
+
+    fn try_from(r: &wire::ComputeSeriesRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
+        let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let granularity = v.check("granularity", Granularity::from_wire(r.granularity));
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        if r.include_events && r.series.as_ref().is_some_and(|s| s.organization.is_empty()) {
+            v.push(
+                "include_events",
+                "needs series.organization: the whole market has no events",
+            );
+        }
+        let (Some(series), Some(period), Some(granularity), Some(as_of), true) =
+            (series, period, granularity, as_of, v.is_empty())
+        else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            series,
+            period,
+            granularity,
+            cumulative_within_year: r.cumulative_within_year,
+            include_events: r.include_events,
+            as_of,
+        })
+    }
+}
+
+impl TryFrom<&wire::ComputeRankingRequest> for RankingQuery {
+    type Error = ValidationError;
+
+    fn try_from(r: &wire::ComputeRankingRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        if r.series
+            .as_ref()
+            .is_some_and(|s| !s.organization.is_empty())
+        {
+            v.push(
+                "series.organization",
+                "must be empty: a ranking is over organisations",
+            );
+        }
+        let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
+        let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let decimals = decimals(&mut v, r.percent_decimals);
+        let limit = match r.limit {
+            0 => Some(10),
+            n @ 1..=1000 => usize::try_from(n).ok(),
+            n => {
+                v.push("limit", format!("{n} is outside 1..=1000"));
+                None
+            }
+        };
+        let (Some(series), Some(period), Some(as_of), Some(percent_decimals), Some(limit), true) =
+            (series, period, as_of, decimals, limit, v.is_empty())
+        else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            series,
+            period,
+            limit,
+            as_of,
+            percent_decimals,
+        })
+    }
+}
+
+impl TryFrom<&wire::ComputeShareRequest> for ShareQuery {
+    type Error = ValidationError;
+
+    fn try_from(r: &wire::ComputeShareRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        let numerator = required(
+            &mut v,
+            "numerator",
+            r.numerator.as_ref(),
+            series_key_from_wire,
+        );
+        let denominator = required(
+            &mut v,
+            "denominator",
+            r.denominator.as_ref(),
+            series_key_from_wire,
+        );
+        let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let granularity = v.check("granularity", Granularity::from_wire(r.granularity));
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let decimals = decimals(&mut v, r.percent_decimals);
+        let (
+            Some(numerator),
+            Some(denominator),
+            Some(period),
+            Some(granularity),
+            Some(as_of),
+            Some(percent_decimals),
+        ) = (numerator, denominator, period, granularity, as_of, decimals)
+        else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            numerator,
+            denominator,
+            period,
+            granularity,
+            as_of,
+            percent_decimals,
+        })
+    }
+}
+
+/// A breakdown's series dimension: `None` when grouped by (the field must then be unset),
+/// else its value.
+fn grouped_or<T>(
+    v: &mut Violations,
+    field: &str,
+    is_grouped: bool,
+    is_set: bool,
+    parse: impl FnOnce() -> Result<T, ValueError>,
+) -> Option<Option<T>> {
+    if is_grouped {
+        if is_set {
+            v.push(field, "must be unset when grouped by");
+        }
+        Some(None)
+    } else {
+        v.check(field, parse()).map(Some)
+    }
+}
+
+/// The `group_by` dimensions, each once and at least one (violations into `v`).
+fn group_by(v: &mut Violations, group_by: &[i32]) -> Vec<Dimension> {
+    let mut grouped = Vec::new();
+    for (i, &d) in group_by.iter().enumerate() {
+        let field = format!("group_by[{i}]");
+        if let Some(dim) = v.check(field.clone(), Dimension::from_wire(d)) {
+            if grouped.contains(&dim) {
+                v.push(field, "names a dimension twice");
+            } else {
+                grouped.push(dim);
+            }
+        }
+    }
+    if group_by.is_empty() {
+        v.push("group_by", "needs at least one dimension");
+    }
+    grouped
+}
+
+impl TryFrom<&wire::ComputeBreakdownRequest> for BreakdownQuery {
+    type Error = ValidationError;
+
+    /// A grouped dimension must be unset in `series`; every other one is required (the
+    /// organisation may be empty: the whole market).
+    fn try_from(r: &wire::ComputeBreakdownRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        let grouped = group_by(&mut v, &r.group_by);
+        let default_series = twire::SeriesKey::default();
+        let s = match r.series.as_ref() {
+            Some(s) => s,
+            None => {
+                v.push("series", "is required");
+                &default_series
+            }
+        };
+        let g = |d: Dimension| grouped.contains(&d);
+        let organization = grouped_or(
+            &mut v,
+            "series.organization",
+            g(Dimension::Organization),
+            !s.organization.is_empty(),
+            || OrganizationId::from_optional_resource_name(&s.organization),
+        );
+        let basis = grouped_or(
+            &mut v,
+            "series.basis",
+            g(Dimension::Basis),
+            s.basis != 0,
+            || MeasureBasis::from_wire(s.basis),
+        );
+        let flow = grouped_or(
+            &mut v,
+            "series.flow",
+            g(Dimension::Flow),
+            s.flow != 0,
+            || Flow::from_wire(s.flow),
+        );
+        let market = grouped_or(
+            &mut v,
+            "series.market",
+            g(Dimension::Market),
+            !s.market.is_empty(),
+            || Market::parse(&s.market),
+        );
+        let scope = grouped_or(
+            &mut v,
+            "series.scope",
+            g(Dimension::Scope),
+            s.scope != 0,
+            || VehicleScope::from_wire(s.scope),
+        );
+        let powertrain = grouped_or(
+            &mut v,
+            "series.powertrain",
+            g(Dimension::Powertrain),
+            s.powertrain != 0,
+            || Powertrain::from_wire(s.powertrain),
+        );
+        let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let (
+            Some(organization),
+            Some(basis),
+            Some(flow),
+            Some(market),
+            Some(scope),
+            Some(powertrain),
+            Some(period),
+            Some(as_of),
+            true,
+        ) = (
+            organization,
+            basis,
+            flow,
+            market,
+            scope,
+            powertrain,
+            period,
+            as_of,
+            v.is_empty(),
+        )
+        else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            filter: BreakdownFilter {
+                organization,
+                basis,
+                flow,
+                market,
+                scope,
+                powertrain,
+            },
+            period,
+            as_of,
+        })
+    }
+}
+
+impl TryFrom<&wire::ComputeRollupRequest> for RollupQuery {
+    type Error = ValidationError;
+
+    /// The series must name its organisation: the root of the rollup.
+    fn try_from(r: &wire::ComputeRollupRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
+        if r.series.as_ref().is_some_and(|s| s.organization.is_empty()) {
+            v.push("series.organization", "is required: the root of the rollup");
+        }
+        let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let hierarchy_date = optional_message(
+            &mut v,
+            "hierarchy_date",
+            r.hierarchy_date.as_ref(),
+            date_from_wire,
+        );
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let (Some(series), Some(period), Some(hierarchy_date), Some(as_of), true) =
+            (series, period, hierarchy_date, as_of, v.is_empty())
+        else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            series,
+            period,
+            hierarchy_date,
+            as_of,
+        })
+    }
+}
+
+impl TryFrom<&wire::ComputeTargetProgressRequest> for TargetProgressQuery {
+    type Error = ValidationError;
+
+    fn try_from(r: &wire::ComputeTargetProgressRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        let target = v.check("target", TargetId::from_resource_name(&r.target));
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let decimals = decimals(&mut v, r.percent_decimals);
+        let (Some(target), Some(as_of), Some(percent_decimals)) = (target, as_of, decimals) else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            target,
+            as_of,
+            percent_decimals,
+        })
+    }
+}
+
+impl TryFrom<&wire::ListSalesFiguresRequest> for ListFilter {
+    type Error = ValidationError;
+
+    /// Every filter field (`UNSPECIFIED` and empty mean any); not the paging fields.
+    fn try_from(r: &wire::ListSalesFiguresRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        let organization = v.check(
+            "organization",
+            OrganizationId::from_optional_resource_name(&r.organization),
+        );
+        let basis = v.check("basis", MeasureBasis::from_wire_filter(r.basis));
+        let flow = v.check("flow", Flow::from_wire_filter(r.flow));
+        let market = v.check("market", optional_value(&r.market, Market::parse));
+        let scope = v.check("scope", VehicleScope::from_wire_filter(r.scope));
+        let powertrain = v.check("powertrain", Powertrain::from_wire_filter(r.powertrain));
+        let overlapping = optional_message(
+            &mut v,
+            "overlapping",
+            r.overlapping.as_ref(),
+            month_range_from_wire,
+        );
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let (
+            Some(organization),
+            Some(basis),
+            Some(flow),
+            Some(market),
+            Some(scope),
+            Some(powertrain),
+            Some(overlapping),
+            Some(as_of),
+        ) = (
+            organization,
+            basis,
+            flow,
+            market,
+            scope,
+            powertrain,
+            overlapping,
+            as_of,
+        )
+        else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            organization,
+            basis,
+            flow,
+            market,
+            scope,
+            powertrain,
+            overlapping,
+            as_of,
+            include_superseded: r.include_superseded,
+        })
+    }
+}
+
+impl TryFrom<&wire::GetRevisionHistoryRequest> for RevisionHistoryQuery {
+    type Error = ValidationError;
+
+    /// The series and period; not the paging fields.
+    fn try_from(r: &wire::GetRevisionHistoryRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
+        let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let (Some(series), Some(period)) = (series, period) else {
+            return Err(rejected(v));
+        };
+        Ok(Self { series, period })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn fields(e: &ValidationError) -> Vec<&str> {
+        e.fields()
+    }
+
+    #[test]
+    fn an_empty_change_request_names_every_missing_field() {
+        let e = ChangeQuery::try_from(&wire::ComputeChangeRequest::default()).unwrap_err();
+        assert_eq!(fields(&e), ["series", "period", "comparison"]);
+    }
+
+    #[test]
+    fn an_implied_comparison_refuses_a_prior_period_and_needs_one_in_range() {
+        let range = |start: i32, end: i32| twire::MonthRange {
+            start: Some(twire::YearMonth {
+                year: start,
+                month: 1,
+            }),
+            end: Some(twire::YearMonth {
+                year: end,
+                month: 12,
+            }),
+        };
+        let r = wire::ComputeChangeRequest {
+            period: Some(range(1900, 1900)),
+            comparison: wire::Comparison::YearOverYear as i32,
+            prior_period: Some(range(2000, 2000)),
+            ..Default::default()
+        };
+        let e = ChangeQuery::try_from(&r).unwrap_err();
+        assert_eq!(fields(&e), ["series", "prior_period", "period"]);
+    }
+
+    #[test]
+    fn a_breakdown_refuses_a_grouped_dimension_that_is_set_and_a_repeated_one() {
+        let r = wire::ComputeBreakdownRequest {
+            group_by: vec![
+                wire::Dimension::Market as i32,
+                wire::Dimension::Market as i32,
+                0,
+            ],
+            series: Some(twire::SeriesKey {
+                market: "CN".to_owned(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let e = BreakdownQuery::try_from(&r).unwrap_err();
+        assert_eq!(
+            fields(&e),
+            [
+                "group_by[1]",
+                "group_by[2]",
+                "series.basis",
+                "series.flow",
+                "series.market",
+                "series.scope",
+                "series.powertrain",
+                "period"
+            ]
+        );
+    }
+
+    #[test]
+    fn query_vocabularies_round_trip_through_the_wire() {
+        for g in Granularity::ALL {
+            assert_eq!(Granularity::from_wire(g.to_wire()), Ok(*g));
+        }
+        for d in Dimension::ALL {
+            assert_eq!(Dimension::from_wire(d.to_wire()), Ok(*d));
+        }
+        for c in Comparison::ALL {
+            assert_eq!(Comparison::from_wire(c.to_wire()), Ok(*c));
+        }
+        for s in ProgressStatus::ALL {
+            assert_eq!(ProgressStatus::from_wire(s.to_wire()), Ok(*s));
+        }
+        assert!(Granularity::from_wire(0).is_err());
+        assert!(Dimension::from_wire(99).is_err());
+    }
+}
