@@ -1,7 +1,6 @@
 //! `autointel-bench`: generates a seeded dataset and measures the engine, the importer and
 //! the service against DuckDB and PostgreSQL in the same run. See `BENCHMARKS.md`.
 
-mod dataset;
 mod service;
 mod shapes;
 
@@ -12,6 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use autointel_dataset as dataset;
 use autointel_domain::SalesFigure;
 use autointel_stats::engine::{Engine, figure_id};
 use autointel_stats::store::Store;
@@ -240,7 +240,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         let t = Instant::now();
         let mut engine = Engine::new();
         for f in &data.figures {
-            let figure = data.figure(f, keys[f.series as usize].clone())?;
+            let figure = data.figure(f, keys[f.series as usize].clone(), figure_id)?;
             engine
                 .insert(&figure, 1_700_000_000_000_000)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -1,4 +1,8 @@
-//! A seeded, deterministic dataset generator with realistic cardinalities.
+//! `autointel-dataset`: a seeded, deterministic synthetic market with realistic
+//! cardinalities, the one generator behind the benchmarks (`autointel-bench`) and the demo
+//! data of `autointel up --demo` ([`demo`]). Light on purpose: the domain crate and `anyhow`.
+//!
+//! The benchmarks' shape ([`Shape::BENCH`]):
 //!
 //! - 500 organisations: 40 groups, each with joint ventures and brands (`organizations.csv`
 //!   gives the hierarchy).
@@ -11,24 +15,73 @@
 //!   Chinese total, other whole markets, powertrain and flow splits, other markets) until the
 //!   requested number of figures is reached, so every size has the same shape.
 //! - Figures are in release order (as-of date), as imports would arrive.
+//!
+//! A smaller [`Shape`] (fewer groups, organisations, markets or months) keeps every rule;
+//! the growth and NEV-share curves follow calendar months from 2005-01, so a window of
+//! recent years looks like the same years of the full dataset.
+
+pub mod demo;
 
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use autointel_domain::{
-    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance,
-    ReleaseStage, SalesFigure, SeriesKey, SourceId, Units, VehicleScope, YearMonth,
+    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, OrganizationKind, Powertrain,
+    Provenance, ReleaseStage, SalesFigure, SalesFigureId, SeriesKey, SourceId, Units, VehicleScope,
+    YearMonth,
 };
-use autointel_stats::engine::figure_id;
 
-/// First year of data.
+/// First year of the benchmarks' data, and the start of the growth and NEV-share curves.
 pub const FIRST_YEAR: i32 = 2005;
-/// Number of months of data.
+/// Number of months of the benchmarks' data.
 pub const MONTHS: i32 = 240;
-/// Number of organisations.
+/// Number of organisations of the benchmarks' data.
 pub const ORGS: usize = 500;
+
+/// How big the market is: organisations, markets and months.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Groups (the roots of the hierarchy), at least 1.
+    pub groups: usize,
+    /// Organisations in all, groups included (at least `groups`, at most 65,536).
+    pub organizations: usize,
+    /// Markets, the first `markets` of [`MARKETS`] (1 to 60; CN first).
+    pub markets: usize,
+    /// First year of data (2005 or later).
+    pub first_year: i32,
+    /// Months of data from January of `first_year`, a positive multiple of 12.
+    pub months: i32,
+}
+
+impl Shape {
+    /// The benchmarks' market: 500 organisations in 40 groups, 60 markets, 2005..2024.
+    pub const BENCH: Shape = Shape {
+        groups: 40,
+        organizations: ORGS,
+        markets: MARKETS.len(),
+        first_year: FIRST_YEAR,
+        months: MONTHS,
+    };
+
+    /// Why this shape cannot be generated, if it cannot.
+    pub fn check(&self) -> Result<()> {
+        if self.groups == 0 || self.organizations < self.groups || self.organizations > 1 << 16 {
+            bail!("a shape needs at least one group and between `groups` and 65,536 organisations");
+        }
+        if !(1..=MARKETS.len()).contains(&self.markets) {
+            bail!("a shape has 1 to {} markets", MARKETS.len());
+        }
+        if self.first_year < FIRST_YEAR || self.months <= 0 || self.months % 12 != 0 {
+            bail!("a shape starts in {FIRST_YEAR} or later and has whole years of months");
+        }
+        if YearMonth::from_index((self.first_year * 12) + self.months - 1).is_none() {
+            bail!("a shape ends within the supported years");
+        }
+        Ok(())
+    }
+}
 
 /// Market codes (60).
 pub const MARKETS: [&str; 60] = [
@@ -114,18 +167,19 @@ fn hash2(a: u64, b: u64) -> u64 {
     Rng::new(a.wrapping_mul(0x1000_0000_01b3) ^ b).next_u64()
 }
 
-fn organizations() -> (Vec<OrganizationId>, Vec<Option<usize>>) {
+fn organizations(shape: &Shape) -> (Vec<OrganizationId>, Vec<Option<usize>>) {
+    let groups = shape.groups;
     let mut ids = Vec::new();
     let mut parents = Vec::new();
-    // 40 groups; each group then gets JVs and brands until 500 organisations exist.
-    for g in 0..40 {
+    // The groups; each group then gets JVs and brands until every organisation exists.
+    for g in 0..groups {
         ids.push(format!("group-{g:02}"));
         parents.push(None);
     }
     let mut k = 0usize;
-    while ids.len() < ORGS {
-        let g = k % 40;
-        let n = k / 40;
+    while ids.len() < shape.organizations {
+        let g = k % groups;
+        let n = k / groups;
         let (name, parent) = if n.is_multiple_of(3) {
             (format!("group-{g:02}-jv-{n:02}"), g)
         } else {
@@ -161,7 +215,9 @@ const NEV_SPLIT: [(Powertrain, f64); 8] = [
 ];
 
 /// Series in order of importance.
-fn series_order() -> impl Iterator<Item = Spec> {
+fn series_order(shape: &Shape) -> impl Iterator<Item = Spec> + use<> {
+    let orgs = shape.organizations;
+    let markets = u8::try_from(shape.markets).unwrap_or(1);
     let pts: Vec<Powertrain> = NEV_SPLIT.iter().map(|p| p.0).collect();
     let whole = |market: u8, powertrain| Spec {
         org: None,
@@ -178,7 +234,7 @@ fn series_order() -> impl Iterator<Item = Spec> {
         powertrain,
     };
     let l0: Vec<Spec> = pts.iter().map(|&p| whole(0, p)).collect();
-    let l1: Vec<Spec> = (0..ORGS)
+    let l1: Vec<Spec> = (0..orgs)
         .map(|o| {
             org(
                 o,
@@ -189,7 +245,7 @@ fn series_order() -> impl Iterator<Item = Spec> {
             )
         })
         .collect();
-    let l2: Vec<Spec> = (1..60u8)
+    let l2: Vec<Spec> = (1..markets)
         .flat_map(|m| pts.iter().map(move |&p| (m, p)))
         .map(|(m, p)| whole(m, p))
         .collect();
@@ -200,10 +256,10 @@ fn series_order() -> impl Iterator<Item = Spec> {
         Powertrain::Phev,
     ]
     .into_iter()
-    .flat_map(|p| (0..ORGS).map(move |o| (o, p)))
+    .flat_map(|p| (0..orgs).map(move |o| (o, p)))
     .map(|(o, p)| org(o, MeasureBasis::Wholesale, Flow::Domestic, 0, p))
     .collect();
-    let l4: Vec<Spec> = (0..ORGS)
+    let l4: Vec<Spec> = (0..orgs)
         .flat_map(|o| {
             [
                 org(o, MeasureBasis::Wholesale, Flow::Export, 0, Powertrain::All),
@@ -223,8 +279,8 @@ fn series_order() -> impl Iterator<Item = Spec> {
             .into_iter()
             .flat_map(move |flow| {
                 NEV_SPLIT.into_iter().flat_map(move |(p, _)| {
-                    (1..60u8).flat_map(move |m| {
-                        (0..ORGS)
+                    (1..markets).flat_map(move |m| {
+                        (0..orgs)
                             .filter(move |&o| hash2(o as u64, u64::from(m)).is_multiple_of(3))
                             .map(move |o| org(o, basis, flow, m, p))
                     })
@@ -274,11 +330,25 @@ fn after_month_end(m: i32, days: i32) -> (i32, u8, u8) {
     }
 }
 
-/// Generates about `target` figures with `seed`.
+/// Generates about `target` figures with `seed` in the benchmarks' shape ([`Shape::BENCH`]).
 pub fn generate(target: usize, seed: u64) -> Dataset {
-    let (orgs, parents) = organizations();
+    build(&Shape::BENCH, target, seed)
+}
+
+/// Generates about `target` figures with `seed` in `shape`; the same arguments give the same
+/// dataset, and [`Shape::BENCH`] gives what [`generate`] gives.
+pub fn generate_shape(shape: &Shape, target: usize, seed: u64) -> Result<Dataset> {
+    shape.check()?;
+    Ok(build(shape, target, seed))
+}
+
+fn build(shape: &Shape, target: usize, seed: u64) -> Dataset {
+    let months = shape.months;
+    // Month index of the first month on the curves, which start in January 2005.
+    let curve = (shape.first_year - FIRST_YEAR) * 12;
+    let (orgs, parents) = organizations(shape);
     let mut rng = Rng::new(seed);
-    let first = FIRST_YEAR * 12;
+    let first = shape.first_year * 12;
     let mut series = Vec::new();
     let mut figures: Vec<GenFigure> = Vec::with_capacity(target + 400);
     let mut numbered: u64 = 0;
@@ -304,7 +374,7 @@ pub fn generate(target: usize, seed: u64) -> Dataset {
             | (0b10 << 62)
             | u128::from(rand_b & 0x3fff_ffff_ffff_ffff)
     };
-    for spec in series_order() {
+    for spec in series_order(shape) {
         if figures.len() >= target {
             break;
         }
@@ -335,13 +405,13 @@ pub fn generate(target: usize, seed: u64) -> Dataset {
         let quarterly = hash2(u64::from(s), 7).is_multiple_of(5);
         let cumulative =
             spec.org.is_some() && (spec.market == 0 || hash2(u64::from(s), 9).is_multiple_of(3));
-        let mut finals = Vec::with_capacity(MONTHS as usize);
-        for t in 0..MONTHS {
+        let mut finals = Vec::with_capacity(usize::try_from(months).unwrap_or(0));
+        for t in 0..months {
             let m = first + t;
             let month = m.rem_euclid(12);
             let season = 1.0 + 0.18 * (f64::from(month) / 12.0 * std::f64::consts::TAU).sin();
-            let growth = 1.035f64.powi(t / 12);
-            let share = nev_share(t);
+            let growth = 1.035f64.powi((curve + t) / 12);
+            let share = nev_share(curve + t);
             // Negative splits are shares of the NEV / non-NEV parts (see NEV_SPLIT).
             let pt = if split == -1.0 {
                 share
@@ -385,7 +455,7 @@ pub fn generate(target: usize, seed: u64) -> Dataset {
                 supersedes,
             });
         }
-        for y in 0..MONTHS / 12 {
+        for y in 0..months / 12 {
             let base = usize::try_from(y * 12).unwrap_or(0);
             if quarterly {
                 for q in 0..4usize {
@@ -454,8 +524,14 @@ impl Dataset {
         })
     }
 
-    /// A figure as a domain value.
-    pub fn figure(&self, f: &GenFigure, key: SeriesKey) -> Result<SalesFigure> {
+    /// A figure as a domain value, its id (and its predecessor's) from its number by
+    /// `figure_id` (the stats engine's rule, `autointel_stats::engine::figure_id`).
+    pub fn figure(
+        &self,
+        f: &GenFigure,
+        key: SeriesKey,
+        figure_id: impl Fn(u128) -> Option<SalesFigureId>,
+    ) -> Result<SalesFigure> {
         let e = |e: autointel_domain::ValueError| anyhow::anyhow!("{e}");
         let month = |i: i32| YearMonth::from_index(i).ok_or_else(|| anyhow::anyhow!("month {i}"));
         Ok(SalesFigure {
@@ -473,31 +549,52 @@ impl Dataset {
                     ReleaseStage::Final
                 },
                 as_of: Date::new(f.as_of.0, f.as_of.1, f.as_of.2).map_err(e)?,
-                supersedes: f.supersedes.and_then(figure_id),
+                supersedes: f.supersedes.and_then(&figure_id),
             },
             note: None,
         })
+    }
+
+    /// The kind of organisation `i`: a group, a joint venture or a brand.
+    pub fn kind(&self, i: usize) -> OrganizationKind {
+        match self.parents[i] {
+            None => OrganizationKind::Group,
+            Some(_) if self.orgs[i].as_str().contains("-jv-") => OrganizationKind::JointVenture,
+            Some(_) => OrganizationKind::Brand,
+        }
     }
 
     /// Writes `figures.csv` (the importer's format) and `organizations.csv`.
     pub fn write_csv(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir)?;
         let mut orgs = BufWriter::new(std::fs::File::create(dir.join("organizations.csv"))?);
-        writeln!(orgs, "id,kind,parent")?;
-        for (i, o) in self.orgs.iter().enumerate() {
-            let (kind, parent) = match self.parents[i] {
-                None => ("group", String::new()),
-                Some(p) if o.as_str().contains("-jv-") => {
-                    ("joint_venture", self.orgs[p].as_str().to_owned())
-                }
-                Some(p) => ("brand", self.orgs[p].as_str().to_owned()),
-            };
-            writeln!(orgs, "{},{kind},{parent}", o.as_str())?;
-        }
+        self.write_organizations(&mut orgs)?;
         orgs.flush()?;
 
         let mut out =
             BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("figures.csv"))?);
+        self.write_figures(&mut out, source_of)?;
+        out.flush()?;
+        Ok(())
+    }
+
+    /// Writes the organisations as CSV: `id,kind,parent`.
+    pub fn write_organizations(&self, out: &mut impl Write) -> Result<()> {
+        writeln!(out, "id,kind,parent")?;
+        for (i, o) in self.orgs.iter().enumerate() {
+            let parent = self.parents[i].map_or("", |p| self.orgs[p].as_str());
+            writeln!(out, "{},{},{parent}", o.as_str(), self.kind(i).as_str())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the figures in the importer's CSV format, each citing `source` of its basis
+    /// ([`source_of`] for the benchmarks).
+    pub fn write_figures(
+        &self,
+        out: &mut impl Write,
+        source: impl Fn(MeasureBasis) -> &'static str,
+    ) -> Result<()> {
         writeln!(
             out,
             "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,\
@@ -526,7 +623,7 @@ impl Dataset {
                 line,
                 ",{},,,{},{},{:04}-{:02}-{:02},",
                 f.units,
-                source_of(spec.basis),
+                source(spec.basis),
                 if f.preliminary {
                     "preliminary"
                 } else {
@@ -538,7 +635,98 @@ impl Dataset {
             );
             out.write_all(line.as_bytes())?;
         }
-        out.flush()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// FNV-1a, 64 bits: enough to tell two files apart without a hashing dependency.
+    fn fnv(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    fn csv(data: &Dataset) -> (Vec<u8>, Vec<u8>) {
+        let mut figures = Vec::new();
+        data.write_figures(&mut figures, source_of).unwrap();
+        let mut orgs = Vec::new();
+        data.write_organizations(&mut orgs).unwrap();
+        (figures, orgs)
+    }
+
+    /// The files `autointel-bench generate` wrote before the generator moved out of
+    /// `crates/bench` (commit f040f34): same seed, same bytes.
+    #[test]
+    fn the_benchmarks_dataset_is_what_the_bench_generated_before_the_move() {
+        for (size, seed, figures_len, figures_hash) in [
+            (2_000, 20_240_101, 212_668, 0xa7fb_8695_7cd4_104d_u64),
+            (5_000, 42, 492_590, 0x58f8_47ea_7344_a939),
+        ] {
+            let data = generate(size, seed);
+            let (figures, orgs) = csv(&data);
+            assert_eq!(
+                (figures.len(), fnv(&figures)),
+                (figures_len, figures_hash),
+                "size {size} seed {seed}"
+            );
+            assert_eq!((orgs.len(), fnv(&orgs)), (18_435, 0xf0a7_5b3d_5171_06cc));
+            // The bench's shape through the general entry point is the same dataset.
+            let shaped = generate_shape(&Shape::BENCH, size, seed).unwrap();
+            assert_eq!(csv(&shaped), (figures, orgs));
+        }
+    }
+
+    #[test]
+    fn a_small_shape_keeps_the_rules() {
+        let shape = Shape {
+            groups: 3,
+            organizations: 12,
+            markets: 2,
+            first_year: 2020,
+            months: 24,
+        };
+        let data = generate_shape(&shape, 1_000, 7).unwrap();
+        assert_eq!(data.orgs.len(), 12);
+        assert_eq!(data.kind(0), OrganizationKind::Group);
+        assert_eq!(data.kind(3), OrganizationKind::JointVenture);
+        assert_eq!(data.parents[3], Some(0));
+        assert!(data.series.iter().all(|s| s.market < 2));
+        assert!(
+            data.figures
+                .iter()
+                .all(|f| (2020 * 12..2022 * 12).contains(&f.start) && f.end < 2022 * 12)
+        );
+        // Release order.
+        assert!(data.figures.windows(2).all(|w| w[0].as_of <= w[1].as_of));
+        let again = generate_shape(&shape, 1_000, 7).unwrap();
+        assert_eq!(csv(&data), csv(&again));
+    }
+
+    #[test]
+    fn impossible_shapes_are_refused() {
+        let ok = Shape::BENCH;
+        for bad in [
+            Shape { groups: 0, ..ok },
+            Shape {
+                organizations: 10,
+                groups: 11,
+                ..ok
+            },
+            Shape { markets: 61, ..ok },
+            Shape { markets: 0, ..ok },
+            Shape { months: 13, ..ok },
+            Shape {
+                first_year: 2004,
+                ..ok
+            },
+        ] {
+            assert!(generate_shape(&bad, 10, 1).is_err(), "{bad:?}");
+        }
     }
 }
