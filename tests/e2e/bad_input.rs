@@ -20,10 +20,10 @@ use tonic_types::StatusExt as _;
 
 use crate::faults::{nissan_china, seed_period};
 use crate::flows::{HEADER, SOURCE};
-use crate::harness::{Backend, Options, Stack, channel, on_sqlite_and_postgres};
+use crate::harness::{Backend, Options, Stack, channel, on_each_backend};
 use crate::raw::{call, method, methods};
 
-on_sqlite_and_postgres!(
+on_each_backend!(
     every_rpc_rejects_bad_input_exactly_and_writes_nothing,
     malformed_csv_files_are_rejected_and_write_nothing,
 );

@@ -34,9 +34,9 @@ use tokio::sync::Mutex;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::harness::{Backend, Stack, Stop, on_sqlite_and_postgres};
+use crate::harness::{Backend, Stack, Stop, on_each_backend};
 
-on_sqlite_and_postgres!(acknowledged_writes_survive_sigkill_exactly_once);
+on_each_backend!(acknowledged_writes_survive_sigkill_exactly_once);
 
 /// The seed figures imported by [`Stack::start`].
 const SEED_FIGURES: usize = 2;

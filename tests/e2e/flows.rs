@@ -7,12 +7,12 @@ use autointel_proto::registry::event_participant::Participant;
 use autointel_proto::types as twire;
 use serde_json::Value;
 
-use crate::harness::{Backend, Stack, on_sqlite_and_postgres};
+use crate::harness::{Backend, Stack, on_each_backend};
 
 pub const SOURCE: &str = "sources/article-nissan-china-exports-2023";
 pub const HEADER: &str = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note\n";
 
-on_sqlite_and_postgres!(
+on_each_backend!(
     rollup_over_a_new_hierarchy_counts_each_figure_once,
     target_progress_measures_imported_figures,
     series_is_annotated_with_registry_events,

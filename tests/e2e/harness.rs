@@ -2,7 +2,6 @@
 //! the test, readiness over `grpc.health.v1`, the CLI, and per-test databases.
 
 use std::fs::File;
-use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -384,31 +383,8 @@ pub async fn start_stats_with(
 
 // ------------------------------------------------------------------ databases
 
-/// Which database a test runs on.
-#[derive(Clone, Debug)]
-pub enum Backend {
-    /// SQLite files in the test's temporary directory.
-    Sqlite,
-    /// Fresh schemas on the PostgreSQL server at this URL.
-    Postgres(String),
-}
-
-impl Backend {
-    /// PostgreSQL from `AUTOINTEL_TEST_POSTGRES_URL`, or `None` after a visible skip line.
-    pub fn postgres() -> Option<Self> {
-        match autointel_testkit::postgres_url_from_env() {
-            Some(url) => Some(Self::Postgres(url)),
-            None => {
-                // Past libtest's capture, so that the skip is seen.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "skipping: AUTOINTEL_TEST_POSTGRES_URL not set"
-                );
-                None
-            }
-        }
-    }
-}
+/// Which database a test runs on (the testkit's, shared by every harness).
+pub use autointel_testkit::Backend;
 
 /// The two databases of one stack; PostgreSQL schemas are dropped with it.
 #[derive(Debug)]
@@ -756,22 +732,6 @@ pub fn run_cli(args: &[String], scratch: &Path) -> Output {
     }
 }
 
-/// Declares `mod name { sqlite, postgres }` tests running `name(backend)`.
-macro_rules! on_sqlite_and_postgres {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::harness::Backend::Sqlite).await;
-            }
+/// Runs each named test on each backend (`name::sqlite`, `name::postgres`).
+pub(crate) use autointel_testkit::on_each_backend;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(backend) = $crate::harness::Backend::postgres() {
-                    super::$name(backend).await;
-                }
-            }
-        }
-    )*};
-}
-pub(crate) use on_sqlite_and_postgres;

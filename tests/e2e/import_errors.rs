@@ -4,9 +4,9 @@
 use autointel_proto::stats as swire;
 
 use crate::flows::HEADER;
-use crate::harness::{Backend, Stack, on_sqlite_and_postgres};
+use crate::harness::{Backend, Stack, on_each_backend};
 
-on_sqlite_and_postgres!(
+on_each_backend!(
     bad_csv_rows_are_reported_by_line_and_nothing_is_written,
     rows_the_server_rejects_are_reported_by_line_and_nothing_is_written,
 );

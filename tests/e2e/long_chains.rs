@@ -21,9 +21,9 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::harness::{Backend, Options, Stack, channel, on_sqlite_and_postgres};
+use crate::harness::{Backend, Options, Stack, channel, on_each_backend};
 
-on_sqlite_and_postgres!(health_answers_while_a_long_revision_chain_is_imported);
+on_each_backend!(health_answers_while_a_long_revision_chain_is_imported);
 
 /// Revisions in the import.
 const REVISIONS: usize = 100_000;

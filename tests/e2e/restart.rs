@@ -5,9 +5,9 @@ use autointel_proto::registry as rwire;
 use autointel_proto::stats as swire;
 
 use crate::flows::{create_org, import_rows, link};
-use crate::harness::{Backend, Stack, Stop, on_sqlite_and_postgres};
+use crate::harness::{Backend, Stack, Stop, on_each_backend};
 
-on_sqlite_and_postgres!(a_restart_keeps_all_data);
+on_each_backend!(a_restart_keeps_all_data);
 
 /// What the test wrote, read back.
 async fn snapshot(stack: &Stack) -> (Vec<String>, Vec<String>, usize, String, String) {

@@ -8,9 +8,9 @@ use std::time::Duration;
 use autointel_proto::registry as rwire;
 use sqlx::AnyPool;
 
-use crate::harness::{Backend, Process, Stack, Stop, command, on_sqlite_and_postgres};
+use crate::harness::{Backend, Process, Stack, Stop, command, on_each_backend};
 
-on_sqlite_and_postgres!(the_current_binary_runs_against_a_newer_compatible_schema);
+on_each_backend!(the_current_binary_runs_against_a_newer_compatible_schema);
 
 /// What a newer release's migration would have done: its SQL, then its row.
 async fn apply_future_migration(url: &str, version: i64, description: &str, sql: &str) {

@@ -20,7 +20,7 @@ use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::harness::{Backend, Options, Stack, channel, on_sqlite_and_postgres};
+use crate::harness::{Backend, Options, Stack, channel, on_each_backend};
 use crate::raw::{Method, call, methods};
 
 const READER: &str = "reader-9f1c4e2b7a6d8053-secret";
@@ -177,7 +177,7 @@ async fn every_method_checks_tokens_and_roles_and_no_secret_is_logged() {
     );
 }
 
-on_sqlite_and_postgres!(sql_looking_text_is_stored_verbatim_and_filters_literally);
+on_each_backend!(sql_looking_text_is_stored_verbatim_and_filters_literally);
 
 const NASTY: &str = "'); DROP TABLE organizations; --";
 

@@ -5,11 +5,11 @@ use autointel_proto::stats as swire;
 use autointel_proto::types as twire;
 use serde_json::Value;
 
-use crate::harness::{Backend, Cli, Stack, on_sqlite_and_postgres};
+use crate::harness::{Backend, Cli, Stack, on_each_backend};
 
 const ARTICLE: &str = "sources/article-nissan-china-exports-2023";
 
-on_sqlite_and_postgres!(seed_facts_through_the_cli, seed_facts_through_the_api);
+on_each_backend!(seed_facts_through_the_cli, seed_facts_through_the_api);
 
 /// `value[path…]` as a string (numbers in proto3 JSON int64 are strings).
 fn text(value: &Value, path: &[&str]) -> String {
