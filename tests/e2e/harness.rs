@@ -734,4 +734,3 @@ pub fn run_cli(args: &[String], scratch: &Path) -> Output {
 
 /// Runs each named test on each backend (`name::sqlite`, `name::postgres`).
 pub(crate) use autointel_testkit::on_each_backend;
-

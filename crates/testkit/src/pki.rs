@@ -29,7 +29,10 @@ impl Pki {
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         ca.distinguished_name
             .push(DnType::CommonName, "autointel test CA");
-        write("ca.pem", ca.self_signed(&ca_key).expect("CA certificate").pem());
+        write(
+            "ca.pem",
+            ca.self_signed(&ca_key).expect("CA certificate").pem(),
+        );
         let issuer = Issuer::new(ca, ca_key);
         for (name, sans, usage) in [
             (
