@@ -52,6 +52,10 @@ pub const REGISTRY_HYSTERESIS: u32 = 3;
 pub struct Application {
     /// Turned true once the engine is loaded.
     ready: tokio::sync::watch::Sender<bool>,
+    /// The settings (the registry credentials are read again from them when they change).
+    settings: Settings,
+    /// How often the registry credentials are checked for a change.
+    credentials_reload: Duration,
     server: Server,
     state: Arc<State>,
     refresh_interval: Duration,
@@ -81,6 +85,78 @@ fn registry_token(settings: &settings::RegistrySettings) -> Result<RegistryToken
     Ok(RegistryToken::new(Some(&token))?)
 }
 
+/// How stats reaches the registry, as the settings and the token and TLS files say now.
+fn registry_connection(settings: &Settings) -> Result<RegistryConnection, StartupError> {
+    let token = registry_token(&settings.registry)?;
+    let tls = if settings.registry.endpoint.starts_with("https://") {
+        let mut tls = settings.registry.tls.clone();
+        if tls.domain_name.is_none() {
+            // verify the certificate against the endpoint's name, also when connecting
+            // to the addresses it resolves to
+            tls.domain_name = settings.registry_host();
+        }
+        Some(tls.load()?)
+    } else {
+        None
+    };
+    let balancing = match settings.registry.load_balancing {
+        settings::LoadBalancing::Single => Balancing::Single,
+        settings::LoadBalancing::Dns => Balancing::Dns {
+            refresh: Duration::from_millis(settings.registry.dns_refresh_ms),
+            resolve: registry_client::dns(),
+        },
+    };
+    Ok(RegistryConnection {
+        endpoint: settings.registry.endpoint.clone(),
+        timeout: settings.registry_timeout(),
+        organization_ttl: Duration::from_millis(settings.registry.cache_ttl_ms),
+        tls,
+        token,
+        balancing,
+    })
+}
+
+/// Every `interval`, reads stats' registry token and TLS files again when they changed
+/// and reconnects to the registry with them (new calls use them; calls under way finish):
+/// a rotated token or renewed client certificate needs no restart. Files that do not make
+/// a valid connection keep the one in force, with an error logged.
+async fn reload_registry_credentials(state: Arc<State>, settings: Settings, interval: Duration) {
+    let registry = &settings.registry;
+    let files: Vec<std::path::PathBuf> = [
+        &registry.token_file,
+        &registry.tls.ca_file,
+        &registry.tls.cert_file,
+        &registry.tls.key_file,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect();
+    if files.is_empty() {
+        return;
+    }
+    let read = || -> Vec<Option<Vec<u8>>> { files.iter().map(|f| std::fs::read(f).ok()).collect() };
+    let mut last = read();
+    loop {
+        tokio::time::sleep(interval).await;
+        let now = read();
+        if now == last {
+            continue;
+        }
+        last = now;
+        let reconnected = registry_connection(&settings)
+            .map_err(|e| e.to_string())
+            .and_then(|c| state.registry.reconnect(c).map_err(|e| e.to_string()));
+        match reconnected {
+            Ok(()) => tracing::info!("registry token and TLS files reloaded"),
+            Err(e) => tracing::error!(
+                error = %e,
+                "the registry token or TLS files changed but cannot be used; keeping the connection in force"
+            ),
+        }
+    }
+}
+
 impl Application {
     /// Validates the settings, reads every token and TLS file and binds the listeners
     /// (configuration problems surface here, before the database is touched), then connects
@@ -100,40 +176,12 @@ impl Application {
             },
         )
         .await?;
-        let token = registry_token(&settings.registry)?;
-        let tls = if settings.registry.endpoint.starts_with("https://") {
-            let mut tls = settings.registry.tls.clone();
-            if tls.domain_name.is_none() {
-                // verify the certificate against the endpoint's name, also when connecting
-                // to the addresses it resolves to
-                tls.domain_name = settings.registry_host();
-            }
-            Some(tls.load()?)
-        } else {
-            None
-        };
+        let connection = registry_connection(&settings)?;
         let store =
             Store::connect(&settings.database.url, settings.database.max_connections).await?;
         store.migrate().await?;
         let metrics = StatsMetrics::default();
-        let balancing = match settings.registry.load_balancing {
-            settings::LoadBalancing::Single => Balancing::Single,
-            settings::LoadBalancing::Dns => Balancing::Dns {
-                refresh: Duration::from_millis(settings.registry.dns_refresh_ms),
-                resolve: registry_client::dns(),
-            },
-        };
-        let registry = RegistryClient::new(
-            RegistryConnection {
-                endpoint: settings.registry.endpoint.clone(),
-                timeout: settings.registry_timeout(),
-                organization_ttl: Duration::from_millis(settings.registry.cache_ttl_ms),
-                tls,
-                token,
-                balancing,
-            },
-            metrics.clone(),
-        )?;
+        let registry = RegistryClient::new(connection, metrics.clone())?;
         let state = Arc::new(State {
             engine: RwLock::new(Engine::new()),
             store,
@@ -154,6 +202,8 @@ impl Application {
             server,
             state,
             ready,
+            credentials_reload: Duration::from_secs(settings.auth.reload_interval_seconds),
+            settings: settings.clone(),
             refresh_interval: settings.refresh_interval(),
             probe_interval: Duration::from_millis(settings.registry.refresh_interval_ms),
             max_message_bytes: settings.server.max_message_bytes,
@@ -192,6 +242,11 @@ impl Application {
             .health()
             .set_service_status(REGISTRY_DEPENDENCY, ServingStatus::Unknown)
             .await;
+        let credentials = tokio::spawn(reload_registry_credentials(
+            self.state.clone(),
+            self.settings.clone(),
+            self.credentials_reload,
+        ));
         let prober = tokio::spawn(probe_registry(
             self.state.clone(),
             self.server.health(),
@@ -206,6 +261,7 @@ impl Application {
             .await;
         refresher.abort();
         prober.abort();
+        credentials.abort();
         self.state.store.close().await;
         Ok(result?)
     }

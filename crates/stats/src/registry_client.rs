@@ -201,6 +201,42 @@ impl EndpointTemplate {
     }
 }
 
+/// A channel to the registry as `connection` says (lazy, or balanced over what its name
+/// resolves to, with the task that keeps that current).
+fn connect(connection: RegistryConnection) -> Result<Connected, StatsError> {
+    let uri: tonic::codegen::http::Uri = connection
+        .endpoint
+        .parse()
+        .map_err(|e| StatsError::Internal(format!("invalid registry endpoint: {e}")))?;
+    let template = EndpointTemplate {
+        scheme: uri.scheme_str().unwrap_or("http").to_owned(),
+        host: uri_host(&uri).unwrap_or_default(),
+        timeout: connection.timeout,
+        tls: connection.tls,
+    };
+    let (channel, resolver) = match connection.balancing {
+        Balancing::Single => (
+            template.endpoint(&connection.endpoint)?.connect_lazy(),
+            None,
+        ),
+        Balancing::Dns { refresh, resolve } => {
+            let port = uri
+                .port_u16()
+                .unwrap_or(if template.scheme == "https" { 443 } else { 80 });
+            // Validate the TLS configuration now rather than on the first address.
+            template.endpoint(&connection.endpoint)?;
+            let (channel, changes) = Channel::balance_channel(64);
+            let task = tokio::spawn(keep_resolving(template, port, refresh, resolve, changes));
+            (channel, Some(task))
+        }
+    };
+    Ok(Connected {
+        client: RegistryServiceClient::with_interceptor(channel.clone(), connection.token),
+        channel,
+        resolver,
+    })
+}
+
 /// Keeps the balanced channel's connections equal to the addresses `host:port` resolves to,
 /// resolving every `refresh`, until the channel is dropped. A failed or empty resolution
 /// keeps the current connections (a DNS hiccup must not empty the pool).
@@ -249,11 +285,26 @@ async fn keep_resolving(
     }
 }
 
+/// The channel in force and what keeps it (the resolver task of a balanced channel).
+#[derive(Debug)]
+struct Connected {
+    client: Client,
+    channel: Channel,
+    resolver: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        if let Some(task) = &self.resolver {
+            task.abort();
+        }
+    }
+}
+
 /// A client of the registry service.
 #[derive(Debug)]
 pub struct RegistryClient {
-    client: Client,
-    channel: Channel,
+    connected: std::sync::RwLock<Arc<Connected>>,
     timeout: Duration,
     organization_ttl: Duration,
     known_organizations: Mutex<HashMap<OrganizationId, Instant>>,
@@ -266,42 +317,38 @@ impl RegistryClient {
     /// task that keeps the set of addresses current).
     pub fn new(connection: RegistryConnection, metrics: StatsMetrics) -> Result<Self, StatsError> {
         let timeout = connection.timeout;
-        let uri: tonic::codegen::http::Uri = connection
-            .endpoint
-            .parse()
-            .map_err(|e| StatsError::Internal(format!("invalid registry endpoint: {e}")))?;
-        let template = EndpointTemplate {
-            scheme: uri.scheme_str().unwrap_or("http").to_owned(),
-            host: uri_host(&uri).unwrap_or_default(),
-            timeout,
-            tls: connection.tls,
-        };
-        let channel = match connection.balancing {
-            Balancing::Single => template.endpoint(&connection.endpoint)?.connect_lazy(),
-            Balancing::Dns { refresh, resolve } => {
-                let port =
-                    uri.port_u16()
-                        .unwrap_or(if template.scheme == "https" { 443 } else { 80 });
-                // Validate the TLS configuration now rather than on the first address.
-                template.endpoint(&connection.endpoint)?;
-                let (channel, changes) = Channel::balance_channel(64);
-                tokio::spawn(keep_resolving(template, port, refresh, resolve, changes));
-                channel
-            }
-        };
+        let organization_ttl = connection.organization_ttl;
+        let connected = connect(connection)?;
         Ok(Self {
-            client: RegistryServiceClient::with_interceptor(channel.clone(), connection.token),
-            channel,
+            connected: std::sync::RwLock::new(Arc::new(connected)),
             timeout,
-            organization_ttl: connection.organization_ttl,
+            organization_ttl,
             known_organizations: Mutex::new(HashMap::new()),
             metrics,
         })
     }
 
-    /// The channel to the registry (for health probes).
+    /// The channel and client in force.
+    fn connected(&self) -> Arc<Connected> {
+        match self.connected.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts a new connection in force (renewed token or TLS files): calls already made
+    /// finish on the old channel, new calls use the new one.
+    pub fn reconnect(&self, connection: RegistryConnection) -> Result<(), StatsError> {
+        let connected = Arc::new(connect(connection)?);
+        match self.connected.write() {
+            Ok(mut c) => *c = connected,
+            Err(poisoned) => *poisoned.into_inner() = connected,
+        }
+        Ok(())
+    }
+
     pub fn channel(&self) -> Channel {
-        self.channel.clone()
+        self.connected().channel.clone()
     }
 
     /// Deadline of each call.
@@ -352,8 +399,11 @@ impl RegistryClient {
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
-            let outcome =
-                tokio::time::timeout(self.timeout, f(self.client.clone(), self.timeout)).await;
+            let outcome = tokio::time::timeout(
+                self.timeout,
+                f(self.connected().client.clone(), self.timeout),
+            )
+            .await;
             let status = match outcome {
                 Err(_) => {
                     return Err(Unreached::Timeout(format!(

@@ -1790,6 +1790,45 @@ mod operations {
         assert!(import(&mut tokenless, super::seed_figures()).await.is_err());
     }
 
+    /// stats' token towards registry (and its TLS files) are read again when they change:
+    /// a rotation needs no restart of stats.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rotated_registry_token_is_picked_up_without_a_restart() {
+        let mut registry_settings = registry_settings();
+        registry_settings.auth.disabled = false;
+        registry_settings.auth.tokens = Some(Secret("reader:new-token".to_owned()));
+        let registry = start_registry(registry_settings).await;
+
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("registry-token");
+        std::fs::write(&token_file, "old-token\n").unwrap();
+        let mut settings = stats_settings(&format!("http://{}", registry.addr));
+        settings.registry.token_file = Some(token_file.clone());
+        settings.auth.reload_interval_seconds = 1;
+        let stats = start_stats(settings).await;
+        let (mut writer, _) = client(stats.addr, None).await;
+        assert!(
+            import(&mut writer, super::seed_figures()).await.is_err(),
+            "the registry refuses the old token"
+        );
+
+        std::fs::write(&token_file, "new-token\n").unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            match import(&mut writer, super::seed_figures()).await {
+                Ok(n) => {
+                    assert!(n > 0);
+                    break;
+                }
+                Err(e) => assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the rotated token was not picked up: {e:?}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn registry_dependency_health_follows_registry_while_stats_stays_serving() {
         let registry = start_registry(registry_settings()).await;
