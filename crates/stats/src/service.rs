@@ -1,13 +1,12 @@
 //! The `StatsService` gRPC implementation: wire → domain at the edge, the engine in the
 //! middle, domain → wire on the way out. Errors become statuses only in `error.rs`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use autointel_domain::{
-    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, ReleaseStage,
-    SalesFigure, SalesFigureId, SeriesKey, Source, SourceId, TargetId, Units, VehicleScope,
-    Violations,
+    Date, Dimension, Flow, Market, MeasureBasis, OrganizationId, Powertrain, SalesFigure,
+    SalesFigureId, Source, SourceId, TargetId, Units, VehicleScope, Violations,
 };
 use autointel_proto::convert::stats::{sales_figure_from_wire, sales_figure_to_wire};
 use autointel_proto::convert::types::{
@@ -27,8 +26,8 @@ use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::engine::{
-    BreakdownFilter, Dimension, Engine, FastMap, FigureRef, Granularity, ListFilter, ListKey,
-    ProgressStatus, Total, figure_id,
+    BreakdownFilter, Engine, FastMap, FigureRef, Granularity, ListFilter, ListKey, ProgressStatus,
+    Total, figure_id,
 };
 use crate::error::{Precondition, StatsError};
 use crate::registry_client::RegistryClient;
@@ -405,55 +404,19 @@ fn distinct_references(
     (organizations, sources)
 }
 
-/// Gives every figure its id and links it to the revision it follows: the latest of its
-/// series and period in the engine and among this import's earlier figures that is not
-/// later than it (ties: the later one wins, this import's over the engine's); returns the
-/// figures and how many revise an earlier figure.
-///
-/// Linear in the import and logarithmic in the engine's chains: per series and period, this
-/// import's figures so far are kept by revision order (one entry per stage and as-of date,
-/// the latest figure with it), so each figure's predecessor is one ordered lookup.
+/// Gives every figure its id (UUIDv7, in import order) and links it to the revision it
+/// follows ([`Engine::link_revisions`]); returns the figures and how many revise an earlier
+/// figure.
 pub(crate) fn link_revisions(
     engine: &Engine,
     mut figures: Vec<SalesFigure>,
 ) -> Result<(Vec<SalesFigure>, i64), StatsError> {
-    type Order = (ReleaseStage, Date);
-    let mut revision_count = 0i64;
-    let mut batch: HashMap<(SeriesKey, MonthRange), BTreeMap<Order, usize>> = HashMap::new();
-    for i in 0..figures.len() {
+    for f in &mut figures {
         let number = uuid::Uuid::now_v7().as_u128();
-        figures[i].id =
-            figure_id(number).ok_or_else(|| StatsError::Internal("figure id".to_owned()))?;
-        let order = (figures[i].provenance.stage, figures[i].provenance.as_of);
-        let earlier = batch
-            .entry((figures[i].key.clone(), figures[i].period))
-            .or_default();
-        let from_batch = earlier.range(..=order).next_back().map(|(_, &j)| j);
-        let from_engine = engine.predecessor_of(&figures[i]);
-        let predecessor = match (from_batch, from_engine) {
-            (Some(j), Some(e)) => {
-                let batch_order = Some((figures[j].provenance.stage, figures[j].provenance.as_of));
-                if batch_order >= engine.revision_order(e) {
-                    Some(figures[j].id.clone())
-                } else {
-                    engine.figure_id(e)
-                }
-            }
-            (Some(j), None) => Some(figures[j].id.clone()),
-            (None, Some(e)) => engine.figure_id(e),
-            (None, None) => None,
-        };
-        let revises = !earlier.is_empty()
-            || engine
-                .latest_revision(&figures[i].key, figures[i].period)
-                .is_some();
-        if revises {
-            revision_count += 1;
-        }
-        earlier.insert(order, i);
-        figures[i].provenance.supersedes = predecessor;
+        f.id = figure_id(number).ok_or_else(|| StatsError::Internal("figure id".to_owned()))?;
     }
-    Ok((figures, revision_count))
+    let revision_count = engine.link_revisions(&mut figures);
+    Ok((figures, i64::try_from(revision_count).unwrap_or(i64::MAX)))
 }
 
 impl StatsApi {

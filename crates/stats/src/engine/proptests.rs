@@ -528,8 +528,8 @@ proptest! {
                 f
             })
             .collect();
-        let (linked, revision_count) =
-            crate::service::link_revisions(&engine, import).unwrap();
+        let mut linked = import;
+        let revision_count = i64::try_from(engine.link_revisions(&mut linked)).unwrap();
         let (expected, expected_count) = reference_links(&engine, &linked);
         let links: Vec<Option<String>> = linked
             .iter()

@@ -1,0 +1,262 @@
+//! Revision chains: every revision of one series and period, contiguous in its series'
+//! entries in revision order (the latest last); a figure's place and neighbours, pages of a
+//! chain, and where a new figure goes, including an import's own earlier figures.
+
+use std::collections::{BTreeMap, HashMap};
+
+use autointel_domain::{Date, MonthRange, ReleaseStage, SalesFigure, SeriesKey};
+
+use super::layout::{
+    Entry, as_of_code, as_of_to_day_code, date_from_code, enum_value, month_code, period_from_code,
+    stage_code,
+};
+use super::{Engine, FigureRef};
+
+impl Engine {
+    /// The entries of a figure's series and the position of its own entry: a scan of a
+    /// short series, else its period from the series' index and a binary search in its
+    /// chain (by revision order; in an irregular series, by stage and as-of, then a scan of
+    /// the revisions that share both).
+    pub(super) fn entry_of(&self, f: FigureRef) -> Option<(&[Entry], usize)> {
+        let row = self.rows.get(f.0 as usize)?;
+        let list = self.entries.get(row.series as usize)?;
+        let Some(index) = self.long_series.get(&row.series) else {
+            let pos = list.iter().position(|e| e.row == f.0)?;
+            return Some((list, pos));
+        };
+        let at = index.binary_search_by_key(&f.0, |&(r, _)| r).ok()?;
+        let period = period_from_code(index[at].1);
+        let lo = list.partition_point(|e| e.period() < period);
+        let chain = &list[lo..lo + list[lo..].partition_point(|e| e.period() == period)];
+        let order = row.order();
+        let pos = if self.irregular.contains(&row.series) {
+            // Chains are sorted by (stage, as-of) in every series.
+            let from = chain.partition_point(|e| self.rows[e.row as usize].order() < order);
+            let same =
+                chain[from..].partition_point(|e| self.rows[e.row as usize].order() == order);
+            from + chain[from..from + same].iter().position(|e| e.row == f.0)?
+        } else {
+            let key = (order, self.numbers.get(f.0 as usize));
+            let pos = chain.partition_point(|e| {
+                (
+                    self.rows[e.row as usize].order(),
+                    self.numbers.get(e.row as usize),
+                ) < key
+            });
+            (chain.get(pos)?.row == f.0).then_some(pos)?
+        };
+        Some((list, lo + pos))
+    }
+
+    /// (stage, as-of date) of a figure: the first two keys of revision order.
+    pub fn revision_order(&self, f: FigureRef) -> Option<(ReleaseStage, Date)> {
+        let row = self.rows.get(f.0 as usize)?;
+        Some((
+            enum_value(ReleaseStage::ALL, row.stage())?,
+            date_from_code(as_of_to_day_code(row.as_of()))?,
+        ))
+    }
+
+    /// The revision before and after a figure in its (series, period) chain.
+    pub fn neighbours(&self, f: FigureRef) -> (Option<FigureRef>, Option<FigureRef>) {
+        match self.entry_of(f) {
+            Some((list, pos)) => neighbours_at(list, pos),
+            None => (None, None),
+        }
+    }
+
+    /// The figure that revised this one, if any.
+    pub fn superseded_by(&self, f: FigureRef) -> Option<FigureRef> {
+        self.neighbours(f).1
+    }
+
+    /// The revision chain of one series and period (entries in revision order).
+    fn chain(&self, series: u32, start: u16, end: u16) -> &[Entry] {
+        let list = &self.entries[series as usize];
+        let lo = list.partition_point(|e| e.period() < (start, end));
+        let same = list[lo..].partition_point(|e| e.period() == (start, end));
+        &list[lo..lo + same]
+    }
+
+    /// Every revision of one series and period, oldest first.
+    pub fn revisions(&self, key: &SeriesKey, period: MonthRange) -> Vec<FigureRef> {
+        let Some(series) = self.series_of(key) else {
+            return Vec::new();
+        };
+        self.chain(series, month_code(period.start()), month_code(period.end()))
+            .iter()
+            .map(|e| FigureRef(e.row))
+            .collect()
+    }
+
+    /// The revision chain of a series key and period, empty when nothing is stored for it.
+    fn chain_of(&self, key: &SeriesKey, period: MonthRange) -> (Option<u32>, &[Entry]) {
+        match self.series_of(key) {
+            Some(series) => (
+                Some(series),
+                self.chain(series, month_code(period.start()), month_code(period.end())),
+            ),
+            None => (None, &[]),
+        }
+    }
+
+    /// How many revisions one series and period has.
+    pub fn revision_count(&self, key: &SeriesKey, period: MonthRange) -> usize {
+        self.chain_of(key, period).1.len()
+    }
+
+    /// One page of the revisions of one series and period, oldest first: up to `limit`
+    /// revisions after `after` (from the oldest when `None`). `None` when `after` is not a
+    /// revision of that series and period. Costs a logarithmic lookup and the page.
+    pub fn revision_page(
+        &self,
+        key: &SeriesKey,
+        period: MonthRange,
+        after: Option<FigureRef>,
+        limit: usize,
+    ) -> Option<RevisionPage> {
+        let (series, chain) = self.chain_of(key, period);
+        let from = match after {
+            None => 0,
+            Some(f) => {
+                let row = self.rows.get(f.0 as usize)?;
+                if Some(row.series) != series {
+                    return None;
+                }
+                let (list, pos) = self.entry_of(f)?;
+                let (start, end) = (month_code(period.start()), month_code(period.end()));
+                if list[pos].period() != (start, end) {
+                    return None;
+                }
+                // The chain is the run of this period in `list`.
+                let lo = list.partition_point(|e| e.period() < (start, end));
+                pos - lo + 1
+            }
+        };
+        let to = from.saturating_add(limit).min(chain.len());
+        Some(RevisionPage {
+            previous: from
+                .checked_sub(1)
+                .and_then(|p| chain.get(p))
+                .map(|e| FigureRef(e.row)),
+            revisions: chain
+                .get(from..to)
+                .unwrap_or_default()
+                .iter()
+                .map(|e| FigureRef(e.row))
+                .collect(),
+            more: to < chain.len(),
+        })
+    }
+
+    /// The latest revision of one series and period, regardless of `as_of` (the figure a new
+    /// import of that series and period supersedes).
+    pub fn latest_revision(&self, key: &SeriesKey, period: MonthRange) -> Option<FigureRef> {
+        self.chain_of(key, period)
+            .1
+            .last()
+            .map(|e| FigureRef(e.row))
+    }
+
+    /// Where a new figure would go in its chain: the revision it would directly follow.
+    pub fn predecessor_of(&self, figure: &SalesFigure) -> Option<FigureRef> {
+        let (_, chain) = self.chain_of(&figure.key, figure.period);
+        let order = (
+            stage_code(figure.provenance.stage),
+            as_of_code(figure.provenance.as_of),
+        );
+        // A new figure follows every revision not later than it (ties: the newcomer wins);
+        // chains are sorted by (stage, as-of), so those revisions are a prefix.
+        let before = chain.partition_point(|e| self.rows[e.row as usize].order() <= order);
+        before
+            .checked_sub(1)
+            .and_then(|i| chain.get(i))
+            .map(|e| FigureRef(e.row))
+    }
+
+    /// The figure known on `as_of` (latest when `None`) among one chain.
+    pub(super) fn latest_known(&self, chain: &[Entry], as_of: Option<u32>) -> Option<u32> {
+        match as_of {
+            None => chain.last().map(|e| e.row),
+            Some(d) => chain
+                .iter()
+                .rev()
+                .find(|e| self.rows[e.row as usize].as_of() <= d)
+                .map(|e| e.row),
+        }
+    }
+
+    /// Links every figure of an import (ids assigned, in import order) to the revision it
+    /// follows: the latest of its series and period in the engine and among the import's
+    /// earlier figures that is not later than it (ties: the later one wins, the import's
+    /// over the engine's); returns how many revise an earlier figure.
+    ///
+    /// Linear in the import and logarithmic in the engine's chains: per series and period,
+    /// the import's figures so far are kept by revision order (one entry per stage and as-of
+    /// date, the latest figure with it), so each figure's predecessor is one ordered lookup.
+    pub fn link_revisions(&self, figures: &mut [SalesFigure]) -> usize {
+        type Order = (ReleaseStage, Date);
+        let mut revision_count = 0;
+        let mut batch: HashMap<(SeriesKey, MonthRange), BTreeMap<Order, usize>> = HashMap::new();
+        for i in 0..figures.len() {
+            let order = (figures[i].provenance.stage, figures[i].provenance.as_of);
+            let earlier = batch
+                .entry((figures[i].key.clone(), figures[i].period))
+                .or_default();
+            let from_batch = earlier.range(..=order).next_back().map(|(_, &j)| j);
+            let from_engine = self.predecessor_of(&figures[i]);
+            let predecessor = match (from_batch, from_engine) {
+                (Some(j), Some(e)) => {
+                    let batch_order =
+                        Some((figures[j].provenance.stage, figures[j].provenance.as_of));
+                    if batch_order >= self.revision_order(e) {
+                        Some(figures[j].id.clone())
+                    } else {
+                        self.figure_id(e)
+                    }
+                }
+                (Some(j), None) => Some(figures[j].id.clone()),
+                (None, Some(e)) => self.figure_id(e),
+                (None, None) => None,
+            };
+            let revises = !earlier.is_empty()
+                || self
+                    .latest_revision(&figures[i].key, figures[i].period)
+                    .is_some();
+            if revises {
+                revision_count += 1;
+            }
+            earlier.insert(order, i);
+            figures[i].provenance.supersedes = predecessor;
+        }
+        revision_count
+    }
+}
+
+/// The revisions before and after position `pos` of a series' entries, within its chain.
+pub(super) fn neighbours_at(list: &[Entry], pos: usize) -> (Option<FigureRef>, Option<FigureRef>) {
+    let Some(period) = list.get(pos).map(Entry::period) else {
+        return (None, None);
+    };
+    let previous = pos
+        .checked_sub(1)
+        .and_then(|p| list.get(p))
+        .filter(|e| e.period() == period)
+        .map(|e| FigureRef(e.row));
+    let next = list
+        .get(pos + 1)
+        .filter(|e| e.period() == period)
+        .map(|e| FigureRef(e.row));
+    (previous, next)
+}
+
+/// One page of a revision chain (see [`Engine::revision_page`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionPage {
+    /// The revision just before the page, if any.
+    pub previous: Option<FigureRef>,
+    /// The page, oldest first.
+    pub revisions: Vec<FigureRef>,
+    /// True when later revisions follow the page.
+    pub more: bool,
+}

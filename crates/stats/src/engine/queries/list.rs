@@ -1,0 +1,162 @@
+//! Listing figures in a stable order (series, period, revision), the keys of a keyset page.
+
+use autointel_domain::ListFilter;
+
+use crate::engine::layout::{CompactKey, Entry, NONE, as_of_to_day_code, month_code};
+use crate::engine::{Engine, FigureRef};
+
+/// Sort key of a listed figure: series (as `SeriesKey` orders), period, then revision. Its
+/// text form is the cursor of a keyset page token.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ListKey {
+    organization: String,
+    basis: u8,
+    flow: u8,
+    market: String,
+    scope: u8,
+    powertrain: u8,
+    start: u16,
+    end: u16,
+    stage: u8,
+    as_of: u32,
+    number: u128,
+}
+
+impl ListKey {
+    /// The key as text (for a page token).
+    pub fn encode(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{:x}",
+            self.organization,
+            self.basis,
+            self.flow,
+            self.market,
+            self.scope,
+            self.powertrain,
+            self.start,
+            self.end,
+            self.stage,
+            self.as_of,
+            self.number
+        )
+    }
+
+    /// Parses [`ListKey::encode`]'s text.
+    pub fn decode(text: &str) -> Option<Self> {
+        let mut parts = text.split('|');
+        let mut next = || parts.next();
+        let key = Self {
+            organization: next()?.to_owned(),
+            basis: next()?.parse().ok()?,
+            flow: next()?.parse().ok()?,
+            market: next()?.to_owned(),
+            scope: next()?.parse().ok()?,
+            powertrain: next()?.parse().ok()?,
+            start: next()?.parse().ok()?,
+            end: next()?.parse().ok()?,
+            stage: next()?.parse().ok()?,
+            as_of: next()?.parse().ok()?,
+            number: u128::from_str_radix(next()?, 16).ok()?,
+        };
+        next().is_none().then_some(key)
+    }
+}
+
+impl Engine {
+    /// The organisation and market of a series key as list keys spell them (the whole
+    /// market's organisation is empty).
+    fn key_texts(&self, k: &CompactKey) -> Option<(String, String)> {
+        let organization = if k.organization == NONE {
+            String::new()
+        } else {
+            self.organizations
+                .value(k.organization)?
+                .as_str()
+                .to_owned()
+        };
+        let market = self.markets.value(k.market)?.as_str().to_owned();
+        Some((organization, market))
+    }
+
+    /// The [`ListKey`] of the figure of entry `e` of series key `k`, spelt `texts`.
+    fn list_key_in(
+        &self,
+        (organization, market): &(String, String),
+        k: &CompactKey,
+        e: Entry,
+    ) -> ListKey {
+        let row = &self.rows[e.row as usize];
+        ListKey {
+            organization: organization.clone(),
+            basis: k.basis,
+            flow: k.flow,
+            market: market.clone(),
+            scope: k.scope,
+            powertrain: k.powertrain,
+            start: e.start,
+            end: e.end,
+            stage: row.stage(),
+            as_of: as_of_to_day_code(row.as_of()),
+            number: self.numbers.get(e.row as usize),
+        }
+    }
+
+    /// The [`ListKey`] of a figure, as [`Engine::list`] makes it.
+    pub fn list_key(&self, f: FigureRef) -> Option<ListKey> {
+        let row = self.rows.get(f.0 as usize)?;
+        let k = self.series_keys.get(row.series as usize)?;
+        let (list, pos) = self.entry_of(f)?;
+        Some(self.list_key_in(&self.key_texts(k)?, k, list[pos]))
+    }
+
+    /// The figure a [`ListKey`] names, when every part of the key is that figure's.
+    pub fn figure_of_list_key(&self, key: &ListKey) -> Option<FigureRef> {
+        let f = FigureRef(self.row_of(key.number)?);
+        (self.list_key(f).as_ref() == Some(key)).then_some(f)
+    }
+
+    /// Every figure matching `filter`, sorted by [`ListKey`].
+    pub fn list(&self, filter: &ListFilter) -> Vec<(ListKey, FigureRef)> {
+        let as_of = Self::as_of_key(filter.as_of);
+        let Some(keys) = self.key_filter(
+            filter.organization.as_ref().map(Some),
+            filter.market.as_ref(),
+            filter.basis,
+            filter.flow,
+            filter.scope,
+            filter.powertrain,
+        ) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (s, k) in self.series_keys.iter().enumerate() {
+            if !keys.matches(k) {
+                continue;
+            }
+            let texts = self.key_texts(k).unwrap_or_default();
+            for chain in self.entries[s].chunk_by(|a, b| a.period() == b.period()) {
+                let Some(&e) = chain.first() else { continue };
+                if let Some(range) = filter.overlapping
+                    && (e.start > month_code(range.end()) || e.end < month_code(range.start()))
+                {
+                    continue;
+                }
+                let picked: Vec<u32> = if filter.include_superseded {
+                    chain
+                        .iter()
+                        .map(|e| e.row)
+                        .filter(|&r| as_of.is_none_or(|d| self.rows[r as usize].as_of() <= d))
+                        .collect()
+                } else {
+                    self.latest_known(chain, as_of).into_iter().collect()
+                };
+                for row in picked {
+                    let key = self.list_key_in(&texts, k, Entry { row, ..e });
+                    out.push((key, FigureRef(row)));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}

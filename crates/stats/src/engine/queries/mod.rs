@@ -1,0 +1,54 @@
+//! The queries, one module per question: totals with coverage (`coverage`, `total`),
+//! changes, series, rankings, shares, breakdowns, rollups, target progress and listing.
+//! Each is a pure function of the engine's figures that names the figures it used.
+
+mod breakdown;
+mod change;
+mod coverage;
+mod list;
+mod progress;
+mod rank;
+mod rollup;
+mod series;
+mod share;
+mod total;
+
+use autointel_domain::Date;
+
+pub use breakdown::BreakdownAnswer;
+pub use change::ChangeAnswer;
+pub use coverage::{Coverage, Runs, Total};
+pub use list::ListKey;
+pub use progress::TargetProgressAnswer;
+pub use rank::{RankingAnswer, RankingEntry};
+pub use rollup::{Contribution, RollupAnswer};
+pub use series::SeriesAnswer;
+pub use share::{ShareAnswer, SharePoint};
+pub use total::TotalAnswer;
+
+use super::layout::{FastSet, as_of_code};
+use super::{Engine, FigureRef};
+
+/// The figures an answer used, each once, in first-use order.
+#[derive(Clone, Debug, Default)]
+struct Used {
+    seen: FastSet<u32>,
+    figures: Vec<FigureRef>,
+}
+
+impl Used {
+    fn add(&mut self, rows: &[u32]) {
+        for &r in rows {
+            if self.seen.insert(r) {
+                self.figures.push(FigureRef(r));
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// The engine's code of an as-of date.
+    fn as_of_key(as_of: Option<Date>) -> Option<u32> {
+        as_of.map(as_of_code)
+    }
+}
