@@ -10,7 +10,7 @@ use crate::harness::{Db, spawn_app};
 /// full-width letters, case and inner whitespace make no difference; invisible and
 /// direction-override characters are refused on write.
 async fn names_are_normalised_and_matched_by_one_key(db: &Db) {
-    let app = spawn_app(&db).await;
+    let app = spawn_app(db).await;
     let mut c = app.client.clone();
     let decomposed = "Citroe\u{0308}n  Motors";
     let created = c
@@ -85,7 +85,7 @@ async fn names_are_normalised_and_matched_by_one_key(db: &Db) {
 
 /// One call tells which of many organisations exist, each once, in request order.
 async fn batch_get_tells_found_from_missing_in_one_call(db: &Db) {
-    let app = spawn_app(&db).await;
+    let app = spawn_app(db).await;
     let mut c = app.client.clone();
     crate::fixtures::create_org(&mut c, "acme", "Acme").await;
     crate::fixtures::create_org(&mut c, "zenith", "Zenith").await;

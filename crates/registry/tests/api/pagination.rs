@@ -11,7 +11,7 @@ use crate::fixtures::{
 use crate::harness::{Db, spawn_app, spawn_app_with};
 
 async fn pagination_pages_by_size_and_rejects_foreign_tokens(db: &Db) {
-    let app = spawn_app_with(&db, true).await;
+    let app = spawn_app_with(db, true).await;
     let mut c = app.client.clone();
     let everything = all_org_names(&mut c).await;
     assert_eq!(everything.len(), 14);
@@ -159,7 +159,7 @@ async fn pagination_pages_by_size_and_rejects_foreign_tokens(db: &Db) {
 }
 
 async fn timeline_orders_by_occurred_date_coarser_first(db: &Db) {
-    let app = spawn_app(&db).await;
+    let app = spawn_app(db).await;
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
     create_org(&mut c, "beta", "Beta").await;
@@ -286,7 +286,7 @@ async fn timeline_orders_by_occurred_date_coarser_first(db: &Db) {
 /// each under the byte bound, and paging returns every one exactly once. Aliases are capped
 /// on writes.
 async fn pages_are_bounded_by_bytes_and_aliases_by_count(db: &Db) {
-    let app = spawn_app(&db).await;
+    let app = spawn_app(db).await;
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
     create_source(&mut c, "s1").await;

@@ -14,7 +14,7 @@ use crate::fixtures::{
 use crate::harness::{Db, spawn_app, spawn_app_with};
 
 async fn seed_facts_are_retrievable_with_their_sources(db: &Db) {
-    let app = spawn_app_with(&db, true).await;
+    let app = spawn_app_with(db, true).await;
     let mut c = app.client.clone();
     let article = "sources/article-nissan-china-exports-2023";
 
@@ -189,7 +189,7 @@ async fn seed_facts_are_retrievable_with_their_sources(db: &Db) {
     let events_before = all_event_names(&mut c).await;
     let orgs_before = all_org_names(&mut c).await;
     drop(app);
-    let app = spawn_app_with(&db, true).await;
+    let app = spawn_app_with(db, true).await;
     let mut c = app.client.clone();
     if db.is_postgres() {
         assert_eq!(all_event_names(&mut c).await, events_before);
@@ -199,7 +199,7 @@ async fn seed_facts_are_retrievable_with_their_sources(db: &Db) {
 }
 
 async fn every_other_rpc_round_trips(db: &Db) {
-    let app = spawn_app(&db).await;
+    let app = spawn_app(db).await;
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
     create_org(&mut c, "acme-plant", "Acme plant").await;
@@ -434,7 +434,7 @@ async fn every_other_rpc_round_trips(db: &Db) {
 }
 
 async fn clarification_supersedes_report_and_both_stay_readable(db: &Db) {
-    let app = spawn_app_with(&db, true).await;
+    let app = spawn_app_with(db, true).await;
     let mut c = app.client.clone();
     let report = create_event(
         &mut c,
@@ -542,7 +542,7 @@ async fn clarification_supersedes_report_and_both_stay_readable(db: &Db) {
 }
 
 async fn partners_are_found_directly_and_through_hops(db: &Db) {
-    let app = spawn_app_with(&db, true).await;
+    let app = spawn_app_with(db, true).await;
     let mut c = app.client.clone();
     let partners = |hops: i32| wire::ListPartnersRequest {
         organization: "organizations/nissan-china".to_owned(),

@@ -7,7 +7,7 @@ use crate::fixtures::{create_event, create_org, create_source, event, fields, mo
 use crate::harness::{Db, spawn_app};
 
 async fn watch_resumes_after_reconnect_without_missing_or_repeating(db: &Db) {
-    let app = spawn_app(&db).await;
+    let app = spawn_app(db).await;
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
     create_source(&mut c, "s1").await;

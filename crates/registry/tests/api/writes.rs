@@ -12,7 +12,7 @@ use crate::fixtures::{
 use crate::harness::{Db, spawn_app};
 
 async fn create_retry_with_same_request_id_returns_first_result_and_writes_nothing(db: &Db) {
-    let app = spawn_app(&db).await;
+    let app = spawn_app(db).await;
     let mut c = app.client.clone();
     let request_id = uuid::Uuid::new_v4().to_string();
     let req = wire::CreateOrganizationRequest {
@@ -70,7 +70,7 @@ async fn create_retry_with_same_request_id_returns_first_result_and_writes_nothi
 }
 
 async fn update_honours_field_mask_and_etag(db: &Db) {
-    let app = spawn_app(&db).await;
+    let app = spawn_app(db).await;
     let mut c = app.client.clone();
     let created = create_org(&mut c, "acme", "Acme").await;
     let mut patch = created.clone();
@@ -182,7 +182,7 @@ async fn update_honours_field_mask_and_etag(db: &Db) {
 }
 
 async fn bad_input_reports_every_field_violation_and_writes_nothing(db: &Db) {
-    let app = spawn_app(&db).await;
+    let app = spawn_app(db).await;
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
     create_source(&mut c, "s1").await;
