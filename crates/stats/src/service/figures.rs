@@ -1,0 +1,62 @@
+//! Reading figures: one by name, a filtered listing, a revision chain; the last two in
+//! pages (`paging`).
+
+use autointel_domain::SalesFigureId;
+use autointel_proto::convert::ResourceId;
+use autointel_proto::stats as wire;
+
+use super::answers;
+use super::paging::{self, history_request, list_request};
+use super::state::State;
+use crate::error::StatsError;
+
+/// `GetSalesFigure`.
+pub(super) fn get(
+    state: &State,
+    r: &wire::GetSalesFigureRequest,
+) -> Result<wire::SalesFigure, StatsError> {
+    let id =
+        SalesFigureId::from_resource_name(&r.name).map_err(|e| StatsError::invalid("name", e.0))?;
+    let engine = state.read()?;
+    let f = engine
+        .find(&id)
+        .ok_or_else(|| StatsError::NotFound(id.resource_name()))?;
+    answers::figure(&engine, f)
+}
+
+/// `ListSalesFigures`: one page of the figures matching the filters, in list-key order.
+pub(super) fn list(
+    state: &State,
+    r: &wire::ListSalesFiguresRequest,
+) -> Result<wire::ListSalesFiguresResponse, StatsError> {
+    let (filter, page) = list_request(r)?;
+    let engine = state.read()?;
+    let listed = engine.list(&filter);
+    let (figures, next_page_token) = page.of(&listed);
+    let sales_figures = figures
+        .iter()
+        .map(|&(_, f)| answers::figure(&engine, f))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(wire::ListSalesFiguresResponse {
+        sales_figures,
+        next_page_token,
+    })
+}
+
+/// `GetRevisionHistory`: one page of a revision chain, oldest first. An altered token, or
+/// one of another series or period, is refused; a page costs a logarithmic lookup and the
+/// page.
+pub(super) fn revision_history(
+    state: &State,
+    r: &wire::GetRevisionHistoryRequest,
+) -> Result<wire::GetRevisionHistoryResponse, StatsError> {
+    let (q, page) = history_request(r)?;
+    let engine = state.read()?;
+    let chain = engine
+        .revision_page(&q.series, q.period, page.after(&engine)?, page.size)
+        .ok_or_else(paging::not_a_revision)?;
+    Ok(wire::GetRevisionHistoryResponse {
+        revisions: answers::revisions(&engine, &chain)?,
+        next_page_token: page.next_token(&engine, &chain)?,
+    })
+}

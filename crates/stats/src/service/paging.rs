@@ -1,0 +1,244 @@
+//! Paging of `ListSalesFigures` and `GetRevisionHistory` (AIP-158): page sizes and page
+//! tokens. A token is the [`ListKey`] of the last figure served under a fingerprint of the
+//! request that issued it, so a token used with other filters, or edited, is refused.
+
+use autointel_domain::{ListFilter, RevisionHistoryQuery, Violations};
+use autointel_proto::stats as wire;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use prost::Message;
+
+use super::{digest, finish, present};
+use crate::engine::{Engine, FigureRef, ListKey, RevisionPage};
+use crate::error::StatsError;
+
+/// Default page size of `ListSalesFigures`.
+const DEFAULT_PAGE_SIZE: usize = 50;
+/// Largest page; larger requests are coerced to it.
+const MAX_PAGE_SIZE: usize = 1000;
+/// Default page size of `GetRevisionHistory` (its largest is [`MAX_PAGE_SIZE`]).
+const DEFAULT_HISTORY_PAGE_SIZE: usize = 100;
+
+/// An opaque page token: the query's fingerprint and the last key served.
+pub fn encode_token(fingerprint: &str, key: &ListKey) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1\n{fingerprint}\n{}", key.encode()))
+}
+
+/// The (fingerprint, last key) of a page token, if it is one of ours.
+pub fn decode_token(token: &str) -> Option<(String, ListKey)> {
+    let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let mut parts = text.splitn(3, '\n');
+    if parts.next()? != "v1" {
+        return None;
+    }
+    let fingerprint = parts.next()?.to_owned();
+    let key = ListKey::decode(parts.next()?)?;
+    Some((fingerprint, key))
+}
+
+/// A paged request: its paging fields, and the rest of it, which its tokens are bound to.
+trait Paged: Message + Clone {
+    fn page_size(&self) -> i32;
+    fn page_token(&self) -> &str;
+    fn clear_paging(&mut self);
+
+    /// The request without its paging fields, encoded.
+    fn query(&self) -> Vec<u8> {
+        let mut query = self.clone();
+        query.clear_paging();
+        query.encode_to_vec()
+    }
+}
+
+macro_rules! paged {
+    ($($request:ty),*) => {$(
+        impl Paged for $request {
+            fn page_size(&self) -> i32 {
+                self.page_size
+            }
+            fn page_token(&self) -> &str {
+                &self.page_token
+            }
+            fn clear_paging(&mut self) {
+                self.page_size = 0;
+                self.page_token.clear();
+            }
+        }
+    )*};
+}
+
+paged!(
+    wire::ListSalesFiguresRequest,
+    wire::GetRevisionHistoryRequest
+);
+
+/// The page size asked for: `default` for 0, at most [`MAX_PAGE_SIZE`], never negative.
+fn page_size(v: &mut Violations, request: &impl Paged, default: usize) -> Option<usize> {
+    match request.page_size() {
+        0 => Some(default),
+        n if n < 0 => {
+            v.push("page_size", "must not be negative");
+            None
+        }
+        n => Some(
+            usize::try_from(n)
+                .unwrap_or(MAX_PAGE_SIZE)
+                .min(MAX_PAGE_SIZE),
+        ),
+    }
+}
+
+/// The key a request's page token continues after (`None` for the first page); a token
+/// that is not ours is malformed, one `accepts` refuses is recorded as `refused`.
+fn token_key(
+    v: &mut Violations,
+    request: &impl Paged,
+    refused: &str,
+    accepts: impl FnOnce(&str, &ListKey) -> bool,
+) -> Option<ListKey> {
+    let token = request.page_token();
+    if token.is_empty() {
+        return None;
+    }
+    match decode_token(token) {
+        Some((fingerprint, key)) if accepts(&fingerprint, &key) => Some(key),
+        Some(_) => {
+            v.push("page_token", refused);
+            None
+        }
+        None => {
+            v.push("page_token", "is malformed");
+            None
+        }
+    }
+}
+
+/// One page of `ListSalesFigures`: its size, the key it continues after and the fingerprint
+/// of the request's filters, which its tokens carry.
+pub(super) struct ListPage {
+    size: usize,
+    after: Option<ListKey>,
+    fingerprint: String,
+}
+
+/// Converts a `ListSalesFigures` request: its filter and its page, every violation in field
+/// order.
+pub(super) fn list_request(
+    r: &wire::ListSalesFiguresRequest,
+) -> Result<(ListFilter, ListPage), StatsError> {
+    let mut v = Violations::new();
+    let size = page_size(&mut v, r, DEFAULT_PAGE_SIZE);
+    let filter = v.check_nested("", ListFilter::try_from(r));
+    let fingerprint = digest(&r.query());
+    let after = token_key(&mut v, r, "was issued for different filters", |f, _| {
+        f == fingerprint
+    });
+    finish(v)?;
+    let page = ListPage {
+        size: present(size)?,
+        after,
+        fingerprint,
+    };
+    Ok((present(filter)?, page))
+}
+
+impl ListPage {
+    /// This page of `listed` (sorted by key) and the token of the next page, empty after
+    /// the last.
+    pub(super) fn of<'a, T>(&self, listed: &'a [(ListKey, T)]) -> (&'a [(ListKey, T)], String) {
+        let start = match &self.after {
+            Some(key) => listed.partition_point(|(k, _)| k <= key),
+            None => 0,
+        };
+        let page = &listed[start..listed.len().min(start.saturating_add(self.size))];
+        let next_page_token = match page.last() {
+            Some((last, _)) if start + page.len() < listed.len() => {
+                encode_token(&self.fingerprint, last)
+            }
+            _ => String::new(),
+        };
+        (page, next_page_token)
+    }
+}
+
+/// One page of `GetRevisionHistory`: its size, the revision it continues after and the
+/// request without its paging fields, which its tokens are bound to.
+pub(super) struct HistoryPage {
+    /// Most revisions on the page.
+    pub(super) size: usize,
+    after: Option<ListKey>,
+    query: Vec<u8>,
+}
+
+/// The fingerprint of a `GetRevisionHistory` page token: a digest of the request (without
+/// its paging fields) and of the cursor, so that editing either is noticed.
+fn history_fingerprint(query: &[u8], key: &ListKey) -> String {
+    let mut bytes = query.to_vec();
+    bytes.extend_from_slice(b"\nrevisions after\n");
+    bytes.extend_from_slice(key.encode().as_bytes());
+    digest(&bytes)
+}
+
+/// Converts a `GetRevisionHistory` request: its series and period and its page, every
+/// violation in field order. Only the exact token text this service issues is accepted: a
+/// token that decodes to the same cursor in another spelling (hex case, say) is an edited
+/// one too.
+pub(super) fn history_request(
+    r: &wire::GetRevisionHistoryRequest,
+) -> Result<(RevisionHistoryQuery, HistoryPage), StatsError> {
+    let mut v = Violations::new();
+    let query = v.check_nested("", RevisionHistoryQuery::try_from(r));
+    let size = page_size(&mut v, r, DEFAULT_HISTORY_PAGE_SIZE);
+    let bytes = r.query();
+    let after = token_key(
+        &mut v,
+        r,
+        "was issued for a different series or period, or was altered",
+        |fingerprint, key| {
+            fingerprint == history_fingerprint(&bytes, key)
+                && encode_token(fingerprint, key) == r.page_token
+        },
+    );
+    finish(v)?;
+    let page = HistoryPage {
+        size: present(size)?,
+        after,
+        query: bytes,
+    };
+    Ok((present(query)?, page))
+}
+
+/// The refusal of a token that names no revision of the request's series and period.
+pub(super) fn not_a_revision() -> StatsError {
+    StatsError::invalid("page_token", "names no revision of this series and period")
+}
+
+impl HistoryPage {
+    /// The revision the page continues after, if any.
+    pub(super) fn after(&self, engine: &Engine) -> Result<Option<FigureRef>, StatsError> {
+        match &self.after {
+            Some(key) => Ok(Some(
+                engine.figure_of_list_key(key).ok_or_else(not_a_revision)?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The token of the page after `page`, empty when it is the last.
+    pub(super) fn next_token(
+        &self,
+        engine: &Engine,
+        page: &RevisionPage,
+    ) -> Result<String, StatsError> {
+        match page.revisions.last() {
+            Some(&last) if page.more => {
+                let key = engine
+                    .list_key(last)
+                    .ok_or_else(|| StatsError::Internal("revision missing".to_owned()))?;
+                Ok(encode_token(&history_fingerprint(&self.query, &key), &key))
+            }
+            _ => Ok(String::new()),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The computations: each converts its request into a domain query (proto's `TryFrom`),
+//! asks the engine (and, for rollups, target progress and events, the registry), and
+//! converts the answer (`answers`).
+
+use autointel_domain::{
+    BreakdownQuery, ChangeQuery, RankingQuery, RollupQuery, SeriesQuery, ShareQuery,
+    TargetProgressQuery, TotalQuery,
+};
+use autointel_proto::stats as wire;
+
+use super::answers::{self, Cited};
+use super::query;
+use super::state::State;
+use crate::error::StatsError;
+
+/// `ComputeTotal`.
+pub(super) fn total(
+    state: &State,
+    r: &wire::ComputeTotalRequest,
+) -> Result<wire::ComputeTotalResponse, StatsError> {
+    let q: TotalQuery = query(r)?;
+    let engine = state.read()?;
+    let answer = engine.total(&q.series, q.period, q.as_of);
+    answers::total_response(&answer, &Cited::new(&engine, &state.wire_figures))
+}
+
+/// `ComputeChange`.
+pub(super) fn change(
+    state: &State,
+    r: &wire::ComputeChangeRequest,
+) -> Result<wire::ComputeChangeResponse, StatsError> {
+    let q: ChangeQuery = query(r)?;
+    let engine = state.read()?;
+    let answer = engine.change(&q.series, q.period, q.prior_period, q.as_of);
+    let cited = Cited::new(&engine, &state.wire_figures);
+    answers::change_response(&answer, q.percent_decimals, &cited)
+}
+
+/// `ComputeSeries`, with the organisation's events from the registry when asked for (after
+/// the engine is released).
+pub(super) async fn series(
+    state: &State,
+    r: &wire::ComputeSeriesRequest,
+) -> Result<wire::ComputeSeriesResponse, StatsError> {
+    let q: SeriesQuery = query(r)?;
+    let mut response = {
+        let engine = state.read()?;
+        let answer = engine.series(
+            &q.series,
+            q.period,
+            q.granularity,
+            q.cumulative_within_year,
+            q.as_of,
+        );
+        answers::series_response(&answer, &Cited::new(&engine, &state.wire_figures))?
+    };
+    if let (Some(org), true) = (&q.series.organization, q.include_events) {
+        response.events = state.registry.events(org, q.period).await?;
+    }
+    Ok(response)
+}
+
+/// `ComputeRanking`.
+pub(super) fn ranking(
+    state: &State,
+    r: &wire::ComputeRankingRequest,
+) -> Result<wire::ComputeRankingResponse, StatsError> {
+    let q: RankingQuery = query(r)?;
+    let engine = state.read()?;
+    let answer = engine.ranking(&q.series, q.period, q.limit, q.as_of);
+    let cited = Cited::new(&engine, &state.wire_figures);
+    answers::ranking_response(&answer, q.percent_decimals, &cited)
+}
+
+/// `ComputeShare`.
+pub(super) fn share(
+    state: &State,
+    r: &wire::ComputeShareRequest,
+) -> Result<wire::ComputeShareResponse, StatsError> {
+    let q: ShareQuery = query(r)?;
+    let engine = state.read()?;
+    let answer = engine.share(
+        &q.numerator,
+        &q.denominator,
+        q.period,
+        q.granularity,
+        q.as_of,
+    );
+    let cited = Cited::new(&engine, &state.wire_figures);
+    answers::share_response(&answer, q.percent_decimals, &cited)
+}
+
+/// `ComputeBreakdown`.
+pub(super) fn breakdown(
+    state: &State,
+    r: &wire::ComputeBreakdownRequest,
+) -> Result<wire::ComputeBreakdownResponse, StatsError> {
+    let q: BreakdownQuery = query(r)?;
+    let engine = state.read()?;
+    let answer = engine.breakdown(&q.filter, q.period, q.as_of);
+    answers::breakdown_response(&answer, &Cited::new(&engine, &state.wire_figures))
+}
+
+/// `ComputeRollup`: the hierarchy below the root from the registry, then the engine.
+pub(super) async fn rollup(
+    state: &State,
+    r: &wire::ComputeRollupRequest,
+) -> Result<wire::ComputeRollupResponse, StatsError> {
+    let q: RollupQuery = query(r)?;
+    let root = q
+        .root()
+        .ok_or_else(|| StatsError::Internal("a rollup query without its root".to_owned()))?;
+    let links = state
+        .registry
+        .hierarchy_links(root, q.hierarchy_on())
+        .await?;
+    let engine = state.read()?;
+    let answer = engine.rollup(&q.series, &links, q.period, q.as_of);
+    answers::rollup_response(&answer, &Cited::new(&engine, &state.wire_figures))
+}
+
+/// `ComputeTargetProgress`: the target from the registry, then the engine.
+pub(super) async fn target_progress(
+    state: &State,
+    r: &wire::ComputeTargetProgressRequest,
+) -> Result<wire::ComputeTargetProgressResponse, StatsError> {
+    let q: TargetProgressQuery = query(r)?;
+    let (wire_target, target) = state.registry.target(&q.target).await?;
+    let engine = state.read()?;
+    let answer = engine.target_progress(
+        &target.metric,
+        target.period,
+        target.threshold.get(),
+        target.comparator,
+        q.as_of,
+    );
+    let cited = Cited::new(&engine, &state.wire_figures);
+    answers::target_progress_response(
+        &answer,
+        wire_target,
+        target.threshold,
+        q.percent_decimals,
+        &cited,
+    )
+}

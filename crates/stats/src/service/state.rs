@@ -1,0 +1,159 @@
+//! What the service shares between requests and the refresh task: the engine behind its
+//! lock, the store, the registry client, and the cache of cited figures' wire forms.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use autointel_domain::Source;
+use autointel_proto::convert::optional_resource_name;
+use autointel_proto::stats as wire;
+
+use super::answers;
+use crate::engine::{Engine, FastMap, FigureRef};
+use crate::error::StatsError;
+use crate::registry_client::RegistryClient;
+use crate::store::{Store, StoredFigure};
+
+/// What the service shares between requests and the refresh task.
+#[derive(Debug)]
+pub struct State {
+    /// The in-memory engine.
+    pub engine: RwLock<Engine>,
+    /// The database.
+    pub store: Store,
+    /// The registry.
+    pub registry: RegistryClient,
+    /// Serialises imports in this process (revision links are computed from the engine).
+    pub import_lock: tokio::sync::Mutex<()>,
+    /// The service's own metrics.
+    pub metrics: crate::metrics::StatsMetrics,
+    /// Wire forms of the figures answers cite.
+    pub wire_figures: WireFigures,
+}
+
+impl State {
+    /// Read access to the engine.
+    pub fn read(&self) -> Result<RwLockReadGuard<'_, Engine>, StatsError> {
+        self.engine
+            .read()
+            .map_err(|_| StatsError::Internal("engine lock poisoned".to_owned()))
+    }
+
+    /// Write access to the engine.
+    pub fn write(&self) -> Result<RwLockWriteGuard<'_, Engine>, StatsError> {
+        self.engine
+            .write()
+            .map_err(|_| StatsError::Internal("engine lock poisoned".to_owned()))
+    }
+
+    /// Applies every database figure after the engine's last sequence number (and the
+    /// sources they cite); returns how many were new.
+    pub async fn refresh(&self) -> Result<usize, StatsError> {
+        const BATCH: i64 = 10_000;
+        let mut applied = 0;
+        loop {
+            let after = self.read()?.last_seq();
+            let batch = self.store.figures_after(after, BATCH).await?;
+            if batch.is_empty() {
+                return Ok(applied);
+            }
+            let mut missing_sources = BTreeSet::new();
+            {
+                let engine = self.read()?;
+                for stored in &batch {
+                    let source = &stored.figure.provenance.source;
+                    if engine.source(source).is_none() {
+                        missing_sources.insert(source.clone());
+                    }
+                }
+            }
+            let mut sources = Vec::new();
+            for id in missing_sources {
+                if let Some(source) = self.store.source(&id).await? {
+                    sources.push(source);
+                }
+            }
+            let full = batch.len() == usize::try_from(BATCH).unwrap_or(usize::MAX);
+            let mut engine = self.write()?;
+            // figures already applied (this replica's imports) are skipped
+            applied += apply(&mut engine, sources, &batch)?;
+            if let Some(last) = batch.last() {
+                engine.set_last_seq(last.seq);
+            }
+            if !full {
+                return Ok(applied);
+            }
+        }
+    }
+}
+
+/// Applies sources, then stored figures, to the engine: one merge per series for the whole
+/// batch (a long chain delivered newest first is not quadratic), figures already loaded
+/// skipped; returns how many were new.
+pub(super) fn apply(
+    engine: &mut Engine,
+    sources: Vec<Source>,
+    stored: &[StoredFigure],
+) -> Result<usize, StatsError> {
+    for source in sources {
+        engine.put_source(source);
+    }
+    engine
+        .insert_all(stored.iter().map(|s| (&s.figure, s.create_time_micros)))
+        .map_err(|e| StatsError::Internal(e.to_string()))
+}
+
+/// Most figures [`WireFigures`] keeps (a few hundred bytes each); it starts over when full.
+const WIRE_FIGURES_MAX: usize = 1 << 16;
+
+/// The wire forms of cited figures, built on first use. A figure never changes once
+/// imported except for its place in its revision chain (`supersedes`, `superseded_by`),
+/// which only an insert can change: each kept form records the engine's size when it was
+/// built, and its chain links are looked up again once the engine has grown.
+#[derive(Debug, Default)]
+pub struct WireFigures {
+    map: RwLock<FastMap<FigureRef, Arc<WireFigure>>>,
+}
+
+#[derive(Debug)]
+struct WireFigure {
+    /// [`Engine::len`] when `figure` was built.
+    engine_len: usize,
+    figure: wire::SalesFigure,
+}
+
+impl WireFigures {
+    /// The wire form of a figure, as [`answers::figure`] makes it.
+    pub(super) fn get(
+        &self,
+        engine: &Engine,
+        f: FigureRef,
+    ) -> Result<wire::SalesFigure, StatsError> {
+        let engine_len = engine.len();
+        let cached = self.map.read().ok().and_then(|map| map.get(&f).cloned());
+        let w = match cached {
+            Some(kept) if kept.engine_len == engine_len => return Ok(kept.figure.clone()),
+            Some(kept) => {
+                let mut w = kept.figure.clone();
+                let (previous, next) = engine.neighbours(f);
+                w.supersedes =
+                    optional_resource_name(previous.and_then(|p| engine.figure_id(p)).as_ref());
+                w.superseded_by =
+                    optional_resource_name(next.and_then(|n| engine.figure_id(n)).as_ref());
+                w
+            }
+            None => answers::figure(engine, f)?,
+        };
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= WIRE_FIGURES_MAX {
+                map.clear();
+            }
+            let kept = WireFigure {
+                engine_len,
+                figure: w.clone(),
+            };
+            map.insert(f, Arc::new(kept));
+        }
+        Ok(w)
+    }
+}
