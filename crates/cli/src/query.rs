@@ -1,6 +1,6 @@
 //! The stats commands: build the request, call, print.
 
-use autointel_domain::{Date, OrganizationId, SeriesKey};
+use autointel_domain::{Comparison, Date, Granularity, OrganizationId, SeriesKey};
 use autointel_proto::convert::types::{date_to_wire, month_range_to_wire, series_key_to_wire};
 use autointel_proto::convert::{ResourceId, WireEnum};
 use autointel_proto::stats as wire;
@@ -41,10 +41,11 @@ fn as_of(d: Option<Date>) -> Option<autointel_proto::google::r#type::Date> {
 
 fn grain(g: Grain) -> i32 {
     match g {
-        Grain::Month => wire::Granularity::Month as i32,
-        Grain::Quarter => wire::Granularity::Quarter as i32,
-        Grain::Year => wire::Granularity::Year as i32,
+        Grain::Month => Granularity::Month,
+        Grain::Quarter => Granularity::Quarter,
+        Grain::Year => Granularity::Year,
     }
+    .to_wire()
 }
 
 /// `2023-01..2023-11` from the wire.
@@ -160,14 +161,14 @@ fn change_row(label: &str, c: &twire::Change) -> Vec<String> {
 /// `autointel compare`.
 pub async fn compare(mut client: Stats, args: CompareArgs, format: Format) -> Outcome {
     let (comparison, prior_period) = match &args.vs {
-        Against::YearOverYear => (wire::Comparison::YearOverYear, None),
-        Against::Preceding => (wire::Comparison::PrecedingPeriod, None),
-        Against::Range(r) => (wire::Comparison::Custom, Some(month_range_to_wire(*r))),
+        Against::YearOverYear => (Comparison::YearOverYear, None),
+        Against::Preceding => (Comparison::PrecedingPeriod, None),
+        Against::Range(r) => (Comparison::Custom, Some(month_range_to_wire(*r))),
     };
     let request = wire::ComputeChangeRequest {
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
-        comparison: comparison as i32,
+        comparison: comparison.to_wire(),
         prior_period,
         as_of_date: as_of(args.when.as_of),
         percent_decimals: Some(args.decimals),
@@ -377,30 +378,30 @@ pub async fn breakdown(mut client: Stats, args: BreakdownArgs, format: Format) -
         let dimension = match d {
             Dimension::Org => {
                 series.organization.clear();
-                wire::Dimension::Organization
+                autointel_domain::Dimension::Organization
             }
             Dimension::Basis => {
                 series.basis = 0;
-                wire::Dimension::Basis
+                autointel_domain::Dimension::Basis
             }
             Dimension::Flow => {
                 series.flow = 0;
-                wire::Dimension::Flow
+                autointel_domain::Dimension::Flow
             }
             Dimension::Market => {
                 series.market.clear();
-                wire::Dimension::Market
+                autointel_domain::Dimension::Market
             }
             Dimension::Scope => {
                 series.scope = 0;
-                wire::Dimension::Scope
+                autointel_domain::Dimension::Scope
             }
             Dimension::Powertrain => {
                 series.powertrain = 0;
-                wire::Dimension::Powertrain
+                autointel_domain::Dimension::Powertrain
             }
         };
-        group_by.push(dimension as i32);
+        group_by.push(dimension.to_wire());
     }
     let request = wire::ComputeBreakdownRequest {
         series: Some(series),
