@@ -1,12 +1,20 @@
 //! Command-line arguments.
+//!
+//! Flags are named after the proto fields they fill (`--granularity` for `granularity`,
+//! `--numerator` for `numerator`, `--as-of-date` for `as_of_date`), written in kebab case.
+//! An older spelling stays for one release as a hidden alias (or, for `--vs`, a hidden
+//! flag); [`parse`] prints a one-line note on stderr when one is used.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use autointel_domain::{
     Date, Flow, Market, MeasureBasis, MonthRange, Powertrain, ValueError, VehicleScope,
 };
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::ArgPredicate;
+use clap::error::ErrorKind;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::output::Format;
 
@@ -144,11 +152,11 @@ fn token<T: FromStr<Err = ValueError>>(s: &str) -> Result<T, String> {
     s.parse().map_err(|e: ValueError| e.to_string())
 }
 
-/// The dimensions that identify a series.
+/// The dimensions that identify a series (`SeriesKey`).
 #[derive(Debug, Args, Clone)]
 pub struct Series {
     /// Organisation id, e.g. `nissan-china`; omit for the whole market.
-    #[arg(long)]
+    #[arg(long = "organization", alias = "org", value_name = "ID")]
     pub org: Option<String>,
     /// Measure basis: retail, wholesale, production, registrations, deliveries, company_reported.
     #[arg(long, value_parser = token::<MeasureBasis>)]
@@ -174,7 +182,12 @@ pub struct When {
     #[arg(long, value_parser = token::<MonthRange>)]
     pub period: MonthRange,
     /// Answer with what was known on this date (YYYY-MM-DD).
-    #[arg(long, value_parser = token::<Date>)]
+    #[arg(
+        long = "as-of-date",
+        alias = "as-of",
+        value_name = "AS_OF_DATE",
+        value_parser = token::<Date>
+    )]
     pub as_of: Option<Date>,
 }
 
@@ -187,7 +200,19 @@ pub struct TotalArgs {
     pub when: When,
 }
 
-/// What a comparison is against.
+/// How `compare` picks the prior months (`Comparison`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum Comparison {
+    /// The same months a year earlier.
+    YearOverYear,
+    /// The range of equal length just before the period.
+    PrecedingPeriod,
+    /// The months given in --prior-period.
+    Custom,
+}
+
+/// What a comparison is against: the comparison with its prior period, as `compare` sends it.
 #[derive(Debug, Clone)]
 pub enum Against {
     /// The same months a year earlier.
@@ -198,6 +223,7 @@ pub enum Against {
     Range(MonthRange),
 }
 
+/// The deprecated `--vs`: `yoy`, `preceding` or a month range.
 fn against(s: &str) -> Result<Against, String> {
     match s {
         "yoy" | "year" => Ok(Against::YearOverYear),
@@ -216,17 +242,73 @@ pub struct CompareArgs {
     pub series: Series,
     #[command(flatten)]
     pub when: When,
-    /// Compare against: `yoy`, `preceding`, or a month range.
-    #[arg(long, value_parser = against, default_value = "yoy")]
-    pub vs: Against,
-    /// Decimals of percentages.
-    #[arg(long, default_value_t = 1)]
+    /// How to pick the prior months; custom takes them from --prior-period, which implies it.
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = Comparison::YearOverYear,
+        default_value_if("prior_period", ArgPredicate::IsPresent, "custom")
+    )]
+    pub comparison: Comparison,
+    /// The prior months of a custom comparison, e.g. `2021-01..2021-11`.
+    #[arg(long, value_parser = token::<MonthRange>, required_if_eq("comparison", "custom"))]
+    pub prior_period: Option<MonthRange>,
+    /// Deprecated: --comparison and --prior-period (`yoy`, `preceding` or a month range).
+    #[arg(
+        long = "vs",
+        hide = true,
+        value_name = "VS",
+        value_parser = against,
+        conflicts_with_all = ["comparison", "prior_period"]
+    )]
+    pub deprecated_vs: Option<Against>,
+    /// Decimals of percentages, 0 to 6.
+    #[arg(
+        long = "percent-decimals",
+        alias = "decimals",
+        value_name = "PERCENT_DECIMALS",
+        default_value_t = 1
+    )]
     pub decimals: i32,
+    /// The comparison with its prior period, from the flags above ([`parse`] sets it).
+    #[arg(skip = Against::YearOverYear)]
+    pub vs: Against,
 }
 
-/// Period grain.
+impl CompareArgs {
+    /// Folds the deprecated `--vs` into --comparison and --prior-period, checks that a prior
+    /// period goes with a custom comparison only, and sets [`CompareArgs::vs`].
+    fn resolve(&mut self) -> Result<(), String> {
+        match self.deprecated_vs.take() {
+            Some(Against::YearOverYear) => self.comparison = Comparison::YearOverYear,
+            Some(Against::Preceding) => self.comparison = Comparison::PrecedingPeriod,
+            Some(Against::Range(r)) => {
+                self.comparison = Comparison::Custom;
+                self.prior_period = Some(r);
+            }
+            None => {}
+        }
+        self.vs = match (self.comparison, self.prior_period) {
+            (Comparison::YearOverYear, None) => Against::YearOverYear,
+            (Comparison::PrecedingPeriod, None) => Against::Preceding,
+            (Comparison::Custom, Some(r)) => Against::Range(r),
+            (Comparison::Custom, None) => {
+                return Err("--comparison custom needs --prior-period".to_owned());
+            }
+            (_, Some(_)) => {
+                return Err(
+                    "--prior-period goes with --comparison custom (or alone), not with another comparison"
+                        .to_owned(),
+                );
+            }
+        };
+        Ok(())
+    }
+}
+
+/// Period grain (`Granularity`).
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Grain {
+pub enum Granularity {
     /// Calendar months.
     Month,
     /// Calendar quarters.
@@ -234,6 +316,9 @@ pub enum Grain {
     /// Calendar years.
     Year,
 }
+
+/// The former name of [`Granularity`], until `query.rs` uses the new one.
+pub type Grain = Granularity;
 
 /// Options of `series`.
 #[derive(Debug, Args)]
@@ -243,13 +328,19 @@ pub struct SeriesArgs {
     #[command(flatten)]
     pub when: When,
     /// Grain of the points.
-    #[arg(long, value_enum, default_value_t = Grain::Month)]
-    pub by: Grain,
+    #[arg(
+        long = "granularity",
+        alias = "by",
+        value_name = "GRANULARITY",
+        value_enum,
+        default_value_t = Granularity::Month
+    )]
+    pub by: Granularity,
     /// Show year-to-date totals.
-    #[arg(long)]
+    #[arg(long = "cumulative-within-year", alias = "cumulative")]
     pub cumulative: bool,
     /// Also list the organisation's events in the range.
-    #[arg(long)]
+    #[arg(long = "include-events", alias = "events")]
     pub events: bool,
 }
 
@@ -263,15 +354,20 @@ pub struct RankArgs {
     /// How many organisations.
     #[arg(long, default_value_t = 10)]
     pub limit: i32,
-    /// Decimals of percentages.
-    #[arg(long, default_value_t = 1)]
+    /// Decimals of percentages, 0 to 6.
+    #[arg(
+        long = "percent-decimals",
+        alias = "decimals",
+        value_name = "PERCENT_DECIMALS",
+        default_value_t = 1
+    )]
     pub decimals: i32,
 }
 
-/// A dimension override `dim=value` for share.
+/// A dimension override `dimension=value` for share.
 #[derive(Debug, Clone)]
 pub struct Override {
-    /// Dimension name.
+    /// Dimension name (`org` for the organisation, until `query.rs` says `organization`).
     pub dimension: String,
     /// Its value.
     pub value: String,
@@ -282,12 +378,17 @@ fn override_arg(s: &str) -> Result<Override, String> {
         .split_once('=')
         .ok_or_else(|| format!("expected dimension=value, e.g. powertrain=nev (got {s:?})"))?;
     match dimension {
-        "org" | "basis" | "flow" | "market" | "scope" | "powertrain" => Ok(Override {
+        // `org=` is the deprecated spelling of `organization=`.
+        "organization" | "org" => Ok(Override {
+            dimension: "org".to_owned(),
+            value: value.to_owned(),
+        }),
+        "basis" | "flow" | "market" | "scope" | "powertrain" => Ok(Override {
             dimension: dimension.to_owned(),
             value: value.to_owned(),
         }),
         other => Err(format!(
-            "unknown dimension {other:?}: use org, basis, flow, market, scope or powertrain"
+            "unknown dimension {other:?}: use organization, basis, flow, market, scope or powertrain"
         )),
     }
 }
@@ -299,24 +400,49 @@ pub struct ShareArgs {
     pub series: Series,
     #[command(flatten)]
     pub when: When,
-    /// How the part differs from the series, e.g. `powertrain=nev` (repeatable).
-    #[arg(long, value_parser = override_arg, required = true)]
+    /// How the numerator differs from the series, e.g. `powertrain=nev` or
+    /// `organization=nissan-china` (repeatable).
+    #[arg(
+        long = "numerator",
+        alias = "part",
+        value_name = "DIMENSION=VALUE",
+        value_parser = override_arg,
+        required = true
+    )]
     pub part: Vec<Override>,
-    /// How the whole differs from the series, e.g. `powertrain=all` (repeatable).
-    #[arg(long, value_parser = override_arg)]
+    /// How the denominator differs from the series, e.g. `powertrain=all` (repeatable);
+    /// an organisation's share is of the whole market unless this names another.
+    #[arg(
+        long = "denominator",
+        alias = "whole",
+        value_name = "DIMENSION=VALUE",
+        value_parser = override_arg
+    )]
     pub whole: Vec<Override>,
     /// Grain of the points.
-    #[arg(long, value_enum, default_value_t = Grain::Month)]
-    pub by: Grain,
-    /// Decimals of percentages.
-    #[arg(long, default_value_t = 1)]
+    #[arg(
+        long = "granularity",
+        alias = "by",
+        value_name = "GRANULARITY",
+        value_enum,
+        default_value_t = Granularity::Month
+    )]
+    pub by: Granularity,
+    /// Decimals of percentages, 0 to 6.
+    #[arg(
+        long = "percent-decimals",
+        alias = "decimals",
+        value_name = "PERCENT_DECIMALS",
+        default_value_t = 1
+    )]
     pub decimals: i32,
 }
 
-/// A dimension to group by.
+/// A dimension to group by (`Dimension`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Dimension {
     /// Organisation.
+    #[value(name = "organization", alias = "org")]
     Org,
     /// Measure basis.
     Basis,
@@ -334,7 +460,14 @@ pub enum Dimension {
 #[derive(Debug, Args)]
 pub struct BreakdownArgs {
     /// Dimensions to group by, comma separated.
-    #[arg(long, value_enum, value_delimiter = ',', required = true)]
+    #[arg(
+        long = "group-by",
+        alias = "by",
+        value_name = "DIMENSION",
+        value_enum,
+        value_delimiter = ',',
+        required = true
+    )]
     pub by: Vec<Dimension>,
     #[command(flatten)]
     pub series: Series,
@@ -360,7 +493,12 @@ pub struct TargetProgressArgs {
     /// Target id, e.g. `kia-yancheng-exports-2026`.
     pub target: String,
     /// Answer with what was known on this date.
-    #[arg(long, value_parser = token::<Date>)]
+    #[arg(
+        long = "as-of-date",
+        alias = "as-of",
+        value_name = "AS_OF_DATE",
+        value_parser = token::<Date>
+    )]
     pub as_of: Option<Date>,
 }
 
@@ -391,8 +529,8 @@ pub enum OrganizationsCommand {
         #[arg(long)]
         kind: Option<String>,
         /// Only this country, e.g. CN.
-        #[arg(long)]
-        country: Option<String>,
+        #[arg(long, alias = "country")]
+        country_code: Option<String>,
         /// Only names or aliases containing this text.
         #[arg(long)]
         text: Option<String>,
@@ -406,24 +544,24 @@ pub enum OrganizationsCommand {
     },
     /// Find organisations by exact name or alias, any language, any case.
     Lookup {
-        /// The name, e.g. "Nissan China" or 东风日产.
-        name: String,
+        /// The name to look up, e.g. "Nissan China" or 东风日产.
+        query: String,
     },
     /// The owners and parents of an organisation, with stakes.
     Ancestors {
         /// Its id.
         id: String,
         /// As of this date (default today).
-        #[arg(long, value_parser = token::<Date>)]
-        as_of: Option<Date>,
+        #[arg(long, alias = "as-of", value_parser = token::<Date>)]
+        as_of_date: Option<Date>,
     },
     /// The subsidiaries, brands, plants and joint ventures below an organisation.
     Descendants {
         /// Its id.
         id: String,
         /// As of this date (default today).
-        #[arg(long, value_parser = token::<Date>)]
-        as_of: Option<Date>,
+        #[arg(long, alias = "as-of", value_parser = token::<Date>)]
+        as_of_date: Option<Date>,
     },
 }
 
@@ -433,8 +571,8 @@ pub enum PartnershipsCommand {
     /// List partnerships.
     List {
         /// Only those with this organisation as a party.
-        #[arg(long)]
-        org: Option<String>,
+        #[arg(long, alias = "org", value_name = "ID")]
+        organization: Option<String>,
         /// Only this kind, e.g. joint_research_centre.
         #[arg(long)]
         kind: Option<String>,
@@ -452,10 +590,10 @@ pub enum PartnershipsCommand {
     /// The partners of an organisation, directly or through several partnerships.
     Partners {
         /// The organisation's id.
-        org: String,
+        organization: String,
         /// How many partnership hops to follow (1 to 4).
-        #[arg(long, default_value_t = 1)]
-        hops: i32,
+        #[arg(long, alias = "hops", default_value_t = 1)]
+        max_hops: i32,
     },
 }
 
@@ -470,9 +608,9 @@ pub enum EventsCommand {
         /// Only events whose title or summary contains this text.
         #[arg(long)]
         text: Option<String>,
-        /// Only events within these months.
-        #[arg(long, value_parser = token::<MonthRange>)]
-        within: Option<MonthRange>,
+        /// Only events that occurred within these months.
+        #[arg(long, alias = "within", value_parser = token::<MonthRange>)]
+        occurred_within: Option<MonthRange>,
         #[command(flatten)]
         paging: Paging,
     },
@@ -487,7 +625,7 @@ pub enum EventsCommand {
 #[derive(Debug, Args)]
 pub struct TimelineArgs {
     /// The organisation's id.
-    pub org: String,
+    pub organization: String,
     #[command(flatten)]
     pub paging: Paging,
 }
@@ -498,8 +636,8 @@ pub enum TargetsCommand {
     /// List targets.
     List {
         /// Only targets of this organisation.
-        #[arg(long)]
-        org: Option<String>,
+        #[arg(long, alias = "org", value_name = "ID")]
+        organization: Option<String>,
         #[command(flatten)]
         paging: Paging,
     },
@@ -508,4 +646,118 @@ pub enum TargetsCommand {
         /// Its id.
         id: String,
     },
+}
+
+/// Old spellings with a replacement that is not simply one flag.
+const REPLACED_BY: &[(&str, &str)] = &[("vs", "--comparison and --prior-period")];
+
+fn note(old: &str, new: &str) -> String {
+    format!("note: {old} is deprecated and goes in the next release; use {new}")
+}
+
+/// One note per deprecated spelling on the command line: a hidden alias of a flag, a hidden
+/// flag, a hidden alias of a value (`--group-by org`) or share's `org=`.
+pub fn deprecation_notes(
+    command: &clap::Command,
+    matches: &ArgMatches,
+    argv: &[OsString],
+) -> Vec<String> {
+    let (mut command, mut matches) = (command, matches);
+    while let Some((name, sub)) = matches.subcommand() {
+        match command.find_subcommand(name) {
+            Some(c) => (command, matches) = (c, sub),
+            None => break,
+        }
+    }
+    // Parsing succeeded, so a `--flag` token before `--` is a flag of this (sub)command:
+    // none of the global flags has an old spelling and no value may start with `--`.
+    let tokens: Vec<&str> = argv
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .take_while(|a| *a != "--")
+        .collect();
+    let used = |flag: &str| {
+        let exact = format!("--{flag}");
+        let with_value = format!("--{flag}=");
+        tokens
+            .iter()
+            .any(|t| *t == exact || t.starts_with(&with_value))
+    };
+    let mut notes = Vec::new();
+    for arg in command.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if arg.is_hide_set() {
+            if used(long) {
+                let new = REPLACED_BY
+                    .iter()
+                    .find(|(old, _)| *old == long)
+                    .map_or("--help", |(_, new)| new);
+                notes.push(note(&format!("--{long}"), new));
+            }
+            continue;
+        }
+        for alias in arg.get_aliases().unwrap_or_default() {
+            if used(alias) {
+                notes.push(note(&format!("--{alias}"), &format!("--{long}")));
+            }
+        }
+        let raw: Vec<String> = matches
+            .try_get_raw(arg.get_id().as_str())
+            .ok()
+            .flatten()
+            .map(|values| values.map(|v| v.to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        for value in &raw {
+            for possible in arg.get_possible_values() {
+                if possible.get_name_and_aliases().skip(1).any(|a| a == value) {
+                    notes.push(note(
+                        &format!("--{long} {value}"),
+                        &format!("--{long} {}", possible.get_name()),
+                    ));
+                }
+            }
+            if matches!(long, "numerator" | "denominator")
+                && let Some(rest) = value.strip_prefix("org=")
+            {
+                notes.push(note(
+                    &format!("--{long} org={rest}"),
+                    &format!("--{long} organization={rest}"),
+                ));
+            }
+        }
+    }
+    notes
+}
+
+impl Cli {
+    /// Settles what several flags decide together; an error names its subcommand.
+    fn resolve(&mut self) -> Result<(), (&'static str, String)> {
+        match &mut self.command {
+            Command::Compare(args) => args.resolve().map_err(|e| ("compare", e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Parses the command line like `Cli::parse` (help, version and bad flags exit with clap's
+/// message, status 2 for bad flags), prints a note on stderr for each deprecated spelling
+/// used, and settles what several flags decide together.
+pub fn parse(argv: &[OsString]) -> Cli {
+    let mut command = Cli::command();
+    let matches = command
+        .try_get_matches_from_mut(argv)
+        .unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    for note in deprecation_notes(&command, &matches, argv) {
+        eprintln!("{note}");
+    }
+    if let Err((subcommand, message)) = cli.resolve() {
+        let error = match command.find_subcommand_mut(subcommand) {
+            Some(sub) => sub.error(ErrorKind::ArgumentConflict, message),
+            None => command.error(ErrorKind::ArgumentConflict, message),
+        };
+        error.exit();
+    }
+    cli
 }

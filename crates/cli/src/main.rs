@@ -9,7 +9,6 @@ mod query;
 mod registry;
 mod up;
 
-use clap::Parser;
 use tonic::Status;
 
 use crate::args::{Cli, Command};
@@ -18,7 +17,8 @@ use crate::failure::{ExitCode, Failure};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = args::parse(&argv);
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(failure) => {

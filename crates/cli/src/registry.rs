@@ -138,12 +138,12 @@ pub async fn organizations(
     match command {
         OrganizationsCommand::List {
             kind,
-            country,
+            country_code,
             text,
             paging,
         } => {
             let kind = filter::<OrganizationKind>(kind.as_ref(), "kind")?;
-            let country = country.unwrap_or_default();
+            let country_code = country_code.unwrap_or_default();
             let text = text.unwrap_or_default();
             let orgs = collect_pages(paging.limit, |page_token, page_size| {
                 let mut c = client.clone();
@@ -151,7 +151,7 @@ pub async fn organizations(
                     page_size,
                     page_token,
                     kind,
-                    country_code: country.clone(),
+                    country_code: country_code.clone(),
                     text: text.clone(),
                 };
                 async move {
@@ -185,9 +185,9 @@ pub async fn organizations(
                 t
             })
         }
-        OrganizationsCommand::Lookup { name } => {
+        OrganizationsCommand::Lookup { query } => {
             let r = client
-                .lookup_organizations(wire::LookupOrganizationsRequest { query: name })
+                .lookup_organizations(wire::LookupOrganizationsRequest { query })
                 .await?
                 .into_inner();
             print(
@@ -197,12 +197,12 @@ pub async fn organizations(
                 |r| organizations_table(&r.organizations),
             )
         }
-        OrganizationsCommand::Ancestors { id, as_of } => {
+        OrganizationsCommand::Ancestors { id, as_of_date } => {
             let organization = id_arg::<autointel_domain::OrganizationId>(&id, "organization")?;
             let r = client
                 .list_ancestors(wire::ListAncestorsRequest {
                     organization,
-                    as_of_date: as_of.map(date_to_wire),
+                    as_of_date: as_of_date.map(date_to_wire),
                     max_depth: 0,
                 })
                 .await?
@@ -214,12 +214,12 @@ pub async fn organizations(
                 |r| hierarchy_table(&r.ancestors),
             )
         }
-        OrganizationsCommand::Descendants { id, as_of } => {
+        OrganizationsCommand::Descendants { id, as_of_date } => {
             let organization = id_arg::<autointel_domain::OrganizationId>(&id, "organization")?;
             let r = client
                 .list_descendants(wire::ListDescendantsRequest {
                     organization,
-                    as_of_date: as_of.map(date_to_wire),
+                    as_of_date: as_of_date.map(date_to_wire),
                     max_depth: 0,
                 })
                 .await?
@@ -271,14 +271,14 @@ pub async fn partnerships(
 ) -> Outcome {
     match command {
         PartnershipsCommand::List {
-            org,
+            organization,
             kind,
             status,
             paging,
         } => {
-            let organization = org
+            let organization = organization
                 .as_deref()
-                .map(|o| id_arg::<autointel_domain::OrganizationId>(o, "--org"))
+                .map(|o| id_arg::<autointel_domain::OrganizationId>(o, "--organization"))
                 .transpose()?
                 .unwrap_or_default();
             let kind = filter::<PartnershipKind>(kind.as_ref(), "kind")?;
@@ -342,12 +342,16 @@ pub async fn partnerships(
                 t
             })
         }
-        PartnershipsCommand::Partners { org, hops } => {
-            let organization = id_arg::<autointel_domain::OrganizationId>(&org, "organization")?;
+        PartnershipsCommand::Partners {
+            organization,
+            max_hops,
+        } => {
+            let organization =
+                id_arg::<autointel_domain::OrganizationId>(&organization, "organization")?;
             let r = client
                 .list_partners(wire::ListPartnersRequest {
                     organization,
-                    max_hops: hops,
+                    max_hops,
                     kind: 0,
                     status: 0,
                 })
@@ -406,7 +410,7 @@ async fn list_events(
     participant: String,
     kind: i32,
     text: String,
-    within: Option<twire::MonthRange>,
+    occurred_within: Option<twire::MonthRange>,
     limit: Option<usize>,
     format: Format,
 ) -> Outcome {
@@ -418,7 +422,7 @@ async fn list_events(
             participant: participant.clone(),
             kind,
             status: 0,
-            occurred_within: within,
+            occurred_within,
             text: text.clone(),
             exclude_superseded: false,
         };
@@ -446,7 +450,7 @@ pub async fn events(mut client: Registry, command: EventsCommand, format: Format
         EventsCommand::List {
             kind,
             text,
-            within,
+            occurred_within,
             paging,
         } => {
             let kind = filter::<EventKind>(kind.as_ref(), "kind")?;
@@ -455,7 +459,7 @@ pub async fn events(mut client: Registry, command: EventsCommand, format: Format
                 String::new(),
                 kind,
                 text.unwrap_or_default(),
-                within.map(month_range_to_wire),
+                occurred_within.map(month_range_to_wire),
                 paging.limit,
                 format,
             )
@@ -510,7 +514,8 @@ pub async fn events(mut client: Registry, command: EventsCommand, format: Format
 
 /// `autointel timeline ORG`.
 pub async fn timeline(client: Registry, args: TimelineArgs, format: Format) -> Outcome {
-    let participant = id_arg::<autointel_domain::OrganizationId>(&args.org, "organization")?;
+    let participant =
+        id_arg::<autointel_domain::OrganizationId>(&args.organization, "organization")?;
     list_events(
         &client,
         participant,
@@ -558,10 +563,13 @@ fn targets_table(targets: &[wire::Target]) -> Table {
 /// `autointel targets …`.
 pub async fn targets(mut client: Registry, command: TargetsCommand, format: Format) -> Outcome {
     match command {
-        TargetsCommand::List { org, paging } => {
-            let organization = org
+        TargetsCommand::List {
+            organization,
+            paging,
+        } => {
+            let organization = organization
                 .as_deref()
-                .map(|o| id_arg::<autointel_domain::OrganizationId>(o, "--org"))
+                .map(|o| id_arg::<autointel_domain::OrganizationId>(o, "--organization"))
                 .transpose()?
                 .unwrap_or_default();
             let items = collect_pages(paging.limit, |page_token, page_size| {

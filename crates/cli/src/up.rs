@@ -132,12 +132,12 @@ pub async fn run(args: UpArgs) -> Result<(), Failure> {
             };
             println!("Try, in another terminal:");
             println!(
-                "  autointel{endpoints} compare --org nissan-china --basis company_reported --period 2023-01..2023-11"
+                "  autointel{endpoints} compare --organization nissan-china --basis company_reported --period 2023-01..2023-11"
             );
-            println!("  autointel{endpoints} partnerships list --org tsinghua-university");
+            println!("  autointel{endpoints} partnerships list --organization tsinghua-university");
             println!("  autointel{endpoints} timeline dongfeng-nissan");
             println!(
-                "  autointel{endpoints} organizations ancestors dongfeng-nissan --as-of 2023-06-01"
+                "  autointel{endpoints} organizations ancestors dongfeng-nissan --as-of-date 2023-06-01"
             );
             println!("  autointel{endpoints} target-progress kia-yancheng-exports-2026");
             println!("Press Ctrl-C to stop.");

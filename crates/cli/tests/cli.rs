@@ -129,3 +129,183 @@ fn bad_flags_exit_2() {
     let out = autointel(&["compare", "--period", "2023-13"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+/// The long flags `autointel ARGS --help` shows.
+fn shown_flags(args: &[&str]) -> Vec<String> {
+    let mut with_help = args.to_vec();
+    with_help.push("--help");
+    let out = autointel(&with_help);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--"))
+        .map(|l| l.split([' ', '=']).next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn flags_are_named_after_the_proto_and_old_spellings_are_hidden() {
+    for (command, shown, hidden) in [
+        (
+            &["compare"][..],
+            &[
+                "organization",
+                "comparison",
+                "prior-period",
+                "percent-decimals",
+                "as-of-date",
+            ][..],
+            &["org", "vs", "decimals", "as-of"][..],
+        ),
+        (
+            &["series"],
+            &["granularity", "cumulative-within-year", "include-events"],
+            &["by", "cumulative", "events"],
+        ),
+        (
+            &["share"],
+            &[
+                "numerator",
+                "denominator",
+                "granularity",
+                "percent-decimals",
+            ],
+            &["part", "whole", "by", "decimals"],
+        ),
+        (&["breakdown"], &["group-by"], &["by"]),
+        (&["rank"], &["percent-decimals"], &["decimals"]),
+        (&["target-progress"], &["as-of-date"], &["as-of"]),
+        (&["organizations", "list"], &["country-code"], &["country"]),
+        (&["organizations", "ancestors"], &["as-of-date"], &["as-of"]),
+        (&["partnerships", "list"], &["organization"], &["org"]),
+        (&["partnerships", "partners"], &["max-hops"], &["hops"]),
+        (&["events", "list"], &["occurred-within"], &["within"]),
+        (&["targets", "list"], &["organization"], &["org"]),
+    ] {
+        let flags = shown_flags(command);
+        for flag in shown {
+            assert!(
+                flags.iter().any(|f| f == flag),
+                "{command:?}: --{flag} not in {flags:?}"
+            );
+        }
+        for flag in hidden {
+            assert!(
+                !flags.iter().any(|f| f == flag),
+                "{command:?}: --{flag} shown in {flags:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn old_spellings_still_parse_with_one_note_each() {
+    let url = unreachable_url();
+    // Parsed, then the unreachable service: exit 6, not 2.
+    let out = autointel(&[
+        "--stats",
+        &url,
+        "share",
+        "--basis",
+        "retail",
+        "--period",
+        "2023-01..2023-12",
+        "--part",
+        "org=nissan-china",
+        "--whole=powertrain=all",
+        "--by",
+        "year",
+        "--decimals",
+        "2",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    let notes: Vec<&str> = stderr.lines().filter(|l| l.starts_with("note: ")).collect();
+    assert_eq!(
+        notes,
+        [
+            "note: --part is deprecated and goes in the next release; use --numerator",
+            "note: --numerator org=nissan-china is deprecated and goes in the next release; use --numerator organization=nissan-china",
+            "note: --whole is deprecated and goes in the next release; use --denominator",
+            "note: --by is deprecated and goes in the next release; use --granularity",
+            "note: --decimals is deprecated and goes in the next release; use --percent-decimals",
+        ],
+        "{stderr}"
+    );
+    // The new names: no note.
+    let out = autointel(&[
+        "--stats",
+        &url,
+        "share",
+        "--basis",
+        "retail",
+        "--period",
+        "2023-01..2023-12",
+        "--numerator",
+        "organization=nissan-china",
+        "--denominator=powertrain=all",
+        "--granularity",
+        "year",
+        "--percent-decimals",
+        "2",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(!stderr.contains("note:"), "{stderr}");
+}
+
+#[test]
+fn a_prior_period_goes_with_a_custom_comparison_only() {
+    let url = unreachable_url();
+    let compare = |extra: &[&str]| {
+        let mut args = vec![
+            "--stats",
+            &url,
+            "compare",
+            "--basis",
+            "retail",
+            "--period",
+            "2023-01..2023-11",
+        ];
+        args.extend(extra);
+        autointel(&args)
+    };
+    for bad in [
+        &["--comparison", "custom"][..],
+        &[
+            "--comparison",
+            "preceding_period",
+            "--prior-period",
+            "2022-01..2022-11",
+        ],
+        &["--vs", "yoy", "--comparison", "year_over_year"],
+        &[
+            "--vs",
+            "2022-01..2022-11",
+            "--prior-period",
+            "2022-01..2022-11",
+        ],
+    ] {
+        let out = compare(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", text(&out.stderr));
+    }
+    for good in [
+        &[
+            "--comparison",
+            "custom",
+            "--prior-period",
+            "2022-01..2022-11",
+        ][..],
+        &["--prior-period", "2022-01..2022-11"],
+        &["--comparison", "preceding_period"],
+        &["--vs", "preceding"],
+    ] {
+        let out = compare(good);
+        assert_eq!(
+            out.status.code(),
+            Some(6),
+            "{good:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
