@@ -11,7 +11,20 @@ use autointel_proto::stats as wire;
 use super::answers::{self, Cited};
 use super::query;
 use super::state::State;
+use crate::engine::Engine;
 use crate::error::StatsError;
+
+/// Asks the engine and converts its answer while the engine is held (answers cite its
+/// figures).
+fn answer<A, W>(
+    state: &State,
+    ask: impl FnOnce(&Engine) -> A,
+    convert: impl FnOnce(&A, &Cited<'_>) -> Result<W, StatsError>,
+) -> Result<W, StatsError> {
+    let engine = state.read()?;
+    let answer = ask(&engine);
+    convert(&answer, &Cited::new(&engine, &state.wire_figures))
+}
 
 /// `ComputeTotal`.
 pub(super) fn total(
@@ -19,9 +32,11 @@ pub(super) fn total(
     r: &wire::ComputeTotalRequest,
 ) -> Result<wire::ComputeTotalResponse, StatsError> {
     let q: TotalQuery = query(r)?;
-    let engine = state.read()?;
-    let answer = engine.total(&q.series, q.period, q.as_of);
-    answers::total_response(&answer, &Cited::new(&engine, &state.wire_figures))
+    answer(
+        state,
+        |engine| engine.total(&q.series, q.period, q.as_of),
+        answers::total_response,
+    )
 }
 
 /// `ComputeChange`.
@@ -30,10 +45,11 @@ pub(super) fn change(
     r: &wire::ComputeChangeRequest,
 ) -> Result<wire::ComputeChangeResponse, StatsError> {
     let q: ChangeQuery = query(r)?;
-    let engine = state.read()?;
-    let answer = engine.change(&q.series, q.period, q.prior_period, q.as_of);
-    let cited = Cited::new(&engine, &state.wire_figures);
-    answers::change_response(&answer, q.percent_decimals, &cited)
+    answer(
+        state,
+        |engine| engine.change(&q.series, q.period, q.prior_period, q.as_of),
+        |a, cited| answers::change_response(a, q.percent_decimals, cited),
+    )
 }
 
 /// `ComputeSeries`, with the organisation's events from the registry when asked for (after
@@ -43,17 +59,14 @@ pub(super) async fn series(
     r: &wire::ComputeSeriesRequest,
 ) -> Result<wire::ComputeSeriesResponse, StatsError> {
     let q: SeriesQuery = query(r)?;
-    let mut response = {
-        let engine = state.read()?;
-        let answer = engine.series(
-            &q.series,
-            q.period,
-            q.granularity,
-            q.cumulative_within_year,
-            q.as_of,
-        );
-        answers::series_response(&answer, &Cited::new(&engine, &state.wire_figures))?
-    };
+    let mut response = answer(
+        state,
+        |engine| {
+            let (grain, cumulative) = (q.granularity, q.cumulative_within_year);
+            engine.series(&q.series, q.period, grain, cumulative, q.as_of)
+        },
+        answers::series_response,
+    )?;
     if let (Some(org), true) = (&q.series.organization, q.include_events) {
         response.events = state.registry.events(org, q.period).await?;
     }
@@ -66,10 +79,11 @@ pub(super) fn ranking(
     r: &wire::ComputeRankingRequest,
 ) -> Result<wire::ComputeRankingResponse, StatsError> {
     let q: RankingQuery = query(r)?;
-    let engine = state.read()?;
-    let answer = engine.ranking(&q.series, q.period, q.limit, q.as_of);
-    let cited = Cited::new(&engine, &state.wire_figures);
-    answers::ranking_response(&answer, q.percent_decimals, &cited)
+    answer(
+        state,
+        |engine| engine.ranking(&q.series, q.period, q.limit, q.as_of),
+        |a, cited| answers::ranking_response(a, q.percent_decimals, cited),
+    )
 }
 
 /// `ComputeShare`.
@@ -78,16 +92,14 @@ pub(super) fn share(
     r: &wire::ComputeShareRequest,
 ) -> Result<wire::ComputeShareResponse, StatsError> {
     let q: ShareQuery = query(r)?;
-    let engine = state.read()?;
-    let answer = engine.share(
-        &q.numerator,
-        &q.denominator,
-        q.period,
-        q.granularity,
-        q.as_of,
-    );
-    let cited = Cited::new(&engine, &state.wire_figures);
-    answers::share_response(&answer, q.percent_decimals, &cited)
+    answer(
+        state,
+        |engine| {
+            let (part, whole) = (&q.numerator, &q.denominator);
+            engine.share(part, whole, q.period, q.granularity, q.as_of)
+        },
+        |a, cited| answers::share_response(a, q.percent_decimals, cited),
+    )
 }
 
 /// `ComputeBreakdown`.
@@ -96,9 +108,11 @@ pub(super) fn breakdown(
     r: &wire::ComputeBreakdownRequest,
 ) -> Result<wire::ComputeBreakdownResponse, StatsError> {
     let q: BreakdownQuery = query(r)?;
-    let engine = state.read()?;
-    let answer = engine.breakdown(&q.filter, q.period, q.as_of);
-    answers::breakdown_response(&answer, &Cited::new(&engine, &state.wire_figures))
+    answer(
+        state,
+        |engine| engine.breakdown(&q.filter, q.period, q.as_of),
+        answers::breakdown_response,
+    )
 }
 
 /// `ComputeRollup`: the hierarchy below the root from the registry, then the engine.
@@ -126,20 +140,15 @@ pub(super) async fn target_progress(
 ) -> Result<wire::ComputeTargetProgressResponse, StatsError> {
     let q: TargetProgressQuery = query(r)?;
     let (wire_target, target) = state.registry.target(&q.target).await?;
-    let engine = state.read()?;
-    let answer = engine.target_progress(
-        &target.metric,
-        target.period,
-        target.threshold.get(),
-        target.comparator,
-        q.as_of,
-    );
-    let cited = Cited::new(&engine, &state.wire_figures);
-    answers::target_progress_response(
-        &answer,
-        wire_target,
-        target.threshold,
-        q.percent_decimals,
-        &cited,
+    answer(
+        state,
+        |engine| {
+            let (metric, threshold) = (&target.metric, target.threshold.get());
+            engine.target_progress(metric, target.period, threshold, target.comparator, q.as_of)
+        },
+        |a, cited| {
+            let decimals = q.percent_decimals;
+            answers::target_progress_response(a, wire_target, target.threshold, decimals, cited)
+        },
     )
 }
