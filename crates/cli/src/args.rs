@@ -82,7 +82,8 @@ impl Global {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run both services locally with embedded SQLite, loading the seed data on first start.
+    /// Run both services locally with embedded SQLite, loading the seed data on first start
+    /// (or, with --demo, synthetic demo data in a directory of its own).
     Up(UpArgs),
     /// Import sales figures from a CSV or JSON file, atomically.
     Import(ImportArgs),
@@ -123,9 +124,9 @@ pub enum Command {
 /// Options of `up`.
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Directory of the SQLite databases.
-    #[arg(long, default_value = ".autointel", env = "AUTOINTEL_DATA_DIR")]
-    pub data_dir: PathBuf,
+    /// Directory of the SQLite databases [default: .autointel, or .autointel-demo with --demo].
+    #[arg(long, env = "AUTOINTEL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Port of the registry service.
     #[arg(long, default_value_t = 50051)]
     pub registry_port: u16,
@@ -135,6 +136,23 @@ pub struct UpArgs {
     /// Do not load the seed dataset into empty databases.
     #[arg(long)]
     pub no_seed: bool,
+    /// Load a small synthetic market instead of the seed (30 organisations, 5 markets,
+    /// 2022..2024; not real sales), in a data directory of its own that never holds real data.
+    #[arg(long, conflicts_with = "no_seed")]
+    pub demo: bool,
+}
+
+impl UpArgs {
+    /// The data directory: `--data-dir`, else `.autointel` (`.autointel-demo` with `--demo`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| {
+            PathBuf::from(if self.demo {
+                ".autointel-demo"
+            } else {
+                ".autointel"
+            })
+        })
+    }
 }
 
 /// Options of `import`.

@@ -309,3 +309,9 @@ fn a_prior_period_goes_with_a_custom_comparison_only() {
         );
     }
 }
+
+#[test]
+fn up_demo_and_no_seed_do_not_go_together() {
+    let out = autointel(&["up", "--demo", "--no-seed", "--data-dir", "/nonexistent/x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

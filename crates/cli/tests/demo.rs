@@ -1,0 +1,588 @@
+//! `autointel up --demo` end to end: the synthetic market answers rankings and shares, the
+//! flags named after the proto and their old spellings give the same answers (the old ones
+//! with a note), and demo data and the real seed never share a data directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_autointel"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AUTOINTEL_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A running `autointel up`, stopped (SIGTERM, then killed) when dropped.
+struct Up {
+    child: Child,
+    registry: String,
+    stats: String,
+    banner: String,
+}
+
+impl Up {
+    /// Starts `autointel up ARGS --data-dir DIR` on free ports; waits until it is up.
+    fn start(dir: &Path, extra: &[&str]) -> Up {
+        let mut child = bin()
+            .arg("up")
+            .args(extra)
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["--registry-port", "0", "--stats-port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("autointel up starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = String::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(180)) {
+                Ok(line) => {
+                    banner.push_str(&line);
+                    banner.push('\n');
+                    if line.starts_with("Press Ctrl-C") {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let out = child.wait_with_output().unwrap();
+                    panic!(
+                        "autointel up did not come up:\n{banner}\n--- stderr ---\n{}",
+                        text(&out.stderr)
+                    );
+                }
+            }
+        }
+        let url = |name: &str| {
+            banner
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or_else(|| panic!("no {name} URL in:\n{banner}"))
+                .to_owned()
+        };
+        let (registry, stats) = (url("registry"), url("stats"));
+        Up {
+            child,
+            registry,
+            stats,
+            banner,
+        }
+    }
+
+    /// `autointel --registry … --stats … ARGS`.
+    fn cli(&self, args: &[&str]) -> Output {
+        bin()
+            .args(["--registry", &self.registry, "--stats", &self.stats])
+            .args(args)
+            .output()
+            .expect("autointel runs")
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        // Graceful first, by this child's own id; killed if it does not stop in time.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `autointel up ARGS --data-dir DIR` expecting it to refuse at once.
+fn refused_up(dir: &Path, extra: &[&str]) -> Output {
+    let mut child = bin()
+        .arg("up")
+        .args(extra)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--registry-port", "0", "--stats-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    panic!(
+        "autointel up {extra:?} did not refuse:\n{}",
+        text(&out.stdout)
+    );
+}
+
+const NOTE: &str = "is deprecated and goes in the next release; use";
+
+/// A query with the new flag names and the same query with the old ones: the same answer;
+/// the old one with exactly one note per old spelling, the new one without any.
+fn same_answer(up: &Up, new: &[&str], old: &[&str], notes: &[&str]) {
+    same_outcome(up, new, old, notes, 0);
+}
+
+/// [`same_answer`] for a query that exits with `code`.
+fn same_outcome(up: &Up, new: &[&str], old: &[&str], notes: &[&str], code: i32) {
+    let (a, b) = (up.cli(new), up.cli(old));
+    assert_eq!(a.status.code(), Some(code), "{new:?}: {}", text(&a.stderr));
+    assert_eq!(b.status.code(), Some(code), "{old:?}: {}", text(&b.stderr));
+    if code == 0 {
+        assert!(!a.stdout.is_empty(), "{new:?}");
+    }
+    assert_eq!(text(&a.stdout), text(&b.stdout), "{new:?} vs {old:?}");
+    let new_err = text(&a.stderr);
+    assert!(!new_err.contains(NOTE), "{new:?}:\n{new_err}");
+    let old_err = text(&b.stderr);
+    assert_eq!(
+        old_err.matches(NOTE).count(),
+        notes.len(),
+        "{old:?}:\n{old_err}"
+    );
+    for note in notes {
+        assert!(
+            old_err
+                .lines()
+                .any(|l| l.starts_with("note: ") && l.contains(note)),
+            "{old:?}: no note {note:?} in\n{old_err}"
+        );
+    }
+    // Whatever else it says, the old spelling says it the same way.
+    assert_eq!(
+        new_err,
+        old_err
+            .lines()
+            .filter(|l| !l.contains(NOTE))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
+}
+
+const DEMO_SERIES: [&str; 6] = [
+    "--basis",
+    "wholesale",
+    "--flow",
+    "domestic",
+    "--scope",
+    "passenger",
+];
+
+fn with_series(args: &[&'static str]) -> Vec<&'static str> {
+    let mut all = args.to_vec();
+    all.extend(DEMO_SERIES);
+    all
+}
+
+#[test]
+fn the_demo_ranks_synthetic_data_answers_old_and_new_flag_names_alike_and_keeps_its_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let up = Up::start(&demo_dir, &["--demo"]);
+    assert!(
+        up.banner.contains("SYNTHETIC demo data (not real sales"),
+        "{}",
+        up.banner
+    );
+    assert!(demo_dir.join("SYNTHETIC-DEMO-DATA.txt").exists());
+
+    // A ranking with rows, citing the synthetic source.
+    let rank = up.cli(&with_series(&["rank", "--period", "2024-01..2024-12"]));
+    let out = text(&rank.stdout);
+    assert!(rank.status.success(), "{}", text(&rank.stderr));
+    let rows: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("Total"))
+        .collect();
+    assert_eq!(rows.len(), 10, "{out}");
+    assert!(rows[0].trim_start().starts_with("1  group-00"), "{out}");
+    assert!(out.contains("(whole market)"), "{out}");
+    assert!(
+        out.contains("Synthetic demo data (autointel up --demo): not real sales [sources/synthetic-demo-data]"),
+        "{out}"
+    );
+    // Every figure cites the synthetic source, nothing else.
+    let json = up.cli(&with_series(&[
+        "-o",
+        "json",
+        "rank",
+        "--period",
+        "2024-01..2024-12",
+    ]));
+    let json = text(&json.stdout);
+    assert!(json.contains("\"sources/synthetic-demo-data\""), "{json}");
+    assert!(!json.contains("article-"), "{json}");
+
+    // A share with a number for every quarter.
+    let share = up.cli(&with_series(&[
+        "share",
+        "--numerator",
+        "powertrain=nev",
+        "--granularity",
+        "quarter",
+        "--period",
+        "2024-01..2024-12",
+    ]));
+    let out = text(&share.stdout);
+    assert!(share.status.success(), "{}", text(&share.stderr));
+    assert_eq!(out.lines().filter(|l| l.ends_with('%')).count(), 4, "{out}");
+
+    // The hierarchy is in the registry.
+    let below = up.cli(&["organizations", "descendants", "group-00"]);
+    let out = text(&below.stdout);
+    assert!(
+        out.contains("group-00-jv-00") && out.contains("joint_venture_partner"),
+        "{out}"
+    );
+    assert!(out.contains("brand_of"), "{out}");
+
+    // New names and old spellings, command by command.
+    same_answer(
+        &up,
+        &with_series(&[
+            "compare",
+            "--organization",
+            "group-01",
+            "--period",
+            "2024-01..2024-06",
+            "--comparison",
+            "custom",
+            "--prior-period",
+            "2022-01..2022-06",
+            "--percent-decimals",
+            "2",
+            "--as-of-date",
+            "2025-06-30",
+        ]),
+        &with_series(&[
+            "compare",
+            "--org",
+            "group-01",
+            "--period",
+            "2024-01..2024-06",
+            "--vs",
+            "2022-01..2022-06",
+            "--decimals",
+            "2",
+            "--as-of",
+            "2025-06-30",
+        ]),
+        &[
+            "--org is deprecated and goes in the next release; use --organization",
+            "--vs is deprecated and goes in the next release; use --comparison and --prior-period",
+            "--decimals is deprecated and goes in the next release; use --percent-decimals",
+            "--as-of is deprecated and goes in the next release; use --as-of-date",
+        ],
+    );
+    // --prior-period alone means a custom comparison.
+    same_answer(
+        &up,
+        &with_series(&[
+            "compare",
+            "--period",
+            "2024-01..2024-06",
+            "--prior-period",
+            "2022-01..2022-06",
+        ]),
+        &with_series(&[
+            "compare",
+            "--period",
+            "2024-01..2024-06",
+            "--vs",
+            "2022-01..2022-06",
+        ]),
+        &["--vs"],
+    );
+    same_answer(
+        &up,
+        &with_series(&[
+            "compare",
+            "--period",
+            "2024-04..2024-06",
+            "--comparison",
+            "preceding_period",
+        ]),
+        &with_series(&[
+            "compare",
+            "--period",
+            "2024-04..2024-06",
+            "--vs",
+            "preceding",
+        ]),
+        &["--vs"],
+    );
+    same_answer(
+        &up,
+        &with_series(&[
+            "series",
+            "--organization",
+            "group-02",
+            "--period",
+            "2023-01..2024-12",
+            "--granularity",
+            "quarter",
+            "--cumulative-within-year",
+            "--include-events",
+        ]),
+        &with_series(&[
+            "series",
+            "--org",
+            "group-02",
+            "--period",
+            "2023-01..2024-12",
+            "--by=quarter",
+            "--cumulative",
+            "--events",
+        ]),
+        &[
+            "use --organization",
+            "--by is deprecated and goes in the next release; use --granularity",
+            "--cumulative is deprecated and goes in the next release; use --cumulative-within-year",
+            "--events is deprecated and goes in the next release; use --include-events",
+        ],
+    );
+    same_answer(
+        &up,
+        &with_series(&[
+            "share",
+            "--numerator",
+            "organization=group-01",
+            "--denominator",
+            "powertrain=all",
+            "--granularity",
+            "year",
+            "--period",
+            "2022-01..2024-12",
+        ]),
+        &with_series(&[
+            "share",
+            "--part",
+            "org=group-01",
+            "--whole",
+            "powertrain=all",
+            "--by",
+            "year",
+            "--period",
+            "2022-01..2024-12",
+        ]),
+        &[
+            "--part is deprecated and goes in the next release; use --numerator",
+            "--numerator org=group-01 is deprecated and goes in the next release; use --numerator organization=group-01",
+            "--whole is deprecated and goes in the next release; use --denominator",
+            "--by is deprecated and goes in the next release; use --granularity",
+        ],
+    );
+    same_answer(
+        &up,
+        &with_series(&[
+            "rank",
+            "--period",
+            "2024-01..2024-12",
+            "--percent-decimals",
+            "3",
+            "--limit",
+            "3",
+        ]),
+        &with_series(&[
+            "rank",
+            "--period",
+            "2024-01..2024-12",
+            "--decimals",
+            "3",
+            "--limit",
+            "3",
+        ]),
+        &["use --percent-decimals"],
+    );
+    same_answer(
+        &up,
+        &with_series(&[
+            "breakdown",
+            "--group-by",
+            "organization,powertrain",
+            "--period",
+            "2024-01..2024-03",
+        ]),
+        &with_series(&[
+            "breakdown",
+            "--by",
+            "org,powertrain",
+            "--period",
+            "2024-01..2024-03",
+        ]),
+        &[
+            "--by is deprecated and goes in the next release; use --group-by",
+            "--group-by org is deprecated and goes in the next release; use --group-by organization",
+        ],
+    );
+    same_answer(
+        &up,
+        &with_series(&[
+            "rollup",
+            "--organization",
+            "group-00",
+            "--period",
+            "2024-01..2024-12",
+        ]),
+        &with_series(&[
+            "rollup",
+            "--org",
+            "group-00",
+            "--period",
+            "2024-01..2024-12",
+        ]),
+        &["use --organization"],
+    );
+    // No targets in the demo: not found either way.
+    same_outcome(
+        &up,
+        &["target-progress", "none-here", "--as-of-date", "2024-12-31"],
+        &["target-progress", "none-here", "--as-of", "2024-12-31"],
+        &["use --as-of-date"],
+        4,
+    );
+    same_answer(
+        &up,
+        &[
+            "organizations",
+            "ancestors",
+            "group-00-brand-01",
+            "--as-of-date",
+            "2024-01-01",
+        ],
+        &[
+            "organizations",
+            "ancestors",
+            "group-00-brand-01",
+            "--as-of",
+            "2024-01-01",
+        ],
+        &["use --as-of-date"],
+    );
+    same_answer(
+        &up,
+        &[
+            "organizations",
+            "descendants",
+            "group-01",
+            "--as-of-date",
+            "2024-01-01",
+        ],
+        &[
+            "organizations",
+            "descendants",
+            "group-01",
+            "--as-of",
+            "2024-01-01",
+        ],
+        &["use --as-of-date"],
+    );
+    same_answer(
+        &up,
+        &["organizations", "list", "--country-code", "CN"],
+        &["organizations", "list", "--country", "CN"],
+        &["--country is deprecated and goes in the next release; use --country-code"],
+    );
+    same_answer(
+        &up,
+        &["partnerships", "list", "--organization", "group-00"],
+        &["partnerships", "list", "--org", "group-00"],
+        &["use --organization"],
+    );
+    same_answer(
+        &up,
+        &["partnerships", "partners", "group-00", "--max-hops", "2"],
+        &["partnerships", "partners", "group-00", "--hops", "2"],
+        &["--hops is deprecated and goes in the next release; use --max-hops"],
+    );
+    same_answer(
+        &up,
+        &["events", "list", "--occurred-within", "2024-01..2024-12"],
+        &["events", "list", "--within", "2024-01..2024-12"],
+        &["--within is deprecated and goes in the next release; use --occurred-within"],
+    );
+    same_answer(
+        &up,
+        &["targets", "list", "--organization", "group-00"],
+        &["targets", "list", "--org", "group-00"],
+        &["use --organization"],
+    );
+    drop(up);
+
+    // The demo directory is not for real data: refused before anything is opened…
+    let out = refused_up(&demo_dir, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("holds synthetic demo data (autointel up --demo)"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    // …and, with its marker gone, by what its registry holds.
+    std::fs::remove_file(demo_dir.join("SYNTHETIC-DEMO-DATA.txt")).unwrap();
+    let out = refused_up(&demo_dir, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("holds synthetic demo data (autointel up --demo)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_demo_refuses_a_directory_that_holds_the_real_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    let up = Up::start(&real, &[]);
+    assert!(
+        up.banner.contains("Loaded the seed dataset"),
+        "{}",
+        up.banner
+    );
+    drop(up);
+
+    let out = refused_up(&real, &["--demo"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("holds a real stack's data") && stderr.contains("--data-dir"),
+        "{stderr}"
+    );
+    assert!(!real.join("SYNTHETIC-DEMO-DATA.txt").exists());
+
+    // A marker copied in does not make it a demo directory: its registry says otherwise.
+    std::fs::write(real.join("SYNTHETIC-DEMO-DATA.txt"), "").unwrap();
+    let out = refused_up(&real, &["--demo"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("holds a real stack's data"), "{stderr}");
+}
