@@ -47,7 +47,7 @@ fn main() {
         push(6, rwire::Person::from(p).encode_to_vec());
     }
     let figures =
-        autointel_stats::seed::read_sales_figures_file(&root.join("data/seed/sales_figures.csv"))
+        autointel_figure_file::read_sales_figures_file(&root.join("data/seed/sales_figures.csv"))
             .expect("the seed figures parse");
     for f in &figures {
         push(7, f.encode_to_vec());
