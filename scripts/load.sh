@@ -160,7 +160,7 @@ drive stats "$STATS_PORT" "$STATS_METRICS" "$STATS_PID" ComputeTotal \
 
 step "after the load: a normal request still succeeds"
 "$BIN/autointel" --registry "http://127.0.0.1:$REG_PORT" --stats "http://127.0.0.1:$STATS_PORT" \
-  total --org nissan-china --basis company_reported --period 2023-01..2023-11 | tee "$WORK/after.txt"
+  total --organization nissan-china --basis company_reported --period 2023-01..2023-11 | tee "$WORK/after.txt"
 grep -q '694,900' "$WORK/after.txt" || fail "the total after the load is wrong"
 
 step "summary (files in $WORK)"

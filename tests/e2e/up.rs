@@ -120,10 +120,10 @@ async fn up_serves_the_readme_examples_and_keeps_its_data() {
 
     // The README's commands, exactly (with this stack's endpoints), and its answers.
     let readme = [
-        "compare --org nissan-china --basis company_reported --period 2023-01..2023-11",
-        "partnerships list --org tsinghua-university",
+        "compare --organization nissan-china --basis company_reported --period 2023-01..2023-11",
+        "partnerships list --organization tsinghua-university",
         "timeline dongfeng-nissan",
-        "organizations ancestors dongfeng-nissan --as-of 2023-06-01",
+        "organizations ancestors dongfeng-nissan --as-of-date 2023-06-01",
         "target-progress kia-yancheng-exports-2026",
     ];
     for example in readme {
