@@ -15,6 +15,7 @@ mod faults;
 mod flows;
 mod harness;
 mod import_errors;
+mod import_limit;
 mod long_chains;
 mod raw;
 mod reflection;

@@ -189,6 +189,7 @@ impl Application {
             import_lock: tokio::sync::Mutex::new(()),
             metrics: metrics.clone(),
             wire_figures: WireFigures::default(),
+            max_import_figures: settings.import.max_figures,
         });
         metrics.register(server.registry_mut());
         let (ready, ready_rx) = tokio::sync::watch::channel(false);

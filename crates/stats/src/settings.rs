@@ -89,12 +89,16 @@ pub struct ImportSettings {
     /// Largest message the stats service decodes (imports stream big batches), in bytes;
     /// never below `server.max_message_bytes`.
     pub max_message_bytes: usize,
+    /// Most figures one import may hold; a larger import is refused whole (nothing
+    /// written) as soon as the stream passes it, so its memory stays bounded.
+    pub max_figures: usize,
 }
 
 impl Default for ImportSettings {
     fn default() -> Self {
         Self {
             max_message_bytes: 64 * 1024 * 1024,
+            max_figures: 500_000,
         }
     }
 }
@@ -194,6 +198,9 @@ impl Settings {
             if value == 0 {
                 problems.push(format!("{key} must be at least 1"));
             }
+        }
+        if self.import.max_figures == 0 {
+            problems.push("import.max_figures must be at least 1".to_owned());
         }
         if self.import.max_message_bytes < self.server.max_message_bytes {
             problems.push(

@@ -26,7 +26,7 @@ pub(super) async fn import(
     state: &Arc<State>,
     stream: Streaming<wire::ImportSalesFiguresRequest>,
 ) -> Result<wire::ImportSalesFiguresResponse, StatsError> {
-    let (request_id, wire_figures, v) = read(stream).await?;
+    let (request_id, wire_figures, v) = read(stream, state.max_import_figures).await?;
     let DecodedImport {
         figures,
         digest,
@@ -70,9 +70,11 @@ pub(super) async fn import(
 }
 
 /// The stream's request id (the same in every message, a UUID), its figures, and the
-/// violations found so far.
+/// violations found so far. An import over `max_figures` is refused as soon as the stream
+/// passes the limit (the rest is never read): nothing is written.
 async fn read(
     mut stream: Streaming<wire::ImportSalesFiguresRequest>,
+    max_figures: usize,
 ) -> Result<(String, Vec<wire::SalesFigure>, Violations), StatsError> {
     let mut request_id: Option<String> = None;
     let mut v = Violations::new();
@@ -87,6 +89,15 @@ async fn read(
                 format!("message {message} has a different request_id from the first"),
             ),
             Some(_) => {}
+        }
+        if wire_figures.len() + batch.figures.len() > max_figures {
+            return Err(StatsError::invalid(
+                "figures",
+                format!(
+                    "an import holds at most {max_figures} figures (import.max_figures); \
+                     this one has more: split it into several imports"
+                ),
+            ));
         }
         wire_figures.extend(batch.figures);
         message += 1;

@@ -29,6 +29,8 @@ pub struct State {
     pub metrics: crate::metrics::StatsMetrics,
     /// Wire forms of the figures answers cite.
     pub wire_figures: WireFigures,
+    /// Most figures one import may hold (`import.max_figures`).
+    pub max_import_figures: usize,
 }
 
 impl State {
