@@ -10,11 +10,12 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use autointel_domain::{
-    Date, Flow, Market, MeasureBasis, MonthRange, Powertrain, ValueError, VehicleScope,
+    Comparison, Date, Dimension, Flow, Granularity, Market, MeasureBasis, MonthRange, Powertrain,
+    ValueError, VehicleScope,
 };
 use clap::builder::ArgPredicate;
 use clap::error::ErrorKind;
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::output::Format;
 
@@ -174,8 +175,8 @@ fn token<T: FromStr<Err = ValueError>>(s: &str) -> Result<T, String> {
 #[derive(Debug, Args, Clone)]
 pub struct Series {
     /// Organisation id, e.g. `nissan-china`; omit for the whole market.
-    #[arg(long = "organization", alias = "org", value_name = "ID")]
-    pub org: Option<String>,
+    #[arg(long, alias = "org", value_name = "ID")]
+    pub organization: Option<String>,
     /// Measure basis: retail, wholesale, production, registrations, deliveries, company_reported.
     #[arg(long, value_parser = token::<MeasureBasis>)]
     pub basis: MeasureBasis,
@@ -200,13 +201,8 @@ pub struct When {
     #[arg(long, value_parser = token::<MonthRange>)]
     pub period: MonthRange,
     /// Answer with what was known on this date (YYYY-MM-DD).
-    #[arg(
-        long = "as-of-date",
-        alias = "as-of",
-        value_name = "AS_OF_DATE",
-        value_parser = token::<Date>
-    )]
-    pub as_of: Option<Date>,
+    #[arg(long, alias = "as-of", value_parser = token::<Date>)]
+    pub as_of_date: Option<Date>,
 }
 
 /// Options of `total`.
@@ -218,19 +214,7 @@ pub struct TotalArgs {
     pub when: When,
 }
 
-/// How `compare` picks the prior months (`Comparison`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum Comparison {
-    /// The same months a year earlier.
-    YearOverYear,
-    /// The range of equal length just before the period.
-    PrecedingPeriod,
-    /// The months given in --prior-period.
-    Custom,
-}
-
-/// What a comparison is against: the comparison with its prior period, as `compare` sends it.
+/// A value of the deprecated `--vs`.
 #[derive(Debug, Clone)]
 pub enum Against {
     /// The same months a year earlier.
@@ -260,11 +244,12 @@ pub struct CompareArgs {
     pub series: Series,
     #[command(flatten)]
     pub when: When,
-    /// How to pick the prior months; custom takes them from --prior-period, which implies it.
+    /// How to pick the prior months: year_over_year, preceding_period, or custom (the
+    /// months in --prior-period, which implies it).
     #[arg(
         long,
-        value_enum,
-        default_value_t = Comparison::YearOverYear,
+        value_parser = token::<Comparison>,
+        default_value = "year_over_year",
         default_value_if("prior_period", ArgPredicate::IsPresent, "custom")
     )]
     pub comparison: Comparison,
@@ -273,31 +258,22 @@ pub struct CompareArgs {
     pub prior_period: Option<MonthRange>,
     /// Deprecated: --comparison and --prior-period (`yoy`, `preceding` or a month range).
     #[arg(
-        long = "vs",
+        long,
         hide = true,
-        value_name = "VS",
         value_parser = against,
         conflicts_with_all = ["comparison", "prior_period"]
     )]
-    pub deprecated_vs: Option<Against>,
+    pub vs: Option<Against>,
     /// Decimals of percentages, 0 to 6.
-    #[arg(
-        long = "percent-decimals",
-        alias = "decimals",
-        value_name = "PERCENT_DECIMALS",
-        default_value_t = 1
-    )]
-    pub decimals: i32,
-    /// The comparison with its prior period, from the flags above ([`parse`] sets it).
-    #[arg(skip = Against::YearOverYear)]
-    pub vs: Against,
+    #[arg(long, alias = "decimals", default_value_t = 1)]
+    pub percent_decimals: i32,
 }
 
 impl CompareArgs {
-    /// Folds the deprecated `--vs` into --comparison and --prior-period, checks that a prior
-    /// period goes with a custom comparison only, and sets [`CompareArgs::vs`].
+    /// Folds the deprecated `--vs` into --comparison and --prior-period and checks that a
+    /// prior period goes with a custom comparison only.
     fn resolve(&mut self) -> Result<(), String> {
-        match self.deprecated_vs.take() {
+        match self.vs.take() {
             Some(Against::YearOverYear) => self.comparison = Comparison::YearOverYear,
             Some(Against::Preceding) => self.comparison = Comparison::PrecedingPeriod,
             Some(Against::Range(r)) => {
@@ -306,37 +282,16 @@ impl CompareArgs {
             }
             None => {}
         }
-        self.vs = match (self.comparison, self.prior_period) {
-            (Comparison::YearOverYear, None) => Against::YearOverYear,
-            (Comparison::PrecedingPeriod, None) => Against::Preceding,
-            (Comparison::Custom, Some(r)) => Against::Range(r),
-            (Comparison::Custom, None) => {
-                return Err("--comparison custom needs --prior-period".to_owned());
-            }
-            (_, Some(_)) => {
-                return Err(
-                    "--prior-period goes with --comparison custom (or alone), not with another comparison"
-                        .to_owned(),
-                );
-            }
-        };
-        Ok(())
+        match (self.comparison, self.prior_period) {
+            (Comparison::Custom, None) => Err("--comparison custom needs --prior-period".to_owned()),
+            (Comparison::YearOverYear | Comparison::PrecedingPeriod, Some(_)) => Err(
+                "--prior-period goes with --comparison custom (or alone), not with another comparison"
+                    .to_owned(),
+            ),
+            _ => Ok(()),
+        }
     }
 }
-
-/// Period grain (`Granularity`).
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Granularity {
-    /// Calendar months.
-    Month,
-    /// Calendar quarters.
-    Quarter,
-    /// Calendar years.
-    Year,
-}
-
-/// The former name of [`Granularity`], until `query.rs` uses the new one.
-pub type Grain = Granularity;
 
 /// Options of `series`.
 #[derive(Debug, Args)]
@@ -345,21 +300,15 @@ pub struct SeriesArgs {
     pub series: Series,
     #[command(flatten)]
     pub when: When,
-    /// Grain of the points.
-    #[arg(
-        long = "granularity",
-        alias = "by",
-        value_name = "GRANULARITY",
-        value_enum,
-        default_value_t = Granularity::Month
-    )]
-    pub by: Granularity,
+    /// Grain of the points: month, quarter, year.
+    #[arg(long, alias = "by", value_parser = token::<Granularity>, default_value = "month")]
+    pub granularity: Granularity,
     /// Show year-to-date totals.
-    #[arg(long = "cumulative-within-year", alias = "cumulative")]
-    pub cumulative: bool,
+    #[arg(long, alias = "cumulative")]
+    pub cumulative_within_year: bool,
     /// Also list the organisation's events in the range.
-    #[arg(long = "include-events", alias = "events")]
-    pub events: bool,
+    #[arg(long, alias = "events")]
+    pub include_events: bool,
 }
 
 /// Options of `rank`.
@@ -373,19 +322,14 @@ pub struct RankArgs {
     #[arg(long, default_value_t = 10)]
     pub limit: i32,
     /// Decimals of percentages, 0 to 6.
-    #[arg(
-        long = "percent-decimals",
-        alias = "decimals",
-        value_name = "PERCENT_DECIMALS",
-        default_value_t = 1
-    )]
-    pub decimals: i32,
+    #[arg(long, alias = "decimals", default_value_t = 1)]
+    pub percent_decimals: i32,
 }
 
 /// A dimension override `dimension=value` for share.
 #[derive(Debug, Clone)]
 pub struct Override {
-    /// Dimension name (`org` for the organisation, until `query.rs` says `organization`).
+    /// Dimension name: organization, basis, flow, market, scope or powertrain.
     pub dimension: String,
     /// Its value.
     pub value: String,
@@ -398,7 +342,7 @@ fn override_arg(s: &str) -> Result<Override, String> {
     match dimension {
         // `org=` is the deprecated spelling of `organization=`.
         "organization" | "org" => Ok(Override {
-            dimension: "org".to_owned(),
+            dimension: "organization".to_owned(),
             value: value.to_owned(),
         }),
         "basis" | "flow" | "market" | "scope" | "powertrain" => Ok(Override {
@@ -421,72 +365,52 @@ pub struct ShareArgs {
     /// How the numerator differs from the series, e.g. `powertrain=nev` or
     /// `organization=nissan-china` (repeatable).
     #[arg(
-        long = "numerator",
+        long,
         alias = "part",
         value_name = "DIMENSION=VALUE",
         value_parser = override_arg,
         required = true
     )]
-    pub part: Vec<Override>,
+    pub numerator: Vec<Override>,
     /// How the denominator differs from the series, e.g. `powertrain=all` (repeatable);
     /// an organisation's share is of the whole market unless this names another.
     #[arg(
-        long = "denominator",
+        long,
         alias = "whole",
         value_name = "DIMENSION=VALUE",
         value_parser = override_arg
     )]
-    pub whole: Vec<Override>,
-    /// Grain of the points.
-    #[arg(
-        long = "granularity",
-        alias = "by",
-        value_name = "GRANULARITY",
-        value_enum,
-        default_value_t = Granularity::Month
-    )]
-    pub by: Granularity,
+    pub denominator: Vec<Override>,
+    /// Grain of the points: month, quarter, year.
+    #[arg(long, alias = "by", value_parser = token::<Granularity>, default_value = "month")]
+    pub granularity: Granularity,
     /// Decimals of percentages, 0 to 6.
-    #[arg(
-        long = "percent-decimals",
-        alias = "decimals",
-        value_name = "PERCENT_DECIMALS",
-        default_value_t = 1
-    )]
-    pub decimals: i32,
+    #[arg(long, alias = "decimals", default_value_t = 1)]
+    pub percent_decimals: i32,
 }
 
-/// A dimension to group by (`Dimension`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Dimension {
-    /// Organisation.
-    #[value(name = "organization", alias = "org")]
-    Org,
-    /// Measure basis.
-    Basis,
-    /// Flow.
-    Flow,
-    /// Market.
-    Market,
-    /// Vehicle scope.
-    Scope,
-    /// Powertrain.
-    Powertrain,
+/// A dimension to group by; `org` is the deprecated spelling of `organization`.
+fn dimension(s: &str) -> Result<Dimension, String> {
+    match s {
+        "org" => Ok(Dimension::Organization),
+        other => token(other),
+    }
 }
 
 /// Options of `breakdown`: the grouped dimensions' own flags are ignored.
 #[derive(Debug, Args)]
 pub struct BreakdownArgs {
-    /// Dimensions to group by, comma separated.
+    /// Dimensions to group by, comma separated: organization, basis, flow, market, scope,
+    /// powertrain.
     #[arg(
-        long = "group-by",
+        long,
         alias = "by",
         value_name = "DIMENSION",
-        value_enum,
+        value_parser = dimension,
         value_delimiter = ',',
         required = true
     )]
-    pub by: Vec<Dimension>,
+    pub group_by: Vec<Dimension>,
     #[command(flatten)]
     pub series: Series,
     #[command(flatten)]
@@ -511,13 +435,8 @@ pub struct TargetProgressArgs {
     /// Target id, e.g. `kia-yancheng-exports-2026`.
     pub target: String,
     /// Answer with what was known on this date.
-    #[arg(
-        long = "as-of-date",
-        alias = "as-of",
-        value_name = "AS_OF_DATE",
-        value_parser = token::<Date>
-    )]
-    pub as_of: Option<Date>,
+    #[arg(long, alias = "as-of", value_parser = token::<Date>)]
+    pub as_of_date: Option<Date>,
 }
 
 /// Options of `revisions`.
@@ -669,12 +588,20 @@ pub enum TargetsCommand {
 /// Old spellings with a replacement that is not simply one flag.
 const REPLACED_BY: &[(&str, &str)] = &[("vs", "--comparison and --prior-period")];
 
+/// Old spellings of values: (flag, old value, new value); an old value ending in `=` is a
+/// prefix (`org=nissan-china`).
+const OLD_VALUES: &[(&str, &str, &str)] = &[
+    ("group-by", "org", "organization"),
+    ("numerator", "org=", "organization="),
+    ("denominator", "org=", "organization="),
+];
+
 fn note(old: &str, new: &str) -> String {
     format!("note: {old} is deprecated and goes in the next release; use {new}")
 }
 
 /// One note per deprecated spelling on the command line: a hidden alias of a flag, a hidden
-/// flag, a hidden alias of a value (`--group-by org`) or share's `org=`.
+/// flag (`--vs`) or an old value ([`OLD_VALUES`]).
 pub fn deprecation_notes(
     command: &clap::Command,
     matches: &ArgMatches,
@@ -727,21 +654,17 @@ pub fn deprecation_notes(
             .map(|values| values.map(|v| v.to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
         for value in &raw {
-            for possible in arg.get_possible_values() {
-                if possible.get_name_and_aliases().skip(1).any(|a| a == value) {
+            for (_, old, new) in OLD_VALUES.iter().filter(|(flag, _, _)| *flag == long) {
+                let rest = match old.strip_suffix('=') {
+                    Some(_) => value.strip_prefix(old),
+                    None => (value == old).then_some(""),
+                };
+                if let Some(rest) = rest {
                     notes.push(note(
                         &format!("--{long} {value}"),
-                        &format!("--{long} {}", possible.get_name()),
+                        &format!("--{long} {new}{rest}"),
                     ));
                 }
-            }
-            if matches!(long, "numerator" | "denominator")
-                && let Some(rest) = value.strip_prefix("org=")
-            {
-                notes.push(note(
-                    &format!("--{long} org={rest}"),
-                    &format!("--{long} organization={rest}"),
-                ));
             }
         }
     }

@@ -1,14 +1,14 @@
 //! The stats commands: build the request, call, print.
 
-use autointel_domain::{Comparison, Date, Granularity, OrganizationId, SeriesKey};
+use autointel_domain::{Date, Dimension, OrganizationId, SeriesKey};
 use autointel_proto::convert::types::{date_to_wire, month_range_to_wire, series_key_to_wire};
 use autointel_proto::convert::{ResourceId, WireEnum};
 use autointel_proto::stats as wire;
 use autointel_proto::types as twire;
 
 use crate::args::{
-    Against, BreakdownArgs, CompareArgs, Dimension, Grain, Override, RankArgs, RevisionsArgs,
-    RollupArgs, Series, SeriesArgs, ShareArgs, TargetProgressArgs, TotalArgs,
+    BreakdownArgs, CompareArgs, Override, RankArgs, RevisionsArgs, RollupArgs, Series, SeriesArgs,
+    ShareArgs, TargetProgressArgs, TotalArgs,
 };
 use crate::client::Stats;
 use crate::failure::Failure;
@@ -22,7 +22,11 @@ fn org_id(id: &str, flag: &str) -> Result<OrganizationId, Failure> {
 
 fn series_key(s: &Series) -> Result<SeriesKey, Failure> {
     Ok(SeriesKey {
-        organization: s.org.as_deref().map(|o| org_id(o, "org")).transpose()?,
+        organization: s
+            .organization
+            .as_deref()
+            .map(|o| org_id(o, "organization"))
+            .transpose()?,
         basis: s.basis,
         flow: s.flow,
         market: s.market.clone(),
@@ -37,15 +41,6 @@ fn wire_series(s: &Series) -> Result<twire::SeriesKey, Failure> {
 
 fn as_of(d: Option<Date>) -> Option<autointel_proto::google::r#type::Date> {
     d.map(date_to_wire)
-}
-
-fn grain(g: Grain) -> i32 {
-    match g {
-        Grain::Month => Granularity::Month,
-        Grain::Quarter => Granularity::Quarter,
-        Grain::Year => Granularity::Year,
-    }
-    .to_wire()
 }
 
 /// `2023-01..2023-11` from the wire.
@@ -125,7 +120,7 @@ pub async fn total(mut client: Stats, args: TotalArgs, format: Format) -> Outcom
     let request = wire::ComputeTotalRequest {
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
-        as_of_date: as_of(args.when.as_of),
+        as_of_date: as_of(args.when.as_of_date),
     };
     let response = client.compute_total(request).await?.into_inner();
     print(
@@ -160,18 +155,13 @@ fn change_row(label: &str, c: &twire::Change) -> Vec<String> {
 
 /// `autointel compare`.
 pub async fn compare(mut client: Stats, args: CompareArgs, format: Format) -> Outcome {
-    let (comparison, prior_period) = match &args.vs {
-        Against::YearOverYear => (Comparison::YearOverYear, None),
-        Against::Preceding => (Comparison::PrecedingPeriod, None),
-        Against::Range(r) => (Comparison::Custom, Some(month_range_to_wire(*r))),
-    };
     let request = wire::ComputeChangeRequest {
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
-        comparison: comparison.to_wire(),
-        prior_period,
-        as_of_date: as_of(args.when.as_of),
-        percent_decimals: Some(args.decimals),
+        comparison: args.comparison.to_wire(),
+        prior_period: args.prior_period.map(month_range_to_wire),
+        as_of_date: as_of(args.when.as_of_date),
+        percent_decimals: Some(args.percent_decimals),
     };
     let response = client.compute_change(request).await?.into_inner();
     print(
@@ -209,10 +199,10 @@ pub async fn series(mut client: Stats, args: SeriesArgs, format: Format) -> Outc
     let request = wire::ComputeSeriesRequest {
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
-        granularity: grain(args.by),
-        cumulative_within_year: args.cumulative,
-        include_events: args.events,
-        as_of_date: as_of(args.when.as_of),
+        granularity: args.granularity.to_wire(),
+        cumulative_within_year: args.cumulative_within_year,
+        include_events: args.include_events,
+        as_of_date: as_of(args.when.as_of_date),
     };
     let response = client.compute_series(request).await?.into_inner();
     print(
@@ -240,15 +230,18 @@ pub async fn series(mut client: Stats, args: SeriesArgs, format: Format) -> Outc
 
 /// `autointel rank`.
 pub async fn rank(mut client: Stats, args: RankArgs, format: Format) -> Outcome {
-    if args.series.org.is_some() {
-        return Err(Failure::invalid("error: rank compares organisations: leave out --org").into());
+    if args.series.organization.is_some() {
+        return Err(Failure::invalid(
+            "error: rank compares organisations: leave out --organization",
+        )
+        .into());
     }
     let request = wire::ComputeRankingRequest {
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
         limit: args.limit,
-        as_of_date: as_of(args.when.as_of),
-        percent_decimals: Some(args.decimals),
+        as_of_date: as_of(args.when.as_of_date),
+        percent_decimals: Some(args.percent_decimals),
     };
     let response = client.compute_ranking(request).await?.into_inner();
     print(
@@ -299,7 +292,7 @@ fn apply(base: &Series, overrides: &[Override]) -> Result<Series, Failure> {
             Failure::invalid(format!("error: {}={}: {e}", o.dimension, o.value))
         };
         match o.dimension.as_str() {
-            "org" => s.org = Some(o.value.clone()),
+            "organization" => s.organization = Some(o.value.clone()),
             "basis" => s.basis = o.value.parse().map_err(bad)?,
             "flow" => s.flow = o.value.parse().map_err(bad)?,
             "market" => s.market = o.value.parse().map_err(bad)?,
@@ -317,30 +310,30 @@ fn apply(base: &Series, overrides: &[Override]) -> Result<Series, Failure> {
 
 /// `autointel share`.
 pub async fn share(mut client: Stats, args: ShareArgs, format: Format) -> Outcome {
-    let part = apply(&args.series, &args.part)?;
-    let mut whole_base = args.series.clone();
-    // An organisation's share is of the whole market unless --whole names another.
-    if args.part.iter().any(|o| o.dimension == "org") {
-        whole_base.org = None;
+    let numerator = apply(&args.series, &args.numerator)?;
+    let mut denominator_base = args.series.clone();
+    // An organisation's share is of the whole market unless --denominator names another.
+    if args.numerator.iter().any(|o| o.dimension == "organization") {
+        denominator_base.organization = None;
     }
-    let whole = apply(&whole_base, &args.whole)?;
-    share_request(&mut client, &args, part, whole, format).await
+    let denominator = apply(&denominator_base, &args.denominator)?;
+    share_request(&mut client, &args, numerator, denominator, format).await
 }
 
 async fn share_request(
     client: &mut Stats,
     args: &ShareArgs,
-    part: Series,
-    whole: Series,
+    numerator: Series,
+    denominator: Series,
     format: Format,
 ) -> Outcome {
     let request = wire::ComputeShareRequest {
-        numerator: Some(wire_series(&part)?),
-        denominator: Some(wire_series(&whole)?),
+        numerator: Some(wire_series(&numerator)?),
+        denominator: Some(wire_series(&denominator)?),
         period: Some(month_range_to_wire(args.when.period)),
-        granularity: grain(args.by),
-        as_of_date: as_of(args.when.as_of),
-        percent_decimals: Some(args.decimals),
+        granularity: args.granularity.to_wire(),
+        as_of_date: as_of(args.when.as_of_date),
+        percent_decimals: Some(args.percent_decimals),
     };
     let response = client.compute_share(request).await?.into_inner();
     print(
@@ -348,11 +341,13 @@ async fn share_request(
         &response,
         "autointel.stats.v1.ComputeShareResponse",
         |r| {
-            let mut t = Table::new(&["period", "part", "whole", "share"]);
+            let mut t = Table::new(&["period", "numerator", "denominator", "share"]);
             t.title = Some(format!(
                 "{} over {}",
-                series_key(&part).map(|k| k.to_string()).unwrap_or_default(),
-                series_key(&whole)
+                series_key(&numerator)
+                    .map(|k| k.to_string())
+                    .unwrap_or_default(),
+                series_key(&denominator)
                     .map(|k| k.to_string())
                     .unwrap_or_default()
             ));
@@ -374,40 +369,22 @@ async fn share_request(
 pub async fn breakdown(mut client: Stats, args: BreakdownArgs, format: Format) -> Outcome {
     let mut series = wire_series(&args.series)?;
     let mut group_by = Vec::new();
-    for d in &args.by {
-        let dimension = match d {
-            Dimension::Org => {
-                series.organization.clear();
-                autointel_domain::Dimension::Organization
-            }
-            Dimension::Basis => {
-                series.basis = 0;
-                autointel_domain::Dimension::Basis
-            }
-            Dimension::Flow => {
-                series.flow = 0;
-                autointel_domain::Dimension::Flow
-            }
-            Dimension::Market => {
-                series.market.clear();
-                autointel_domain::Dimension::Market
-            }
-            Dimension::Scope => {
-                series.scope = 0;
-                autointel_domain::Dimension::Scope
-            }
-            Dimension::Powertrain => {
-                series.powertrain = 0;
-                autointel_domain::Dimension::Powertrain
-            }
-        };
-        group_by.push(dimension.to_wire());
+    for d in &args.group_by {
+        match d {
+            Dimension::Organization => series.organization.clear(),
+            Dimension::Basis => series.basis = 0,
+            Dimension::Flow => series.flow = 0,
+            Dimension::Market => series.market.clear(),
+            Dimension::Scope => series.scope = 0,
+            Dimension::Powertrain => series.powertrain = 0,
+        }
+        group_by.push(d.to_wire());
     }
     let request = wire::ComputeBreakdownRequest {
         series: Some(series),
         group_by,
         period: Some(month_range_to_wire(args.when.period)),
-        as_of_date: as_of(args.when.as_of),
+        as_of_date: as_of(args.when.as_of_date),
     };
     let response = client.compute_breakdown(request).await?.into_inner();
     print(
@@ -430,16 +407,17 @@ pub async fn breakdown(mut client: Stats, args: BreakdownArgs, format: Format) -
 
 /// `autointel rollup`.
 pub async fn rollup(mut client: Stats, args: RollupArgs, format: Format) -> Outcome {
-    if args.series.org.is_none() {
-        return Err(
-            Failure::invalid("error: rollup needs --org, the organisation at the top").into(),
-        );
+    if args.series.organization.is_none() {
+        return Err(Failure::invalid(
+            "error: rollup needs --organization, the organisation at the top",
+        )
+        .into());
     }
     let request = wire::ComputeRollupRequest {
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
         hierarchy_date: as_of(args.hierarchy_date),
-        as_of_date: as_of(args.when.as_of),
+        as_of_date: as_of(args.when.as_of_date),
     };
     let response = client.compute_rollup(request).await?.into_inner();
     print(
@@ -475,7 +453,7 @@ pub async fn target_progress(
         .map_err(|e| Failure::invalid(format!("error: target: {e}")))?;
     let request = wire::ComputeTargetProgressRequest {
         target: id.resource_name(),
-        as_of_date: as_of(args.as_of),
+        as_of_date: as_of(args.as_of_date),
         percent_decimals: Some(1),
     };
     let response = client.compute_target_progress(request).await?.into_inner();
