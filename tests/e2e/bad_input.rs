@@ -665,6 +665,36 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &["figures[1].series.basis", "figures[1].series.powertrain"],
         ),
         invalid(
+            "import: a destination on a non-export flow",
+            "ImportSalesFigures",
+            &import(swire::SalesFigure {
+                series: with_series(|s| s.destination = "DE".to_owned()),
+                ..good_figure()
+            }),
+            &["figures[1].series.destination"],
+        ),
+        invalid(
+            "import: an invalid destination code",
+            "ImportSalesFigures",
+            &import(swire::SalesFigure {
+                series: with_series(|s| {
+                    s.flow = twire::Flow::Export as i32;
+                    s.destination = "de".to_owned();
+                }),
+                ..good_figure()
+            }),
+            &["figures[1].series.destination"],
+        ),
+        invalid(
+            "import: unknown nature",
+            "ImportSalesFigures",
+            &import(swire::SalesFigure {
+                nature: 9,
+                ..good_figure()
+            }),
+            &["figures[1].nature"],
+        ),
+        invalid(
             "import: inverted period",
             "ImportSalesFigures",
             &import(swire::SalesFigure {
@@ -783,6 +813,15 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             "ComputeTotal",
             &total(with_series(|s| s.basis = 0), Some(seed_period())),
             &["series.basis"],
+        ),
+        invalid(
+            "total: a destination on a non-export flow",
+            "ComputeTotal",
+            &total(
+                with_series(|s| s.destination = "DE".to_owned()),
+                Some(seed_period()),
+            ),
+            &["series.destination"],
         ),
         invalid(
             "total: month 0 and 13",

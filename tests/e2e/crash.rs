@@ -133,6 +133,7 @@ fn figure(k: u64, i: usize) -> swire::SalesFigure {
             market: market(k),
             scope: twire::VehicleScope::All as i32,
             powertrain: twire::Powertrain::All as i32,
+            destination: String::new(),
         }),
         period: Some(twire::MonthRange {
             start: Some(month),

@@ -54,6 +54,7 @@ pub fn nissan_china() -> twire::SeriesKey {
         market: "CN".to_owned(),
         scope: twire::VehicleScope::All as i32,
         powertrain: twire::Powertrain::All as i32,
+        destination: String::new(),
     }
 }
 

@@ -204,6 +204,7 @@ async fn target_progress_measures_imported_figures(backend: Backend) {
                     market: "CN".to_owned(),
                     scope: twire::VehicleScope::All as i32,
                     powertrain: twire::Powertrain::All as i32,
+                    destination: String::new(),
                 }),
                 period: Some(months((2023, 1), (2023, 12))),
                 threshold_units: 1_000,

@@ -41,6 +41,7 @@ fn series() -> twire::SeriesKey {
         market: "CN".to_owned(),
         scope: twire::VehicleScope::All as i32,
         powertrain: twire::Powertrain::All as i32,
+        destination: String::new(),
     }
 }
 

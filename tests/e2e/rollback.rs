@@ -48,8 +48,8 @@ async fn the_current_binary_runs_against_a_newer_compatible_schema(backend: Back
     apply_future_migration(
         &stack.databases.stats,
         90,
-        "figure nature [expand; works with binaries of schema 1]",
-        "ALTER TABLE sales_figures ADD COLUMN nature TEXT NOT NULL DEFAULT 'actual'",
+        "figure confidence [expand; works with binaries of schema 1]",
+        "ALTER TABLE sales_figures ADD COLUMN confidence TEXT NOT NULL DEFAULT 'stated'",
     )
     .await;
 

@@ -350,6 +350,7 @@ async fn seed_facts_through_the_api(backend: Backend) {
                 market: "CN".to_owned(),
                 scope: twire::VehicleScope::All as i32,
                 powertrain: twire::Powertrain::All as i32,
+                destination: String::new(),
             }),
             period: Some(months((2023, 1), (2023, 11))),
             comparison: swire::Comparison::YearOverYear as i32,

@@ -45,6 +45,7 @@ impl Ctx {
             market: Market::parse("CN").map_err(e)?,
             scope: VehicleScope::Passenger,
             powertrain: Powertrain::All,
+            destination: None,
         };
         let whole_all = SeriesKey {
             organization: None,

@@ -32,6 +32,7 @@ fn series_key(s: &Series) -> Result<SeriesKey, Failure> {
         market: s.market.clone(),
         scope: s.scope,
         powertrain: s.powertrain,
+        destination: None,
     })
 }
 

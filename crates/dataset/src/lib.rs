@@ -521,6 +521,7 @@ impl Dataset {
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
             scope: VehicleScope::Passenger,
             powertrain: spec.powertrain,
+            destination: None,
         })
     }
 
@@ -539,6 +540,7 @@ impl Dataset {
             key,
             period: MonthRange::new(month(f.start)?, month(f.end)?).map_err(e)?,
             units: Units::from_u64(f.units).map_err(e)?,
+            nature: autointel_domain::FigureNature::Actual,
             comparable_prior: None,
             provenance: Provenance {
                 source: SourceId::parse(source_of(self.series[f.series as usize].basis))

@@ -294,6 +294,19 @@ domain_enum!(
 );
 
 domain_enum!(
+    /// Whether a figure counts what happened or states what is expected. Every query
+    /// answers from actuals; forecasts are stored and listed, and a forecast never revises
+    /// an actual nor an actual a forecast.
+    FigureNature {
+        /// A count of what happened (the default).
+        Actual => "actual",
+        /// A forecast, plan or target stated as a figure; its source and as-of date say
+        /// who made it and when.
+        Forecast => "forecast",
+    }
+);
+
+domain_enum!(
     /// How precisely a date is known; declared finest first.
     DatePrecision {
         /// A calendar day.
@@ -385,6 +398,7 @@ mod tests {
         tokens_round_trip(VehicleScope::ALL);
         tokens_round_trip(Powertrain::ALL);
         tokens_round_trip(ReleaseStage::ALL);
+        tokens_round_trip(FigureNature::ALL);
         tokens_round_trip(DatePrecision::ALL);
         tokens_round_trip(Comparator::ALL);
         tokens_round_trip(TargetStatus::ALL);

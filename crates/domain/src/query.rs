@@ -348,6 +348,7 @@ mod tests {
                 market: Market::parse("CN").unwrap(),
                 scope: VehicleScope::All,
                 powertrain: Powertrain::All,
+                destination: None,
             },
             period: range("2024-01..2024-02"),
             hierarchy_date: None,

@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 
 use crate::date::Date;
-use crate::enums::ReleaseStage;
+use crate::enums::{FigureNature, ReleaseStage};
 use crate::ids::{SalesFigureId, SourceId};
 use crate::period::MonthRange;
 use crate::series::SeriesKey;
@@ -37,6 +37,9 @@ pub struct SalesFigure {
     pub period: MonthRange,
     /// How many vehicles.
     pub units: Units,
+    /// Actual (what happened) or forecast. Queries answer from actuals; a figure revises
+    /// only figures of its own nature (and source).
+    pub nature: FigureNature,
     /// The same months one year earlier restated on this figure's scope (a like-for-like
     /// base), when the publisher gives one: Nissan's 2022 base included light-commercial
     /// volumes it later dropped.
@@ -53,6 +56,9 @@ impl SalesFigure {
         let mut v = Violations::new();
         if self.provenance.supersedes.as_ref() == Some(&self.id) {
             v.push("provenance.supersedes", "a figure cannot supersede itself");
+        }
+        if let Err(e) = self.key.validate() {
+            v.extend_prefixed("key", e);
         }
         if let Some(note) = &self.note {
             check_long_text(&mut v, "note", note, TEXT_MAX_CHARS);
@@ -113,9 +119,11 @@ mod tests {
                 market: Market::parse("CN").unwrap(),
                 scope: VehicleScope::All,
                 powertrain: Powertrain::All,
+                destination: None,
             },
             period: "2023-01..2023-11".parse().unwrap(),
             units: Units::new(units).unwrap(),
+            nature: FigureNature::Actual,
             comparable_prior: None,
             provenance: Provenance {
                 source: SourceId::parse("article").unwrap(),

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use crate::enums::{Flow, MeasureBasis, Powertrain, VehicleScope};
 use crate::ids::OrganizationId;
-use crate::validation::ValueError;
+use crate::validation::{ValidationError, ValueError, Violations};
 
 /// A market code: 2–16 characters of `A`–`Z`, `0`–`9` and `-`, e.g. `CN`, `EU`, `GLOBAL`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,17 +65,43 @@ pub struct SeriesKey {
     pub scope: VehicleScope,
     /// Which powertrain.
     pub powertrain: Powertrain,
+    /// Where an export goes (same code rules as `market`); `None` for all destinations or
+    /// not stated. Only flow `export` has one. A destination makes a series of its own:
+    /// destinations are never added up into the destination-less series.
+    pub destination: Option<Market>,
+}
+
+impl SeriesKey {
+    /// Checks cross-field invariants: only an export names a destination.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let mut v = Violations::new();
+        if self.destination.is_some() && self.flow != Flow::Export {
+            v.push(
+                "destination",
+                format!(
+                    "only flow export may name a destination (flow is {})",
+                    self.flow
+                ),
+            );
+        }
+        v.finish()
+    }
 }
 
 impl fmt::Display for SeriesKey {
-    /// `nissan-china/company_reported/total/CN/all/all`; `*` for the whole market.
+    /// `nissan-china/company_reported/total/CN/all/all`; `*` for the whole market; an
+    /// export's destination follows as `>DE`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let organization = self.organization.as_ref().map_or("*", |o| o.as_str());
         write!(
             f,
             "{organization}/{}/{}/{}/{}/{}",
             self.basis, self.flow, self.market, self.scope, self.powertrain
-        )
+        )?;
+        if let Some(destination) = &self.destination {
+            write!(f, ">{destination}")?;
+        }
+        Ok(())
     }
 }
 
@@ -102,10 +128,30 @@ mod tests {
             market: Market::parse("CN").unwrap(),
             scope: VehicleScope::All,
             powertrain: Powertrain::All,
+            destination: None,
         };
         assert_eq!(
             key.to_string(),
             "nissan-china/company_reported/total/CN/all/all"
         );
+    }
+
+    #[test]
+    fn only_an_export_names_a_destination() {
+        let mut key = SeriesKey {
+            organization: None,
+            basis: MeasureBasis::Wholesale,
+            flow: Flow::Export,
+            market: Market::parse("CN").unwrap(),
+            scope: VehicleScope::Passenger,
+            powertrain: Powertrain::All,
+            destination: Some(Market::parse("DE").unwrap()),
+        };
+        assert_eq!(key.validate(), Ok(()));
+        assert_eq!(key.to_string(), "*/wholesale/export/CN/passenger/all>DE");
+        key.flow = Flow::Domestic;
+        assert_eq!(key.validate().unwrap_err().fields(), ["destination"]);
+        key.destination = None;
+        assert_eq!(key.validate(), Ok(()));
     }
 }

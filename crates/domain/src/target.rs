@@ -83,6 +83,7 @@ mod tests {
                 market: Market::parse("CN").unwrap(),
                 scope: VehicleScope::All,
                 powertrain: Powertrain::All,
+                destination: None,
             },
             period: MonthRange::year(2026).unwrap(),
             deadline: Some(PartialDate::year(2026).unwrap()),

@@ -6,7 +6,10 @@
 //! Columns, by header name: `organization` (bare id, empty for the whole market), `basis`,
 //! `flow`, `market`, `scope`, `powertrain` (the domain's tokens), `period` (`YYYY-MM..YYYY-MM`
 //! or `YYYY-MM`), `units` or `ten_thousand_units` (exactly one), `comparable_prior_units`
-//! (optional), `source` (bare id), `stage`, `as_of_date` (`YYYY-MM-DD`), `note` (optional).
+//! (optional), `source` (bare id), `stage`, `as_of_date` (`YYYY-MM-DD`), `note` (optional),
+//! and two optional columns a file may leave out altogether: `nature` (`actual`, the
+//! default when empty or absent, or `forecast`) and `destination` (an export's destination
+//! market, same code rules as `market`; empty for none, and only for flow `export`).
 //! Every bad cell is reported with its 1-based line and its column.
 //!
 //! JSON import files (an array of objects keyed by the same column names) are turned into
@@ -20,9 +23,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use autointel_domain::{
-    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance,
-    ReleaseStage, SalesFigureId, SeriesKey as DomainSeriesKey, SourceId, TEXT_MAX_CHARS, Units,
-    ValueError, VehicleScope, optional_long_text,
+    Date, FigureNature, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain,
+    Provenance, ReleaseStage, SalesFigureId, SeriesKey as DomainSeriesKey, SourceId,
+    TEXT_MAX_CHARS, Units, ValueError, VehicleScope, optional_long_text,
 };
 use autointel_proto::convert::types::{date_to_wire, month_range_to_wire};
 use autointel_proto::convert::{ResourceId, WireEnum};
@@ -66,8 +69,8 @@ pub struct Error {
     pub problems: Vec<Problem>,
 }
 
-/// The columns of an import file, in order.
-pub const COLUMNS: [&str; 14] = [
+/// The columns of an import file, in order; the [`OPTIONAL_COLUMNS`] may be absent.
+pub const COLUMNS: [&str; 16] = [
     "organization",
     "basis",
     "flow",
@@ -82,7 +85,13 @@ pub const COLUMNS: [&str; 14] = [
     "stage",
     "as_of_date",
     "note",
+    "nature",
+    "destination",
 ];
+
+/// Columns a file may leave out (added after the format's first release; a file without
+/// them imports exactly as before: actuals without a destination).
+pub const OPTIONAL_COLUMNS: [&str; 2] = ["nature", "destination"];
 
 /// Why a JSON import file cannot be turned into CSV rows.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -279,10 +288,11 @@ fn read_rows(
             });
         }
     };
-    let mut index = [0usize; COLUMNS.len()];
+    let mut index = [None; COLUMNS.len()];
     for (slot, name) in index.iter_mut().zip(COLUMNS) {
         match headers.iter().position(|h| h.trim() == name) {
-            Some(i) => *slot = i,
+            Some(i) => *slot = Some(i),
+            None if OPTIONAL_COLUMNS.contains(&name) => {}
             None => problems.push(Problem {
                 line: 1,
                 record: 0,
@@ -322,7 +332,7 @@ fn read_rows(
             }
         }
         let (line, number) = record.position().map_or((0, 0), |p| (p.line(), p.record()));
-        let cells = index.map(|i| trim(record.get(i).unwrap_or("")));
+        let cells = index.map(|i| trim(i.and_then(|i| record.get(i)).unwrap_or("")));
         let mut row = RowReader {
             line,
             record: number,
@@ -450,6 +460,25 @@ impl RowReader<'_> {
         let as_of = self.token::<Date>(COLUMNS[12], cell(12));
         // The service checks the note too; check it here so the problem has its line.
         let note = self.check(COLUMNS[13], optional_long_text(cell(13), TEXT_MAX_CHARS));
+        let nature = match cell(14) {
+            "" => Some(FigureNature::Actual),
+            token => self.token::<FigureNature>(COLUMNS[14], token),
+        };
+        let destination = match cell(15) {
+            "" => Some(None),
+            code => self.check(COLUMNS[15], Market::parse(code)).map(Some),
+        };
+        if let (Some(Some(_)), Some(flow)) = (&destination, flow)
+            && flow != Flow::Export
+        {
+            self.check::<()>(
+                COLUMNS[15],
+                Err(ValueError(format!(
+                    "only flow export may name a destination (flow is {flow})"
+                ))),
+            );
+            return None;
+        }
         let (units, ten_thousands) = quantity?;
         Some(Row {
             key: DomainSeriesKey {
@@ -459,7 +488,9 @@ impl RowReader<'_> {
                 market: market?,
                 scope: scope?,
                 powertrain: powertrain?,
+                destination: destination?,
             },
+            nature: nature?,
             period: period?,
             units,
             ten_thousands,
@@ -476,6 +507,7 @@ impl RowReader<'_> {
 /// One record's cells as domain values, each parsed once.
 struct Row<'c> {
     key: DomainSeriesKey,
+    nature: FigureNature,
     period: MonthRange,
     units: Units,
     /// The `ten_thousand_units` cell, when the quantity was given that way.
@@ -509,7 +541,19 @@ impl Row<'_> {
                 market: self.key.market.as_str().to_owned(),
                 scope: self.key.scope.to_wire(),
                 powertrain: self.key.powertrain.to_wire(),
+                destination: self
+                    .key
+                    .destination
+                    .as_ref()
+                    .map(|d| d.as_str().to_owned())
+                    .unwrap_or_default(),
             }),
+            // An actual stays proto3's zero, so a file without the new columns sends the
+            // bytes it always did (its idempotency digest is unchanged).
+            nature: match self.nature {
+                FigureNature::Actual => 0,
+                forecast => forecast.to_wire(),
+            },
             period: Some(month_range_to_wire(self.period)),
             quantity: Some(quantity),
             comparable_prior_units: self.comparable.map(Units::to_i64),
@@ -528,6 +572,7 @@ impl Row<'_> {
             key: self.key,
             period: self.period,
             units: self.units,
+            nature: self.nature,
             comparable_prior: self.comparable,
             provenance: Provenance {
                 source: self.source,
@@ -746,5 +791,76 @@ mod tests {
                 (3, "ten_thousand_units"),
             ]
         );
+    }
+
+    #[test]
+    fn nature_and_destination_columns_are_optional_and_read_when_present() {
+        const WITH: &str = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note,nature,destination\n";
+        let text = format!(
+            "{WITH}nissan-china,wholesale,export,CN,passenger,all,2024-01,900,,,article,final,2024-02-10,,,DE\n\
+             nissan-china,wholesale,export,CN,passenger,all,2024-01,1000,,,plan,final,2023-12-01,,forecast,\n\
+             nissan-china,wholesale,export,CN,passenger,all,2024-01,1100,,,article,final,2024-02-10,,actual,\n"
+        );
+        let direct = direct(&text).unwrap();
+        assert_eq!(direct, through_wire(&text).unwrap());
+        let natures: Vec<_> = direct.iter().map(|f| f.nature).collect();
+        assert_eq!(
+            natures,
+            [
+                FigureNature::Actual,
+                FigureNature::Forecast,
+                FigureNature::Actual
+            ]
+        );
+        assert_eq!(
+            direct[0].key.destination.as_ref().map(Market::as_str),
+            Some("DE")
+        );
+        assert_eq!(direct[1].key.destination, None);
+        // an actual goes on the wire as proto3's zero, as before the column existed
+        let wire = read_sales_figures(text.as_bytes()).unwrap();
+        assert_eq!(wire[0].nature, 0);
+        assert_eq!(wire[2].nature, 0);
+        // a file without the columns reads exactly as before
+        let old = format!(
+            "{HEADER}nissan-china,wholesale,export,CN,passenger,all,2024-01,900,,,article,final,2024-02-10,\n"
+        );
+        let old = direct_of(&old);
+        assert_eq!(old[0].nature, FigureNature::Actual);
+        assert_eq!(old[0].key.destination, None);
+        // JSON takes them too
+        let json = br#"[{"organization":"nissan-china","basis":"wholesale","flow":"export","market":"CN","scope":"passenger","powertrain":"all","period":"2024-01","units":5,"source":"plan","stage":"final","as_of_date":"2023-12-01","nature":"forecast","destination":"DE"}]"#;
+        let csv = json_to_csv(json).unwrap();
+        let figures = direct_of(std::str::from_utf8(&csv).unwrap());
+        assert_eq!(figures[0].nature, FigureNature::Forecast);
+        assert_eq!(
+            figures[0].key.destination.as_ref().map(Market::as_str),
+            Some("DE")
+        );
+    }
+
+    fn direct_of(text: &str) -> Vec<autointel_domain::SalesFigure> {
+        direct(text).unwrap()
+    }
+
+    #[test]
+    fn bad_nature_and_destination_cells_are_reported_with_line_and_column() {
+        const WITH: &str = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note,nature,destination\n";
+        let text = format!(
+            "{WITH}nissan-china,wholesale,export,CN,passenger,all,2024-01,900,,,article,final,2024-02-10,,plan,de\n\
+             nissan-china,wholesale,domestic,CN,passenger,all,2024-01,900,,,article,final,2024-02-10,,,DE\n"
+        );
+        let err = read_sales_figures(text.as_bytes()).unwrap_err();
+        let cells: Vec<_> = err
+            .problems
+            .iter()
+            .map(|p| (p.line, p.column.as_str()))
+            .collect();
+        assert_eq!(
+            cells,
+            vec![(2, "nature"), (2, "destination"), (3, "destination")]
+        );
+        assert!(err.problems[2].description.contains("only flow export"));
+        assert_eq!(direct(&text).unwrap_err(), err);
     }
 }

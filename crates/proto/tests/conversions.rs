@@ -144,6 +144,7 @@ fn series(org: &str) -> twire::SeriesKey {
         market: "CN".into(),
         scope: twire::VehicleScope::All as i32,
         powertrain: twire::Powertrain::All as i32,
+        destination: String::new(),
     }
 }
 
@@ -184,6 +185,7 @@ fn figure() -> swire::SalesFigure {
             day: 17,
         }),
         note: "Passenger and light commercial vehicles".into(),
+        nature: swire::FigureNature::Actual as i32,
         ..Default::default()
     }
 }
@@ -272,6 +274,49 @@ fn sales_figure_round_trips_and_output_carries_units() {
     assert_eq!(back, expected);
     let again: SalesFigure = sales_figure_from_wire(id, &back).unwrap();
     assert_eq!(again, domain);
+}
+
+#[test]
+fn nature_and_destination_round_trip_and_unset_nature_is_actual() {
+    use autointel_domain::FigureNature;
+    let id = SalesFigureId::parse("f1").unwrap();
+    let mut w = figure();
+    w.nature = swire::FigureNature::Forecast as i32;
+    w.series.as_mut().unwrap().destination = "DE".into();
+    let domain = sales_figure_from_wire(id.clone(), &w).unwrap();
+    assert_eq!(domain.nature, FigureNature::Forecast);
+    assert_eq!(domain.key.destination.as_ref().unwrap().as_str(), "DE");
+    let back = sales_figure_to_wire(&domain, None);
+    w.name = "salesFigures/f1".into();
+    assert_eq!(back, w);
+    assert_eq!(sales_figure_from_wire(id.clone(), &back).unwrap(), domain);
+
+    // proto3's zero (every import written before the field) is an actual, shown as one
+    w.nature = swire::FigureNature::Unspecified as i32;
+    let domain = sales_figure_from_wire(id.clone(), &w).unwrap();
+    assert_eq!(domain.nature, FigureNature::Actual);
+    assert_eq!(
+        sales_figure_to_wire(&domain, None).nature,
+        swire::FigureNature::Actual as i32
+    );
+
+    w.nature = 7;
+    let err = sales_figure_from_wire(id.clone(), &w).unwrap_err();
+    assert_eq!(fields(&err), ["nature"]);
+}
+
+#[test]
+fn a_destination_needs_flow_export_and_a_market_code() {
+    let id = SalesFigureId::parse("f1").unwrap();
+    let mut w = figure();
+    w.series.as_mut().unwrap().destination = "de".into();
+    let err = sales_figure_from_wire(id.clone(), &w).unwrap_err();
+    assert_eq!(fields(&err), ["series.destination"]);
+    let series = w.series.as_mut().unwrap();
+    series.destination = "DE".into();
+    series.flow = twire::Flow::Domestic as i32;
+    let err = sales_figure_from_wire(id, &w).unwrap_err();
+    assert_eq!(fields(&err), ["series.destination"]);
 }
 
 #[test]

@@ -511,6 +511,7 @@ fn target(v: &mut Violations, p: &str, s: &SeedTarget) -> Option<Target> {
                 market: market?,
                 scope: scope?,
                 powertrain: powertrain?,
+                destination: None,
             },
             period: period?,
             deadline: deadline?,

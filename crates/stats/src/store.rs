@@ -10,9 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use autointel_db::Writability;
 use autointel_domain::{
-    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance,
-    ReleaseStage, SalesFigure, SalesFigureId, SeriesKey, Source, SourceId, SourceKind, Units,
-    VehicleScope, YearMonth,
+    Date, FigureNature, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain,
+    Provenance, ReleaseStage, SalesFigure, SalesFigureId, SeriesKey, Source, SourceId, SourceKind,
+    Units, VehicleScope, YearMonth,
 };
 use sqlx::any::AnyRow;
 use sqlx::migrate::Migration;
@@ -111,6 +111,24 @@ fn migrations(backend: Backend) -> Vec<Migration> {
             Compatibility::Breaking,
         ));
     }
+    // Expand: the release before it (schema 2 on SQLite, 3 on PostgreSQL) still starts
+    // against it; the defaults make every row it writes an actual without a destination.
+    let (nature_and_destination, since) = match backend {
+        Backend::Sqlite => (
+            include_str!("../migrations/sqlite/0004_figure_nature_and_destination.sql"),
+            2,
+        ),
+        Backend::Postgres => (
+            include_str!("../migrations/postgres/0004_figure_nature_and_destination.sql"),
+            3,
+        ),
+    };
+    migrations.push(migration(
+        4,
+        "figure nature and export destination",
+        nature_and_destination,
+        Compatibility::Expand { since },
+    ));
     migrations
 }
 
@@ -131,7 +149,7 @@ fn pool_sizes(backend: Backend, in_memory: bool, max_connections: u32) -> (u32, 
 
 const FIGURE_COLUMNS: &str = "seq, id, organization, basis, flow, market, scope, powertrain, \
      period_start, period_end, units, comparable_prior_units, source, stage, as_of, supersedes, \
-     note, create_time";
+     note, create_time, nature, destination";
 
 impl Store {
     /// Connects with at most `max_connections` connections in all (SQLite in WAL mode with
@@ -349,7 +367,15 @@ impl Store {
                             .map(|s| s.as_str().to_owned()),
                     )
                     .bind(f.note.clone())
-                    .bind(create_time);
+                    .bind(create_time)
+                    .bind(f.nature.as_str())
+                    .bind(
+                        f.key
+                            .destination
+                            .as_ref()
+                            .map(|d| d.as_str().to_owned())
+                            .unwrap_or_default(),
+                    );
                 stored.push(StoredFigure {
                     seq,
                     figure: f,
@@ -372,7 +398,7 @@ impl Store {
     }
 }
 
-/// Rows per multi-row `INSERT` on SQLite (18 parameters each, under SQLite's 32,766).
+/// Rows per multi-row `INSERT` on SQLite (20 parameters each, under SQLite's 32,766).
 const INSERT_BATCH: usize = 500;
 
 const NEXT_SEQ: &str = "UPDATE seq_counter SET value = value + $1 WHERE id = 1 RETURNING value";
@@ -389,7 +415,7 @@ const INSERT_REQUEST: &str = "INSERT INTO import_requests \
 /// Positional `?` rather than `$n`: SQLite looks every named parameter up in a linear list
 /// while preparing, which is quadratic in the parameter count (seconds for 9,000).
 fn multi_row_insert(rows: usize) -> String {
-    let row = format!("({})", vec!["?"; 18].join(", "));
+    let row = format!("({})", vec!["?"; 20].join(", "));
     format!(
         "INSERT INTO sales_figures ({FIGURE_COLUMNS}) VALUES {}",
         vec![row.as_str(); rows].join(", ")
@@ -426,7 +452,7 @@ fn copy_figure_row(
     f: &SalesFigure,
     create_time: i64,
 ) -> Result<(), StatsError> {
-    const FIELDS: i16 = 18;
+    const FIELDS: i16 = 20;
     out.extend_from_slice(&FIELDS.to_be_bytes());
     copy_bigint(out, seq);
     copy_text(out, f.id.as_str())?;
@@ -455,6 +481,8 @@ fn copy_figure_row(
         None => copy_null(out),
     }
     copy_bigint(out, create_time);
+    copy_text(out, f.nature.as_str())?;
+    copy_text(out, f.key.destination.as_ref().map_or("", |d| d.as_str()))?;
     Ok(())
 }
 
@@ -574,6 +602,12 @@ fn figure_from_row(row: &AnyRow) -> Result<StoredFigure, StatsError> {
     };
     let supersedes: Option<String> = row.try_get("supersedes")?;
     let comparable: Option<i64> = row.try_get("comparable_prior_units")?;
+    let destination: String = row.try_get("destination")?;
+    let destination = if destination.is_empty() {
+        None
+    } else {
+        Some(Market::parse(&destination).map_err(|e| corrupt("destination", e))?)
+    };
     let figure = SalesFigure {
         id: SalesFigureId::parse(&row.try_get::<String, _>("id")?).map_err(|e| corrupt("id", e))?,
         key: SeriesKey {
@@ -583,6 +617,7 @@ fn figure_from_row(row: &AnyRow) -> Result<StoredFigure, StatsError> {
             market: parse::<Market>(row, "market")?,
             scope: parse::<VehicleScope>(row, "scope")?,
             powertrain: parse::<Powertrain>(row, "powertrain")?,
+            destination,
         },
         period: MonthRange::new(
             month(row.try_get("period_start")?)?,
@@ -590,6 +625,7 @@ fn figure_from_row(row: &AnyRow) -> Result<StoredFigure, StatsError> {
         )
         .map_err(|e| corrupt("period", e))?,
         units: Units::new(row.try_get("units")?).map_err(|e| corrupt("units", e))?,
+        nature: parse::<FigureNature>(row, "nature")?,
         comparable_prior: comparable
             .map(Units::new)
             .transpose()
@@ -652,6 +688,50 @@ mod tests {
             let (general, copy) = pool_sizes(Backend::Postgres, false, max);
             assert_eq!(general + copy.unwrap_or(0), max, "budget {max}");
         }
+    }
+
+    /// The release before migration 4 (which knows migrations up to 2 on SQLite) starts
+    /// against it, and the rows it writes, naming only its own columns, read back as actuals
+    /// without a destination.
+    #[tokio::test]
+    async fn the_previous_release_runs_against_the_nature_and_destination_migration()
+    -> Result<(), StatsError> {
+        let store = Store::connect("sqlite::memory:", 1).await?;
+        store.migrate().await?;
+        let previous: Vec<Migration> = migrations(Backend::Sqlite)
+            .into_iter()
+            .filter(|m| m.version < 4)
+            .collect();
+        assert!(migrations(Backend::Sqlite).iter().any(|m| {
+            m.version == 4
+                && m.description
+                    .contains("[expand; works with binaries of schema 2]")
+        }));
+        autointel_db::migrate(store.pool(), previous).await?;
+        // The previous release's INSERT: its 18 columns, no nature, no destination.
+        let old_columns = FIGURE_COLUMNS
+            .strip_suffix(", nature, destination")
+            .ok_or_else(|| StatsError::Internal("column list changed".to_owned()))?;
+        let month = YearMonth::new(2024, 1)
+            .map_err(|e| StatsError::Internal(e.to_string()))?
+            .index();
+        let as_of = "2024-02-10"
+            .parse::<Date>()
+            .map_err(|e| StatsError::Internal(e.to_string()))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO sales_figures ({old_columns}) VALUES \
+             (1, 'f0190f0a0b0c7d0e8f0a0b0c0d0e0f10', '', 'retail', 'export', 'CN', 'passenger', \
+             'all', $1, $1, 5, NULL, 'cpca', 'final', $2, NULL, NULL, 0)"
+        )))
+        .bind(i64::from(month))
+        .bind(i64::from(day_code(as_of)))
+        .execute(store.pool())
+        .await?;
+        let stored = store.figures_after(0, 10).await?;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].figure.nature, FigureNature::Actual);
+        assert_eq!(stored[0].figure.key.destination, None);
+        Ok(())
     }
 
     #[tokio::test]

@@ -167,6 +167,7 @@ autointel_testkit::on_each_backend!(
     registry_outage_fails_fast_and_recovers,
     ranking_share_and_breakdown,
     revision_history_comes_in_pages,
+    forecasts_sources_and_destinations_are_kept_apart,
 );
 
 mod a_replica_sees_another_replicas_import {
@@ -254,6 +255,7 @@ fn series(
         market: "CN".to_owned(),
         scope: twire::VehicleScope::All as i32,
         powertrain: powertrain as i32,
+        destination: String::new(),
     }
 }
 
@@ -370,6 +372,7 @@ async fn create_target(stack: &mut Stack) -> String {
         market: "CN".to_owned(),
         scope: twire::VehicleScope::All as i32,
         powertrain: twire::Powertrain::All as i32,
+        destination: String::new(),
     };
     stack
         .registry
@@ -590,6 +593,7 @@ async fn revisions_are_kept_and_as_of_reads_the_past(db: &str) {
         market: "CN".to_owned(),
         scope: twire::VehicleScope::Passenger as i32,
         powertrain: twire::Powertrain::Nev as i32,
+        destination: String::new(),
     };
     let total = |as_of: Option<autointel_proto::google::r#type::Date>| wire::ComputeTotalRequest {
         series: Some(key.clone()),
@@ -1001,6 +1005,7 @@ async fn ranking_share_and_breakdown(db: &str) {
         market: "CN".to_owned(),
         scope: twire::VehicleScope::Passenger as i32,
         powertrain: powertrain as i32,
+        destination: String::new(),
     };
 
     let ranking = stack
@@ -2039,4 +2044,225 @@ mod operations {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// Forecasts, a second source and export destinations for one series and month: stored,
+/// listed with `nature` and `destination`, chained per source and nature, and never read by
+/// a query for the destination-less actuals.
+async fn forecasts_sources_and_destinations_are_kept_apart(db: &str) {
+    const WITH: &str = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note,nature,destination\n";
+    const JV: &str = "sources/nissan-dongfeng-jv-structure";
+    let mut stack = spawn_stack(db).await;
+    let row = |units: u32, source: &str, stage: &str, as_of: &str, nature: &str, to: &str| {
+        format!(
+            "nissan-china,wholesale,export,CN,passenger,all,2024-01,{units},,,{source},{stage},{as_of},,{nature},{to}"
+        )
+    };
+    let a = "article-nissan-china-exports-2023";
+    let lines = [
+        row(95, a, "preliminary", "2024-02-02", "", ""),
+        row(100, a, "final", "2024-02-10", "actual", ""),
+        row(
+            120,
+            "nissan-dongfeng-jv-structure",
+            "final",
+            "2024-02-08",
+            "",
+            "",
+        ),
+        row(999_999, a, "final", "2023-12-01", "forecast", ""),
+        row(40, a, "final", "2024-02-10", "", "DE"),
+        row(30, a, "final", "2024-02-10", "", "BR"),
+    ];
+    let text = format!("{WITH}{}\n", lines.join("\n"));
+    let imported = import(
+        &mut stack.stats,
+        &new_id(),
+        vec![read_sales_figures(text.as_bytes()).unwrap()],
+    )
+    .await
+    .unwrap();
+    // only the article's final revises (its own preliminary)
+    assert_eq!((imported.imported_count, imported.revision_count), (6, 1));
+
+    let key = |destination: &str| twire::SeriesKey {
+        organization: "organizations/nissan-china".to_owned(),
+        basis: twire::MeasureBasis::Wholesale as i32,
+        flow: twire::Flow::Export as i32,
+        market: "CN".to_owned(),
+        scope: twire::VehicleScope::Passenger as i32,
+        powertrain: twire::Powertrain::All as i32,
+        destination: destination.to_owned(),
+    };
+    let total = |destination: &str| wire::ComputeTotalRequest {
+        series: Some(key(destination)),
+        period: Some(months((2024, 1), (2024, 1))),
+        as_of_date: None,
+    };
+    let mut totals = stack.stats.clone();
+    let mut units = async |request| {
+        totals
+            .compute_total(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .total
+            .unwrap()
+            .units
+    };
+    // The latest actual by (stage, as-of) across sources; no forecast, no destinations
+    // added in.
+    assert_eq!(units(total("")).await, Some(100));
+    assert_eq!(units(total("DE")).await, Some(40));
+    assert_eq!(units(total("BR")).await, Some(30));
+    assert_eq!(units(total("FR")).await, None);
+
+    let all = list_all(&mut stack.stats).await;
+    assert_eq!(all.len(), 6);
+    let by_units = |u: i64| {
+        all.iter()
+            .find(|f| f.quantity == Some(wire::sales_figure::Quantity::Units(u)))
+            .unwrap()
+            .clone()
+    };
+    let (preliminary, final_, jv, forecast, de) = (
+        by_units(95),
+        by_units(100),
+        by_units(120),
+        by_units(999_999),
+        by_units(40),
+    );
+    assert_eq!(forecast.nature, wire::FigureNature::Forecast as i32);
+    for f in [&preliminary, &final_, &jv, &de] {
+        assert_eq!(f.nature, wire::FigureNature::Actual as i32);
+    }
+    assert_eq!(de.series.as_ref().unwrap().destination, "DE");
+    assert_eq!(final_.series.as_ref().unwrap().destination, "");
+    // Chains per source and nature.
+    assert_eq!(final_.supersedes, preliminary.name);
+    assert_eq!(preliminary.superseded_by, final_.name);
+    assert_eq!(
+        (jv.supersedes.as_str(), jv.superseded_by.as_str()),
+        ("", "")
+    );
+    assert_eq!(jv.source, JV);
+    assert_eq!(
+        (
+            forecast.supersedes.as_str(),
+            forecast.superseded_by.as_str()
+        ),
+        ("", "")
+    );
+    let got = stack
+        .stats
+        .get_sales_figure(wire::GetSalesFigureRequest {
+            name: forecast.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.nature, wire::FigureNature::Forecast as i32);
+    // The latest of each source by default: both sources kept, and the forecast.
+    let latest = stack
+        .stats
+        .list_sales_figures(wire::ListSalesFiguresRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .sales_figures;
+    assert_eq!(latest.len(), 5);
+    assert!(!latest.iter().any(|f| f.name == preliminary.name));
+
+    // The history of the actuals: every source, in revision order; each change against
+    // the revision of its own source.
+    let history = stack
+        .stats
+        .get_revision_history(wire::GetRevisionHistoryRequest {
+            series: Some(key("")),
+            period: Some(months((2024, 1), (2024, 1))),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .revisions;
+    let shown: Vec<(String, Option<i64>)> = history
+        .iter()
+        .map(|r| {
+            (
+                r.figure.as_ref().unwrap().name.clone(),
+                r.change_from_previous_units,
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (preliminary.name.clone(), None),
+            (jv.name.clone(), None),
+            (final_.name.clone(), Some(5)),
+        ]
+    );
+
+    // A later import revises its own source's chain only.
+    let restated = format!("{WITH}{}\n", row(101, a, "restated", "2024-03-01", "", ""));
+    let again = import(
+        &mut stack.stats,
+        &new_id(),
+        vec![read_sales_figures(restated.as_bytes()).unwrap()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.revision_count, 1);
+    let all = list_all(&mut stack.stats).await;
+    let restated = all
+        .iter()
+        .find(|f| f.quantity == Some(wire::sales_figure::Quantity::Units(101)))
+        .unwrap();
+    assert_eq!(restated.supersedes, final_.name);
+    let first_jv_revision = format!(
+        "{WITH}{}\n",
+        row(
+            125,
+            "nissan-dongfeng-jv-structure",
+            "restated",
+            "2024-03-02",
+            "",
+            ""
+        )
+    );
+    import(
+        &mut stack.stats,
+        &new_id(),
+        vec![read_sales_figures(first_jv_revision.as_bytes()).unwrap()],
+    )
+    .await
+    .unwrap();
+    let all = list_all(&mut stack.stats).await;
+    let jv_restated = all
+        .iter()
+        .find(|f| f.quantity == Some(wire::sales_figure::Quantity::Units(125)))
+        .unwrap();
+    assert_eq!(jv_restated.supersedes, jv.name);
+    assert_eq!(units(total("")).await, Some(125));
+
+    // A destination on a non-export flow, and a bad destination code, are refused.
+    let mut domestic = read_sales_figures(
+        format!("{WITH}{}\n", row(1, a, "final", "2024-02-10", "", "DE")).as_bytes(),
+    )
+    .unwrap();
+    domestic[0].series.as_mut().unwrap().flow = twire::Flow::Domestic as i32;
+    let mut bad_code = domestic.clone();
+    bad_code[0].series.as_mut().unwrap().flow = twire::Flow::Export as i32;
+    bad_code[0].series.as_mut().unwrap().destination = "de".to_owned();
+    let err = import(&mut stack.stats, &new_id(), vec![domestic, bad_code])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&err),
+        [
+            "figures[0].series.destination",
+            "figures[1].series.destination"
+        ]
+    );
 }

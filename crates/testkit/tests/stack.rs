@@ -21,6 +21,7 @@ fn nissan_china_jan_nov_2023_yoy() -> ComputeChangeRequest {
             market: "CN".to_owned(),
             scope: VehicleScope::All as i32,
             powertrain: Powertrain::All as i32,
+            destination: String::new(),
         }),
         period: Some(MonthRange {
             start: Some(YearMonth {

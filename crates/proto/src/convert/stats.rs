@@ -3,8 +3,8 @@
 pub mod query;
 
 use autointel_domain::{
-    Provenance, ReleaseStage, SalesFigure, SalesFigureId, SourceId, TEXT_MAX_CHARS, Units,
-    ValidationError, ValueError, Violations, optional_long_text,
+    FigureNature, Provenance, ReleaseStage, SalesFigure, SalesFigureId, SourceId, TEXT_MAX_CHARS,
+    Units, ValidationError, ValueError, Violations, optional_long_text,
 };
 
 use super::types::{
@@ -20,6 +20,17 @@ use crate::stats as wire;
 wire_enum!(ReleaseStage, wire::ReleaseStage, {
     Estimate => Estimate, Preliminary => Preliminary, Final => Final, Restated => Restated,
 });
+wire_enum!(FigureNature, wire::FigureNature, { Actual => Actual, Forecast => Forecast });
+
+/// Reads a figure's nature: `FIGURE_NATURE_UNSPECIFIED` (proto3's zero, what every import
+/// written before the field sends) is an actual; unknown numbers are rejected.
+pub fn figure_nature_from_wire(value: i32) -> Result<FigureNature, ValueError> {
+    if value == wire::FigureNature::Unspecified as i32 {
+        Ok(FigureNature::Actual)
+    } else {
+        FigureNature::from_wire(value)
+    }
+}
 
 fn quantity_from_wire(q: Option<&wire::sales_figure::Quantity>) -> Result<Units, ValueError> {
     use wire::sales_figure::Quantity;
@@ -55,6 +66,7 @@ pub fn sales_figure_from_wire(
     let stage = v.check("stage", ReleaseStage::from_wire(w.stage));
     let as_of = required(&mut v, "as_of_date", w.as_of_date.as_ref(), date_from_wire);
     let note = v.check("note", optional_long_text(&w.note, TEXT_MAX_CHARS));
+    let nature = v.check("nature", figure_nature_from_wire(w.nature));
     let (
         Some(key),
         Some(period),
@@ -64,6 +76,7 @@ pub fn sales_figure_from_wire(
         Some(stage),
         Some(as_of),
         Some(note),
+        Some(nature),
     ) = (
         key,
         period,
@@ -73,6 +86,7 @@ pub fn sales_figure_from_wire(
         stage,
         as_of,
         note,
+        nature,
     )
     else {
         return Err(rejected(v));
@@ -82,6 +96,7 @@ pub fn sales_figure_from_wire(
         key,
         period,
         units,
+        nature,
         comparable_prior,
         provenance: Provenance {
             source,
@@ -113,5 +128,6 @@ pub fn sales_figure_to_wire(
         superseded_by: optional_resource_name(superseded_by),
         note: d.note.clone().unwrap_or_default(),
         create_time: None,
+        nature: d.nature.to_wire(),
     }
 }

@@ -195,19 +195,43 @@ pub fn series_key_from_wire(w: &wire::SeriesKey) -> Result<SeriesKey, Validation
     let market = v.check("market", Market::parse(&w.market));
     let scope = v.check("scope", VehicleScope::from_wire(w.scope));
     let powertrain = v.check("powertrain", Powertrain::from_wire(w.powertrain));
-    let (Some(organization), Some(basis), Some(flow), Some(market), Some(scope), Some(powertrain)) =
-        (organization, basis, flow, market, scope, powertrain)
-    else {
-        return Err(rejected(v));
-    };
-    Ok(SeriesKey {
+    let destination = v.check(
+        "destination",
+        (!w.destination.is_empty())
+            .then(|| Market::parse(&w.destination))
+            .transpose(),
+    );
+    let (
+        Some(organization),
+        Some(basis),
+        Some(flow),
+        Some(market),
+        Some(scope),
+        Some(powertrain),
+        Some(destination),
+    ) = (
         organization,
         basis,
         flow,
         market,
         scope,
         powertrain,
-    })
+        destination,
+    )
+    else {
+        return Err(rejected(v));
+    };
+    let key = SeriesKey {
+        organization,
+        basis,
+        flow,
+        market,
+        scope,
+        powertrain,
+        destination,
+    };
+    key.validate()?;
+    Ok(key)
 }
 
 /// Converts a domain series key.
@@ -219,6 +243,10 @@ pub fn series_key_to_wire(k: &SeriesKey) -> wire::SeriesKey {
         market: k.market.as_str().to_owned(),
         scope: k.scope.to_wire(),
         powertrain: k.powertrain.to_wire(),
+        destination: k
+            .destination
+            .as_ref()
+            .map_or_else(String::new, |d| d.as_str().to_owned()),
     }
 }
 

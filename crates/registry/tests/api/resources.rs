@@ -368,6 +368,7 @@ async fn every_other_rpc_round_trips(db: &Db) {
                     market: "CN".to_owned(),
                     scope: autointel_proto::types::VehicleScope::All as i32,
                     powertrain: autointel_proto::types::Powertrain::All as i32,
+                    destination: String::new(),
                 }),
                 period: Some(months(2026, 1, 2026, 12)),
                 threshold_units: 1000,

@@ -1,15 +1,24 @@
 //! Revision chains: every revision of one series and period, contiguous in its series'
 //! entries in revision order (the latest last); a figure's place and neighbours, pages of a
 //! chain, and where a new figure goes, including an import's own earlier figures.
+//!
+//! A figure revises only figures of its own source (and nature: actuals and forecasts are
+//! series of their own): its neighbours, its predecessor at import, `supersedes` and
+//! `superseded_by` are the nearest entries of the same source in the run of its period.
+//! Which figure answers for a series and period is unchanged: the last of the run, the
+//! latest by (stage, as-of) across sources.
 
 use std::collections::{BTreeMap, HashMap};
 
-use autointel_domain::{Date, MonthRange, ReleaseStage, SalesFigure, SeriesKey};
+use autointel_domain::{
+    Date, FigureNature, MonthRange, ReleaseStage, SalesFigure, SeriesKey, SourceId,
+};
 
 use super::layout::{
     Entry, as_of_code, as_of_to_day_code, date_from_code, enum_value, month_code, period_from_code,
     stage_code,
 };
+use super::series::nature_code;
 use super::{Engine, FigureRef};
 
 impl Engine {
@@ -60,7 +69,7 @@ impl Engine {
     /// The revision before and after a figure in its (series, period) chain.
     pub fn neighbours(&self, f: FigureRef) -> (Option<FigureRef>, Option<FigureRef>) {
         match self.entry_of(f) {
-            Some((list, pos)) => neighbours_at(list, pos),
+            Some((list, pos)) => self.neighbours_at(list, pos),
             None => (None, None),
         }
     }
@@ -158,9 +167,26 @@ impl Engine {
             .map(|e| FigureRef(e.row))
     }
 
-    /// Where a new figure would go in its chain: the revision it would directly follow.
+    /// The run of one period in the series of `key` and `nature`, empty when none.
+    fn chain_of_nature(
+        &self,
+        key: &SeriesKey,
+        nature: FigureNature,
+        period: MonthRange,
+    ) -> &[Entry] {
+        match self.series_of_nature(key, nature_code(nature)) {
+            Some(series) => {
+                self.chain(series, month_code(period.start()), month_code(period.end()))
+            }
+            None => &[],
+        }
+    }
+
+    /// Where a new figure would go in its chain: the revision of its own source and nature
+    /// it would directly follow.
     pub fn predecessor_of(&self, figure: &SalesFigure) -> Option<FigureRef> {
-        let (_, chain) = self.chain_of(&figure.key, figure.period);
+        let source = self.sources.get(&figure.provenance.source)?;
+        let chain = self.chain_of_nature(&figure.key, figure.nature, figure.period);
         let order = (
             stage_code(figure.provenance.stage),
             as_of_code(figure.provenance.as_of),
@@ -168,10 +194,26 @@ impl Engine {
         // A new figure follows every revision not later than it (ties: the newcomer wins);
         // chains are sorted by (stage, as-of), so those revisions are a prefix.
         let before = chain.partition_point(|e| self.rows[e.row as usize].order() <= order);
-        before
-            .checked_sub(1)
-            .and_then(|i| chain.get(i))
+        chain[..before]
+            .iter()
+            .rev()
+            .find(|e| self.rows[e.row as usize].source == source)
             .map(|e| FigureRef(e.row))
+    }
+
+    /// True when the engine holds a figure of this series, nature, source and period.
+    fn has_revision_from(
+        &self,
+        key: &SeriesKey,
+        nature: FigureNature,
+        source: &SourceId,
+        period: MonthRange,
+    ) -> bool {
+        self.sources.get(source).is_some_and(|source| {
+            self.chain_of_nature(key, nature, period)
+                .iter()
+                .any(|e| self.rows[e.row as usize].source == source)
+        })
     }
 
     /// The figure known on `as_of` (latest when `None`) among one chain.
@@ -187,9 +229,9 @@ impl Engine {
     }
 
     /// Links every figure of an import (ids assigned, in import order) to the revision it
-    /// follows: the latest of its series and period in the engine and among the import's
-    /// earlier figures that is not later than it (ties: the later one wins, the import's
-    /// over the engine's); returns how many revise an earlier figure.
+    /// follows: the latest of its series, nature, source and period in the engine and among
+    /// the import's earlier figures that is not later than it (ties: the later one wins, the
+    /// import's over the engine's); returns how many revise an earlier figure.
     ///
     /// Linear in the import and logarithmic in the engine's chains: per series and period,
     /// the import's figures so far are kept by revision order (one entry per stage and as-of
@@ -197,11 +239,17 @@ impl Engine {
     pub fn link_revisions(&self, figures: &mut [SalesFigure]) -> usize {
         type Order = (ReleaseStage, Date);
         let mut revision_count = 0;
-        let mut batch: HashMap<(SeriesKey, MonthRange), BTreeMap<Order, usize>> = HashMap::new();
+        type Chain = (SeriesKey, FigureNature, SourceId, MonthRange);
+        let mut batch: HashMap<Chain, BTreeMap<Order, usize>> = HashMap::new();
         for i in 0..figures.len() {
             let order = (figures[i].provenance.stage, figures[i].provenance.as_of);
             let earlier = batch
-                .entry((figures[i].key.clone(), figures[i].period))
+                .entry((
+                    figures[i].key.clone(),
+                    figures[i].nature,
+                    figures[i].provenance.source.clone(),
+                    figures[i].period,
+                ))
                 .or_default();
             let from_batch = earlier.range(..=order).next_back().map(|(_, &j)| j);
             let from_engine = self.predecessor_of(&figures[i]);
@@ -220,9 +268,12 @@ impl Engine {
                 (None, None) => None,
             };
             let revises = !earlier.is_empty()
-                || self
-                    .latest_revision(&figures[i].key, figures[i].period)
-                    .is_some();
+                || self.has_revision_from(
+                    &figures[i].key,
+                    figures[i].nature,
+                    &figures[i].provenance.source,
+                    figures[i].period,
+                );
             if revises {
                 revision_count += 1;
             }
@@ -233,21 +284,33 @@ impl Engine {
     }
 }
 
-/// The revisions before and after position `pos` of a series' entries, within its chain.
-pub(super) fn neighbours_at(list: &[Entry], pos: usize) -> (Option<FigureRef>, Option<FigureRef>) {
-    let Some(period) = list.get(pos).map(Entry::period) else {
-        return (None, None);
-    };
-    let previous = pos
-        .checked_sub(1)
-        .and_then(|p| list.get(p))
-        .filter(|e| e.period() == period)
-        .map(|e| FigureRef(e.row));
-    let next = list
-        .get(pos + 1)
-        .filter(|e| e.period() == period)
-        .map(|e| FigureRef(e.row));
-    (previous, next)
+impl Engine {
+    /// The revisions of the same source before and after position `pos` of a series'
+    /// entries, within its period's run.
+    pub(super) fn neighbours_at(
+        &self,
+        list: &[Entry],
+        pos: usize,
+    ) -> (Option<FigureRef>, Option<FigureRef>) {
+        let Some(&here) = list.get(pos) else {
+            return (None, None);
+        };
+        let period = here.period();
+        let source = self.rows[here.row as usize].source;
+        let same = |e: &&Entry| e.period() == period;
+        let previous = list[..pos]
+            .iter()
+            .rev()
+            .take_while(same)
+            .find(|e| self.rows[e.row as usize].source == source)
+            .map(|e| FigureRef(e.row));
+        let next = list[pos + 1..]
+            .iter()
+            .take_while(same)
+            .find(|e| self.rows[e.row as usize].source == source)
+            .map(|e| FigureRef(e.row));
+        (previous, next)
+    }
 }
 
 /// One page of a revision chain (see [`Engine::revision_page`]).

@@ -1,4 +1,4 @@
-//! The packed layout of the engine's figures: 16-byte rows, 8-byte series entries, 12-byte
+//! The packed layout of the engine's figures: 16-byte rows, 8-byte series entries, 16-byte
 //! series keys, interned values, run-length encoded figure numbers behind an
 //! open-addressing id index, and the codes (months, days, stages, dimensions) they hold.
 //!
@@ -92,38 +92,52 @@ impl Entry {
     }
 }
 
-/// A series key with interned organisation and market.
+/// The nature code of an actual (`FigureNature::Actual`'s place in `FigureNature::ALL`):
+/// every query but a listing reads only series of this nature.
+pub(super) const ACTUAL: u8 = 0;
+
+/// A series key with interned organisation, market and destination, and the figures'
+/// nature: actuals and forecasts of one series key are series of their own in the engine,
+/// so a forecast can never enter an actual's chain or an answer about actuals.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) struct CompactKey {
     /// Interned organisation, [`NONE`] for the whole market.
     pub(super) organization: u32,
     pub(super) market: u32,
+    /// Interned (as a market) export destination, [`NONE`] for none.
+    pub(super) destination: u32,
     pub(super) basis: u8,
     pub(super) flow: u8,
     pub(super) scope: u8,
     pub(super) powertrain: u8,
+    /// [`ACTUAL`] or the forecast code.
+    pub(super) nature: u8,
 }
 
 impl CompactKey {
     pub(super) fn dims(&self) -> Dims {
         Dims {
             market: self.market,
+            destination: self.destination,
             basis: self.basis,
             flow: self.flow,
             scope: self.scope,
             powertrain: self.powertrain,
+            nature: self.nature,
         }
     }
 }
 
-/// Every dimension of a series key but the organisation.
+/// Every dimension of a series key but the organisation (with the nature).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Dims {
     pub(super) market: u32,
+    pub(super) destination: u32,
     pub(super) basis: u8,
     pub(super) flow: u8,
     pub(super) scope: u8,
     pub(super) powertrain: u8,
+    pub(super) nature: u8,
 }
 
 /// A fast hasher for small integer keys (multiplicative, Fx-style); not DoS-resistant,

@@ -95,7 +95,7 @@ impl Engine {
             .ok_or_else(|| {
                 EngineError::Unrepresentable(figure.id.to_string(), "more than 2^32 - 1 figures")
             })?;
-        let key = self.intern_key(&figure.key);
+        let key = self.intern_key(&figure.key, figure.nature);
         let series = match self.series.get(&key) {
             Some(&s) => s,
             None => {

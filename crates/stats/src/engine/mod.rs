@@ -12,7 +12,7 @@
 //!   through an open-addressing table of `u32` row indexes (4 bytes a slot, at most 3/4
 //!   full). Import times are run-length encoded (one entry per import); notes, like-for-like
 //!   bases and import-time predecessors are sparse maps (most figures have none).
-//! - A series key is a 12-byte [`CompactKey`]; `series` maps it to a series index. Each
+//! - A series key is a 20-byte [`CompactKey`] (with its destination and nature); `series` maps it to a series index. Each
 //!   series holds its figures as 8-byte [`Entry`]s (period start and end as `u16` month
 //!   indexes, row) sorted by (start, end, revision order), so one period's revision chain is
 //!   a contiguous run whose last entry is the latest revision, and a query touches only the
@@ -57,7 +57,6 @@ pub use chains::RevisionPage;
 pub use layout::{FastHasher, FastMap, date_from_code, day_code, figure_id, figure_number};
 pub use queries::*;
 
-use chains::neighbours_at;
 use layout::{
     CompactKey, Dims, Entry, FastSet, IdIndex, Interner, Numbers, Row, as_of_to_day_code,
     enum_value, range_from_codes,
@@ -213,15 +212,18 @@ impl Engine {
     /// A figure as a domain value; `supersedes` is its predecessor in its revision chain.
     pub fn figure(&self, f: FigureRef) -> Option<SalesFigure> {
         let row = self.rows.get(f.0 as usize)?;
-        let key = self.key_of(self.series_keys.get(row.series as usize)?)?;
+        let compact = self.series_keys.get(row.series as usize)?;
+        let key = self.key_of(compact)?;
+        let nature = Self::nature_of(compact)?;
         let (list, pos) = self.entry_of(f)?;
         let entry = list[pos];
-        let (previous, _) = neighbours_at(list, pos);
+        let (previous, _) = self.neighbours_at(list, pos);
         Some(SalesFigure {
             id: self.figure_id(f)?,
             key,
             period: range_from_codes(entry.start, entry.end),
             units: Units::from_u64(row.units()).ok()?,
+            nature,
             comparable_prior: self
                 .comparable_priors
                 .get(&f.0)

@@ -2,12 +2,14 @@
 //! (domain `latest_known` and `tile` over every stored figure) on random data.
 
 use autointel_domain::{
-    Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, Provenance, Ratio,
-    ReleaseStage, SalesFigure, SeriesKey, SourceId, Tiling, Units, VehicleScope, YearMonth,
-    latest_known, tile,
+    Date, FigureNature, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain,
+    Provenance, Ratio, ReleaseStage, SalesFigure, SeriesKey, SourceId, Tiling, Units, VehicleScope,
+    YearMonth, latest_known, tile,
 };
 use proptest::prelude::*;
 
+use super::layout::month_code;
+use super::series::nature_code;
 use super::*;
 
 const SERIES: u8 = 16;
@@ -30,6 +32,7 @@ fn key(series: u8) -> SeriesKey {
         } else {
             Powertrain::Nev
         },
+        destination: None,
     }
 }
 
@@ -65,9 +68,16 @@ fn build(specs: &[Spec]) -> (Engine, Vec<SalesFigure>) {
             key: key(series),
             period: MonthRange::new(month(start), month(start + len - 1)).unwrap(),
             units: Units::from_u64(units.min(1_000_000_000_000)).unwrap(),
+            // About one figure in seven a forecast, which no query may read.
+            nature: if as_of % 7 == 0 {
+                FigureNature::Forecast
+            } else {
+                FigureNature::Actual
+            },
             comparable_prior: (units % 3 == 0).then(|| Units::from_u64(units / 2).unwrap()),
             provenance: Provenance {
-                source: SourceId::parse(&format!("source-{}", series % 2)).unwrap(),
+                // Two sources per series, publishing the same periods.
+                source: SourceId::parse(&format!("source-{}", (series + stage) % 2)).unwrap(),
                 stage: ReleaseStage::ALL[usize::from(stage)],
                 as_of: day(as_of),
                 supersedes: None,
@@ -81,7 +91,8 @@ fn build(specs: &[Spec]) -> (Engine, Vec<SalesFigure>) {
     (engine, figures)
 }
 
-/// The straightforward total: latest known figure of every period inside the range, tiled.
+/// The straightforward total: latest known actual of every period inside the range (of any
+/// source), tiled; forecasts never count.
 fn reference_total(
     figures: &[SalesFigure],
     key: &SeriesKey,
@@ -90,7 +101,8 @@ fn reference_total(
 ) -> (Option<u64>, Vec<String>) {
     let mut periods: Vec<MonthRange> = figures
         .iter()
-        .filter(|f| &f.key == key && period.contains_range(f.period))
+        .filter(|f| &f.key == key && f.nature == FigureNature::Actual)
+        .filter(|f| period.contains_range(f.period))
         .map(|f| f.period)
         .collect();
     periods.sort_by_key(|p| (p.start(), p.end()));
@@ -98,7 +110,9 @@ fn reference_total(
     let mut ranges = Vec::new();
     let mut chosen = Vec::new();
     for p in periods {
-        let chain = figures.iter().filter(|f| &f.key == key && f.period == p);
+        let chain = figures
+            .iter()
+            .filter(|f| &f.key == key && f.period == p && f.nature == FigureNature::Actual);
         if let Some(f) = latest_known(chain, as_of) {
             ranges.push(p);
             chosen.push(f);
@@ -159,13 +173,29 @@ proptest! {
             prop_assert_eq!(back.provenance.as_of, f.provenance.as_of);
             prop_assert_eq!(&back.provenance.source, &f.provenance.source);
             prop_assert_eq!(&back.note, &f.note);
+            prop_assert_eq!(back.nature, f.nature);
             prop_assert_eq!(engine.create_time_micros(r), i64::try_from(i / 4).unwrap());
-            let chain = figures.iter().filter(|g| g.key == f.key && g.period == f.period);
-            let latest = latest_known(chain, None).unwrap();
+            // The latest revision (what answers) is the latest actual of any source.
+            let chain = figures.iter().filter(|g| {
+                g.key == f.key && g.period == f.period && g.nature == FigureNature::Actual
+            });
+            let latest = latest_known(chain, None).map(|l| l.id.clone());
             prop_assert_eq!(
                 engine.latest_revision(&f.key, f.period).and_then(|l| engine.figure_id(l)),
-                Some(latest.id.clone())
+                latest
             );
+            // A figure revises only figures of its own source and nature.
+            let (previous, next) = engine.neighbours(r);
+            for other in [previous, next, engine.superseded_by(r)].into_iter().flatten() {
+                let other = engine.figure(other).unwrap();
+                prop_assert_eq!(&other.provenance.source, &f.provenance.source);
+                prop_assert_eq!(other.nature, f.nature);
+            }
+            if let Some(superseded) = &back.provenance.supersedes {
+                let other = engine.figure(engine.find(superseded).unwrap()).unwrap();
+                prop_assert_eq!(&other.provenance.source, &f.provenance.source);
+                prop_assert_eq!(other.nature, f.nature);
+            }
         }
     }
 }
@@ -300,9 +330,14 @@ fn chain_figures(specs: &[ChainSpec]) -> Vec<SalesFigure> {
             key: key(series),
             period: MonthRange::new(month(start), month(start + u16::from(period % 2))).unwrap(),
             units: Units::from_u64(u64::from(id % 1000)).unwrap(),
+            nature: if (id >> 1) % 4 == 0 {
+                FigureNature::Forecast
+            } else {
+                FigureNature::Actual
+            },
             comparable_prior: None,
             provenance: Provenance {
-                source: SourceId::parse("source-0").unwrap(),
+                source: SourceId::parse(&format!("source-{}", id % 2)).unwrap(),
                 stage: ReleaseStage::ALL[usize::from(stage)],
                 as_of: day(u16::from(as_of)),
                 supersedes: None,
@@ -332,20 +367,43 @@ fn scan_entry(engine: &Engine, f: FigureRef) -> Option<(usize, usize)> {
         .find_map(|(s, list)| list.iter().position(|e| e.row == f.0).map(|p| (s, p)))
 }
 
-/// The previous and next revision of a figure, by scanning.
+/// The previous and next revision of a figure of its own source, by scanning.
 fn scan_neighbours(engine: &Engine, f: FigureRef) -> (Option<FigureRef>, Option<FigureRef>) {
     let Some((s, pos)) = scan_entry(engine, f) else {
         return (None, None);
     };
     let list = &engine.entries[s];
     let period = list[pos].period();
-    let previous =
-        (pos > 0 && list[pos - 1].period() == period).then(|| FigureRef(list[pos - 1].row));
-    let next = list
-        .get(pos + 1)
-        .filter(|e| e.period() == period)
-        .map(|e| FigureRef(e.row));
+    let source = engine.rows[f.0 as usize].source;
+    let ours = |e: &Entry| e.period() == period && engine.rows[e.row as usize].source == source;
+    let previous = (0..pos)
+        .rev()
+        .find(|&p| ours(&list[p]))
+        .map(|p| FigureRef(list[p].row));
+    let next = (pos + 1..list.len())
+        .find(|&p| ours(&list[p]))
+        .map(|p| FigureRef(list[p].row));
     (previous, next)
+}
+
+/// Every revision of one series, nature and period, by scanning its entries.
+fn scan_chain(
+    engine: &Engine,
+    key: &SeriesKey,
+    nature: FigureNature,
+    period: MonthRange,
+) -> Vec<FigureRef> {
+    let code = (month_code(period.start()), month_code(period.end()));
+    engine
+        .series_of_nature(key, nature_code(nature))
+        .map(|s| {
+            engine.entries[s as usize]
+                .iter()
+                .filter(|e| e.period() == code)
+                .map(|e| FigureRef(e.row))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 proptest! {
@@ -416,7 +474,9 @@ proptest! {
             prop_assert_eq!(engine.figure_of_list_key(&list_key), Some(r));
         }
         // Every chain: latest revision, predecessor of a newcomer, pages.
-        let newcomer = chain_figures(&[probe]).pop().unwrap();
+        let mut newcomer = chain_figures(&[probe]).pop().unwrap();
+        newcomer.nature = FigureNature::Actual;
+        let newcomer_source = engine.sources.get(&newcomer.provenance.source);
         for series in 0..3 {
             for period in 0..3u16 {
                 let k = key(series);
@@ -429,6 +489,7 @@ proptest! {
                 let expected = chain
                     .iter()
                     .rev()
+                    .filter(|f| Some(engine.rows[f.0 as usize].source) == newcomer_source)
                     .find(|f| engine.rows[f.0 as usize].order() <= order)
                     .copied();
                 prop_assert_eq!(engine.predecessor_of(&probe), expected);
@@ -460,17 +521,26 @@ proptest! {
 }
 
 /// The revision links of an import as the service computed them before they were made
-/// linear: for each figure, a scan of the import's earlier figures of its series and period
-/// and of the engine's whole chain.
+/// linear: for each figure, a scan of the import's earlier figures of its series, period,
+/// nature and source and of the engine's whole chain of them.
 fn reference_links(engine: &Engine, figures: &[SalesFigure]) -> (Vec<Option<String>>, i64) {
     let mut links = Vec::new();
     let mut revision_count = 0;
     for (i, f) in figures.iter().enumerate() {
         let order = (f.provenance.stage, f.provenance.as_of);
         let earlier: Vec<usize> = (0..i)
-            .filter(|&j| figures[j].key == f.key && figures[j].period == f.period)
+            .filter(|&j| {
+                figures[j].key == f.key
+                    && figures[j].period == f.period
+                    && figures[j].nature == f.nature
+                    && figures[j].provenance.source == f.provenance.source
+            })
             .collect();
-        let chain = engine.revisions(&f.key, f.period);
+        let source = engine.sources.get(&f.provenance.source);
+        let chain: Vec<FigureRef> = scan_chain(engine, &f.key, f.nature, f.period)
+            .into_iter()
+            .filter(|e| Some(engine.rows[e.0 as usize].source) == source)
+            .collect();
         let code = (
             stage_code(f.provenance.stage),
             as_of_code(f.provenance.as_of),

@@ -2,11 +2,11 @@
 //! their interned dimensions.
 
 use autointel_domain::{
-    Flow, Market, MeasureBasis, OrganizationId, Powertrain, SeriesKey, VehicleScope,
+    FigureNature, Flow, Market, MeasureBasis, OrganizationId, Powertrain, SeriesKey, VehicleScope,
 };
 
 use super::Engine;
-use super::layout::{CompactKey, Dims, NONE, enum_code, enum_value};
+use super::layout::{ACTUAL, CompactKey, Dims, NONE, enum_code, enum_value};
 
 /// A filter on series keys by interned values; `None` matches any value.
 #[derive(Copy, Clone, Debug)]
@@ -14,10 +14,14 @@ pub(super) struct KeyFilter {
     /// The organisation ([`NONE`] for the whole market).
     pub(super) organization: Option<u32>,
     market: Option<u32>,
+    /// The destination ([`NONE`] for none); queries fix none, listings take any.
+    destination: Option<u32>,
     basis: Option<u8>,
     flow: Option<u8>,
     scope: Option<u8>,
     powertrain: Option<u8>,
+    /// The nature; queries fix [`ACTUAL`], listings take any.
+    nature: Option<u8>,
 }
 
 impl KeyFilter {
@@ -29,53 +33,89 @@ impl KeyFilter {
             && self.flow.is_none_or(|f| k.flow == f)
             && self.scope.is_none_or(|s| k.scope == s)
             && self.powertrain.is_none_or(|p| k.powertrain == p)
+            && self.destination.is_none_or(|d| k.destination == d)
+            && self.nature.is_none_or(|n| k.nature == n)
     }
 
     /// The dimensions besides the organisation, when the filter fixes every one of them.
     pub(super) fn dims(&self) -> Option<Dims> {
         Some(Dims {
             market: self.market?,
+            destination: self.destination?,
             basis: self.basis?,
             flow: self.flow?,
             scope: self.scope?,
             powertrain: self.powertrain?,
+            nature: self.nature?,
         })
+    }
+
+    /// The filter taking series of any destination and any nature (a listing shows
+    /// forecasts and every destination; every other query reads destination-less actuals
+    /// unless it names a destination).
+    pub(super) fn any_destination_and_nature(self) -> Self {
+        Self {
+            destination: None,
+            nature: None,
+            ..self
+        }
     }
 }
 
+/// The engine's code of a figure nature.
+pub(super) fn nature_code(nature: FigureNature) -> u8 {
+    enum_code(FigureNature::ALL, nature)
+}
+
 impl Engine {
-    pub(super) fn intern_key(&mut self, key: &SeriesKey) -> CompactKey {
+    pub(super) fn intern_key(&mut self, key: &SeriesKey, nature: FigureNature) -> CompactKey {
         CompactKey {
             organization: key
                 .organization
                 .as_ref()
                 .map_or(NONE, |o| self.organizations.intern(o)),
             market: self.markets.intern(&key.market),
+            destination: key
+                .destination
+                .as_ref()
+                .map_or(NONE, |d| self.markets.intern(d)),
             basis: enum_code(MeasureBasis::ALL, key.basis),
             flow: enum_code(Flow::ALL, key.flow),
             scope: enum_code(VehicleScope::ALL, key.scope),
             powertrain: enum_code(Powertrain::ALL, key.powertrain),
+            nature: nature_code(nature),
         }
     }
 
-    /// The compact key of a series, without interning; `None` when nothing was stored for
-    /// its organisation or market.
-    fn lookup_key(&self, key: &SeriesKey) -> Option<CompactKey> {
+    /// The compact key of a series of `nature`, without interning; `None` when nothing
+    /// was stored for its organisation, market or destination.
+    fn lookup_key(&self, key: &SeriesKey, nature: u8) -> Option<CompactKey> {
         Some(CompactKey {
             organization: match &key.organization {
                 Some(o) => self.organizations.get(o)?,
                 None => NONE,
             },
             market: self.markets.get(&key.market)?,
+            destination: match &key.destination {
+                Some(d) => self.markets.get(d)?,
+                None => NONE,
+            },
             basis: enum_code(MeasureBasis::ALL, key.basis),
             flow: enum_code(Flow::ALL, key.flow),
             scope: enum_code(VehicleScope::ALL, key.scope),
             powertrain: enum_code(Powertrain::ALL, key.powertrain),
+            nature,
         })
     }
 
+    /// The series of the actuals of `key`: what every query reads.
     pub(super) fn series_of(&self, key: &SeriesKey) -> Option<u32> {
-        self.lookup_key(key)
+        self.series_of_nature(key, ACTUAL)
+    }
+
+    /// The series of the figures of `key` of one nature.
+    pub(super) fn series_of_nature(&self, key: &SeriesKey, nature: u8) -> Option<u32> {
+        self.lookup_key(key, nature)
             .and_then(|k| self.series.get(&k).copied())
     }
 
@@ -91,23 +131,39 @@ impl Engine {
             market: self.markets.value(k.market)?.clone(),
             scope: enum_value(VehicleScope::ALL, k.scope)?,
             powertrain: enum_value(Powertrain::ALL, k.powertrain)?,
+            destination: if k.destination == NONE {
+                None
+            } else {
+                Some(self.markets.value(k.destination)?.clone())
+            },
         })
     }
 
-    /// The interned dimensions of `dims` (its organisation ignored); `None` when its market
-    /// was never stored.
+    /// The nature of the figures of a series.
+    pub(super) fn nature_of(k: &CompactKey) -> Option<FigureNature> {
+        enum_value(FigureNature::ALL, k.nature)
+    }
+
+    /// The interned dimensions of the actuals of `dims` (its organisation ignored); `None`
+    /// when its market or destination was never stored.
     pub(super) fn lookup_dims(&self, dims: &SeriesKey) -> Option<Dims> {
         Some(Dims {
             market: self.markets.get(&dims.market)?,
+            destination: match &dims.destination {
+                Some(d) => self.markets.get(d)?,
+                None => NONE,
+            },
             basis: enum_code(MeasureBasis::ALL, dims.basis),
             flow: enum_code(Flow::ALL, dims.flow),
             scope: enum_code(VehicleScope::ALL, dims.scope),
             powertrain: enum_code(Powertrain::ALL, dims.powertrain),
+            nature: ACTUAL,
         })
     }
 
     /// A filter on series keys: the organisation (`Some(None)` the whole market) and the
-    /// other dimensions, each `None` for any value. `None` when it fixes an organisation or
+    /// other dimensions, each `None` for any value, of destination-less actuals (see
+    /// [`KeyFilter::any_destination_and_nature`]). `None` when it fixes an organisation or
     /// market never stored: no series matches.
     pub(super) fn key_filter(
         &self,
@@ -128,6 +184,8 @@ impl Engine {
                 None => None,
                 Some(m) => Some(self.markets.get(m)?),
             },
+            destination: Some(NONE),
+            nature: Some(ACTUAL),
             basis: basis.map(|b| enum_code(MeasureBasis::ALL, b)),
             flow: flow.map(|f| enum_code(Flow::ALL, f)),
             scope: scope.map(|s| enum_code(VehicleScope::ALL, s)),

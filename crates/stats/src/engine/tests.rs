@@ -27,6 +27,7 @@ fn key(organization: Option<&str>, powertrain: Powertrain) -> SeriesKey {
         market: Market::parse("CN").unwrap(),
         scope: VehicleScope::All,
         powertrain,
+        destination: None,
     }
 }
 
@@ -38,6 +39,7 @@ fn nissan() -> SeriesKey {
         market: Market::parse("CN").unwrap(),
         scope: VehicleScope::All,
         powertrain: Powertrain::All,
+        destination: None,
     }
 }
 
@@ -68,6 +70,7 @@ impl Fixture {
             key: key.clone(),
             period: range(period),
             units: Units::from_u64(units).unwrap(),
+            nature: autointel_domain::FigureNature::Actual,
             comparable_prior: comparable_prior.map(|u| Units::from_u64(u).unwrap()),
             provenance: Provenance {
                 source: SourceId::parse("article").unwrap(),
@@ -780,7 +783,7 @@ fn grain_periods_are_clipped() {
 fn row_is_compact() {
     assert_eq!(size_of::<Row>(), 16);
     assert_eq!(size_of::<Entry>(), 8);
-    assert_eq!(size_of::<CompactKey>(), 12);
+    assert_eq!(size_of::<CompactKey>(), 20);
 }
 
 #[test]
@@ -843,6 +846,7 @@ fn long_chain(n: usize) -> Vec<SalesFigure> {
             key: nissan(),
             period: range("2023-05"),
             units: Units::from_u64(50_000 + u64::try_from(i).unwrap()).unwrap(),
+            nature: autointel_domain::FigureNature::Actual,
             comparable_prior: None,
             provenance: Provenance {
                 source: SourceId::parse("article").unwrap(),
@@ -963,5 +967,207 @@ fn a_link_against_id_order_keeps_one_at_a_time_order() {
     for (i, &f) in chain.iter().enumerate() {
         assert_eq!(batched.neighbours(f).0, i.checked_sub(1).map(|p| chain[p]));
         assert_eq!(batched.neighbours(f).1, chain.get(i + 1).copied());
+    }
+}
+
+/// A figure of `source` and `nature`, linked as an import links it.
+fn add_from(
+    f: &mut Fixture,
+    key: &SeriesKey,
+    period: &str,
+    units: u64,
+    source: &str,
+    nature: autointel_domain::FigureNature,
+    (stage, as_of): (ReleaseStage, &str),
+) -> FigureRef {
+    let mut figures = vec![SalesFigure {
+        id: figure_id(f.next).unwrap(),
+        key: key.clone(),
+        period: range(period),
+        units: Units::from_u64(units).unwrap(),
+        nature,
+        comparable_prior: None,
+        provenance: Provenance {
+            source: SourceId::parse(source).unwrap(),
+            stage,
+            as_of: date(as_of),
+            supersedes: None,
+        },
+        note: None,
+    }];
+    f.engine.link_revisions(&mut figures);
+    f.next += 1;
+    f.engine.insert(&figures[0], 0).unwrap()
+}
+
+#[test]
+fn queries_never_read_forecasts_and_chains_never_cross_nature_or_source() {
+    use autointel_domain::FigureNature::{Actual, Forecast};
+    let mut f = Fixture::new();
+    let k = key(Some("byd"), all());
+    let final_ = (ReleaseStage::Final, "2024-02-10");
+    let plan = f.add_from_(
+        &k,
+        "2024-01",
+        999_999,
+        "plan",
+        Forecast,
+        (ReleaseStage::Final, "2023-12-01"),
+    );
+    let article = f.add_from_(
+        &k,
+        "2024-01",
+        100,
+        "article",
+        Actual,
+        (ReleaseStage::Preliminary, "2024-02-02"),
+    );
+    let cpca = f.add_from_(&k, "2024-01", 110, "cpca", Actual, final_);
+    let article_final = f.add_from_(
+        &k,
+        "2024-01",
+        105,
+        "article",
+        Actual,
+        (ReleaseStage::Final, "2024-02-12"),
+    );
+    // a later forecast of the same series and period: revises only the plan
+    let replan = f.add_from_(
+        &k,
+        "2024-01",
+        888_888,
+        "plan",
+        Forecast,
+        (ReleaseStage::Restated, "2024-03-01"),
+    );
+
+    // The answer: the latest actual by (stage, as-of) across sources, never a forecast.
+    let total = f.engine.total(&k, range("2024-01"), None);
+    assert_eq!(total.total.units, Some(105));
+    assert_eq!(total.figures, vec![article_final]);
+    let then = f
+        .engine
+        .total(&k, range("2024-01"), Some(date("2024-02-11")));
+    assert_eq!(then.total.units, Some(110));
+    let before_any_actual = f
+        .engine
+        .total(&k, range("2024-01"), Some(date("2024-01-01")));
+    assert_eq!(before_any_actual.total.units, None);
+    let ranking = f.engine.ranking(&k, range("2024-01"), 10, None);
+    assert_eq!(ranking.entries.len(), 1);
+    assert_eq!(ranking.entries[0].units, 105);
+    let monthly = f
+        .engine
+        .series(&k, range("2024-01"), Granularity::Month, false, None);
+    assert_eq!(monthly.points[0].units, Some(105));
+
+    // Chains: per source, per nature.
+    let id = |r| f.engine.figure_id(r);
+    assert_eq!(f.engine.neighbours(article), (None, Some(article_final)));
+    assert_eq!(f.engine.neighbours(article_final), (Some(article), None));
+    assert_eq!(f.engine.neighbours(cpca), (None, None));
+    assert_eq!(f.engine.neighbours(plan), (None, Some(replan)));
+    assert_eq!(
+        f.engine
+            .figure(article_final)
+            .unwrap()
+            .provenance
+            .supersedes,
+        id(article)
+    );
+    assert_eq!(f.engine.figure(cpca).unwrap().provenance.supersedes, None);
+    assert_eq!(
+        f.engine.figure(replan).unwrap().provenance.supersedes,
+        id(plan)
+    );
+    assert_eq!(f.engine.figure(plan).unwrap().nature, Forecast);
+    // The actuals' history holds every source's actuals, no forecast.
+    assert_eq!(
+        f.engine.revisions(&k, range("2024-01")),
+        vec![article, cpca, article_final]
+    );
+
+    // Listing shows forecasts and each source's latest revision.
+    let mut listed: Vec<FigureRef> = f
+        .engine
+        .list(&ListFilter::default())
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    listed.sort();
+    assert_eq!(listed, vec![cpca, article_final, replan]);
+    let all = ListFilter {
+        include_superseded: true,
+        ..ListFilter::default()
+    };
+    assert_eq!(f.engine.list(&all).len(), 5);
+}
+
+#[test]
+fn a_destination_is_a_series_of_its_own_and_never_summed_into_the_total() {
+    use autointel_domain::FigureNature::Actual;
+    let mut f = Fixture::new();
+    let all_destinations = SeriesKey {
+        flow: Flow::Export,
+        ..key(Some("byd"), all())
+    };
+    let to = |code: &str| SeriesKey {
+        destination: Some(Market::parse(code).unwrap()),
+        ..all_destinations.clone()
+    };
+    let stage = (ReleaseStage::Final, "2024-02-10");
+    let de = f.add_from_(&to("DE"), "2024-01", 30, "customs", Actual, stage);
+    let br = f.add_from_(&to("BR"), "2024-01", 20, "customs", Actual, stage);
+    // no destination-less figure: missing is not zero, and destinations are not added up
+    assert_eq!(
+        f.engine
+            .total(&all_destinations, range("2024-01"), None)
+            .total
+            .units,
+        None
+    );
+    let total = f.add_from_(&all_destinations, "2024-01", 70, "customs", Actual, stage);
+    assert_eq!(
+        f.engine
+            .total(&all_destinations, range("2024-01"), None)
+            .figures,
+        vec![total]
+    );
+    assert_eq!(
+        f.engine.total(&to("DE"), range("2024-01"), None).figures,
+        vec![de]
+    );
+    assert_eq!(
+        f.engine
+            .total(&to("BR"), range("2024-01"), None)
+            .total
+            .units,
+        Some(20)
+    );
+    assert_eq!(f.engine.neighbours(br), (None, None));
+    assert_eq!(f.engine.figure(de).unwrap().key, to("DE"));
+    let ranking = f
+        .engine
+        .ranking(&all_destinations, range("2024-01"), 10, None);
+    assert_eq!(ranking.entries.len(), 1);
+    assert_eq!(ranking.entries[0].units, 70);
+    let breakdown = f
+        .engine
+        .breakdown(&BreakdownFilter::default(), range("2024-01"), None);
+    assert_eq!(breakdown.rows.len(), 1);
+    assert_eq!(f.engine.list(&ListFilter::default()).len(), 3);
+}
+
+impl Fixture {
+    fn add_from_(
+        &mut self,
+        key: &SeriesKey,
+        period: &str,
+        units: u64,
+        source: &str,
+        nature: autointel_domain::FigureNature,
+        order: (ReleaseStage, &str),
+    ) -> FigureRef {
+        add_from(self, key, period, units, source, nature, order)
     }
 }

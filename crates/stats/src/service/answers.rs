@@ -263,15 +263,22 @@ pub(super) fn figure(engine: &Engine, f: FigureRef) -> Result<wire::SalesFigure,
     Ok(w)
 }
 
-/// A page of a revision chain, each revision with its change from the one before (the
-/// page's first from the revision just before the page).
+/// A page of a revision history, each revision with its change from the revision it follows
+/// in its own source's chain.
 pub(super) fn revisions(
     engine: &Engine,
     page: &RevisionPage,
 ) -> Result<Vec<wire::Revision>, StatsError> {
-    let mut previous = page.previous.and_then(|p| engine.units(p)).map(units);
+    // A revision's change is against the revision it follows in its own source's chain
+    // (its `supersedes`), never against another source's figure that happens to precede
+    // it in the history's order.
     let mut revisions = Vec::with_capacity(page.revisions.len());
     for &f in &page.revisions {
+        let previous = engine
+            .neighbours(f)
+            .0
+            .and_then(|p| engine.units(p))
+            .map(units);
         let figure = figure(engine, f)?;
         let units = match figure.quantity {
             Some(wire::sales_figure::Quantity::Units(u)) => u,
@@ -281,7 +288,6 @@ pub(super) fn revisions(
             figure: Some(figure),
             change_from_previous_units: previous.map(|p| units - p),
         });
-        previous = Some(units);
     }
     Ok(revisions)
 }

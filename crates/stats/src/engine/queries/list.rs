@@ -118,14 +118,17 @@ impl Engine {
     /// Every figure matching `filter`, sorted by [`ListKey`].
     pub fn list(&self, filter: &ListFilter) -> Vec<(ListKey, FigureRef)> {
         let as_of = Self::as_of_key(filter.as_of);
-        let Some(keys) = self.key_filter(
-            filter.organization.as_ref().map(Some),
-            filter.market.as_ref(),
-            filter.basis,
-            filter.flow,
-            filter.scope,
-            filter.powertrain,
-        ) else {
+        let Some(keys) = self
+            .key_filter(
+                filter.organization.as_ref().map(Some),
+                filter.market.as_ref(),
+                filter.basis,
+                filter.flow,
+                filter.scope,
+                filter.powertrain,
+            )
+            .map(|keys| keys.any_destination_and_nature())
+        else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -148,7 +151,19 @@ impl Engine {
                         .filter(|&r| as_of.is_none_or(|d| self.rows[r as usize].as_of() <= d))
                         .collect()
                 } else {
-                    self.latest_known(chain, as_of).into_iter().collect()
+                    // The latest known revision of each source: a source's figure is
+                    // superseded only by its own later revisions.
+                    let mut sources = Vec::new();
+                    let mut latest = Vec::new();
+                    for e in chain.iter().rev() {
+                        let row = &self.rows[e.row as usize];
+                        if as_of.is_none_or(|d| row.as_of() <= d) && !sources.contains(&row.source)
+                        {
+                            sources.push(row.source);
+                            latest.push(e.row);
+                        }
+                    }
+                    latest
                 };
                 for row in picked {
                     let key = self.list_key_in(&texts, k, Entry { row, ..e });
