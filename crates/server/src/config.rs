@@ -5,6 +5,8 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::settings::{DatabaseSettings, ServerSettings, TlsSettings};
+
 pub use config::Value;
 
 /// Prefix of every environment variable the services read (`AUTOINTEL_SERVER__LISTEN_ADDRESS`).
@@ -290,5 +292,94 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+}
+
+/// What every service's settings offer, so that the behaviour they share is checked once
+/// ([`checks`]) for both services.
+pub trait ServiceSettings: Serialize + DeserializeOwned + Default {
+    /// Defaults < `file` < `AUTOINTEL_…` env < `overrides`.
+    fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, LoadError>;
+    /// Every problem, one line each.
+    fn validate(&self) -> Result<(), Vec<String>>;
+    /// `[server]`, `[database]` and `[tls]`.
+    fn common(&self) -> (&ServerSettings, &DatabaseSettings, &TlsSettings);
+    /// The same, to change.
+    fn common_mut(&mut self) -> (&mut ServerSettings, &mut DatabaseSettings, &mut TlsSettings);
+}
+
+/// Checks of the settings behaviour both services share; each service's tests call them
+/// (they panic with what is wrong).
+pub mod checks {
+    use super::{ServiceSettings, Value};
+
+    fn with_file<T>(name: &str, text: &str, read: impl FnOnce(&std::path::Path) -> T) -> T {
+        let path = std::env::temp_dir().join(format!(
+            "autointel-{name}-{}-{}.toml",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::write(&path, text).expect("write a settings file");
+        let out = read(&path);
+        let _ = std::fs::remove_file(&path);
+        out
+    }
+
+    /// The deploy ConfigMap `configmap` loads, is valid but for the Secrets a pod mounts,
+    /// and names only settings that exist.
+    pub fn deploy_configmap_is_valid<S: ServiceSettings>(configmap: &str) {
+        let settings: S = with_file("configmap", configmap, |p| S::load(Some(p), &[]))
+            .expect("the ConfigMap loads");
+        let problems = settings.validate().err().unwrap_or_default();
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.contains("/var/run/secrets/autointel/")),
+            "{problems:#?}"
+        );
+        assert_eq!(settings.common().0.shutdown_grace_seconds, 20);
+        let unknown = super::unknown_keys(configmap, &settings).expect("parse the ConfigMap");
+        assert!(
+            unknown.is_empty(),
+            "the ConfigMap sets unknown settings {unknown:?}"
+        );
+    }
+
+    /// Flags beat the file, and defaults fill what neither sets.
+    pub fn flags_beat_the_file_and_defaults_fill_the_rest<S: ServiceSettings>() {
+        let file = "[server]\nlisten_address = \"0.0.0.0:1\"\nmax_concurrent_requests = 7\n[database]\nurl = \"sqlite::memory:\"\n";
+        let overrides = [("server.listen_address", Value::from("127.0.0.1:2"))];
+        let settings: S =
+            with_file("layers", file, |p| S::load(Some(p), &overrides)).expect("the settings load");
+        let (server, database, _) = settings.common();
+        assert_eq!(server.listen_address.port(), 2);
+        assert_eq!(server.max_concurrent_requests, 7);
+        assert_eq!(database.url, "sqlite::memory:");
+        assert_eq!(server.request_timeout_seconds, 30, "defaults fill the rest");
+    }
+
+    /// Validation lists every problem, not just the first.
+    pub fn validation_lists_every_problem<S: ServiceSettings>() {
+        let mut settings = S::default();
+        {
+            let (server, database, tls) = settings.common_mut();
+            server.max_concurrent_requests = 0;
+            database.url = "mysql://x".to_owned();
+            tls.cert_file = Some("/nonexistent/cert.pem".into());
+        }
+        let problems = settings.validate().expect_err("invalid settings");
+        assert!(problems.len() >= 4, "{problems:#?}");
+        for key in [
+            "server.max_concurrent_requests",
+            "database.url",
+            "tls.key_file",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.contains(key)),
+                "{key}: {problems:#?}"
+            );
+        }
     }
 }

@@ -230,71 +230,44 @@ impl Settings {
     }
 }
 
+impl autointel_server::config::ServiceSettings for Settings {
+    fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, LoadError> {
+        Settings::load(file, overrides)
+    }
+
+    fn validate(&self) -> Result<(), Vec<String>> {
+        Settings::validate(self)
+    }
+
+    fn common(&self) -> (&ServerSettings, &DatabaseSettings, &TlsSettings) {
+        (&self.server, &self.database, &self.tls)
+    }
+
+    fn common_mut(&mut self) -> (&mut ServerSettings, &mut DatabaseSettings, &mut TlsSettings) {
+        (&mut self.server, &mut self.database, &mut self.tls)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    use autointel_server::config::checks;
 
-    use super::*;
-
-    const CONFIGMAP: &str = include_str!("../../../deploy/base/stats/stats.toml");
+    use super::Settings;
 
     #[test]
     fn deploy_configmap_loads_validates_and_names_only_known_settings() {
-        let path =
-            std::env::temp_dir().join(format!("autointel-stats-{}.toml", std::process::id()));
-        std::fs::write(&path, CONFIGMAP).unwrap();
-        let settings = Settings::load(Some(&path), &[]).unwrap();
-        let _ = std::fs::remove_file(&path);
-        // Valid, but for the Secrets the pod mounts, which this machine does not have.
-        let problems = settings.validate().err().unwrap_or_default();
-        assert!(
-            problems
-                .iter()
-                .all(|p| p.contains("/var/run/secrets/autointel/")),
-            "{problems:#?}"
-        );
-        assert_eq!(settings.server.shutdown_grace_seconds, 20);
-
-        let unknown = autointel_server::config::unknown_keys(CONFIGMAP, &settings).unwrap();
-        assert!(
-            unknown.is_empty(),
-            "the ConfigMap sets unknown settings {unknown:?}"
-        );
+        checks::deploy_configmap_is_valid::<Settings>(include_str!(
+            "../../../deploy/base/stats/stats.toml"
+        ));
     }
 
     #[test]
     fn flags_beat_the_file_and_defaults_fill_the_rest() {
-        let path = std::env::temp_dir().join(format!(
-            "autointel-stats-layers-{}.toml",
-            std::process::id()
-        ));
-        std::fs::write(&path, "[server]\nlisten_address = \"0.0.0.0:1\"\nmax_concurrent_requests = 7\n[database]\nurl = \"sqlite::memory:\"\n").unwrap();
-        let overrides = [("server.listen_address", Value::from("127.0.0.1:2"))];
-        let settings = Settings::load(Some(&path), &overrides).unwrap();
-        let _ = std::fs::remove_file(&path);
-        assert_eq!(settings.server.listen_address.port(), 2);
-        assert_eq!(settings.server.max_concurrent_requests, 7);
-        assert_eq!(settings.database.url, "sqlite::memory:");
-        assert_eq!(
-            settings.server.request_timeout_seconds, 30,
-            "defaults fill the rest"
-        );
+        checks::flags_beat_the_file_and_defaults_fill_the_rest::<Settings>();
     }
 
     #[test]
     fn validation_lists_every_problem() {
-        let mut settings = Settings::default();
-        settings.server.max_concurrent_requests = 0;
-        settings.database.url = "mysql://x".to_owned();
-        settings.tls.cert_file = Some("/nonexistent/cert.pem".into());
-        let problems = settings.validate().unwrap_err();
-        assert!(problems.len() >= 4, "{problems:#?}");
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("server.max_concurrent_requests"))
-        );
-        assert!(problems.iter().any(|p| p.contains("database.url")));
-        assert!(problems.iter().any(|p| p.contains("tls.key_file")));
+        checks::validation_lists_every_problem::<Settings>();
     }
 }
