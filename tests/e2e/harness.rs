@@ -397,6 +397,13 @@ pub struct Databases {
 }
 
 impl Databases {
+    /// The `application_name` the stats server's PostgreSQL connections carry.
+    pub fn stats_application(&self) -> Option<&str> {
+        self.schemas.get(1).map(PostgresSchema::name)
+    }
+}
+
+impl Databases {
     /// Fresh databases on `backend`; SQLite files go in `dir`. Fails when PostgreSQL is
     /// configured but unreachable.
     pub async fn create(backend: &Backend, dir: &Path) -> Self {
@@ -416,9 +423,11 @@ impl Databases {
                 };
                 let registry = connect("e2e_registry").await;
                 let stats = connect("e2e_stats").await;
+                // each server's connections carry its schema's name, so a test can find them
+                // in pg_stat_activity (to cut them, say)
                 Self {
-                    registry: registry.url(),
-                    stats: stats.url(),
+                    registry: format!("{}&application_name={}", registry.url(), registry.name()),
+                    stats: format!("{}&application_name={}", stats.url(), stats.name()),
                     schemas: vec![registry, stats],
                 }
             }

@@ -17,6 +17,7 @@ mod harness;
 mod import_errors;
 mod import_limit;
 mod long_chains;
+mod pg_faults;
 mod raw;
 mod reflection;
 mod restart;
