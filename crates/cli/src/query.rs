@@ -490,6 +490,20 @@ pub async fn target_progress(
                 t.note(target.description.clone());
             }
             provenance_notes(&mut t, r.provenance.as_ref());
+            // A plan is shown beside the actual, never counted in it.
+            if let Some(plan) = &r.plan {
+                t.note(format!(
+                    "Plan or forecast for the period (not counted above): {} over {}",
+                    total_text(Some(plan)),
+                    range_text(plan.period.as_ref())
+                ));
+                for s in r.plan_provenance.iter().flat_map(|p| &p.sources) {
+                    t.note(format!(
+                        "Plan source: {} — {} [{}]",
+                        s.publisher, s.title, s.name
+                    ));
+                }
+            }
             t
         },
     )

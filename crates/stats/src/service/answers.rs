@@ -242,6 +242,12 @@ pub(super) fn target_progress_response(
         progress: ratio(a.progress.as_ref(), decimals),
         status: a.status.to_wire(),
         provenance: cited.provenance(&a.figures)?,
+        plan: a.plan.as_ref().map(total),
+        plan_provenance: if a.plan.is_some() {
+            cited.provenance(&a.plan_figures)?
+        } else {
+            None
+        },
     })
 }
 

@@ -204,6 +204,31 @@ async fn target_progress_tracks_a_registry_target(db: &str) {
     assert_eq!(progress.progress.unwrap().percent, "30.0");
     assert_eq!(progress.target.unwrap().name, target);
     assert_eq!(progress.provenance.unwrap().figures.len(), 3);
+    assert!(progress.plan.is_none(), "no plan imported yet");
+
+    // A plan for the whole year (a forecast figure) is shown beside the actual and never
+    // counted in it: a 250 000 plan against a 200 000 target does not make it met.
+    let text = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note,nature\n\
+         kia-yancheng-plant,production,export,CN,all,all,2026-01..2026-12,250000,,,article-nissan-china-exports-2023,estimate,2026-01-05,,forecast\n";
+    let plan = autointel_figure_file::read_sales_figures(text.as_bytes()).unwrap();
+    import(&mut stack.stats, &new_id(), vec![plan])
+        .await
+        .unwrap();
+    let progress = stack
+        .stats
+        .compute_target_progress(request())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(progress.status, wire::TargetProgressStatus::OnTrack as i32);
+    assert_eq!(progress.actual.unwrap().units, Some(60_000), "actuals only");
+    assert_eq!(progress.progress.unwrap().percent, "30.0");
+    let shown = progress.plan.expect("the plan beside the actual");
+    assert_eq!(shown.units, Some(250_000));
+    assert_eq!(shown.period, Some(months((2026, 1), (2026, 12))));
+    let cited = progress.plan_provenance.expect("whose plan");
+    assert_eq!(cited.figures.len(), 1);
+    assert_eq!(cited.figures[0].nature, wire::FigureNature::Forecast as i32);
 }
 
 async fn registry_outage_fails_fast_and_recovers(db: &str) {

@@ -2,7 +2,9 @@
 
 use std::cmp::Ordering;
 
-use autointel_domain::{Comparator, Date, MonthRange, ProgressStatus, Ratio, SeriesKey, share};
+use autointel_domain::{
+    Comparator, Date, FigureNature, MonthRange, ProgressStatus, Ratio, SeriesKey, share,
+};
 
 use super::Total;
 use crate::engine::{Engine, FigureRef};
@@ -19,6 +21,12 @@ pub struct TargetProgressAnswer {
     pub status: ProgressStatus,
     /// Figures used.
     pub figures: Vec<FigureRef>,
+    /// The latest plan or forecast for the same series over the whole target period
+    /// (figures of nature `forecast`), beside the actual and never counted in it, the
+    /// progress or the status; `None` when no forecast tiles the period.
+    pub plan: Option<Total>,
+    /// The forecast figures the plan comes from (their sources say whose plan it is).
+    pub plan_figures: Vec<FigureRef>,
 }
 
 /// `a` compared with `b`, where both are exact fractions `an/ad`, `bn/bd`.
@@ -55,6 +63,18 @@ impl Engine {
     ) -> TargetProgressAnswer {
         let series = self.series_of(metric);
         let as_of = Self::as_of_key(as_of);
+        let (plan, plan_figures) = {
+            let forecasts = self.series_of_nature(
+                metric,
+                crate::engine::series::nature_code(FigureNature::Forecast),
+            );
+            let (total, rows) = self.total_in(forecasts, period, as_of);
+            if total.units.is_some() {
+                (Some(total), rows.into_iter().map(FigureRef).collect())
+            } else {
+                (None, Vec::new())
+            }
+        };
         let (full, full_rows) = self.total_in(series, period, as_of);
         let (actual, rows, measured) = if full.units.is_some() {
             (full, full_rows, period.len_months())
@@ -82,6 +102,8 @@ impl Engine {
                         progress: None,
                         status: ProgressStatus::NotYetMeasurable,
                         figures: Vec::new(),
+                        plan,
+                        plan_figures,
                     };
                 }
             }
@@ -127,6 +149,8 @@ impl Engine {
             actual,
             status,
             figures: rows.into_iter().map(FigureRef).collect(),
+            plan,
+            plan_figures,
         }
     }
 }
