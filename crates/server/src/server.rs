@@ -325,14 +325,18 @@ impl Server {
             Some(ready) => gate.with_readiness(ready.clone(), READY_WAIT),
             None => gate,
         };
-        let router = builder
-            .layer(gate)
-            .add_routes(api)
-            .add_service(HealthServer::new(HealthService::from_health_reporter(
-                health.clone(),
-            )))
-            .add_optional_service(reflection_v1)
-            .add_optional_service(reflection_v1alpha);
+        let mut routes = api.add_service(HealthServer::new(HealthService::from_health_reporter(
+            health.clone(),
+        )));
+        if let Some(r) = reflection_v1 {
+            routes = routes.add_service(r);
+        }
+        if let Some(r) = reflection_v1alpha {
+            routes = routes.add_service(r);
+        }
+        let grpc_web = settings
+            .grpc_web
+            .then(|| cors(&settings.cors_allowed_origins));
 
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let drain_delay = settings.drain_delay();
@@ -395,7 +399,26 @@ impl Server {
             tls = tls_enabled,
             "serving"
         );
-        let serving = router.serve_with_incoming_shutdown(incoming, signal);
+        // gRPC-Web, when on: CORS (a preflight is answered without a token), then the
+        // grpc-web translation, then the gate, so tokens, roles and limits are the same.
+        let serving: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+            match grpc_web {
+                Some(cors) => Box::pin(
+                    builder
+                        .accept_http1(true)
+                        .layer(cors)
+                        .layer(tonic_web::GrpcWebLayer::new())
+                        .layer(gate)
+                        .add_routes(routes)
+                        .serve_with_incoming_shutdown(incoming, signal),
+                ),
+                None => Box::pin(
+                    builder
+                        .layer(gate)
+                        .add_routes(routes)
+                        .serve_with_incoming_shutdown(incoming, signal),
+                ),
+            };
         tokio::pin!(serving);
         let result = tokio::select! {
             result = &mut serving => result,
@@ -427,6 +450,33 @@ impl Server {
         tracing::info!("stopped");
         result.map_err(StartError::from)
     }
+}
+
+/// The CORS policy of gRPC-Web: only `origins` may call; preflights are answered (without
+/// a token); scripts may read the gRPC status headers.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
+    let origins: Vec<http::HeaderValue> = origins
+        .iter()
+        .filter_map(|o| http::HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(origins))
+        .allow_methods([http::Method::POST, http::Method::OPTIONS])
+        .allow_headers([
+            AUTHORIZATION,
+            CONTENT_TYPE,
+            HeaderName::from_static("x-grpc-web"),
+            HeaderName::from_static("x-user-agent"),
+            HeaderName::from_static("grpc-timeout"),
+            HeaderName::from_static("traceparent"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("grpc-status"),
+            HeaderName::from_static("grpc-message"),
+            HeaderName::from_static("grpc-status-details-bin"),
+        ])
+        .max_age(Duration::from_secs(600))
 }
 
 /// Reflection that lists exactly what this port serves: `services`, health and reflection

@@ -54,6 +54,12 @@ pub struct ServerSettings {
     pub max_connection_age_seconds: Option<u64>,
     /// Serve gRPC server reflection (v1 and v1alpha).
     pub reflection: bool,
+    /// Also answer gRPC-Web (HTTP/1.1 and HTTP/2, `application/grpc-web+proto`) for browser
+    /// dashboards; off by default. Tokens, roles and limits are the same.
+    pub grpc_web: bool,
+    /// Origins a browser may call from with gRPC-Web (CORS), e.g. `https://dash.example`;
+    /// none: no cross-origin call is allowed.
+    pub cors_allowed_origins: Vec<String>,
     /// Require a reader token for reflection (otherwise reflection is open like health).
     pub reflection_requires_auth: bool,
 }
@@ -77,6 +83,8 @@ impl ServerSettings {
             max_message_bytes: 4 * MIB,
             max_connection_age_seconds: None,
             reflection: true,
+            grpc_web: false,
+            cors_allowed_origins: Vec::new(),
             reflection_requires_auth: false,
         }
     }
@@ -105,6 +113,19 @@ impl ServerSettings {
                 "server.keepalive_interval_seconds and keepalive_timeout_seconds must be at least 1"
                     .to_owned(),
             );
+        }
+        for origin in &self.cors_allowed_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://"))
+                || origin.ends_with('/')
+                || http::HeaderValue::from_str(origin).is_err()
+            {
+                problems.push(format!(
+                    "server.cors_allowed_origins: {origin:?} is not an origin such as https://dash.example"
+                ));
+            }
+        }
+        if !self.cors_allowed_origins.is_empty() && !self.grpc_web {
+            problems.push("server.cors_allowed_origins needs server.grpc_web = true".to_owned());
         }
         if self.max_concurrent_streams == 0 {
             problems.push("server.max_concurrent_streams must be at least 1".to_owned());

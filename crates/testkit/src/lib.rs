@@ -37,6 +37,7 @@
 pub mod backend;
 mod database;
 pub mod disk;
+pub mod grpc_web;
 pub mod pki;
 pub mod settings;
 

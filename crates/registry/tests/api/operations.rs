@@ -536,6 +536,106 @@ async fn renewed_certificates_are_served_without_a_restart() {
     );
 }
 
+/// gRPC-Web, when on: a browser's HTTP/1.1 call is answered with the same tokens and
+/// roles, a preflight from an allowed origin is answered without a token, another origin
+/// gets no CORS grant; when off, HTTP/1.1 is refused.
+#[tokio::test]
+async fn grpc_web_is_answered_when_on_and_refused_when_off() {
+    use autointel_testkit::grpc_web::{frame, http1};
+    let path = "/autointel.registry.v1.RegistryService/ListOrganizations";
+    let web = [
+        ("content-type", "application/grpc-web+proto"),
+        ("x-grpc-web", "1"),
+        ("origin", "https://dash.example"),
+    ];
+
+    let mut settings = settings();
+    settings.auth.disabled = false;
+    settings.auth.tokens = Some(Secret("reader:web-reader".to_owned()));
+    settings.server.grpc_web = true;
+    settings.server.cors_allowed_origins = vec!["https://dash.example".to_owned()];
+    let server = start(settings).await;
+
+    let mut with_token = web.to_vec();
+    with_token.push(("authorization", "Bearer web-reader"));
+    let ok = http1(server.addr, "POST", path, &with_token, &frame(&[]))
+        .await
+        .unwrap();
+    assert!(ok.status_line.contains("200"), "{ok:?}");
+    assert!(
+        ok.header("content-type")
+            .is_some_and(|c| c.starts_with("application/grpc-web")),
+        "{ok:?}"
+    );
+    assert_eq!(ok.grpc_status().as_deref(), Some("0"), "{ok:?}");
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("https://dash.example")
+    );
+    assert!(
+        ok.header("access-control-expose-headers")
+            .is_some_and(|h| h.contains("grpc-status")),
+        "scripts may read the status: {ok:?}"
+    );
+
+    let refused = http1(server.addr, "POST", path, &web, &frame(&[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.grpc_status().as_deref(),
+        Some("16"),
+        "UNAUTHENTICATED without a token"
+    );
+
+    let preflight = http1(
+        server.addr,
+        "OPTIONS",
+        path,
+        &[
+            ("origin", "https://dash.example"),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "authorization,content-type,x-grpc-web",
+            ),
+        ],
+        &[],
+    )
+    .await
+    .unwrap();
+    assert!(preflight.status_line.contains("200"), "{preflight:?}");
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://dash.example")
+    );
+    let stranger = http1(
+        server.addr,
+        "OPTIONS",
+        path,
+        &[
+            ("origin", "https://evil.example"),
+            ("access-control-request-method", "POST"),
+        ],
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stranger.header("access-control-allow-origin"),
+        None,
+        "{stranger:?}"
+    );
+
+    let off = start(self::settings()).await;
+    let answer = http1(off.addr, "POST", path, &web, &frame(&[])).await;
+    assert!(
+        answer
+            .as_ref()
+            .map_or(true, |a| !a.status_line.contains("200")),
+        "gRPC-Web is off by default: {answer:?}"
+    );
+}
+
 /// Under mutual TLS the kubelet's plaintext gRPC probes use the health-only port: it
 /// answers without TLS, certificate or token, and serves nothing but health.
 #[tokio::test]

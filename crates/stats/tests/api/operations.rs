@@ -263,6 +263,38 @@ async fn a_rotated_registry_token_is_picked_up_without_a_restart() {
     }
 }
 
+/// gRPC-Web on stats, when on: a browser's HTTP/1.1 call with a token is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_web_is_answered_on_stats_when_on() {
+    use autointel_testkit::grpc_web::{frame, http1};
+    let registry = start_registry(registry_settings()).await;
+    let mut settings = stats_settings(&format!("http://{}", registry.addr));
+    settings.auth.disabled = false;
+    settings.auth.tokens = Some(Secret("reader:web-reader".to_owned()));
+    settings.server.grpc_web = true;
+    settings.server.cors_allowed_origins = vec!["https://dash.example".to_owned()];
+    let stats = start_stats(settings).await;
+    let answer = http1(
+        stats.addr,
+        "POST",
+        "/autointel.stats.v1.StatsService/ListSalesFigures",
+        &[
+            ("content-type", "application/grpc-web+proto"),
+            ("origin", "https://dash.example"),
+            ("authorization", "Bearer web-reader"),
+        ],
+        &frame(&[]),
+    )
+    .await
+    .unwrap();
+    assert!(answer.status_line.contains("200"), "{answer:?}");
+    assert_eq!(answer.grpc_status().as_deref(), Some("0"), "{answer:?}");
+    assert_eq!(
+        answer.header("access-control-allow-origin"),
+        Some("https://dash.example")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_dependency_health_follows_registry_while_stats_stays_serving() {
     let registry = start_registry(registry_settings()).await;
