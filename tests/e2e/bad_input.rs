@@ -907,6 +907,34 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &swire::ComputeTargetProgressRequest::default(),
             &["target"],
         ),
+        invalid(
+            "forecast accuracy: empty",
+            "ComputeForecastAccuracy",
+            &swire::ComputeForecastAccuracyRequest::default(),
+            &["series", "period"],
+        ),
+        invalid(
+            "forecast accuracy: month 0, a malformed source, 9 decimals",
+            "ComputeForecastAccuracy",
+            &swire::ComputeForecastAccuracyRequest {
+                series: Some(nissan_china()),
+                period: range((2024, 0), (2024, 12)),
+                source: "publishers/cpca".to_owned(),
+                percent_decimals: Some(9),
+                ..Default::default()
+            },
+            &["period.start.month", "source", "percent_decimals"],
+        ),
+        invalid(
+            "forecast accuracy: end before start",
+            "ComputeForecastAccuracy",
+            &swire::ComputeForecastAccuracyRequest {
+                series: Some(nissan_china()),
+                period: range((2024, 12), (2024, 1)),
+                ..Default::default()
+            },
+            &["period.end"],
+        ),
     ];
     for c in &mut cases {
         c.name = format!("{} ({})", c.name, c.method);

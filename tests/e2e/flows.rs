@@ -253,6 +253,50 @@ async fn target_progress_measures_imported_figures(backend: Backend) {
     for needle in ["e2e-export-target", "1,080", "1,000"] {
         assert!(table.contains(needle), "missing {needle:?} in\n{table}");
     }
+
+    // Two forecasts of the year, scored against the 1 080 actual: +20 (1.9%) ranks above
+    // −80 (−7.4%).
+    let path = stack.dir.path().join("forecasts.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "{},nature\n\
+             e2e-export-plant,production,export,CN,all,all,2023-01..2023-12,1000,,,article-nissan-china-exports-2023,estimate,2023-02-01,,forecast\n\
+             e2e-export-plant,production,export,CN,all,all,2023-01..2023-12,1100,,,article-nissan-china-exports-2023,estimate,2023-09-01,,forecast\n",
+            HEADER.trim_end()
+        ),
+    )
+    .expect("write CSV");
+    cli.run(&["import", &path.to_string_lossy()])
+        .assert_success();
+    let flags = [
+        "forecast-accuracy",
+        "--organization",
+        "e2e-export-plant",
+        "--basis",
+        "production",
+        "--flow",
+        "export",
+        "--period",
+        "2023-01..2023-12",
+        "--source",
+        "article-nissan-china-exports-2023",
+    ];
+    let accuracy = cli.json(&flags);
+    assert_eq!(
+        units(&accuracy["actual"]["units"]),
+        Some(1_080),
+        "{accuracy:#}"
+    );
+    let forecasts = &accuracy["forecasts"];
+    assert_eq!(units(&forecasts[0]["units"]), Some(1_100), "{accuracy:#}");
+    assert_eq!(forecasts[0]["error"]["percent"], "1.9", "{accuracy:#}");
+    assert_eq!(units(&forecasts[1]["units"]), Some(1_000), "{accuracy:#}");
+    assert_eq!(forecasts[1]["error"]["percent"], "-7.4", "{accuracy:#}");
+    let table = cli.table(&flags);
+    for needle in ["2023-09-01", "+20", "1.9%", "-80", "-7.4%", "1,080"] {
+        assert!(table.contains(needle), "missing {needle:?} in\n{table}");
+    }
 }
 
 async fn series_is_annotated_with_registry_events(backend: Backend) {

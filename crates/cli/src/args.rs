@@ -104,6 +104,8 @@ pub enum Command {
     Rollup(RollupArgs),
     /// How far a target has been reached.
     TargetProgress(TargetProgressArgs),
+    /// How far each forecast of a period (by source and as-of date) missed the actual.
+    ForecastAccuracy(ForecastAccuracyArgs),
     /// Every revision of one series and period.
     Revisions(RevisionsArgs),
     /// Organisations: list, get, look up by name, hierarchy.
@@ -437,6 +439,21 @@ pub struct TargetProgressArgs {
     /// Answer with what was known on this date.
     #[arg(long, alias = "as-of", value_parser = token::<Date>)]
     pub as_of_date: Option<Date>,
+}
+
+/// Options of `forecast-accuracy`.
+#[derive(Debug, Args)]
+pub struct ForecastAccuracyArgs {
+    #[command(flatten)]
+    pub series: Series,
+    #[command(flatten)]
+    pub when: When,
+    /// Only this source's forecasts (source id, e.g. `cpca`).
+    #[arg(long, value_name = "ID")]
+    pub source: Option<String>,
+    /// Decimals of percentages, 0 to 6.
+    #[arg(long, default_value_t = 1)]
+    pub percent_decimals: i32,
 }
 
 /// Options of `revisions`.

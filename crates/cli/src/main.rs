@@ -67,6 +67,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::TargetProgress(a) => {
             query::target_progress(client::stats(&stats_url, &token).await?, a, format).await
         }
+        Command::ForecastAccuracy(a) => {
+            query::forecast_accuracy(client::stats(&stats_url, &token).await?, a, format).await
+        }
         Command::Revisions(a) => {
             query::revisions(client::stats(&stats_url, &token).await?, a, format).await
         }

@@ -7,8 +7,8 @@ use autointel_proto::stats as wire;
 use autointel_proto::types as twire;
 
 use crate::args::{
-    BreakdownArgs, CompareArgs, Override, RankArgs, RevisionsArgs, RollupArgs, Series, SeriesArgs,
-    ShareArgs, TargetProgressArgs, TotalArgs,
+    BreakdownArgs, CompareArgs, ForecastAccuracyArgs, Override, RankArgs, RevisionsArgs,
+    RollupArgs, Series, SeriesArgs, ShareArgs, TargetProgressArgs, TotalArgs,
 };
 use crate::client::Stats;
 use crate::failure::Failure;
@@ -504,6 +504,72 @@ pub async fn target_progress(
                     ));
                 }
             }
+            t
+        },
+    )
+}
+
+/// `autointel forecast-accuracy`.
+pub async fn forecast_accuracy(
+    mut client: Stats,
+    args: ForecastAccuracyArgs,
+    format: Format,
+) -> Outcome {
+    let source = args
+        .source
+        .as_deref()
+        .map(|s| {
+            autointel_domain::SourceId::parse(s)
+                .map(|id| id.resource_name())
+                .map_err(|e| Failure::invalid(format!("error: --source: {e}")))
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let request = wire::ComputeForecastAccuracyRequest {
+        series: Some(wire_series(&args.series)?),
+        period: Some(month_range_to_wire(args.when.period)),
+        source,
+        as_of_date: as_of(args.when.as_of_date),
+        percent_decimals: Some(args.percent_decimals),
+    };
+    let response = client
+        .compute_forecast_accuracy(request)
+        .await?
+        .into_inner();
+    print(
+        format,
+        &response,
+        "autointel.stats.v1.ComputeForecastAccuracyResponse",
+        |r| {
+            let mut t = Table::new(&["source", "as of", "forecast", "error", "error %"]);
+            for f in &r.forecasts {
+                let as_of = f
+                    .as_of_date
+                    .as_ref()
+                    .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                    .unwrap_or_default();
+                t.row(vec![
+                    f.source
+                        .strip_prefix("sources/")
+                        .unwrap_or(&f.source)
+                        .to_owned(),
+                    as_of,
+                    thousands(f.units),
+                    f.error_units
+                        .map(signed_thousands)
+                        .unwrap_or_else(|| "n/a".to_owned()),
+                    percent(f.error.as_ref()),
+                ]);
+            }
+            t.note(format!(
+                "Actual over {}: {}",
+                range_text(r.actual.as_ref().and_then(|a| a.period.as_ref())),
+                total_text(r.actual.as_ref())
+            ));
+            if r.forecasts.is_empty() {
+                t.note("No forecast for exactly this period.".to_owned());
+            }
+            provenance_notes(&mut t, r.provenance.as_ref());
             t
         },
     )

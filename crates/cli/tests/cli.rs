@@ -48,6 +48,7 @@ fn help_lists_every_command() {
         "breakdown",
         "rollup",
         "target-progress",
+        "forecast-accuracy",
         "revisions",
         "organizations",
         "partnerships",

@@ -7,7 +7,7 @@
 
 use crate::date::Date;
 use crate::enums::{Flow, MeasureBasis, Powertrain, VehicleScope, domain_enum};
-use crate::ids::{OrganizationId, TargetId};
+use crate::ids::{OrganizationId, SourceId, TargetId};
 use crate::period::{MonthRange, YearMonth};
 use crate::series::{Market, SeriesKey};
 use crate::validation::ValueError;
@@ -242,6 +242,21 @@ impl RollupQuery {
 pub struct TargetProgressQuery {
     /// The target.
     pub target: TargetId,
+    /// Answer as known on this date (latest when `None`).
+    pub as_of: Option<Date>,
+    /// Decimals of percentages in the answer.
+    pub percent_decimals: u32,
+}
+
+/// How far each forecast of one series for exactly one period missed the actual.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForecastAccuracyQuery {
+    /// The series.
+    pub series: SeriesKey,
+    /// The months forecast and measured; only forecasts of exactly these months count.
+    pub period: MonthRange,
+    /// Only this source's forecasts (every source's when `None`).
+    pub source: Option<SourceId>,
     /// Answer as known on this date (latest when `None`).
     pub as_of: Option<Date>,
     /// Decimals of percentages in the answer.

@@ -80,7 +80,7 @@ impl Engine {
     }
 
     /// The revision chain of one series and period (entries in revision order).
-    fn chain(&self, series: u32, start: u16, end: u16) -> &[Entry] {
+    pub(super) fn chain(&self, series: u32, start: u16, end: u16) -> &[Entry] {
         let list = &self.entries[series as usize];
         let lo = list.partition_point(|e| e.period() < (start, end));
         let same = list[lo..].partition_point(|e| e.period() == (start, end));

@@ -1171,3 +1171,118 @@ impl Fixture {
         add_from(self, key, period, units, source, nature, order)
     }
 }
+
+#[test]
+fn forecast_accuracy_ranks_each_forecast_by_its_exact_error_against_the_actual() {
+    use autointel_domain::FigureNature::{Actual, Forecast};
+    use autointel_domain::Ratio;
+    let mut f = Fixture::new();
+    let k = key(None, all());
+    let year = range("2024-01..2024-12");
+    let final_ = (ReleaseStage::Final, "2025-01-10");
+    for m in 1..=12 {
+        f.add_from_(
+            &k,
+            &format!("2024-{m:02}"),
+            2_000_000,
+            "caam",
+            Actual,
+            final_,
+        );
+    }
+    let at = |d| (ReleaseStage::Final, d);
+    let jan = f.add_from_(
+        &k,
+        "2024-01..2024-12",
+        23_000_000,
+        "cpca",
+        Forecast,
+        at("2024-01-15"),
+    );
+    let jul = f.add_from_(
+        &k,
+        "2024-01..2024-12",
+        24_600_000,
+        "cpca",
+        Forecast,
+        at("2024-07-15"),
+    );
+    let nov = f.add_from_(
+        &k,
+        "2024-01..2024-12",
+        24_100_000,
+        "cpca",
+        Forecast,
+        at("2024-11-15"),
+    );
+    let citi = f.add_from_(
+        &k,
+        "2024-01..2024-12",
+        23_900_000,
+        "citi",
+        Forecast,
+        at("2024-06-01"),
+    );
+    // A forecast of another period never counts.
+    f.add_from_(
+        &k,
+        "2024-01..2024-06",
+        12_000_000,
+        "cpca",
+        Forecast,
+        at("2024-01-15"),
+    );
+
+    let a = f.engine.forecast_accuracy(&k, year, None, None);
+    assert_eq!(a.actual.units, Some(24_000_000));
+    let ranked: Vec<_> = a
+        .forecasts
+        .iter()
+        .map(|e| (e.figure, e.error_units, e.error))
+        .collect();
+    assert_eq!(
+        ranked,
+        vec![
+            // |100,000| ties: the later forecast first
+            (nov, Some(100_000), Ratio::new(1, 240)),
+            (citi, Some(-100_000), Ratio::new(-1, 240)),
+            (jul, Some(600_000), Ratio::new(1, 40)),
+            (jan, Some(-1_000_000), Ratio::new(-1, 24)),
+        ]
+    );
+    assert_eq!(a.forecasts[0].as_of, date("2024-11-15"));
+    assert_eq!(a.forecasts[1].source.as_str(), "citi");
+    assert_eq!(a.forecasts[3].units, 23_000_000);
+    assert_eq!(a.figures.len(), 12 + 4);
+    assert_eq!(a.figures[12..], [nov, citi, jul, jan]);
+
+    let cpca = SourceId::parse("cpca").unwrap();
+    let only = f.engine.forecast_accuracy(&k, year, Some(&cpca), None);
+    let figures: Vec<_> = only.forecasts.iter().map(|e| e.figure).collect();
+    assert_eq!(figures, [nov, jul, jan]);
+    let unknown = SourceId::parse("nobody").unwrap();
+    assert!(
+        f.engine
+            .forecast_accuracy(&k, year, Some(&unknown), None)
+            .forecasts
+            .is_empty()
+    );
+
+    // Before the actuals were out: no actual, no errors, later forecasts first; only what
+    // was known then.
+    let then = f
+        .engine
+        .forecast_accuracy(&k, year, None, Some(date("2024-10-01")));
+    assert_eq!(then.actual.units, None);
+    assert!(!then.actual.coverage.complete);
+    let known: Vec<_> = then
+        .forecasts
+        .iter()
+        .map(|e| (e.figure, e.error_units, e.error))
+        .collect();
+    assert_eq!(
+        known,
+        [(jul, None, None), (citi, None, None), (jan, None, None)]
+    );
+    assert_eq!(then.figures, [jul, citi, jan]);
+}

@@ -9,7 +9,7 @@
 use autointel_domain::{Change, Ratio, Units};
 use autointel_proto::convert::stats::sales_figure_to_wire;
 use autointel_proto::convert::types::{
-    change_to_wire, month_range_to_wire, ratio_to_wire, series_key_to_wire,
+    change_to_wire, date_to_wire, month_range_to_wire, ratio_to_wire, series_key_to_wire,
 };
 use autointel_proto::convert::{ResourceId, WireEnum};
 use autointel_proto::registry as rwire;
@@ -18,8 +18,9 @@ use autointel_proto::types as twire;
 
 use super::state::WireFigures;
 use crate::engine::{
-    BreakdownAnswer, ChangeAnswer, Engine, FigureRef, RankingAnswer, RevisionPage, RollupAnswer,
-    SeriesAnswer, ShareAnswer, TargetProgressAnswer, Total, TotalAnswer,
+    BreakdownAnswer, ChangeAnswer, Engine, FigureRef, ForecastAccuracyAnswer, RankingAnswer,
+    RevisionPage, RollupAnswer, SeriesAnswer, ShareAnswer, TargetProgressAnswer, Total,
+    TotalAnswer,
 };
 use crate::error::StatsError;
 
@@ -248,6 +249,38 @@ pub(super) fn target_progress_response(
         } else {
             None
         },
+    })
+}
+
+/// `ComputeForecastAccuracy`'s answer, percentages to `decimals` places.
+pub(super) fn forecast_accuracy_response(
+    a: &ForecastAccuracyAnswer,
+    decimals: u32,
+    cited: &Cited<'_>,
+) -> Result<wire::ComputeForecastAccuracyResponse, StatsError> {
+    let forecasts = a
+        .forecasts
+        .iter()
+        .map(|f| {
+            let figure = cited
+                .engine
+                .figure_id(f.figure)
+                .ok_or_else(|| StatsError::Internal("a forecast without its id".to_owned()))?;
+            Ok(wire::ForecastError {
+                figure: figure.resource_name(),
+                source: f.source.resource_name(),
+                as_of_date: Some(date_to_wire(f.as_of)),
+                units: units(f.units),
+                // |error| ≤ 10^12 (both sides are), so it fits.
+                error_units: f.error_units.map(|e| i64::try_from(e).unwrap_or(i64::MAX)),
+                error: ratio(f.error.as_ref(), decimals),
+            })
+        })
+        .collect::<Result<Vec<_>, StatsError>>()?;
+    Ok(wire::ComputeForecastAccuracyResponse {
+        actual: Some(total(&a.actual)),
+        forecasts,
+        provenance: cited.provenance(&a.figures)?,
     })
 }
 

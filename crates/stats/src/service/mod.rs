@@ -163,4 +163,11 @@ impl StatsService for StatsApi {
     ) -> Reply<wire::ComputeTargetProgressResponse> {
         respond(queries::target_progress(&self.state, request.get_ref()).await)
     }
+
+    async fn compute_forecast_accuracy(
+        &self,
+        request: Request<wire::ComputeForecastAccuracyRequest>,
+    ) -> Reply<wire::ComputeForecastAccuracyResponse> {
+        respond(queries::forecast_accuracy(&self.state, request.get_ref()))
+    }
 }

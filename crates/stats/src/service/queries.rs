@@ -3,8 +3,8 @@
 //! converts the answer (`answers`).
 
 use autointel_domain::{
-    BreakdownQuery, ChangeQuery, RankingQuery, RollupQuery, SeriesQuery, ShareQuery,
-    TargetProgressQuery, TotalQuery,
+    BreakdownQuery, ChangeQuery, ForecastAccuracyQuery, RankingQuery, RollupQuery, SeriesQuery,
+    ShareQuery, TargetProgressQuery, TotalQuery,
 };
 use autointel_proto::stats as wire;
 
@@ -150,5 +150,18 @@ pub(super) async fn target_progress(
             let decimals = q.percent_decimals;
             answers::target_progress_response(a, wire_target, target.threshold, decimals, cited)
         },
+    )
+}
+
+/// `ComputeForecastAccuracy`.
+pub(super) fn forecast_accuracy(
+    state: &State,
+    r: &wire::ComputeForecastAccuracyRequest,
+) -> Result<wire::ComputeForecastAccuracyResponse, StatsError> {
+    let q: ForecastAccuracyQuery = query(r)?;
+    answer(
+        state,
+        |engine| engine.forecast_accuracy(&q.series, q.period, q.source.as_ref(), q.as_of),
+        |a, cited| answers::forecast_accuracy_response(a, q.percent_decimals, cited),
     )
 }

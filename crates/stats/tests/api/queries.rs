@@ -9,7 +9,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::fixtures::{
-    ARTICLE, build_hierarchy, change_request, create_target, figures, import, months, new_id,
+    ARTICLE, build_hierarchy, change_request, create_target, date, figures, import, months, new_id,
     nissan_china, rollup_request, seed_figures, series,
 };
 use crate::harness::{spawn_stack, start_registry};
@@ -22,6 +22,7 @@ autointel_testkit::on_each_backend!(
     target_progress_tracks_a_registry_target,
     registry_outage_fails_fast_and_recovers,
     ranking_share_and_breakdown,
+    forecast_accuracy_ranks_each_forecast_against_the_actual,
 );
 
 async fn seed_yoy_matches_the_article(db: &str) {
@@ -518,4 +519,162 @@ async fn ranking_share_and_breakdown(db: &str) {
         .map(|v| v.field)
         .collect();
     assert_eq!(fields, ["series.powertrain"]);
+}
+
+async fn forecast_accuracy_ranks_each_forecast_against_the_actual(db: &str) {
+    const JV: &str = "sources/nissan-dongfeng-jv-structure";
+    let mut stack = spawn_stack(db).await;
+    // 2024's actual tiles by month (60 000 each, December out on 2025-01-10); three forecasts
+    // for the whole year by the article's source (January, July, November), one by another
+    // source, and one for the first half that never counts against the year.
+    let mut text = String::from(
+        "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note,nature\n",
+    );
+    for m in 1..=12 {
+        let published = if m == 12 {
+            "2025-01-10".to_owned()
+        } else {
+            format!("2024-{:02}-10", m + 1)
+        };
+        text.push_str(&format!(
+            "nissan-china,company_reported,total,CN,all,all,2024-{m:02},60000,,,article-nissan-china-exports-2023,final,{published},,actual\n"
+        ));
+    }
+    for (units, source, as_of) in [
+        (700_000, "article-nissan-china-exports-2023", "2024-01-15"),
+        (750_000, "article-nissan-china-exports-2023", "2024-07-15"),
+        (725_000, "article-nissan-china-exports-2023", "2024-11-15"),
+        (715_000, "nissan-dongfeng-jv-structure", "2024-03-01"),
+    ] {
+        text.push_str(&format!(
+            "nissan-china,company_reported,total,CN,all,all,2024-01..2024-12,{units},,,{source},estimate,{as_of},,forecast\n"
+        ));
+    }
+    text.push_str("nissan-china,company_reported,total,CN,all,all,2024-01..2024-06,1,,,article-nissan-china-exports-2023,estimate,2024-01-15,,forecast\n");
+    let batch = autointel_figure_file::read_sales_figures(text.as_bytes()).unwrap();
+    import(&mut stack.stats, &new_id(), vec![batch])
+        .await
+        .unwrap();
+    let request = |source: &str, as_of_date| wire::ComputeForecastAccuracyRequest {
+        series: Some(nissan_china()),
+        period: Some(months((2024, 1), (2024, 12))),
+        source: source.to_owned(),
+        as_of_date,
+        percent_decimals: Some(2),
+    };
+
+    let answer = stack
+        .stats
+        .compute_forecast_accuracy(request("", None))
+        .await
+        .unwrap()
+        .into_inner();
+    let total = stack
+        .stats
+        .compute_total(wire::ComputeTotalRequest {
+            series: Some(nissan_china()),
+            period: Some(months((2024, 1), (2024, 12))),
+            as_of_date: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        answer.actual, total.total,
+        "the actual as ComputeTotal gives it"
+    );
+    assert_eq!(answer.actual.as_ref().unwrap().units, Some(720_000));
+    let ranked: Vec<_> = answer
+        .forecasts
+        .iter()
+        .map(|f| {
+            let error = f.error.as_ref().unwrap();
+            (
+                f.source.as_str(),
+                f.as_of_date.unwrap().month,
+                f.units,
+                f.error_units,
+                (error.numerator, error.denominator, error.percent.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ranked,
+        [
+            // |5 000| twice: the later forecast first
+            (ARTICLE, 11, 725_000, Some(5_000), (1, 144, "0.69")),
+            (JV, 3, 715_000, Some(-5_000), (-1, 144, "-0.69")),
+            (ARTICLE, 1, 700_000, Some(-20_000), (-1, 36, "-2.78")),
+            (ARTICLE, 7, 750_000, Some(30_000), (1, 24, "4.17")),
+        ]
+    );
+    assert!(
+        answer
+            .forecasts
+            .iter()
+            .all(|f| f.figure.starts_with("salesFigures/"))
+    );
+    let provenance = answer.provenance.unwrap();
+    assert_eq!(provenance.figures.len(), 12 + 4);
+    let forecasts = provenance
+        .figures
+        .iter()
+        .filter(|f| f.nature == wire::FigureNature::Forecast as i32)
+        .count();
+    assert_eq!(forecasts, 4);
+    let mut sources: Vec<_> = provenance.sources.iter().map(|s| s.name.as_str()).collect();
+    sources.sort_unstable();
+    assert_eq!(sources, [ARTICLE, JV]);
+
+    // One publisher's forecasts only.
+    let jv = stack
+        .stats
+        .compute_forecast_accuracy(request(JV, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(jv.forecasts.len(), 1);
+    assert_eq!(jv.forecasts[0].source, JV);
+    assert_eq!(jv.forecasts[0].error_units, Some(-5_000));
+
+    // Before December's actual was out: no actual, no errors, only what was known then.
+    let before = stack
+        .stats
+        .compute_forecast_accuracy(request("", Some(date(2024, 12, 31))))
+        .await
+        .unwrap()
+        .into_inner();
+    let actual = before.actual.unwrap();
+    assert_eq!(actual.units, None);
+    assert!(!actual.coverage.unwrap().complete);
+    assert_eq!(before.forecasts.len(), 4);
+    assert!(
+        before
+            .forecasts
+            .iter()
+            .all(|f| f.error_units.is_none() && f.error.is_none())
+    );
+    let as_of_months: Vec<_> = before
+        .forecasts
+        .iter()
+        .map(|f| f.as_of_date.unwrap().month)
+        .collect();
+    assert_eq!(as_of_months, [11, 7, 3, 1], "later forecasts first");
+    let in_june = stack
+        .stats
+        .compute_forecast_accuracy(request(ARTICLE, Some(date(2024, 6, 30))))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(in_june.forecasts.len(), 1);
+    assert_eq!(in_june.forecasts[0].units, 700_000);
+
+    // A malformed source name is refused with its field.
+    let err = stack
+        .stats
+        .compute_forecast_accuracy(request("publishers/x", None))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert_eq!(crate::fixtures::violated_fields(&err), ["source"]);
 }

@@ -6,10 +6,11 @@
 //! tokens to the rest of the request.
 
 use autointel_domain::{
-    BreakdownFilter, BreakdownQuery, ChangeQuery, Comparison, Dimension, Flow, Granularity,
-    ListFilter, Market, MeasureBasis, OrganizationId, Powertrain, ProgressStatus, RankingQuery,
-    RevisionHistoryQuery, RollupQuery, SeriesQuery, ShareQuery, TargetId, TargetProgressQuery,
-    TotalQuery, ValidationError, ValueError, VehicleScope, Violations,
+    BreakdownFilter, BreakdownQuery, ChangeQuery, Comparison, Dimension, Flow,
+    ForecastAccuracyQuery, Granularity, ListFilter, Market, MeasureBasis, OrganizationId,
+    Powertrain, ProgressStatus, RankingQuery, RevisionHistoryQuery, RollupQuery, SeriesQuery,
+    ShareQuery, SourceId, TargetId, TargetProgressQuery, TotalQuery, ValidationError, ValueError,
+    VehicleScope, Violations,
 };
 
 use crate::convert::types::{
@@ -427,6 +428,31 @@ impl TryFrom<&wire::ComputeTargetProgressRequest> for TargetProgressQuery {
     }
 }
 
+impl TryFrom<&wire::ComputeForecastAccuracyRequest> for ForecastAccuracyQuery {
+    type Error = ValidationError;
+
+    fn try_from(r: &wire::ComputeForecastAccuracyRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
+        let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let source = v.check("source", SourceId::from_optional_resource_name(&r.source));
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let decimals = decimals(&mut v, r.percent_decimals);
+        let (Some(series), Some(period), Some(source), Some(as_of), Some(percent_decimals)) =
+            (series, period, source, as_of, decimals)
+        else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            series,
+            period,
+            source,
+            as_of,
+            percent_decimals,
+        })
+    }
+}
+
 impl TryFrom<&wire::ListSalesFiguresRequest> for ListFilter {
     type Error = ValidationError;
 
@@ -513,6 +539,20 @@ mod tests {
     fn an_empty_change_request_names_every_missing_field() {
         let e = ChangeQuery::try_from(&wire::ComputeChangeRequest::default()).unwrap_err();
         assert_eq!(fields(&e), ["series", "period", "comparison"]);
+    }
+
+    #[test]
+    fn a_forecast_accuracy_request_names_every_violation() {
+        let e = ForecastAccuracyQuery::try_from(&wire::ComputeForecastAccuracyRequest {
+            source: "publishers/cpca".to_owned(),
+            percent_decimals: Some(7),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            fields(&e),
+            ["series", "period", "source", "percent_decimals"]
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The queries, one module per question: totals with coverage (`coverage`, `total`),
-//! changes, series, rankings, shares, breakdowns, rollups, target progress and listing.
+//! changes, series, rankings, shares, breakdowns, rollups, target progress, forecast
+//! accuracy and listing.
 //! Each is a pure function of the engine's figures that names the figures it used.
 
+mod accuracy;
 mod breakdown;
 mod change;
 mod coverage;
@@ -15,6 +17,7 @@ mod total;
 
 use autointel_domain::Date;
 
+pub use accuracy::{ForecastAccuracyAnswer, ForecastErrorEntry};
 pub use breakdown::BreakdownAnswer;
 pub use change::ChangeAnswer;
 pub use coverage::{Coverage, Runs, Total};
