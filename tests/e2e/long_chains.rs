@@ -12,7 +12,6 @@
 
 use std::time::{Duration, Instant};
 
-use autointel_proto::google::r#type::Date;
 use autointel_proto::stats as swire;
 use autointel_proto::stats::stats_service_client::StatsServiceClient;
 use autointel_proto::types as twire;
@@ -56,57 +55,21 @@ fn may_2023() -> twire::MonthRange {
     }
 }
 
-/// The next calendar day.
-fn next_day(d: Date) -> Date {
-    let leap = d.year % 4 == 0 && (d.year % 100 != 0 || d.year % 400 == 0);
-    let days = match d.month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    if d.day < days {
-        Date {
-            day: d.day + 1,
-            ..d
-        }
-    } else if d.month < 12 {
-        Date {
-            month: d.month + 1,
-            day: 1,
-            ..d
-        }
-    } else {
-        Date {
-            year: d.year + 1,
-            month: 1,
-            day: 1,
-        }
-    }
-}
-
 /// `n` revisions of one figure, a day apart from 2000-01-01 on, units growing by one.
 fn chain(n: usize) -> Vec<swire::SalesFigure> {
-    let mut as_of = Date {
-        year: 2000,
-        month: 1,
-        day: 1,
-    };
-    (0..n)
-        .map(|i| {
-            let figure = swire::SalesFigure {
-                series: Some(series()),
-                period: Some(may_2023()),
-                quantity: Some(swire::sales_figure::Quantity::Units(
-                    50_000 + i64::try_from(i).expect("small"),
-                )),
-                source: "sources/article-nissan-china-exports-2023".to_owned(),
-                stage: swire::ReleaseStage::Final as i32,
-                as_of_date: Some(as_of),
-                ..Default::default()
-            };
-            as_of = next_day(as_of);
-            figure
+    autointel_testkit::consecutive_days()
+        .take(n)
+        .enumerate()
+        .map(|(i, as_of)| swire::SalesFigure {
+            series: Some(series()),
+            period: Some(may_2023()),
+            quantity: Some(swire::sales_figure::Quantity::Units(
+                50_000 + i64::try_from(i).expect("small"),
+            )),
+            source: "sources/article-nissan-china-exports-2023".to_owned(),
+            stage: swire::ReleaseStage::Final as i32,
+            as_of_date: Some(as_of),
+            ..Default::default()
         })
         .collect()
 }

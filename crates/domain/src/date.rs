@@ -70,6 +70,18 @@ impl Date {
         YearMonth::new(self.year, self.month).unwrap_or(YearMonth::MIN)
     }
 
+    /// The next day; `None` after the last day of the supported range.
+    pub fn succ(self) -> Option<Self> {
+        if self.day < days_in_month(self.year, self.month) {
+            Some(Self {
+                day: self.day + 1,
+                ..self
+            })
+        } else {
+            self.year_month().succ().map(Self::first_of)
+        }
+    }
+
     /// First day of a month.
     pub fn first_of(month: YearMonth) -> Self {
         Self {
@@ -315,6 +327,18 @@ mod tests {
 
     fn pd(s: &str) -> PartialDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn succ_walks_month_ends_leap_days_and_year_ends() {
+        let next = |s: &str| date(s).succ().map(|d| d.to_string());
+        assert_eq!(next("2023-05-14").as_deref(), Some("2023-05-15"));
+        assert_eq!(next("2023-04-30").as_deref(), Some("2023-05-01"));
+        assert_eq!(next("2023-02-28").as_deref(), Some("2023-03-01"));
+        assert_eq!(next("2024-02-28").as_deref(), Some("2024-02-29"));
+        assert_eq!(next("2000-02-29").as_deref(), Some("2000-03-01"));
+        assert_eq!(next("2023-12-31").as_deref(), Some("2024-01-01"));
+        assert_eq!(next("2999-12-31"), None);
     }
 
     #[test]

@@ -58,6 +58,13 @@ pub use crate::backend::{Backend, TestDatabase};
 pub use crate::database::{PostgresSchema, redact, with_search_path};
 pub use crate::settings::{registry_settings_for, stats_settings_for};
 
+/// Consecutive calendar days from 2000-01-01 as wire dates: distinct as-of dates for the
+/// revisions of one long chain.
+pub fn consecutive_days() -> impl Iterator<Item = autointel_proto::google::r#type::Date> {
+    std::iter::successors(autointel_domain::Date::new(2000, 1, 1).ok(), |d| d.succ())
+        .map(autointel_proto::convert::types::date_to_wire)
+}
+
 /// The environment variable naming a PostgreSQL server for tests.
 pub const POSTGRES_URL_ENV: &str = "AUTOINTEL_TEST_POSTGRES_URL";
 

@@ -236,62 +236,16 @@ pub(crate) fn chain_figures(n: usize) -> Vec<wire::SalesFigure> {
     let template = figures(&["nissan-china,retail,total,CN,all,all,2023-05,50000,,,article-nissan-china-exports-2023,final,2000-01-01,"])
         .pop()
         .unwrap();
-    let mut day = Day {
-        year: 2000,
-        month: 1,
-        day: 1,
-    };
-    (0..n)
-        .map(|i| {
+    autointel_testkit::consecutive_days()
+        .take(n)
+        .enumerate()
+        .map(|(i, day)| {
             let mut f = template.clone();
-            f.as_of_date = Some(day.date());
+            f.as_of_date = Some(day);
             f.quantity = Some(wire::sales_figure::Quantity::Units(50_000 + i as i64));
-            day = day.next();
             f
         })
         .collect()
-}
-
-/// A calendar day walked one at a time (no date crate among the test's dependencies).
-#[derive(Clone, Copy)]
-struct Day {
-    year: i32,
-    month: i32,
-    day: i32,
-}
-
-impl Day {
-    fn date(self) -> autointel_proto::google::r#type::Date {
-        date(self.year, self.month, self.day)
-    }
-
-    fn next(self) -> Self {
-        let leap = self.year % 4 == 0 && (self.year % 100 != 0 || self.year % 400 == 0);
-        let days = match self.month {
-            2 if leap => 29,
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        };
-        if self.day < days {
-            Self {
-                day: self.day + 1,
-                ..self
-            }
-        } else if self.month < 12 {
-            Self {
-                month: self.month + 1,
-                day: 1,
-                ..self
-            }
-        } else {
-            Self {
-                year: self.year + 1,
-                month: 1,
-                day: 1,
-            }
-        }
-    }
 }
 
 pub(crate) fn chain_key() -> twire::SeriesKey {
