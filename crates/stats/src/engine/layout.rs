@@ -73,6 +73,22 @@ impl Row {
     pub(super) fn order(&self) -> (u8, u32) {
         (self.stage(), self.as_of())
     }
+
+    /// The row as four words (units' low half, packed, series, source), as snapshots
+    /// store it.
+    pub(super) fn words(&self) -> [u32; 4] {
+        [self.units_lo, self.packed, self.series, self.source]
+    }
+
+    /// The inverse of [`Row::words`].
+    pub(super) fn from_words([units_lo, packed, series, source]: [u32; 4]) -> Self {
+        Self {
+            units_lo,
+            packed,
+            series,
+            source,
+        }
+    }
 }
 
 /// (start, end, stage, as-of, number): see [`Engine::entry_key`](super::Engine::entry_key).
@@ -207,6 +223,22 @@ impl<T: Hash + Eq + Clone> Interner<T> {
 
     pub(super) fn value(&self, i: u32) -> Option<&T> {
         self.values.get(i as usize)
+    }
+
+    /// Every value, in interned order (value `i` has code `i`).
+    pub(super) fn values(&self) -> &[T] {
+        &self.values
+    }
+
+    /// An interner holding `values` with codes in their order; `None` when a value repeats.
+    pub(super) fn from_values(values: Vec<T>) -> Option<Self> {
+        let mut index = HashMap::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            if index.insert(v.clone(), u32::try_from(i).ok()?).is_some() {
+                return None;
+            }
+        }
+        Some(Self { index, values })
     }
 }
 
@@ -346,6 +378,30 @@ impl Numbers {
     /// True when `row`'s number is `number` (the low half decides most mismatches).
     pub(super) fn is(&self, row: usize, number: u128) -> bool {
         self.low[row] == number as u64 && self.high(row) == (number >> 64) as u64
+    }
+
+    /// The parts a snapshot stores: low halves, run starts, run high halves.
+    pub(super) fn parts(&self) -> (&[u64], &[u32], &[u64]) {
+        (&self.low, &self.run_starts, &self.run_highs)
+    }
+
+    /// The inverse of [`Numbers::parts`]; `None` unless the runs are ascending, start at
+    /// row 0, lie inside the rows and have one high half each.
+    pub(super) fn from_parts(
+        low: Vec<u64>,
+        run_starts: Vec<u32>,
+        run_highs: Vec<u64>,
+    ) -> Option<Self> {
+        let consistent = run_starts.len() == run_highs.len()
+            && run_starts.first().is_none_or(|&s| s == 0)
+            && (low.is_empty() == run_starts.is_empty())
+            && run_starts.windows(2).all(|w| w[0] < w[1])
+            && run_starts.last().is_none_or(|&s| (s as usize) < low.len());
+        consistent.then_some(Self {
+            low,
+            run_starts,
+            run_highs,
+        })
     }
 
     pub(super) fn shrink_to_fit(&mut self) {

@@ -40,6 +40,9 @@ mod load;
 mod proptests;
 mod queries;
 mod series;
+mod snapshot;
+#[cfg(test)]
+mod snapshot_tests;
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +59,7 @@ pub use autointel_domain::{
 pub use chains::RevisionPage;
 pub use layout::{FastHasher, FastMap, date_from_code, day_code, figure_id, figure_number};
 pub use queries::*;
+pub use snapshot::{SNAPSHOT_FORMAT, SnapshotError, SnapshotHeader};
 
 use layout::{
     CompactKey, Dims, Entry, FastSet, IdIndex, Interner, Numbers, Row, as_of_to_day_code,

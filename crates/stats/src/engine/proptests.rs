@@ -12,9 +12,9 @@ use super::layout::month_code;
 use super::series::nature_code;
 use super::*;
 
-const SERIES: u8 = 16;
+pub(super) const SERIES: u8 = 16;
 
-fn key(series: u8) -> SeriesKey {
+pub(super) fn key(series: u8) -> SeriesKey {
     SeriesKey {
         organization: (!series.is_multiple_of(4))
             .then(|| OrganizationId::parse(&format!("org-{}", series % 4)).unwrap()),
@@ -36,19 +36,19 @@ fn key(series: u8) -> SeriesKey {
     }
 }
 
-fn month(offset: u16) -> YearMonth {
+pub(super) fn month(offset: u16) -> YearMonth {
     YearMonth::from_index(YearMonth::new(2020, 1).unwrap().index() + i32::from(offset)).unwrap()
 }
 
-fn day(offset: u16) -> Date {
+pub(super) fn day(offset: u16) -> Date {
     let m = month(offset / 28);
     Date::new(m.year(), m.month(), u8::try_from(offset % 28 + 1).unwrap()).unwrap()
 }
 
 /// (series, start offset, length in months, stage, as-of offset, units)
-type Spec = (u8, u16, u16, u8, u16, u64);
+pub(super) type Spec = (u8, u16, u16, u8, u16, u64);
 
-fn spec() -> impl Strategy<Value = Spec> {
+pub(super) fn spec() -> impl Strategy<Value = Spec> {
     (
         0u8..SERIES,
         0u16..30,
@@ -59,7 +59,7 @@ fn spec() -> impl Strategy<Value = Spec> {
     )
 }
 
-fn build(specs: &[Spec]) -> (Engine, Vec<SalesFigure>) {
+pub(super) fn build(specs: &[Spec]) -> (Engine, Vec<SalesFigure>) {
     let mut engine = Engine::new();
     let mut figures = Vec::new();
     for (i, &(series, start, len, stage, as_of, units)) in specs.iter().enumerate() {
