@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod registry_client;
 pub mod service;
 pub mod settings;
+pub mod snapshots;
 pub mod store;
 
 use std::future::Future;
@@ -36,6 +37,7 @@ use crate::engine::Engine;
 use crate::metrics::StatsMetrics;
 use crate::registry_client::{Balancing, RegistryClient, RegistryConnection, RegistryToken};
 use crate::service::{State, StatsApi, WireFigures};
+use crate::snapshots::{Snapshots, Written};
 use crate::store::Store;
 
 /// Fully qualified name of the gRPC service, as health checks name it.
@@ -58,6 +60,7 @@ pub struct Application {
     credentials_reload: Duration,
     server: Server,
     state: Arc<State>,
+    snapshots: Snapshots,
     refresh_interval: Duration,
     probe_interval: Duration,
     max_message_bytes: usize,
@@ -199,9 +202,11 @@ impl Application {
             pool: state.store.pool().clone(),
             probe_sql: store::WRITE_PROBE,
         });
+        let snapshots = Snapshots::new(&settings, state.store.backend());
         Ok(Self {
             server,
             state,
+            snapshots,
             ready,
             credentials_reload: Duration::from_secs(settings.auth.reload_interval_seconds),
             settings: settings.clone(),
@@ -235,6 +240,7 @@ impl Application {
     ) -> Result<(), StartupError> {
         let refresher = tokio::spawn(load_then_refresh(
             self.state.clone(),
+            self.snapshots,
             self.ready,
             self.refresh_interval,
         ));
@@ -287,22 +293,26 @@ fn mark_refreshed(state: &State) {
     update_engine_gauge(state);
 }
 
-/// Loads the engine from the store (retrying a failed load every few seconds), reports the
-/// service ready, then applies what other replicas commit every `interval`.
+/// Loads the engine (from its snapshot when there is a usable one, then from the store;
+/// retrying a failed load every few seconds), reports the service ready, then applies what
+/// other replicas commit every `interval` and writes snapshots as the policy says.
 async fn load_then_refresh(
     state: Arc<State>,
+    snapshots: Snapshots,
     ready: tokio::sync::watch::Sender<bool>,
     interval: Duration,
 ) {
     let started = std::time::Instant::now();
+    let written;
     loop {
-        match load(&state).await {
-            Ok(figures) => {
+        match load(&state, &snapshots).await {
+            Ok((figures, snapshot)) => {
                 tracing::info!(
                     figures,
                     seconds = started.elapsed().as_secs_f64(),
                     "engine loaded"
                 );
+                written = snapshot;
                 break;
             }
             Err(e) => {
@@ -314,15 +324,30 @@ async fn load_then_refresh(
     mark_refreshed(&state);
     state.metrics.loaded.set(1);
     let _ = ready.send(true);
-    refresh_loop(state, interval).await;
+    refresh_loop(state, snapshots, written, interval).await;
 }
 
 /// How long a failed start-up load waits before the next attempt.
 const LOAD_RETRY: Duration = Duration::from_secs(3);
 
-/// The start-up load: the cited sources, then every figure; the engine gives back the
-/// spare capacity grown while loading.
-async fn load(state: &State) -> Result<usize, StatsError> {
+/// The start-up load: the engine of a usable snapshot (else an empty one), the cited
+/// sources, then every figure the store holds past it; the engine gives back the spare
+/// capacity grown while loading. Returns the figures applied from the store and what the
+/// snapshot read covers.
+async fn load(
+    state: &Arc<State>,
+    snapshots: &Snapshots,
+) -> Result<(usize, Option<Written>), StatsError> {
+    let snapshot = match snapshots.load(state).await {
+        Some((engine, written)) => {
+            *state.write()? = engine;
+            Some(written)
+        }
+        None => {
+            *state.write()? = Engine::new();
+            None
+        }
+    };
     let sources = state.store.sources().await?;
     {
         let mut engine = state.write()?;
@@ -332,11 +357,17 @@ async fn load(state: &State) -> Result<usize, StatsError> {
     }
     let loaded = state.refresh().await?;
     state.write()?.compact();
-    Ok(loaded)
+    Ok((loaded, snapshot))
 }
 
-/// Applies figures other replicas committed, every `interval`.
-async fn refresh_loop(state: Arc<State>, interval: Duration) {
+/// Applies figures other replicas committed, every `interval`, and writes a snapshot when
+/// the policy says one is due.
+async fn refresh_loop(
+    state: Arc<State>,
+    snapshots: Snapshots,
+    mut written: Option<Written>,
+    interval: Duration,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -348,6 +379,15 @@ async fn refresh_loop(state: Arc<State>, interval: Duration) {
                 mark_refreshed(&state);
             }
             Err(e) => tracing::warn!(error = %e, "refresh from the database failed"),
+        }
+        match snapshots.maybe_write(&state, written).await {
+            Ok(Some(now)) => written = Some(now),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "writing an engine snapshot failed; retrying later");
+                // try again after the interval, not at every refresh
+                written = Some(Written::failed(written));
+            }
         }
     }
 }

@@ -21,6 +21,17 @@ pub struct StatsMetrics {
     pub import_figures: Counter,
     /// `stats_registry_calls_total{method,outcome}`.
     registry_calls: Family<Vec<(&'static str, &'static str)>, Counter>,
+    /// `stats_engine_snapshot_timestamp_seconds`: when the newest snapshot this replica
+    /// wrote or read was written (its age is `time() -` it).
+    pub snapshot_timestamp: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// `stats_engine_snapshot_bytes`: size of the last snapshot written.
+    pub snapshot_bytes: Gauge,
+    /// `stats_engine_snapshot_write_seconds`: how long the last snapshot took to write.
+    pub snapshot_write_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// `stats_engine_snapshot_load_seconds`: how long reading the snapshot took at start.
+    pub snapshot_load_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// `stats_engine_snapshot_fallbacks_total{reason}`: starts that replayed every figure.
+    snapshot_fallbacks: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
 impl StatsMetrics {
@@ -56,6 +67,38 @@ impl StatsMetrics {
             "Calls to the registry by method and outcome (ok, not_found, unavailable, timeout, error)",
             self.registry_calls.clone(),
         );
+        registry.register(
+            "stats_engine_snapshot_timestamp_seconds",
+            "When the newest engine snapshot this replica wrote or read was written, seconds since the Unix epoch",
+            self.snapshot_timestamp.clone(),
+        );
+        registry.register(
+            "stats_engine_snapshot_bytes",
+            "Size of the last engine snapshot written, in bytes",
+            self.snapshot_bytes.clone(),
+        );
+        registry.register(
+            "stats_engine_snapshot_write_seconds",
+            "How long writing the last engine snapshot took",
+            self.snapshot_write_seconds.clone(),
+        );
+        registry.register(
+            "stats_engine_snapshot_load_seconds",
+            "How long reading the engine snapshot took at start",
+            self.snapshot_load_seconds.clone(),
+        );
+        registry.register(
+            "stats_engine_snapshot_fallbacks",
+            "Starts that loaded every figure instead of a snapshot, by reason (missing, rebuild, ahead_of_store, foreign, truncated, corrupted, other_format, unreadable, store_unavailable)",
+            self.snapshot_fallbacks.clone(),
+        );
+    }
+
+    /// Counts a start that did not use a snapshot.
+    pub fn snapshot_fallback(&self, reason: &'static str) {
+        self.snapshot_fallbacks
+            .get_or_create(&vec![("reason", reason)])
+            .inc();
     }
 
     /// Counts one registry call (after retries) and its outcome.

@@ -72,12 +72,33 @@ pub struct EngineSettings {
     /// How often the engine polls the database for figures other replicas wrote; a replica
     /// sees another's committed import within this plus one poll.
     pub refresh_interval_ms: u64,
+    /// Whether the engine keeps snapshots, so a start reads it back instead of replaying
+    /// every figure (see `snapshots.rs`): beside an SQLite database file, inside PostgreSQL.
+    pub snapshots: bool,
+    /// A file for the snapshot instead of the default place (either store).
+    pub snapshot_path: Option<PathBuf>,
+    /// With PostgreSQL, where a snapshot is written before it is copied into the database
+    /// (it needs room for one snapshot); the system's temporary directory when unset.
+    pub snapshot_scratch_directory: Option<PathBuf>,
+    /// Least time between two snapshots.
+    pub snapshot_interval_seconds: u64,
+    /// Fewest new figures (sequence numbers) that make a new snapshot worth writing.
+    pub snapshot_min_new_figures: u64,
+    /// Ignore any snapshot at start, load every figure from the store, then write a fresh
+    /// snapshot (for a snapshot suspected wrong; every defect it can detect falls back anyway).
+    pub rebuild_snapshot: bool,
 }
 
 impl Default for EngineSettings {
     fn default() -> Self {
         Self {
             refresh_interval_ms: 1_000,
+            snapshots: true,
+            snapshot_path: None,
+            snapshot_scratch_directory: None,
+            snapshot_interval_seconds: 300,
+            snapshot_min_new_figures: 10_000,
+            rebuild_snapshot: false,
         }
     }
 }
@@ -193,6 +214,10 @@ impl Settings {
             (
                 "engine.refresh_interval_ms",
                 self.engine.refresh_interval_ms,
+            ),
+            (
+                "engine.snapshot_interval_seconds",
+                self.engine.snapshot_interval_seconds,
             ),
         ] {
             if value == 0 {

@@ -95,14 +95,37 @@ pub(crate) async fn spawn_stats(
     stats_db: &str,
     registry: SocketAddr,
 ) -> (StatsServiceClient<Channel>, oneshot::Sender<()>) {
+    let (client, stop, _) = spawn_stats_with(stats_db, registry, |_| {}).await;
+    (client, stop)
+}
+
+/// The settings of a test's stats server on `stats_db` using the registry at `registry`.
+pub(crate) fn stats_settings(stats_db: &str, registry: SocketAddr) -> Settings {
     let mut settings = Settings::default();
     settings.auth.disabled = true;
     settings.server.listen_address = SocketAddr::from(([127, 0, 0, 1], 0));
     settings.database.url = stats_db.to_owned();
     settings.registry.endpoint = format!("http://{registry}");
     settings.engine.refresh_interval_ms = 200;
+    settings
+}
+
+/// A stats server as [`spawn_stats`] starts it with its settings changed by `tweak`, and the
+/// address of its metrics when `tweak` turns them on.
+pub(crate) async fn spawn_stats_with(
+    stats_db: &str,
+    registry: SocketAddr,
+    tweak: impl FnOnce(&mut Settings),
+) -> (
+    StatsServiceClient<Channel>,
+    oneshot::Sender<()>,
+    Option<SocketAddr>,
+) {
+    let mut settings = stats_settings(stats_db, registry);
+    tweak(&mut settings);
     let app = Application::build(settings).await.unwrap();
     let stats_addr = app.local_addr();
+    let metrics = app.metrics_addr();
     let (stats_stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
         app.serve_until(async {
@@ -114,7 +137,31 @@ pub(crate) async fn spawn_stats(
     let stats = StatsServiceClient::connect(format!("http://{stats_addr}"))
         .await
         .unwrap();
-    (stats, stats_stop)
+    (stats, stats_stop, metrics)
+}
+
+/// The text of a metrics endpoint.
+pub(crate) async fn scrape(addr: SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    text
+}
+
+/// The value of the first sample of `metric` whose line holds every fragment (0 if none).
+pub(crate) fn sample(text: &str, metric: &str, fragments: &[&str]) -> f64 {
+    text.lines()
+        .filter(|line| line.starts_with(metric))
+        .find(|line| fragments.iter().all(|f| line.contains(f)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 impl Drop for Stack {

@@ -14,3 +14,4 @@ mod operations;
 mod queries;
 mod replicas;
 mod revisions;
+mod snapshots;

@@ -8,7 +8,6 @@ use autointel_proto::stats::stats_service_client::StatsServiceClient;
 use autointel_proto::stats::{self as wire};
 use autointel_server::settings::Secret;
 use autointel_stats::{Application, REGISTRY_DEPENDENCY, Settings};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::oneshot;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
@@ -20,6 +19,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::fixtures::{figures, new_id, seed_figures};
+use crate::harness::{sample, scrape};
 
 struct Running {
     addr: SocketAddr,
@@ -397,27 +397,6 @@ async fn dns_balancing_spreads_registry_calls_over_every_address_and_follows_cha
     addresses.lock().unwrap().clear();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(client.source(&source).await.unwrap().is_some());
-}
-
-async fn scrape(addr: SocketAddr) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.unwrap();
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    text
-}
-
-fn sample(text: &str, metric: &str, fragments: &[&str]) -> f64 {
-    text.lines()
-        .filter(|line| line.starts_with(metric))
-        .find(|line| fragments.iter().all(|f| line.contains(f)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ mod a_replica_sees_another_replicas_import {
         ));
         let url = format!("sqlite://{}?mode=rwc", path.display());
         super::a_replica_sees_another_replicas_import(&url).await;
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", ".engine-snapshot"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }

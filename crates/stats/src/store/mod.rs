@@ -20,7 +20,11 @@ use sqlx::postgres::PgPool;
 use sqlx::{AnyPool, Row};
 
 use crate::engine::{date_from_code, day_code};
+
+mod snapshots;
+
 use crate::error::StatsError;
+pub use snapshots::{SNAPSHOT_CHUNK_BYTES, StoredSnapshot};
 
 pub use autointel_db::Backend;
 
@@ -86,12 +90,12 @@ fn migrations(backend: Backend) -> Vec<Migration> {
     use autointel_db::{Compatibility, migration};
     let (init, drop_series_index) = match backend {
         Backend::Sqlite => (
-            include_str!("../migrations/sqlite/0001_init.sql"),
-            include_str!("../migrations/sqlite/0002_drop_series_index.sql"),
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+            include_str!("../../migrations/sqlite/0002_drop_series_index.sql"),
         ),
         Backend::Postgres => (
-            include_str!("../migrations/postgres/0001_init.sql"),
-            include_str!("../migrations/postgres/0002_drop_series_index.sql"),
+            include_str!("../../migrations/postgres/0001_init.sql"),
+            include_str!("../../migrations/postgres/0002_drop_series_index.sql"),
         ),
     };
     let mut migrations = vec![
@@ -107,7 +111,7 @@ fn migrations(backend: Backend) -> Vec<Migration> {
         migrations.push(migration(
             3,
             "drop figure id unique index",
-            include_str!("../migrations/postgres/0003_drop_figure_id_unique.sql"),
+            include_str!("../../migrations/postgres/0003_drop_figure_id_unique.sql"),
             Compatibility::Breaking,
         ));
     }
@@ -115,11 +119,11 @@ fn migrations(backend: Backend) -> Vec<Migration> {
     // against it; the defaults make every row it writes an actual without a destination.
     let (nature_and_destination, since) = match backend {
         Backend::Sqlite => (
-            include_str!("../migrations/sqlite/0004_figure_nature_and_destination.sql"),
+            include_str!("../../migrations/sqlite/0004_figure_nature_and_destination.sql"),
             2,
         ),
         Backend::Postgres => (
-            include_str!("../migrations/postgres/0004_figure_nature_and_destination.sql"),
+            include_str!("../../migrations/postgres/0004_figure_nature_and_destination.sql"),
             3,
         ),
     };
@@ -129,6 +133,15 @@ fn migrations(backend: Backend) -> Vec<Migration> {
         nature_and_destination,
         Compatibility::Expand { since },
     ));
+    if backend == Backend::Postgres {
+        // Expand: new tables only (SQLite keeps its snapshot in a file beside the database).
+        migrations.push(migration(
+            5,
+            "engine snapshots",
+            include_str!("../../migrations/postgres/0005_engine_snapshots.sql"),
+            Compatibility::Expand { since: 3 },
+        ));
+    }
     migrations
 }
 
