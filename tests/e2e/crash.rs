@@ -34,9 +34,40 @@ use tokio::sync::Mutex;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::harness::{Backend, Stack, Stop, on_each_backend};
+use crate::harness::{Backend, Options, Stack, Stop, on_each_backend};
 
 on_each_backend!(acknowledged_writes_survive_sigkill_exactly_once);
+
+/// What stats logs when it starts writing an engine snapshot, when it is done, when another
+/// replica is writing, and when a start reads one.
+const SNAPSHOT_STARTED: &str = "writing an engine snapshot";
+const SNAPSHOT_WRITTEN: &str = "engine snapshot written";
+const SNAPSHOT_SKIPPED: &str = "another replica is writing an engine snapshot";
+const SNAPSHOT_READ: &str = "engine read from its snapshot";
+
+/// Waits (at most 3 s) until stats logs that it started writing a new snapshot.
+async fn wait_for_snapshot_write(stack: &Stack) {
+    let before = stack
+        .stats
+        .process
+        .stdout()
+        .matches(SNAPSHOT_STARTED)
+        .count();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        if stack
+            .stats
+            .process
+            .stdout()
+            .matches(SNAPSHOT_STARTED)
+            .count()
+            > before
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
 
 /// The seed figures imported by [`Stack::start`].
 const SEED_FIGURES: usize = 2;
@@ -490,7 +521,13 @@ async fn acknowledged_writes_survive_sigkill_exactly_once(backend: Backend) {
     let cycles = env_number("AUTOINTEL_CRASH_CYCLES", 5);
     let seed = env_number("AUTOINTEL_CRASH_SEED", 0x00C0_FFEE);
     let mut rng = SplitMix64::new(seed);
-    let mut stack = Stack::start(&backend, true).await;
+    // Engine snapshots as often as they can be: a restart of stats reads one, and every
+    // other cycle stats dies right after one starts being written.
+    let options = Options::default()
+        .stats_env("AUTOINTEL_ENGINE__SNAPSHOT_INTERVAL_SECONDS", "1")
+        .stats_env("AUTOINTEL_ENGINE__SNAPSHOT_MIN_NEW_FIGURES", "1");
+    let mut stack = Stack::start_with(&backend, true, options).await;
+    let (mut snapshot_kills, mut snapshot_starts) = (0usize, 0usize);
     let seed_organizations = all_organizations(&mut stack.registry_client().await)
         .await
         .len();
@@ -577,6 +614,9 @@ async fn acknowledged_writes_survive_sigkill_exactly_once(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(rng.below(400))).await;
         let victim = rng.below(3);
+        if victim != 0 && cycle % 2 == 1 {
+            wait_for_snapshot_write(&stack).await;
+        }
         kills[usize::try_from(victim).expect("small")] += 1;
         killed.store(true, Ordering::SeqCst);
         if victim != 1 {
@@ -598,7 +638,16 @@ async fn acknowledged_writes_survive_sigkill_exactly_once(backend: Backend) {
         }
         if victim != 0 {
             let _ = stack.stats.process.wait_timeout(Duration::from_secs(10));
+            let log = stack.stats.process.stdout();
+            if log.matches(SNAPSHOT_STARTED).count()
+                > log.matches(SNAPSHOT_WRITTEN).count() + log.matches(SNAPSHOT_SKIPPED).count()
+            {
+                snapshot_kills += 1;
+            }
             stack.restart_stats_in_place().await;
+            if stack.stats.process.stdout().contains(SNAPSHOT_READ) {
+                snapshot_starts += 1;
+            }
         }
 
         // 3. What was acknowledged is there, after the restart, exactly once.
@@ -677,7 +726,8 @@ async fn acknowledged_writes_survive_sigkill_exactly_once(backend: Backend) {
          (registry {}, stats {}, both {}) in {:.0?}; {} organisations and {} imports \
          acknowledged ({} retried after a kill, {} checked for partial visibility); \
          {writes} writes checked exactly once at the end, {per_cycle_checks} acknowledged \
-         writes re-read right after their crash",
+         writes re-read right after their crash; stats killed {snapshot_kills} times while \
+         writing an engine snapshot and started {snapshot_starts} times from one",
         kills[0],
         kills[1],
         kills[2],

@@ -185,12 +185,18 @@ impl Snapshots {
         if last.is_none() && applied == 0 {
             return Ok(None);
         }
-        self.write(state, place).await.map(Some)
+        self.write(state, place, last).await.map(Some)
     }
 
-    /// Writes a snapshot of the engine as it is now.
-    pub async fn write(&self, state: &Arc<State>, place: &Place) -> Result<Written, StatsError> {
+    /// Writes a snapshot of the engine as it is now (`previous` is what the last one covered).
+    pub async fn write(
+        &self,
+        state: &Arc<State>,
+        place: &Place,
+        previous: Option<Written>,
+    ) -> Result<Written, StatsError> {
         let started = Instant::now();
+        tracing::info!("writing an engine snapshot");
         let staging = match place {
             Place::File(path) => with_suffix(path, ".tmp"),
             Place::Database { scratch } => {
@@ -234,11 +240,10 @@ impl Snapshots {
                     .await;
                 let _ = std::fs::remove_file(&staging);
                 if !put? {
-                    tracing::info!("another replica is writing an engine snapshot; skipped");
-                    return Ok(Written {
-                        last_seq: header.last_seq,
-                        at: Instant::now(),
-                    });
+                    tracing::info!(
+                        "another replica is writing an engine snapshot; trying again after the interval"
+                    );
+                    return Ok(Written::failed(previous));
                 }
             }
         }

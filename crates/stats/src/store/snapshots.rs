@@ -12,10 +12,6 @@ use crate::error::StatsError;
 /// Largest chunk a snapshot is stored in (a bytea value tops out at 1 GB).
 pub const SNAPSHOT_CHUNK_BYTES: usize = 8 << 20;
 
-/// An arbitrary constant naming the advisory lock that lets one replica at a time write a
-/// snapshot.
-const SNAPSHOT_LOCK: i64 = 0x6175_746f_736e_6170;
-
 /// A snapshot's header row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredSnapshot {
@@ -99,11 +95,14 @@ impl Store {
         mut file: impl Read,
     ) -> Result<bool, StatsError> {
         let mut tx = self.pool.begin().await?;
-        let locked: bool = sqlx::query("SELECT pg_try_advisory_xact_lock($1) AS locked")
-            .bind(SNAPSHOT_LOCK)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("locked")?;
+        // One writer at a time per schema (deployments may share a database).
+        let locked: bool = sqlx::query(
+            "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.engine_snapshots')) \
+             AS locked",
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("locked")?;
         if !locked {
             return Ok(false);
         }

@@ -11,6 +11,7 @@ use autointel_proto::stats::{self as wire};
 use autointel_stats::engine::{Engine, SNAPSHOT_FORMAT};
 use autointel_stats::snapshots::{Place, Snapshots};
 use autointel_stats::store::{Backend, Store};
+use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
 use crate::fixtures::{
@@ -47,21 +48,25 @@ fn snapshot_settings(settings: &mut autointel_stats::Settings) {
     settings.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
 }
 
-/// The sequence number the stored snapshot covers, if there is one.
+/// The sequence number the stored snapshot covers, if there is a readable one.
 async fn snapshot_seq(db: &str, place: &Place) -> Option<i64> {
-    match place {
-        Place::File(path) => {
-            let bytes = std::fs::read(path).ok()?;
-            let (_, header) = Engine::read_snapshot(&bytes[..], bytes.len() as u64).ok()?;
-            Some(header.last_seq)
-        }
+    let bytes = match place {
+        Place::File(path) => std::fs::read(path).ok()?,
         Place::Database { .. } => {
             let store = Store::connect(db, 1).await.unwrap();
             let latest = store.latest_snapshot(SNAPSHOT_FORMAT).await.unwrap();
+            let mut bytes = Vec::new();
+            if let Some(latest) = &latest {
+                for n in 0..latest.chunks {
+                    bytes.extend(store.snapshot_chunk(latest.id, n).await.unwrap());
+                }
+            }
             store.close().await;
-            latest.map(|s| s.last_seq)
+            bytes
         }
-    }
+    };
+    let (_, header) = Engine::read_snapshot(&bytes[..], bytes.len() as u64).ok()?;
+    Some(header.last_seq)
 }
 
 /// Waits until the stored snapshot covers the store's last sequence number.
@@ -112,9 +117,14 @@ async fn answers(client: &mut StatsServiceClient<Channel>) -> String {
 }
 
 /// A server that reads the snapshot and one that replays every figure, started now on
-/// `db`; asserts they answer the same and returns the snapshot reader's metrics.
-async fn restart_and_compare(db: &str, registry: SocketAddr, expected_figures: usize) -> String {
-    let (mut from_snapshot, _stop, metrics) =
+/// `db`; asserts they answer the same and returns the snapshot reader's metrics and what
+/// stops it (it writes a new snapshot after a fallback).
+async fn restart_and_compare(
+    db: &str,
+    registry: SocketAddr,
+    expected_figures: usize,
+) -> (String, oneshot::Sender<()>) {
+    let (mut from_snapshot, stop, metrics) =
         spawn_stats_with(db, registry, snapshot_settings).await;
     let (mut replayed, _stop_replayed, _) = spawn_stats_with(db, registry, |s| {
         s.engine.snapshots = false;
@@ -123,7 +133,7 @@ async fn restart_and_compare(db: &str, registry: SocketAddr, expected_figures: u
     let got = answers(&mut from_snapshot).await;
     assert_eq!(got, answers(&mut replayed).await);
     assert_eq!(list_all(&mut from_snapshot).await.len(), expected_figures);
-    scrape(metrics.unwrap()).await
+    (scrape(metrics.unwrap()).await, stop)
 }
 
 fn fallbacks(metrics: &str, reason: &str) -> f64 {
@@ -160,7 +170,7 @@ async fn a_start_from_a_snapshot_answers_as_a_full_replay(db: &str) {
     import(&mut writer, &new_id(), vec![later]).await.unwrap();
     let all = 40 + 2 + 2;
 
-    let metrics = restart_and_compare(db, registry, all).await;
+    let (metrics, _running) = restart_and_compare(db, registry, all).await;
     assert_eq!(fallbacks(&metrics, "missing"), 0.0, "{metrics}");
     assert_eq!(fallbacks(&metrics, "corrupted"), 0.0, "{metrics}");
     assert!(sample(&metrics, "stats_engine_snapshot_load_seconds", &[]) > 0.0);
@@ -181,7 +191,7 @@ async fn a_start_from_a_snapshot_answers_as_a_full_replay(db: &str) {
             .await;
         }
     }
-    let metrics = restart_and_compare(db, registry, all).await;
+    let (metrics, _running) = restart_and_compare(db, registry, all).await;
     assert_eq!(fallbacks(&metrics, "corrupted"), 1.0, "{metrics}");
     wait_for_snapshot(db, &place).await;
 
@@ -200,7 +210,7 @@ async fn a_start_from_a_snapshot_answers_as_a_full_replay(db: &str) {
             .await;
         }
     }
-    let metrics = restart_and_compare(db, registry, all).await;
+    let (metrics, _running) = restart_and_compare(db, registry, all).await;
     assert_eq!(fallbacks(&metrics, "truncated"), 1.0, "{metrics}");
     wait_for_snapshot(db, &place).await;
 
@@ -210,7 +220,7 @@ async fn a_start_from_a_snapshot_answers_as_a_full_replay(db: &str) {
         "DELETE FROM sales_figures WHERE seq > (SELECT MAX(seq) - 2 FROM sales_figures)",
     )
     .await;
-    let metrics = restart_and_compare(db, registry, all - 2).await;
+    let (metrics, _running) = restart_and_compare(db, registry, all - 2).await;
     assert_eq!(fallbacks(&metrics, "ahead_of_store"), 1.0, "{metrics}");
     wait_for_snapshot(db, &place).await;
 
@@ -221,7 +231,7 @@ async fn a_start_from_a_snapshot_answers_as_a_full_replay(db: &str) {
          WHERE seq = (SELECT MAX(seq) FROM sales_figures)",
     )
     .await;
-    let metrics = restart_and_compare(db, registry, all - 2).await;
+    let (metrics, _running) = restart_and_compare(db, registry, all - 2).await;
     assert_eq!(fallbacks(&metrics, "foreign"), 1.0, "{metrics}");
     wait_for_snapshot(db, &place).await;
 
