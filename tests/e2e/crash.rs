@@ -716,6 +716,11 @@ async fn acknowledged_writes_survive_sigkill_exactly_once(backend: Backend) {
         seed_organizations,
     )
     .await;
+    assert!(
+        kills[1] + kills[2] == 0 || snapshot_starts > 0,
+        "stats was killed {} times and never started from an engine snapshot",
+        kills[1] + kills[2]
+    );
     let backend_name = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres(_) => "postgres",
