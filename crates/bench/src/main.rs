@@ -277,6 +277,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         );
     }
     out["engine"] = json!(engine_results);
+    out["engine_snapshot"] = engine_snapshot(&engine, dir, &ctx)?;
     drop(engine);
 
     if !args.no_duckdb {
@@ -310,8 +311,55 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         out["service"] = rt
             .block_on(service::run(args, &sqlite_url, &ctx, figures))
             .context("service")?;
+        if !args.no_postgres {
+            out["service_postgres"] = rt
+                .block_on(service::replica_on_postgres(
+                    args,
+                    &format!("{}/autointel_bench_store", args.pg),
+                    &ctx,
+                ))
+                .context("a new replica on PostgreSQL")?;
+        }
     }
     Ok(out)
+}
+
+/// Writes the engine's snapshot to a file (synced) and reads it back, checking the YoY answer.
+fn engine_snapshot(engine: &Engine, dir: &Path, ctx: &Ctx) -> Result<Value> {
+    let path = dir.join("engine.snapshot");
+    let t = Instant::now();
+    let file = std::fs::File::create(&path)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let (_, bytes) = engine
+        .write_snapshot(&mut out, None, 0)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    out.into_inner()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .sync_all()?;
+    let write_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let file = std::fs::File::open(&path)?;
+    let size = file.metadata()?.len();
+    let (read, _) = Engine::read_snapshot(BufReader::with_capacity(1 << 20, file), size)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let read_s = t.elapsed().as_secs_f64();
+    let yoy = shapes::shapes()
+        .into_iter()
+        .find(|s| s.name == "yoy_cum")
+        .context("yoy_cum shape")?;
+    if yoy.run_engine(&read, ctx) != yoy.run_engine(engine, ctx) {
+        bail!("the engine read from its snapshot answers differently");
+    }
+    drop(read);
+    let _ = std::fs::remove_file(&path);
+    let v = json!({
+        "write_s": write_s,
+        "read_s": read_s,
+        "bytes": bytes,
+        "bytes_per_figure": bytes as f64 / engine.len() as f64,
+    });
+    eprintln!("engine snapshot: {v}");
+    Ok(v)
 }
 
 /// Reads the import CSV in chunks of `chunk` figures (domain values with fresh ids).
@@ -462,6 +510,7 @@ fn duckdb(args: &RunArgs, csv: &Path, ctx: &Ctx) -> Result<Value> {
         "threads": [1, cores],
         "all_threads": cores,
         "queries": queries,
+        "persist": dir.join("duckdb.db").display().to_string(),
         "budget_s": args.peer_budget,
         "min_iters": 5,
         "max_iters": 2000,
@@ -682,6 +731,16 @@ fn render(report: &[(String, Value)]) -> String {
             f(&el["rss_delta_bytes"]) / 1e6,
             f(&el["bytes_per_figure"])
         ));
+        let snap = &r["engine_snapshot"];
+        if !snap.is_null() {
+            w(format!(
+                "| engine snapshot: write (synced) / read back | {:.2} s / {:.2} s, {:.1} MB, {:.1} bytes/figure |",
+                f(&snap["write_s"]),
+                f(&snap["read_s"]),
+                f(&snap["bytes"]) / 1e6,
+                f(&snap["bytes_per_figure"])
+            ));
+        }
         for (label, key) in [
             ("import CSV → SQLite (ours)", "import_sqlite"),
             ("import CSV → PostgreSQL (ours)", "import_postgres"),
@@ -724,6 +783,31 @@ fn render(report: &[(String, Value)]) -> String {
                 f(&sv["server_rss_bytes"]) / 1e6,
                 f(&sv["server_rss_bytes"]) / n
             ));
+            let duck = &r["duckdb"]["restart"];
+            w(format!(
+                "| stats-server restart with its snapshot (SQLite), spawn → first YoY answer | {:.2} s ({:.1} MB snapshot; {:.1} bytes/figure resident) |",
+                f(&sv["restart_s"]),
+                f(&sv["snapshot_bytes"]) / 1e6,
+                f(&sv["restart_rss_bytes"]) / n
+            ));
+            if !duck.is_null() {
+                w(format!(
+                    "| DuckDB opening its persisted database → first YoY answer | {:.2} s in process ({:.2} s with the interpreter's start), {:.1} MB file; ours/DuckDB = {:.2} |",
+                    f(&duck["open_and_answer_s"]),
+                    f(&duck["process_s"]),
+                    f(&duck["bytes"]) / 1e6,
+                    f(&sv["restart_s"]) / f(&duck["open_and_answer_s"])
+                ));
+            }
+            let pg = &r["service_postgres"];
+            if !pg.is_null() {
+                w(format!(
+                    "| stats-server on PostgreSQL: full load / a new replica with the snapshot in PostgreSQL, spawn → first answer | {:.2} s / {:.2} s ({:.1} MB snapshot) |",
+                    f(&pg["full_load_s"]),
+                    f(&pg["replica_start_s"]),
+                    f(&pg["snapshot_bytes"]) / 1e6
+                ));
+            }
             w(String::new());
             w(
                 "| service (h2load) | req/s | p50 | p90 | p99 | bytes/response | grpc-status |"

@@ -85,46 +85,14 @@ pub async fn run(args: &RunArgs, sqlite_url: &str, ctx: &Ctx, figures: usize) ->
         .context("db dir")?
         .to_path_buf();
     // stats-server: start-up (SQLite → engine) until it answers.
-    let port = free_port()?;
-    let help = Command::new(&args.stats_server).arg("--help").output()?;
-    let mut flags = vec![
-        "--listen".to_owned(),
-        format!("127.0.0.1:{port}"),
-        "--database-url".to_owned(),
-        sqlite_url.to_owned(),
-        "--registry".to_owned(),
-        "http://127.0.0.1:9".to_owned(),
-    ];
-    if String::from_utf8_lossy(&help.stdout).contains("--metrics-listen") {
-        flags.push("--metrics-listen".to_owned());
-        flags.push(format!("127.0.0.1:{}", free_port()?));
-    }
-    let started = Instant::now();
-    let child = Command::new(&args.stats_server)
-        .args(&flags)
-        .env("RUST_LOG", "warn")
-        .env("AUTOINTEL_LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting {}", args.stats_server.display()))?;
-    let pid = child.id();
-    let _server = Guard(child);
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let first = start(args, sqlite_url, ctx).await?;
+    let (pid, startup_s, response, endpoint) = (
+        first.pid,
+        first.startup_s,
+        first.response.clone(),
+        first.endpoint.clone(),
+    );
     let request = yoy_request(ctx)?;
-    let response = loop {
-        if started.elapsed() > Duration::from_secs(1800) {
-            bail!("stats-server did not start");
-        }
-        if let Ok(mut client) = StatsServiceClient::connect(endpoint.clone()).await {
-            match client.compute_change(request.clone()).await {
-                Ok(r) => break r.into_inner(),
-                Err(status) => bail!("ComputeChange failed: {status:?}"),
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let startup_s = started.elapsed().as_secs_f64();
     let server_rss = crate::rss_bytes(Some(pid));
     if response.change.is_none() {
         bail!("the YoY answer has no change: {response:?}");
@@ -191,7 +159,24 @@ pub async fn run(args: &RunArgs, sqlite_url: &str, ctx: &Ctx, figures: usize) ->
         &cbody,
         &dir.join("h2load-ceiling.log"),
     )?;
+    // A restart: the snapshot the first start wrote after loading, then the first answer.
+    let snapshot =
+        Path::new(sqlite_url.trim_start_matches("sqlite:")).with_extension("db.engine-snapshot");
+    wait_for(|| async { Ok(snapshot.exists()) }, "the engine snapshot").await?;
+    drop(first);
+    let again = start(args, sqlite_url, ctx).await?;
+    let restart_rss = crate::rss_bytes(Some(again.pid));
+    let snapshot_bytes = std::fs::metadata(&snapshot)?.len();
+    eprintln!(
+        "stats-server restarted from its snapshot ({snapshot_bytes} bytes) in {:.2}s",
+        again.startup_s
+    );
+    let restart_s = again.startup_s;
+    drop(again);
     let mut out = json!({
+        "restart_s": restart_s,
+        "snapshot_bytes": snapshot_bytes,
+        "restart_rss_bytes": restart_rss,
         "startup_s": startup_s,
         "server_rss_bytes": server_rss,
         "server_bytes_per_figure": server_rss as f64 / figures as f64,
@@ -227,6 +212,122 @@ pub async fn run(args: &RunArgs, sqlite_url: &str, ctx: &Ctx, figures: usize) ->
     }
     eprintln!("service: {out}");
     Ok(out)
+}
+
+/// A running stats-server and its first answer.
+struct Started {
+    _guard: Guard,
+    pid: u32,
+    startup_s: f64,
+    response: wire::ComputeChangeResponse,
+    endpoint: String,
+}
+
+/// Starts stats-server on `url` and times it from spawn to its first YoY answer.
+async fn start(args: &RunArgs, url: &str, ctx: &Ctx) -> Result<Started> {
+    let port = free_port()?;
+    let help = Command::new(&args.stats_server).arg("--help").output()?;
+    let mut flags = vec![
+        "--listen".to_owned(),
+        format!("127.0.0.1:{port}"),
+        "--database-url".to_owned(),
+        url.to_owned(),
+        "--registry".to_owned(),
+        "http://127.0.0.1:9".to_owned(),
+    ];
+    if String::from_utf8_lossy(&help.stdout).contains("--metrics-listen") {
+        flags.push("--metrics-listen".to_owned());
+        flags.push(format!("127.0.0.1:{}", free_port()?));
+    }
+    let started = Instant::now();
+    let child = Command::new(&args.stats_server)
+        .args(&flags)
+        .env("RUST_LOG", "warn")
+        .env("AUTOINTEL_LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", args.stats_server.display()))?;
+    let pid = child.id();
+    let guard = Guard(child);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let request = yoy_request(ctx)?;
+    let response = loop {
+        if started.elapsed() > Duration::from_secs(1800) {
+            bail!("stats-server did not start");
+        }
+        if let Ok(mut client) = StatsServiceClient::connect(endpoint.clone()).await {
+            match client.compute_change(request.clone()).await {
+                Ok(r) => break r.into_inner(),
+                Err(status) if status.code() == tonic::Code::Unavailable => {}
+                Err(status) => bail!("ComputeChange failed: {status:?}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    Ok(Started {
+        _guard: guard,
+        pid,
+        startup_s: started.elapsed().as_secs_f64(),
+        response,
+        endpoint,
+    })
+}
+
+/// Polls `done` every 50 ms for up to 30 minutes.
+async fn wait_for<F, Fut>(mut done: F, what: &str) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool>>,
+{
+    let started = Instant::now();
+    while !done().await? {
+        if started.elapsed() > Duration::from_secs(1800) {
+            bail!("{what} did not appear");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// A new stats replica on PostgreSQL (the store the import benchmark filled): a first start
+/// loads every figure and writes the engine snapshot into the database; a second process,
+/// as a new pod would be, is timed from spawn to its first answer.
+pub async fn replica_on_postgres(args: &RunArgs, url: &str, ctx: &Ctx) -> Result<Value> {
+    let first = start(args, url, ctx).await?;
+    eprintln!(
+        "stats-server on PostgreSQL: full load in {:.2}s",
+        first.startup_s
+    );
+    let store = autointel_stats::store::Store::connect(url, 1).await?;
+    let last = store.last_seq().await?;
+    let snapshot = || async {
+        let latest = store
+            .latest_snapshot(autointel_stats::engine::SNAPSHOT_FORMAT)
+            .await?;
+        anyhow::Ok(latest.filter(|s| s.last_seq == last))
+    };
+    wait_for(
+        || async { Ok(snapshot().await?.is_some()) },
+        "the engine snapshot in PostgreSQL",
+    )
+    .await?;
+    let bytes = snapshot().await?.map_or(0, |s| s.bytes);
+    let full_load_s = first.startup_s;
+    drop(first);
+    let replica = start(args, url, ctx).await?;
+    let rss = crate::rss_bytes(Some(replica.pid));
+    eprintln!(
+        "a new replica on PostgreSQL answered {:.2}s after spawn (snapshot {bytes} bytes)",
+        replica.startup_s
+    );
+    store.close().await;
+    Ok(json!({
+        "full_load_s": full_load_s,
+        "replica_start_s": replica.startup_s,
+        "replica_rss_bytes": rss,
+        "snapshot_bytes": bytes,
+    }))
 }
 
 fn number_in_parens(line: &str, suffix: &str) -> Option<f64> {
