@@ -460,6 +460,21 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &["partnership", "update_mask"],
         ),
         invalid(
+            "delete partnership: empty name",
+            "DeletePartnership",
+            &rwire::DeletePartnershipRequest::default(),
+            &["name"],
+        ),
+        invalid(
+            "delete partnership: wrong collection",
+            "DeletePartnership",
+            &rwire::DeletePartnershipRequest {
+                name: "events/nissan-china".to_owned(),
+                etag: String::new(),
+            },
+            &["name"],
+        ),
+        invalid(
             "partners: 5 hops",
             "ListPartners",
             &rwire::ListPartnersRequest {
@@ -497,6 +512,12 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             "UpdateEvent",
             &rwire::UpdateEventRequest::default(),
             &["event", "update_mask"],
+        ),
+        invalid(
+            "delete event: empty name",
+            "DeleteEvent",
+            &rwire::DeleteEventRequest::default(),
+            &["name"],
         ),
         invalid(
             "watch events: garbage cursor",
@@ -561,6 +582,12 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &rwire::UpdateTargetRequest::default(),
             &["target", "update_mask"],
         ),
+        invalid(
+            "delete target: empty name",
+            "DeleteTarget",
+            &rwire::DeleteTargetRequest::default(),
+            &["name"],
+        ),
         // ---- people and sources
         invalid(
             "create person: missing",
@@ -593,6 +620,35 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &["page_size"],
         ),
         invalid(
+            "update person: empty",
+            "UpdatePerson",
+            &rwire::UpdatePersonRequest::default(),
+            &["person", "update_mask"],
+        ),
+        invalid(
+            "update person: output-only path in the mask",
+            "UpdatePerson",
+            &rwire::UpdatePersonRequest {
+                person: Some(rwire::Person {
+                    name: "people/nobody".to_owned(),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["create_time".to_owned()],
+                }),
+            },
+            &["update_mask"],
+        ),
+        invalid(
+            "delete person: malformed name",
+            "DeletePerson",
+            &rwire::DeletePersonRequest {
+                name: "people/Not Valid".to_owned(),
+                etag: String::new(),
+            },
+            &["name"],
+        ),
+        invalid(
             "create source: missing",
             "CreateSource",
             &rwire::CreateSourceRequest::default(),
@@ -612,6 +668,53 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
                 ..Default::default()
             },
             &["kind"],
+        ),
+        invalid(
+            "update source: empty",
+            "UpdateSource",
+            &rwire::UpdateSourceRequest::default(),
+            &["source", "update_mask"],
+        ),
+        invalid(
+            "update source: a URI that is not http(s)",
+            "UpdateSource",
+            &rwire::UpdateSourceRequest {
+                source: Some(rwire::Source {
+                    name: SOURCE.to_owned(),
+                    uri: "ftp://example.com/a".to_owned(),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["uri".to_owned()],
+                }),
+            },
+            &["source.uri"],
+        ),
+        invalid(
+            "delete source: empty name",
+            "DeleteSource",
+            &rwire::DeleteSourceRequest::default(),
+            &["name"],
+        ),
+        case(
+            "delete source: stale etag",
+            "DeleteSource",
+            &rwire::DeleteSourceRequest {
+                name: SOURCE.to_owned(),
+                etag: "W/\"999\"".to_owned(),
+            },
+            Code::Aborted,
+            &[],
+        ),
+        case(
+            "delete source: still cited",
+            "DeleteSource",
+            &rwire::DeleteSourceRequest {
+                name: SOURCE.to_owned(),
+                etag: String::new(),
+            },
+            Code::FailedPrecondition,
+            &[],
         ),
         // ---- stats: imports
         invalid(

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admission;
+mod apply;
 mod bad_input;
 mod big_errors;
 mod crash;

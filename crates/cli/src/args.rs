@@ -122,6 +122,57 @@ pub enum Command {
     /// Targets: list, get.
     #[command(subcommand)]
     Targets(TargetsCommand),
+    /// Make the registry hold the records of a file (the seed's registry.toml format, TOML
+    /// or YAML): create what is missing, update what changed, report the rest.
+    Apply(ApplyArgs),
+    /// Every registry record at once: export.
+    #[command(subcommand)]
+    Records(RecordsCommand),
+}
+
+/// The spelling of a registry-record file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecordFormat {
+    /// TOML, as `data/seed/registry.toml`.
+    Toml,
+    /// YAML with the same structure.
+    Yaml,
+}
+
+/// Options of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The file of records: `.toml`, or `.yaml`/`.yml` (see `data/seed/registry.toml`).
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: PathBuf,
+    /// Print what would be created, updated and deleted, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete the records the registry has and the file does not (without it they are
+    /// only reported).
+    #[arg(long)]
+    pub prune: bool,
+    /// The file's format [default: from its extension, TOML unless .yaml or .yml].
+    #[arg(long, value_enum)]
+    pub format: Option<RecordFormat>,
+}
+
+/// `records …`
+#[derive(Debug, Subcommand)]
+pub enum RecordsCommand {
+    /// Write every registry record in the format `apply` reads (to stdout unless --file).
+    Export(ExportArgs),
+}
+
+/// Options of `records export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file instead of stdout (`-o` is the output format of every command).
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The format [default: from the file's extension, TOML unless .yaml or .yml].
+    #[arg(long, value_enum)]
+    pub format: Option<RecordFormat>,
 }
 
 /// Options of `up`.

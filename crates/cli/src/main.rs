@@ -1,4 +1,5 @@
-//! `autointel`: run the local stack, import figures, and query both services.
+//! `autointel`: run the local stack, import figures, query both services, and apply or
+//! export the registry's records.
 
 mod args;
 mod client;
@@ -6,12 +7,13 @@ mod failure;
 mod import;
 mod output;
 mod query;
+mod records;
 mod registry;
 mod up;
 
 use tonic::Status;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, RecordsCommand};
 use crate::client::BearerToken;
 use crate::failure::{ExitCode, Failure};
 
@@ -39,7 +41,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         | Command::Partnerships(_)
         | Command::Events(_)
         | Command::Timeline(_)
-        | Command::Targets(_) => registry_url.clone(),
+        | Command::Targets(_)
+        | Command::Apply(_)
+        | Command::Records(_) => registry_url.clone(),
         _ => stats_url.clone(),
     };
     let outcome = match cli.command {
@@ -87,6 +91,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Targets(c) => {
             registry::targets(client::registry(&registry_url, &token).await?, c, format).await
+        }
+        Command::Apply(a) => {
+            let c = client::registry(&registry_url, &token).await?;
+            records::apply(c, a, format, &registry_url).await
+        }
+        Command::Records(RecordsCommand::Export(a)) => {
+            records::export(client::registry(&registry_url, &token).await?, a).await
         }
     };
     outcome.map_err(|e| explain(e, &endpoint))

@@ -162,6 +162,19 @@ pub fn print<M: prost::Message>(
     Ok(())
 }
 
+/// Prints a result that is no proto message: the table, its CSV, or `json` (whose keys are
+/// lowerCamelCase, as the proto3 JSON of every other command).
+pub fn print_value(format: Format, table: &Table, json: &serde_json::Value) -> anyhow::Result<()> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        Format::Table => table.write_text(&mut out)?,
+        Format::Csv => table.write_csv(&mut out)?,
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(json)?)?,
+    }
+    Ok(())
+}
+
 /// Renders any autointel message as proto3 JSON, through the descriptor set.
 pub fn to_json<M: prost::Message>(message: &M, full_name: &str) -> anyhow::Result<String> {
     let pool = DescriptorPool::decode(autointel_proto::FILE_DESCRIPTOR_SET)

@@ -62,7 +62,7 @@ pub fn date_text(e: &wire::Event) -> String {
 }
 
 /// Fetches pages until `limit` items or the last page.
-async fn collect_pages<T, F, Fut>(
+pub(crate) async fn collect_pages<T, F, Fut>(
     limit: Option<usize>,
     mut fetch: F,
 ) -> Result<Vec<T>, anyhow::Error>

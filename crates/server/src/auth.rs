@@ -343,6 +343,9 @@ mod tests {
             "CreateOrganization",
             "UpdateTarget",
             "DeleteRelationship",
+            "UpdatePerson",
+            "DeleteSource",
+            "/autointel.registry.v1.RegistryService/DeleteEvent",
             "/autointel.stats.v1.StatsService/ImportSalesFigures",
         ] {
             assert_eq!(required_role(method), Role::Writer, "{method}");

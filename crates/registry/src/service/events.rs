@@ -1,5 +1,6 @@
 //! Events: create (a clarification supersedes what it names), list in timeline order,
-//! update, and the watch stream of their changes.
+//! update, delete (reinstating what the deleted event superseded), and the watch stream of
+//! their changes.
 
 use std::pin::Pin;
 
@@ -14,7 +15,7 @@ use tonic::Status;
 
 use super::Result;
 use super::paging::{decode_cursor, encode_cursor, list_page};
-use super::request::{accepted, months_filter, search_text};
+use super::request::{accepted, etag_opt, months_filter, parse_name, search_text};
 use super::resource::{Update, idempotency, new_resource, resource};
 use crate::error::RegistryError;
 use crate::store::{EventFilter, Store, to_wire_with_meta};
@@ -133,7 +134,8 @@ pub(super) async fn list(
     })
 }
 
-/// `UpdateEvent`: `SUPERSEDED` is refused.
+/// `UpdateEvent`: `SUPERSEDED` is refused (and a superseded event keeps it: the merged
+/// event must be valid).
 pub(super) async fn update(store: &Store, req: wire::UpdateEventRequest) -> Result<wire::Event> {
     Update::<Event>::read(
         req.event.as_ref(),
@@ -147,6 +149,13 @@ pub(super) async fn update(store: &Store, req: wire::UpdateEventRequest) -> Resu
     )?
     .apply(store, |_, next| Ok(next))
     .await
+}
+
+/// `DeleteEvent`: refused while a target names it or another event supersedes it; the
+/// event it superseded, if any, is reinstated.
+pub(super) async fn delete(store: &Store, req: wire::DeleteEventRequest) -> Result<()> {
+    let id: EventId = parse_name("name", &req.name)?;
+    store.delete_event(id.as_str(), etag_opt(&req.etag)).await
 }
 
 /// The stream `WatchEvents` answers with.

@@ -186,6 +186,13 @@ impl RegistryService for RegistryApi {
         ok(partnerships::update(&self.store, request.into_inner()).await)
     }
 
+    async fn delete_partnership(
+        &self,
+        request: Request<wire::DeletePartnershipRequest>,
+    ) -> Reply<()> {
+        ok(partnerships::delete(&self.store, request.into_inner()).await)
+    }
+
     async fn list_partners(
         &self,
         request: Request<wire::ListPartnersRequest>,
@@ -210,6 +217,10 @@ impl RegistryService for RegistryApi {
 
     async fn update_event(&self, request: Request<wire::UpdateEventRequest>) -> Reply<wire::Event> {
         ok(events::update(&self.store, request.into_inner()).await)
+    }
+
+    async fn delete_event(&self, request: Request<wire::DeleteEventRequest>) -> Reply<()> {
+        ok(events::delete(&self.store, request.into_inner()).await)
     }
 
     type WatchEventsStream = events::WatchStream;
@@ -248,6 +259,10 @@ impl RegistryService for RegistryApi {
         ok(targets::update(&self.store, request.into_inner()).await)
     }
 
+    async fn delete_target(&self, request: Request<wire::DeleteTargetRequest>) -> Reply<()> {
+        ok(targets::delete(&self.store, request.into_inner()).await)
+    }
+
     async fn create_person(
         &self,
         request: Request<wire::CreatePersonRequest>,
@@ -266,6 +281,17 @@ impl RegistryService for RegistryApi {
         ok(people::list(&self.store, request.into_inner()).await)
     }
 
+    async fn update_person(
+        &self,
+        request: Request<wire::UpdatePersonRequest>,
+    ) -> Reply<wire::Person> {
+        ok(people::update(&self.store, request.into_inner()).await)
+    }
+
+    async fn delete_person(&self, request: Request<wire::DeletePersonRequest>) -> Reply<()> {
+        ok(people::delete(&self.store, request.into_inner()).await)
+    }
+
     async fn create_source(
         &self,
         request: Request<wire::CreateSourceRequest>,
@@ -282,5 +308,16 @@ impl RegistryService for RegistryApi {
         request: Request<wire::ListSourcesRequest>,
     ) -> Reply<wire::ListSourcesResponse> {
         ok(sources::list(&self.store, request.into_inner()).await)
+    }
+
+    async fn update_source(
+        &self,
+        request: Request<wire::UpdateSourceRequest>,
+    ) -> Reply<wire::Source> {
+        ok(sources::update(&self.store, request.into_inner()).await)
+    }
+
+    async fn delete_source(&self, request: Request<wire::DeleteSourceRequest>) -> Reply<()> {
+        ok(sources::delete(&self.store, request.into_inner()).await)
     }
 }

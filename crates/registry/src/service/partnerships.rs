@@ -1,5 +1,5 @@
 //! Partnerships: create, list, update (predecessor chains without loops, status along its
-//! lifecycle), and the partners an organisation reaches through them.
+//! lifecycle), delete, and the partners an organisation reaches through them.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -12,7 +12,7 @@ use autointel_proto::registry as wire;
 
 use super::Result;
 use super::paging::list_page;
-use super::request::{finish, months_filter, organization_filter};
+use super::request::{etag_opt, finish, months_filter, organization_filter, parse_name};
 use super::resource::{self, Update, must_exist, resource};
 use crate::error::RegistryError;
 use crate::store::{PartnershipFilter, Record, Store};
@@ -105,6 +105,14 @@ pub(super) async fn update(
             }
             Ok(next)
         })
+        .await
+}
+
+/// `DeletePartnership`: refused while an event or a successor references it.
+pub(super) async fn delete(store: &Store, req: wire::DeletePartnershipRequest) -> Result<()> {
+    let id: PartnershipId = parse_name("name", &req.name)?;
+    store
+        .delete::<Partnership>(id.as_str(), etag_opt(&req.etag))
         .await
 }
 

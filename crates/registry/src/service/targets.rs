@@ -1,4 +1,5 @@
-//! Targets: create (added to the event that announced them), list and update.
+//! Targets: create (added to the event that announced them), list, update and delete
+//! (taken off that event).
 
 use autointel_domain::{Target, TargetId, TargetStatus, Violations};
 use autointel_proto::convert::WireEnum;
@@ -6,7 +7,7 @@ use autointel_proto::registry as wire;
 
 use super::Result;
 use super::paging::list_page;
-use super::request::{accepted, organization_filter};
+use super::request::{accepted, etag_opt, organization_filter, parse_name};
 use super::resource::{Update, idempotency, new_resource, resource};
 use crate::store::{Store, TargetFilter, to_wire_with_meta};
 
@@ -61,4 +62,10 @@ pub(super) async fn update(store: &Store, req: wire::UpdateTargetRequest) -> Res
     Update::<Target>::read(req.target.as_ref(), req.update_mask.as_ref(), |_, _, _| {})?
         .apply(store, |_, next| Ok(next))
         .await
+}
+
+/// `DeleteTarget`: the event that announced it no longer lists it.
+pub(super) async fn delete(store: &Store, req: wire::DeleteTargetRequest) -> Result<()> {
+    let id: TargetId = parse_name("name", &req.name)?;
+    store.delete_target(id.as_str(), etag_opt(&req.etag)).await
 }

@@ -1,6 +1,7 @@
 //! The event change log: appended inside write transactions, read by `WatchEvents`.
 
-use autointel_domain::Event;
+use autointel_domain::{Event, EventStatus};
+use autointel_proto::convert::WireEnum;
 use prost::Message;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::watch;
@@ -13,7 +14,7 @@ use crate::error::RegistryError;
 pub struct EventChange {
     /// Position in the log (commit order).
     pub seq: i64,
-    /// 1 created, 2 updated (wire `EventChangeType`).
+    /// 1 created, 2 updated, 3 deleted (wire `EventChangeType`).
     pub change_type: i32,
     /// The event as of this change, with metadata.
     pub event: autointel_proto::registry::Event,
@@ -45,6 +46,31 @@ pub(super) async fn record_change(
 /// Wire `EventChangeType` numbers.
 pub(super) const CREATED: i32 = 1;
 pub(super) const UPDATED: i32 = 2;
+pub(super) const DELETED: i32 = 3;
+
+/// The status an event had before it was superseded: that of its latest logged version
+/// not yet superseded; `None` when the log holds none.
+pub(super) async fn status_before_superseded(
+    conn: &mut AnyConnection,
+    event_id: &str,
+) -> Result<Option<EventStatus>> {
+    let rows = sqlx::query("SELECT body FROM event_changes WHERE event_id = $1 ORDER BY seq DESC")
+        .bind(event_id.to_owned())
+        .fetch_all(conn)
+        .await?;
+    for row in rows {
+        let body: Vec<u8> = row.try_get("body")?;
+        let event = autointel_proto::registry::Event::decode(body.as_slice())
+            .map_err(|e| RegistryError::Corrupt(format!("event_changes: {e}")))?;
+        if event.superseded_by.is_empty()
+            && let Ok(status) = EventStatus::from_wire(event.status)
+            && status != EventStatus::Superseded
+        {
+            return Ok(Some(status));
+        }
+    }
+    Ok(None)
+}
 
 impl Store {
     pub(super) fn notify(&self, seq: Option<i64>) {

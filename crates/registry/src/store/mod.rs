@@ -4,14 +4,15 @@
 //! converts. Every write runs in one transaction; every query is parameterised (`$n`
 //! placeholders, which both SQLite and PostgreSQL accept). See [`record`] for the layout.
 //!
-//! `connect` opens the pool and migrates; `write` creates, updates and deletes (with
-//! `idempotency` and the event `changes` log); `read` gets, lists and looks up; `names`
+//! `connect` opens the pool and migrates; `write` creates and updates, `delete` deletes
+//! (with `idempotency` and the event `changes` log); `read` gets, lists and looks up; `names`
 //! keeps organisation match keys; `filter` turns typed list filters into conditions; `sql`
 //! builds the queries; `clock` reads the time.
 
 mod changes;
 mod clock;
 mod connect;
+mod delete;
 pub mod filter;
 mod idempotency;
 mod names;

@@ -192,8 +192,7 @@ fn sources_refs(sources: &[autointel_domain::SourceId]) -> Vec<(String, String)>
 }
 
 /// What every record implements alike: its bare id, the wire conversions of
-/// `autointel-proto`, and its output-only metadata fields (`full`: etag, create and update
-/// time; `create_only`: etag and create time, the update time being the create time).
+/// `autointel-proto`, and its output-only metadata fields (etag, create and update time).
 macro_rules! same_for_every_record {
     (full) => {
         same_for_every_record!();
@@ -203,25 +202,16 @@ macro_rules! same_for_every_record {
             w.update_time = Some(timestamp(meta.update_time));
         }
         fn get_meta(w: &Self::Wire) -> Meta {
-            Meta {
-                revision: parse_etag(&w.etag).unwrap_or(0),
-                create_time: micros(w.create_time.as_ref()),
-                update_time: micros(w.update_time.as_ref()),
-            }
-        }
-    };
-    (create_only) => {
-        same_for_every_record!();
-        fn set_meta(w: &mut Self::Wire, meta: Meta) {
-            w.etag = etag(meta.revision);
-            w.create_time = Some(timestamp(meta.create_time));
-        }
-        fn get_meta(w: &Self::Wire) -> Meta {
             let create_time = micros(w.create_time.as_ref());
             Meta {
                 revision: parse_etag(&w.etag).unwrap_or(0),
                 create_time,
-                update_time: create_time,
+                // A response remembered before the resource had an update time (people and
+                // sources) was answered at its creation.
+                update_time: w
+                    .update_time
+                    .as_ref()
+                    .map_or(create_time, |t| micros(Some(t))),
             }
         }
     };
@@ -248,7 +238,7 @@ impl Record for Source {
     fn column_values(&self) -> Vec<Bind> {
         vec![Bind::Text(self.kind.as_str().to_owned())]
     }
-    same_for_every_record!(create_only);
+    same_for_every_record!(full);
 }
 
 impl Record for Organization {
@@ -310,7 +300,7 @@ impl Record for Person {
             .map(|o| ("organization".to_owned(), o.resource_name()))
             .collect()
     }
-    same_for_every_record!(create_only);
+    same_for_every_record!(full);
 }
 
 impl Record for Relationship {

@@ -1,9 +1,9 @@
-//! Writes: create, update and delete, one transaction each, with reference checks,
-//! child rows, etags, idempotency and the event change log.
+//! Writes: create and update, one transaction each, with reference checks, child rows,
+//! etags, idempotency and the event change log (deletes: `delete`).
 
-use autointel_domain::{Event, EventStatus, Organization, Relationship, Target};
+use autointel_domain::{Event, EventStatus, Target};
 use prost::Message;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::changes::{CREATED, UPDATED, record_change};
 use super::clock::now_micros;
@@ -112,7 +112,7 @@ async fn insert_in<T: Record>(conn: &mut AnyConnection, value: T, now: i64) -> R
 }
 
 /// Writes a new revision of `value` over `old`; ABORTED if someone wrote in between.
-async fn overwrite_in<T: Record>(
+pub(super) async fn overwrite_in<T: Record>(
     conn: &mut AnyConnection,
     old: &Stored<T>,
     value: T,
@@ -211,7 +211,7 @@ async fn insert_target(
     Ok((stored, last))
 }
 
-fn check_etag(resource: String, stored_revision: i64, etag: Option<&str>) -> Result<()> {
+pub(super) fn check_etag(resource: String, stored_revision: i64, etag: Option<&str>) -> Result<()> {
     match etag {
         None => Ok(()),
         Some(etag) if parse_etag(etag) == Some(stored_revision) => Ok(()),
@@ -334,109 +334,5 @@ impl Store {
         tx.commit().await?;
         self.notify(seq);
         Ok(stored)
-    }
-
-    /// Deletes an organisation unless something references it.
-    pub async fn delete_organization(&self, id: &str, etag: Option<&str>) -> Result<()> {
-        self.observed(self.delete_organization_once(id, etag)).await
-    }
-
-    async fn delete_organization_once(&self, id: &str, etag: Option<&str>) -> Result<()> {
-        let _guard = self.lock().await;
-        let mut tx = self.inner.pool.begin().await?;
-        let name = format!("organizations/{id}");
-        let old = get_in::<Organization>(&mut tx, id)
-            .await?
-            .ok_or_else(|| RegistryError::NotFound(name.clone()))?;
-        check_etag(name.clone(), old.revision, etag)?;
-        let checks: [(&str, &str, String); 7] = [
-            (
-                "relationships",
-                "SELECT id FROM relationships WHERE parent_id = $1",
-                id.to_owned(),
-            ),
-            (
-                "relationships",
-                "SELECT id FROM relationships WHERE child_id = $1",
-                id.to_owned(),
-            ),
-            (
-                "partnerships",
-                "SELECT partnership_id AS id FROM partnership_parties WHERE organization_id = $1",
-                id.to_owned(),
-            ),
-            (
-                "events",
-                "SELECT event_id AS id FROM event_participants WHERE participant = $1",
-                name.clone(),
-            ),
-            (
-                "targets",
-                "SELECT id FROM targets WHERE organization_id = $1",
-                id.to_owned(),
-            ),
-            (
-                "targets",
-                "SELECT id FROM targets WHERE metric_organization_id = $1",
-                id.to_owned(),
-            ),
-            (
-                "people",
-                "SELECT id FROM people WHERE organization_id = $1",
-                id.to_owned(),
-            ),
-        ];
-        let mut violations = Vec::new();
-        for (collection, sql, value) in checks {
-            let rows = sqlx::query(sql).bind(value).fetch_all(&mut *tx).await?;
-            for row in rows {
-                let other: String = row.try_get("id")?;
-                violations.push(Precondition {
-                    kind: "RESOURCE_IN_USE".to_owned(),
-                    subject: name.clone(),
-                    description: format!("{name} is referenced by {collection}/{other}"),
-                });
-            }
-        }
-        if !violations.is_empty() {
-            return Err(RegistryError::FailedPrecondition {
-                message: format!(
-                    "{name} is still referenced ({} references); remove them first",
-                    violations.len()
-                ),
-                reason: "RESOURCE_IN_USE",
-                violations,
-            });
-        }
-        sqlx::query("DELETE FROM organization_names WHERE organization_id = $1")
-            .bind(id.to_owned())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM organizations WHERE id = $1")
-            .bind(id.to_owned())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Deletes a relationship.
-    pub async fn delete_relationship(&self, id: &str, etag: Option<&str>) -> Result<()> {
-        self.observed(self.delete_relationship_once(id, etag)).await
-    }
-
-    async fn delete_relationship_once(&self, id: &str, etag: Option<&str>) -> Result<()> {
-        let _guard = self.lock().await;
-        let mut tx = self.inner.pool.begin().await?;
-        let old = get_in::<Relationship>(&mut tx, id)
-            .await?
-            .ok_or_else(|| RegistryError::NotFound(format!("relationships/{id}")))?;
-        check_etag(old.value.resource_name(), old.revision, etag)?;
-        sqlx::query("DELETE FROM relationships WHERE id = $1")
-            .bind(id.to_owned())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
     }
 }

@@ -8,6 +8,7 @@
 mod fixtures;
 mod harness;
 
+mod deletes;
 mod names;
 mod operations;
 mod pagination;
