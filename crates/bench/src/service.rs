@@ -244,17 +244,22 @@ async fn start(args: &RunArgs, url: &str, ctx: &Ctx) -> Result<Started> {
         .args(&flags)
         .env("RUST_LOG", "warn")
         .env("AUTOINTEL_LOG__LEVEL", "warn")
+        // loopback only, as every benchmark client is
+        .env("AUTOINTEL_AUTH__DISABLED", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .with_context(|| format!("starting {}", args.stats_server.display()))?;
     let pid = child.id();
-    let guard = Guard(child);
+    let mut guard = Guard(child);
     let endpoint = format!("http://127.0.0.1:{port}");
     let request = yoy_request(ctx)?;
     let response = loop {
         if started.elapsed() > Duration::from_secs(1800) {
             bail!("stats-server did not start");
+        }
+        if let Some(status) = guard.0.try_wait()? {
+            bail!("stats-server exited: {status}");
         }
         if let Ok(mut client) = StatsServiceClient::connect(endpoint.clone()).await {
             match client.compute_change(request.clone()).await {
