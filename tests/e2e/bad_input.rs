@@ -1005,6 +1005,15 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &["series", "period"],
         ),
         invalid(
+            "rollup: unknown mode",
+            "ComputeRollup",
+            &swire::ComputeRollupRequest {
+                mode: 42,
+                ..swire::ComputeRollupRequest::default()
+            },
+            &["series", "period", "mode"],
+        ),
+        invalid(
             "target progress: empty target",
             "ComputeTargetProgress",
             &swire::ComputeTargetProgressRequest::default(),

@@ -102,6 +102,7 @@ async fn rollup(stats: &mut StatsServiceClient<Channel>) -> Result<(), tonic::St
                 day: 31,
             }),
             as_of_date: None,
+            mode: swire::RollupMode::Gross as i32,
         })
         .await
         .map(|_| ())

@@ -135,6 +135,7 @@ async fn one_trace_spans_the_caller_stats_and_registry() {
             day: 31,
         }),
         as_of_date: None,
+        mode: swire::RollupMode::Gross as i32,
     });
     request
         .metadata_mut()

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use autointel_domain::{
     Comparison, Date, Dimension, Flow, Granularity, Market, MeasureBasis, MonthRange, Powertrain,
-    ValueError, VehicleScope,
+    RollupMode, ValueError, VehicleScope,
 };
 use clap::builder::ArgPredicate;
 use clap::error::ErrorKind;
@@ -480,6 +480,10 @@ pub struct RollupArgs {
     /// Take the hierarchy as of this date (default: end of the period).
     #[arg(long, value_parser = token::<Date>)]
     pub hierarchy_date: Option<Date>,
+    /// How descendants count: gross (every descendant at 100%), consolidated (what the
+    /// root controls) or equity_share (weighted by the root's effective stake).
+    #[arg(long, value_parser = token::<RollupMode>, default_value = "gross")]
+    pub mode: RollupMode,
 }
 
 /// Options of `target-progress`.

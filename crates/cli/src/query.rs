@@ -419,25 +419,41 @@ pub async fn rollup(mut client: Stats, args: RollupArgs, format: Format) -> Outc
         period: Some(month_range_to_wire(args.when.period)),
         hierarchy_date: as_of(args.hierarchy_date),
         as_of_date: as_of(args.when.as_of_date),
+        mode: args.mode.to_wire(),
     };
     let response = client.compute_rollup(request).await?.into_inner();
+    let mode = args.mode;
     print(
         format,
         &response,
         "autointel.stats.v1.ComputeRollupResponse",
         |r| {
-            let mut t = Table::new(&["organization", "units", "counted", "why"]);
+            let mut t = Table::new(&["organization", "units", "stake", "counted", "why"]);
             for c in &r.contributions {
                 t.row(vec![
                     c.organization
                         .trim_start_matches("organizations/")
                         .to_owned(),
                     c.units.map(thousands).unwrap_or_else(|| "-".to_owned()),
+                    c.stake
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |s| format!("{}%", s.percent)),
                     if c.counted { "yes" } else { "no" }.to_owned(),
                     c.reason.clone(),
                 ]);
             }
-            t.note(format!("Rollup: {}", total_text(r.total.as_ref())));
+            t.note(format!("Rollup ({mode}): {}", total_text(r.total.as_ref())));
+            if let Some(exact) = &r.exact_units
+                && exact.denominator != 1
+            {
+                t.note(format!(
+                    "Exactly {}/{} units (rounded above for display)",
+                    exact.numerator, exact.denominator
+                ));
+            }
+            for assumption in &r.assumptions {
+                t.note(format!("Assumed: {assumption}"));
+            }
             provenance_notes(&mut t, r.provenance.as_ref());
             t
         },

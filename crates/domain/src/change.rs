@@ -44,6 +44,48 @@ impl Ratio {
         self.denominator
     }
 
+    /// `self + other`, reduced; `None` on overflow.
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        let n = self
+            .numerator
+            .checked_mul(other.denominator)?
+            .checked_add(other.numerator.checked_mul(self.denominator)?)?;
+        Self::new(n, self.denominator.checked_mul(other.denominator)?)
+    }
+
+    /// `self × other`, reduced; `None` on overflow.
+    pub fn checked_mul(self, other: Self) -> Option<Self> {
+        // Cross-reduce first so chains of stakes stay small.
+        let g1 = i128::try_from(gcd(
+            self.numerator.unsigned_abs(),
+            other.denominator.unsigned_abs(),
+        ))
+        .ok()?
+        .max(1);
+        let g2 = i128::try_from(gcd(
+            other.numerator.unsigned_abs(),
+            self.denominator.unsigned_abs(),
+        ))
+        .ok()?
+        .max(1);
+        Self::new(
+            (self.numerator / g1).checked_mul(other.numerator / g2)?,
+            (self.denominator / g2).checked_mul(other.denominator / g1)?,
+        )
+    }
+
+    /// The nearest integer, halves away from zero.
+    pub fn rounded(self) -> i128 {
+        let (n, d) = (
+            self.numerator.unsigned_abs(),
+            self.denominator.unsigned_abs(),
+        );
+        // the remainder is below d, so twice it cannot overflow u128 for any i128 d
+        let whole = if (n % d) * 2 >= d { n / d + 1 } else { n / d };
+        let whole = i128::try_from(whole).unwrap_or(i128::MAX);
+        if self.numerator < 0 { -whole } else { whole }
+    }
+
     /// True when the ratio is below zero.
     pub fn is_negative(self) -> bool {
         self.numerator < 0
@@ -303,6 +345,22 @@ mod tests {
 
     fn ratio(n: i128, d: i128) -> Ratio {
         Ratio::new(n, d).unwrap()
+    }
+
+    #[test]
+    fn stakes_add_multiply_and_round_exactly() {
+        // 50% of 60% plus 30% = 60%
+        let chain = ratio(5_000, 10_000)
+            .checked_mul(ratio(6_000, 10_000))
+            .unwrap();
+        assert_eq!(chain, ratio(3, 10));
+        assert_eq!(chain.checked_add(ratio(3, 10)).unwrap(), ratio(3, 5));
+        assert_eq!(ratio(5, 2).rounded(), 3);
+        assert_eq!(ratio(-5, 2).rounded(), -3);
+        assert_eq!(ratio(7, 3).rounded(), 2);
+        assert_eq!(ratio(1, 3).rounded(), 0);
+        assert_eq!(ratio(6, 1).rounded(), 6);
+        assert!(ratio(i128::MAX, 1).checked_add(ratio(1, 1)).is_none());
     }
 
     #[test]

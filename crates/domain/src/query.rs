@@ -6,7 +6,7 @@
 //! service's own and not part of a query.
 
 use crate::date::Date;
-use crate::enums::{Flow, MeasureBasis, Powertrain, VehicleScope, domain_enum};
+use crate::enums::{Flow, MeasureBasis, Powertrain, RelationshipKind, VehicleScope, domain_enum};
 use crate::ids::{OrganizationId, SourceId, TargetId};
 use crate::period::{MonthRange, YearMonth};
 use crate::series::{Market, SeriesKey};
@@ -211,6 +211,33 @@ pub struct BreakdownQuery {
     pub as_of: Option<Date>,
 }
 
+domain_enum!(
+    /// How a rollup counts the organisations below its root (see `RollupMode` in the
+    /// stats proto for the rules).
+    RollupMode {
+        /// Every descendant at 100%.
+        Gross => "gross",
+        /// 100% of what the root controls (a stake above 50%, or a subsidiary, brand or
+        /// plant link, along a chain of such links).
+        Consolidated => "consolidated",
+        /// Every descendant weighted by the root's effective stake.
+        EquityShare => "equity_share",
+    }
+);
+
+/// One link of an ownership hierarchy on a date, as a rollup reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HierarchyLink {
+    /// The owning, operating or branding organisation.
+    pub parent: OrganizationId,
+    /// The owned, operated or branded organisation.
+    pub child: OrganizationId,
+    /// The kind of link.
+    pub kind: RelationshipKind,
+    /// The stake in basis points (1 to 10 000), when the link carries one.
+    pub stake_basis_points: Option<u16>,
+}
+
 /// A series rolled up an organisation hierarchy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RollupQuery {
@@ -222,6 +249,8 @@ pub struct RollupQuery {
     pub hierarchy_date: Option<Date>,
     /// Answer as known on this date (latest when `None`).
     pub as_of: Option<Date>,
+    /// How descendants count.
+    pub mode: RollupMode,
 }
 
 impl RollupQuery {
@@ -368,6 +397,7 @@ mod tests {
             period: range("2024-01..2024-02"),
             hierarchy_date: None,
             as_of: None,
+            mode: RollupMode::Gross,
         };
         assert_eq!(q.hierarchy_on(), "2024-02-29".parse().unwrap());
         q.hierarchy_date = Some("2020-05-01".parse().unwrap());

@@ -15,9 +15,12 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use autointel_domain::{Date, MonthRange, OrganizationId, Source, SourceId, Target, TargetId};
-use autointel_proto::convert::ResourceId;
+use autointel_domain::{
+    Date, HierarchyLink, MonthRange, OrganizationId, RelationshipKind, Source, SourceId, Target,
+    TargetId,
+};
 use autointel_proto::convert::types::{date_to_wire, month_range_to_wire};
+use autointel_proto::convert::{ResourceId, WireEnum};
 use autointel_proto::registry as wire;
 use autointel_proto::registry::registry_service_client::RegistryServiceClient;
 use futures_util::future::join_all;
@@ -544,13 +547,13 @@ impl RegistryClient {
         }
     }
 
-    /// Every `(parent, child)` link below `root` valid on `date`, including every parent of
-    /// an organisation reached through several.
+    /// Every link below `root` valid on `date` (kind and stake included), including every
+    /// parent of an organisation reached through several.
     pub async fn hierarchy_links(
         &self,
         root: &OrganizationId,
         date: Date,
-    ) -> Result<Vec<(OrganizationId, OrganizationId)>, StatsError> {
+    ) -> Result<Vec<HierarchyLink>, StatsError> {
         let name = root.resource_name();
         let what = format!("the hierarchy below {name}");
         let answer = self
@@ -608,7 +611,25 @@ impl RegistryClient {
                 let parent = OrganizationId::from_resource_name(&a.organization).map_err(|e| {
                     StatsError::Registry(format!("invalid organisation {}: {e}", a.organization))
                 })?;
-                links.push((parent, child_id.clone()));
+                let relationship = a.relationship.as_ref();
+                let kind = relationship
+                    .and_then(|r| RelationshipKind::from_wire(r.kind).ok())
+                    .ok_or_else(|| {
+                        StatsError::Registry(format!(
+                            "the link {} -> {child} has no valid kind",
+                            a.organization
+                        ))
+                    })?;
+                let stake_basis_points = relationship
+                    .and_then(|r| r.stake_basis_points)
+                    .and_then(|bp| u16::try_from(bp).ok())
+                    .filter(|bp| (1..=10_000).contains(bp));
+                links.push(HierarchyLink {
+                    parent,
+                    child: child_id.clone(),
+                    kind,
+                    stake_basis_points,
+                });
             }
         }
         Ok(links)

@@ -39,6 +39,8 @@ mod load;
 #[cfg(test)]
 mod proptests;
 mod queries;
+#[cfg(test)]
+mod rollup_tests;
 mod series;
 mod snapshot;
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! Engine tests with hand-computed expectations.
 
 use autointel_domain::{
-    Comparator, Date, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain,
-    Provenance, ReleaseStage, SalesFigure, SalesFigureId, SeriesKey, SourceId, Units, VehicleScope,
+    Comparator, Date, Flow, HierarchyLink, Market, MeasureBasis, MonthRange, OrganizationId,
+    Powertrain, Provenance, RelationshipKind, ReleaseStage, RollupMode, SalesFigure, SalesFigureId,
+    SeriesKey, SourceId, Units, VehicleScope,
 };
 
 use super::*;
 
-fn range(s: &str) -> MonthRange {
+pub(super) fn range(s: &str) -> MonthRange {
     s.parse().unwrap()
 }
 
@@ -15,11 +16,11 @@ fn date(s: &str) -> Date {
     s.parse().unwrap()
 }
 
-fn org(s: &str) -> OrganizationId {
+pub(super) fn org(s: &str) -> OrganizationId {
     OrganizationId::parse(s).unwrap()
 }
 
-fn key(organization: Option<&str>, powertrain: Powertrain) -> SeriesKey {
+pub(super) fn key(organization: Option<&str>, powertrain: Powertrain) -> SeriesKey {
     SeriesKey {
         organization: organization.map(org),
         basis: MeasureBasis::Wholesale,
@@ -43,13 +44,13 @@ fn nissan() -> SeriesKey {
     }
 }
 
-struct Fixture {
-    engine: Engine,
+pub(super) struct Fixture {
+    pub(super) engine: Engine,
     next: u128,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             engine: Engine::new(),
             next: 1,
@@ -88,12 +89,12 @@ impl Fixture {
         self.engine.insert(&figure, 0).unwrap()
     }
 
-    fn add(&mut self, key: &SeriesKey, period: &str, units: u64) -> FigureRef {
+    pub(super) fn add(&mut self, key: &SeriesKey, period: &str, units: u64) -> FigureRef {
         self.add_full(key, period, units, ReleaseStage::Final, "2024-01-15", None)
     }
 }
 
-fn all() -> Powertrain {
+pub(super) fn all() -> Powertrain {
     Powertrain::All
 }
 
@@ -608,6 +609,16 @@ fn breakdown_by_powertrain() {
     assert_eq!(answer.rows[1].0.organization, Some(org("tesla")));
 }
 
+/// A subsidiary link without a stake.
+pub(super) fn subsidiary(parent: &str, child: &str) -> HierarchyLink {
+    HierarchyLink {
+        parent: org(parent),
+        child: org(child),
+        kind: RelationshipKind::SubsidiaryOf,
+        stake_basis_points: None,
+    }
+}
+
 #[test]
 fn rollup_never_counts_a_figure_twice() {
     // holding ─┬─ group (1000, includes jv) ── jv (400)
@@ -620,13 +631,19 @@ fn rollup_never_counts_a_figure_twice() {
     f.add(&k("jv"), period, 400);
     f.add(&k("plant"), period, 50);
     let links = vec![
-        (org("holding"), org("group")),
-        (org("holding"), org("partner")),
-        (org("group"), org("jv")),
-        (org("partner"), org("jv")),
-        (org("partner"), org("plant")),
+        subsidiary("holding", "group"),
+        subsidiary("holding", "partner"),
+        subsidiary("group", "jv"),
+        subsidiary("partner", "jv"),
+        subsidiary("partner", "plant"),
     ];
-    let answer = f.engine.rollup(&k("holding"), &links, range(period), None);
+    let answer = f.engine.rollup(
+        &k("holding"),
+        &links,
+        range(period),
+        None,
+        RollupMode::Gross,
+    );
     assert_eq!(answer.total.units, Some(1_050));
     let rows: Vec<_> = answer
         .contributions
@@ -656,8 +673,14 @@ fn rollup_of_a_reporting_root_counts_only_the_root() {
     let k = |o: &str| key(Some(o), all());
     f.add(&k("group"), "2023-01", 1_000);
     f.add(&k("jv"), "2023-01", 400);
-    let links = vec![(org("group"), org("jv"))];
-    let answer = f.engine.rollup(&k("group"), &links, range("2023-01"), None);
+    let links = vec![subsidiary("group", "jv")];
+    let answer = f.engine.rollup(
+        &k("group"),
+        &links,
+        range("2023-01"),
+        None,
+        RollupMode::Gross,
+    );
     assert_eq!(answer.total.units, Some(1_000));
     assert!(!answer.contributions[1].counted);
 }
@@ -668,10 +691,14 @@ fn rollup_with_a_partial_leaf_is_incomplete() {
     let k = |o: &str| key(Some(o), all());
     f.add(&k("a"), "2023-01..2023-02", 10);
     f.add(&k("b"), "2023-01", 5);
-    let links = vec![(org("root"), org("a")), (org("root"), org("b"))];
-    let answer = f
-        .engine
-        .rollup(&k("root"), &links, range("2023-01..2023-02"), None);
+    let links = vec![subsidiary("root", "a"), subsidiary("root", "b")];
+    let answer = f.engine.rollup(
+        &k("root"),
+        &links,
+        range("2023-01..2023-02"),
+        None,
+        RollupMode::Gross,
+    );
     assert_eq!(answer.total.units, None);
     assert_eq!(answer.total.coverage.uncovered, vec![range("2023-02")]);
     assert_eq!(answer.total.coverage.covered, vec![range("2023-01")]);

@@ -221,9 +221,18 @@ pub(super) fn rollup_response(
                 units: c.units.map(units),
                 counted: c.counted,
                 reason: c.reason.clone(),
+                stake: ratio(c.stake.as_ref(), 1),
             })
             .collect(),
         provenance: cited.provenance(&a.figures)?,
+        mode: a.mode.to_wire(),
+        exact_units: a.exact.and_then(|e| {
+            Some(wire::ExactUnits {
+                numerator: i64::try_from(e.numerator()).ok()?,
+                denominator: i64::try_from(e.denominator()).ok()?,
+            })
+        }),
+        assumptions: a.assumptions.clone(),
     })
 }
 

@@ -129,7 +129,7 @@ pub(super) async fn rollup(
         .hierarchy_links(root, q.hierarchy_on())
         .await?;
     let engine = state.read()?;
-    let answer = engine.rollup(&q.series, &links, q.period, q.as_of);
+    let answer = engine.rollup(&q.series, &links, q.period, q.as_of, q.mode);
     answers::rollup_response(&answer, &Cited::new(&engine, &state.wire_figures))
 }
 

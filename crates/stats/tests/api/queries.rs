@@ -10,7 +10,7 @@ use tonic_types::StatusExt;
 
 use crate::fixtures::{
     ARTICLE, build_hierarchy, change_request, create_target, date, figures, import, months, new_id,
-    nissan_china, rollup_request, seed_figures, series,
+    nissan_china, rollup_request, seed_figures, series, violated_fields,
 };
 use crate::harness::{spawn_stack, start_registry};
 
@@ -160,6 +160,64 @@ async fn rollup_counts_each_figure_once(db: &str) {
         .unwrap()
         .into_inner();
     assert_eq!(group_only.total.unwrap().units, Some(1_000));
+    assert_eq!(group_only.mode, wire::RollupMode::Gross as i32);
+
+    // Every link of the hierarchy is a 50% stake: the holding's equity share is half of
+    // each counted figure, and it controls none of them.
+    let with_mode = |root: &str, mode: wire::RollupMode| wire::ComputeRollupRequest {
+        mode: mode as i32,
+        ..rollup_request(root)
+    };
+    let equity = stack
+        .stats
+        .compute_rollup(with_mode("test-holding", wire::RollupMode::EquityShare))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(equity.mode, wire::RollupMode::EquityShare as i32);
+    assert_eq!(equity.total.unwrap().units, Some(535));
+    let exact = equity.exact_units.unwrap();
+    assert_eq!((exact.numerator, exact.denominator), (535, 1));
+    let group = equity
+        .contributions
+        .iter()
+        .find(|c| c.organization == "organizations/test-group")
+        .unwrap();
+    let stake = group.stake.as_ref().unwrap();
+    assert_eq!((stake.numerator, stake.denominator), (1, 2));
+    assert!(group.counted);
+
+    let consolidated = stack
+        .stats
+        .compute_rollup(with_mode("test-holding", wire::RollupMode::Consolidated))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(consolidated.total.unwrap().units, None);
+    assert!(
+        consolidated
+            .contributions
+            .iter()
+            .filter(|c| c.organization != "organizations/test-holding")
+            .all(|c| !c.counted && c.reason.contains("not consolidated"))
+    );
+    let group_consolidated = stack
+        .stats
+        .compute_rollup(with_mode("test-group", wire::RollupMode::Consolidated))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(group_consolidated.total.unwrap().units, Some(1_000));
+
+    let unknown = stack
+        .stats
+        .compute_rollup(wire::ComputeRollupRequest {
+            mode: 99,
+            ..rollup_request("test-holding")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&unknown), ["mode"]);
 }
 
 async fn target_progress_tracks_a_registry_target(db: &str) {
@@ -676,5 +734,5 @@ async fn forecast_accuracy_ranks_each_forecast_against_the_actual(db: &str) {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
-    assert_eq!(crate::fixtures::violated_fields(&err), ["source"]);
+    assert_eq!(violated_fields(&err), ["source"]);
 }

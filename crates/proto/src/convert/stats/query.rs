@@ -8,9 +8,9 @@
 use autointel_domain::{
     BreakdownFilter, BreakdownQuery, ChangeQuery, Comparison, Dimension, Flow,
     ForecastAccuracyQuery, Granularity, ListFilter, Market, MeasureBasis, OrganizationId,
-    Powertrain, ProgressStatus, RankingQuery, RevisionHistoryQuery, RollupQuery, SeriesQuery,
-    ShareQuery, SourceId, TargetId, TargetProgressQuery, TotalQuery, ValidationError, ValueError,
-    VehicleScope, Violations,
+    Powertrain, ProgressStatus, RankingQuery, RevisionHistoryQuery, RollupMode, RollupQuery,
+    SeriesQuery, ShareQuery, SourceId, TargetId, TargetProgressQuery, TotalQuery, ValidationError,
+    ValueError, VehicleScope, Violations,
 };
 
 use crate::convert::types::{
@@ -28,6 +28,9 @@ wire_enum!(Granularity, wire::Granularity, {
 wire_enum!(Dimension, wire::Dimension, {
     Organization => Organization, Basis => Basis, Flow => Flow, Market => Market,
     Scope => Scope, Powertrain => Powertrain,
+});
+wire_enum!(RollupMode, wire::RollupMode, {
+    Gross => Gross, Consolidated => Consolidated, EquityShare => EquityShare,
 });
 wire_enum!(Comparison, wire::Comparison, {
     YearOverYear => YearOverYear, PrecedingPeriod => PrecedingPeriod, Custom => Custom,
@@ -395,8 +398,12 @@ impl TryFrom<&wire::ComputeRollupRequest> for RollupQuery {
             date_from_wire,
         );
         let as_of = as_of(&mut v, r.as_of_date.as_ref());
-        let (Some(series), Some(period), Some(hierarchy_date), Some(as_of), true) =
-            (series, period, hierarchy_date, as_of, v.is_empty())
+        // Unset is gross, as every rollup was before modes existed.
+        let mode = v
+            .check("mode", RollupMode::from_wire_filter(r.mode))
+            .map(|m| m.unwrap_or(RollupMode::Gross));
+        let (Some(series), Some(period), Some(hierarchy_date), Some(as_of), Some(mode), true) =
+            (series, period, hierarchy_date, as_of, mode, v.is_empty())
         else {
             return Err(rejected(v));
         };
@@ -405,6 +412,7 @@ impl TryFrom<&wire::ComputeRollupRequest> for RollupQuery {
             period,
             hierarchy_date,
             as_of,
+            mode,
         })
     }
 }

@@ -1,8 +1,12 @@
-//! A series rolled up an organisation hierarchy, each organisation counted at most once.
+//! A series rolled up an organisation hierarchy, each organisation counted at most once:
+//! gross (every descendant at 100%), consolidated (what the root controls, at 100%) or
+//! equity share (weighted by the root's effective stake).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use autointel_domain::{Date, MonthRange, OrganizationId, SeriesKey};
+use autointel_domain::{
+    Date, HierarchyLink, MonthRange, OrganizationId, Ratio, RelationshipKind, RollupMode, SeriesKey,
+};
 
 use super::coverage::runs;
 use super::{Coverage, Total, Used};
@@ -19,6 +23,8 @@ pub struct Contribution {
     pub counted: bool,
     /// Why, in words.
     pub reason: String,
+    /// The root's effective stake in it (consolidated: 1 when controlled; gross: none).
+    pub stake: Option<Ratio>,
 }
 
 /// A rollup over an organisation hierarchy.
@@ -30,6 +36,58 @@ pub struct RollupAnswer {
     pub contributions: Vec<Contribution>,
     /// Figures used.
     pub figures: Vec<FigureRef>,
+    /// The mode it was computed in.
+    pub mode: RollupMode,
+    /// Equity share: the exact total (its rounding is `total.units`).
+    pub exact: Option<Ratio>,
+    /// What the answer assumed, in words.
+    pub assumptions: Vec<String>,
+}
+
+/// The share one link gives its parent in its child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// A stated stake.
+    Stake(Ratio),
+    /// A brand or plant link without a stake: wholly held, by assumption.
+    Wholly,
+    /// A subsidiary: controlled, but with no stake data.
+    Controlled,
+}
+
+impl Step {
+    /// What the strongest of the links between one parent and one child says (two links
+    /// between the same pair describe one holding, so they are not added).
+    fn of(links: &[&HierarchyLink]) -> Option<Self> {
+        let stake = links
+            .iter()
+            .filter_map(|l| l.stake_basis_points)
+            .max()
+            .and_then(|bp| Ratio::new(i128::from(bp), 10_000));
+        if let Some(stake) = stake {
+            return Some(Self::Stake(stake));
+        }
+        if links.iter().any(|l| {
+            matches!(
+                l.kind,
+                RelationshipKind::BrandOf | RelationshipKind::OperatesPlant
+            )
+        }) {
+            return Some(Self::Wholly);
+        }
+        links
+            .iter()
+            .any(|l| l.kind == RelationshipKind::SubsidiaryOf)
+            .then_some(Self::Controlled)
+    }
+
+    /// Control: a stake above one half, or a subsidiary, brand or plant link.
+    fn controls(self) -> bool {
+        match self {
+            Self::Stake(s) => s > Ratio::new(1, 2).unwrap_or(s),
+            Self::Wholly | Self::Controlled => true,
+        }
+    }
 }
 
 impl Engine {
@@ -44,12 +102,19 @@ impl Engine {
     /// one organisation is counted and no organisation without children to stand for it has
     /// figures that fail to tile the period; organisations without any figure in the period
     /// contribute nothing.
+    ///
+    /// `mode` decides who counts and with what weight: gross counts everyone at 100%;
+    /// consolidated only the organisations the root controls (along a chain of controlling
+    /// links); equity share weights each by the root's effective stake (stakes multiply
+    /// along chains and add across parallel paths, exactly), and lists an organisation
+    /// reached only through links without stake data instead of counting it.
     pub fn rollup(
         &self,
         key: &SeriesKey,
-        links: &[(OrganizationId, OrganizationId)],
+        links: &[HierarchyLink],
         period: MonthRange,
         as_of: Option<Date>,
+        mode: RollupMode,
     ) -> RollupAnswer {
         let as_of_code = Self::as_of_key(as_of);
         let Some(root) = key.organization.clone() else {
@@ -57,16 +122,23 @@ impl Engine {
                 total: Total::nothing(period),
                 contributions: Vec::new(),
                 figures: Vec::new(),
+                mode,
+                exact: None,
+                assumptions: Vec::new(),
             };
         };
         // The subgraph reachable from the root (every step linear in the links: sets for
         // membership, a queue for the ready nodes).
         let mut children: HashMap<&OrganizationId, Vec<&OrganizationId>> = HashMap::new();
-        let mut linked: HashSet<(&OrganizationId, &OrganizationId)> = HashSet::new();
-        for (parent, child) in links {
-            if linked.insert((parent, child)) {
-                children.entry(parent).or_default().push(child);
+        let mut pair_links: HashMap<(&OrganizationId, &OrganizationId), Vec<&HierarchyLink>> =
+            HashMap::new();
+        for link in links {
+            let pair = (&link.parent, &link.child);
+            let list = pair_links.entry(pair).or_default();
+            if list.is_empty() {
+                children.entry(&link.parent).or_default().push(&link.child);
             }
+            list.push(link);
         }
         let mut reachable: Vec<&OrganizationId> = vec![&root];
         let mut in_reach: HashSet<&OrganizationId> = HashSet::from([&root]);
@@ -126,6 +198,8 @@ impl Engine {
             }
         }
 
+        let weights = Weights::of(&root, &order, &children, &pair_links, mode);
+
         #[derive(Clone)]
         enum State {
             Counted,
@@ -140,6 +214,7 @@ impl Engine {
         let mut used = Used::default();
         let mut contributions = Vec::new();
         let mut sum: u128 = 0;
+        let mut exact = Ratio::new(0, 1);
         let mut counted_any = false;
         let n = period.len_months() as usize;
         let mut gaps = vec![false; n];
@@ -157,14 +232,22 @@ impl Engine {
             let has_children = children
                 .get(org)
                 .is_some_and(|cs| cs.iter().any(|c| c != &&root));
+            let weight = weights.weight(org);
             let (st, counted, reason) = if let Some(by) = including {
                 (
                     State::Included(by.clone()),
                     false,
                     format!("included in organizations/{by}'s reported total"),
                 )
+            } else if let Err(why) = weight {
+                (State::Open, false, why)
             } else if let Some(units) = own.units {
                 sum += u128::from(units);
+                if let Ok(Some(w)) = weight {
+                    exact = exact.and_then(|e| {
+                        e.checked_add(Ratio::new(i128::from(units), 1)?.checked_mul(w)?)
+                    });
+                }
                 counted_any = true;
                 used.add(&rows);
                 (
@@ -208,14 +291,22 @@ impl Engine {
                 units: own.units,
                 counted,
                 reason,
+                stake: weights.stake(org),
             });
         }
 
         let complete = counted_any && !partial;
+        let exact = (complete && mode == RollupMode::EquityShare)
+            .then_some(exact)
+            .flatten();
+        let units = match mode {
+            RollupMode::EquityShare => exact.and_then(|e| u64::try_from(e.rounded()).ok()),
+            _ => u64::try_from(sum).ok(),
+        };
         let total = if complete {
             Total {
                 period,
-                units: u64::try_from(sum).ok(),
+                units,
                 coverage: Coverage::complete(period),
             }
         } else if !counted_any && !partial {
@@ -228,6 +319,127 @@ impl Engine {
             total,
             contributions,
             figures: if complete { used.figures } else { Vec::new() },
+            mode,
+            exact,
+            assumptions: weights.assumptions,
         }
+    }
+}
+
+/// Who counts in a rollup and with what weight (see [`Engine::rollup`]).
+struct Weights<'a> {
+    mode: RollupMode,
+    /// Equity share: the root's effective stake; consolidated: 1 for each controlled one.
+    stakes: HashMap<&'a OrganizationId, Ratio>,
+    /// Reached (in equity share) through a link without stake data.
+    unknown: HashSet<&'a OrganizationId>,
+    assumptions: Vec<String>,
+}
+
+impl<'a> Weights<'a> {
+    fn of(
+        root: &'a OrganizationId,
+        order: &[&'a OrganizationId],
+        children: &HashMap<&'a OrganizationId, Vec<&'a OrganizationId>>,
+        pair_links: &HashMap<(&'a OrganizationId, &'a OrganizationId), Vec<&'a HierarchyLink>>,
+        mode: RollupMode,
+    ) -> Self {
+        let mut w = Self {
+            mode,
+            stakes: HashMap::new(),
+            unknown: HashSet::new(),
+            assumptions: Vec::new(),
+        };
+        if mode == RollupMode::Gross {
+            return w;
+        }
+        let one = Ratio::new(1, 1);
+        if let Some(one) = one {
+            w.stakes.insert(root, one);
+        }
+        // Parents first: a parent's effective stake is final before its children's.
+        for &node in order {
+            let Some(&held) = w.stakes.get(node) else {
+                continue;
+            };
+            for &child in children.get(node).map(Vec::as_slice).unwrap_or(&[]) {
+                if child == root {
+                    continue;
+                }
+                let links = pair_links
+                    .get(&(node, child))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let step = Step::of(links);
+                match (mode, step) {
+                    (RollupMode::Consolidated, Some(step)) if step.controls() => {
+                        if let Some(one) = one {
+                            w.stakes.insert(child, one);
+                        }
+                    }
+                    (RollupMode::EquityShare, Some(Step::Stake(stake))) => {
+                        w.add(child, held.checked_mul(stake));
+                    }
+                    (RollupMode::EquityShare, Some(Step::Wholly)) => {
+                        w.assumptions.push(format!(
+                            "organizations/{child} is a brand or plant of organizations/{node} \
+                             without a stake: counted as wholly held by it"
+                        ));
+                        w.add(child, Some(held));
+                    }
+                    (RollupMode::EquityShare, _) => {
+                        w.unknown.insert(child);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        w
+    }
+
+    fn add(&mut self, child: &'a OrganizationId, stake: Option<Ratio>) {
+        let sum = match (self.stakes.get(child), stake) {
+            (Some(&have), Some(more)) => have.checked_add(more),
+            (None, more) => more,
+            (Some(_), None) => None,
+        };
+        match sum {
+            Some(s) => {
+                self.stakes.insert(child, s);
+            }
+            None => {
+                self.unknown.insert(child);
+            }
+        }
+    }
+
+    /// `Ok(None)`: counts at 100% (gross); `Ok(Some(w))`: counts with weight `w`;
+    /// `Err(why)`: the mode leaves it out.
+    fn weight(&self, org: &OrganizationId) -> Result<Option<Ratio>, String> {
+        match self.mode {
+            RollupMode::Gross => Ok(None),
+            RollupMode::Consolidated => self.stakes.get(org).copied().map(Some).ok_or_else(|| {
+                "not controlled by the root on the hierarchy date (no chain of stakes above \
+                 50% or subsidiary, brand or plant links): not consolidated"
+                    .to_owned()
+            }),
+            RollupMode::EquityShare => match self.stakes.get(org) {
+                Some(&s) if !self.unknown.contains(org) => Ok(Some(s)),
+                Some(_) => Err(
+                    "reached both through stakes and through links without stake data: not \
+                     counted (its effective stake is unknown)"
+                        .to_owned(),
+                ),
+                None => Err(
+                    "reached only through links without stake data: not counted (never taken \
+                     as 0% or 100%)"
+                        .to_owned(),
+                ),
+            },
+        }
+    }
+
+    fn stake(&self, org: &OrganizationId) -> Option<Ratio> {
+        self.weight(org).unwrap_or_default()
     }
 }
