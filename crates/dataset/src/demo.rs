@@ -59,9 +59,13 @@ pub fn english_name(id: &str) -> String {
     format!("Synthetic {}", words.join(" "))
 }
 
+/// The synthetic stake of a group in each of its joint ventures: half (the other half is
+/// held by partners the demo does not model, so equity-share rollups have a remainder).
+const JOINT_VENTURE_STAKE_BASIS_POINTS: u16 = 5_000;
+
 /// The link from organisation `i` to its parent, if it has one (id, kind, parent, child):
-/// `joint_venture_partner` for a joint venture, without a stake (the generator has none),
-/// `brand_of` for a brand.
+/// `joint_venture_partner` for a joint venture (with [`JOINT_VENTURE_STAKE_BASIS_POINTS`]),
+/// `brand_of` for a brand (no stake: wholly held).
 fn link(data: &Dataset, i: usize) -> Option<(String, &'static str, &str, &str)> {
     let parent = data.orgs[data.parents[i]?].as_str();
     let child = data.orgs[i].as_str();
@@ -104,9 +108,17 @@ pub fn registry_toml(data: &Dataset) -> String {
     }
     for i in 0..data.orgs.len() {
         if let Some((id, kind, parent, child)) = link(data, i) {
+            let stake = if kind == "joint_venture_partner" {
+                format!(
+                    "stake_percent = \"{}\"\n",
+                    JOINT_VENTURE_STAKE_BASIS_POINTS / 100
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 t,
-                "[[relationships]]\nid = \"{id}\"\nkind = \"{kind}\"\nparent = \"{parent}\"\nchild = \"{child}\"\nsources = [\"{SOURCE_ID}\"]\n"
+                "[[relationships]]\nid = \"{id}\"\nkind = \"{kind}\"\nparent = \"{parent}\"\nchild = \"{child}\"\n{stake}sources = [\"{SOURCE_ID}\"]\n"
             );
         }
     }

@@ -209,3 +209,28 @@ proptest! {
         prop_assert_eq!(seen.len(), consolidated_entities.len());
     }
 }
+
+#[test]
+fn modes_count_a_figure_reported_at_two_levels_at_the_lowest() {
+    // group (1,000, gross: includes the jv in full) ─ 50% ─ jv (400)
+    let mut f = Fixture::new();
+    f.add(&key(Some("group"), all()), "2023-01", 1_000);
+    f.add(&key(Some("jv"), all()), "2023-01", 400);
+    let links = vec![stake("group", "jv", 5_000)];
+    let rollup = |mode| {
+        f.engine.rollup(
+            &key(Some("group"), all()),
+            &links,
+            range("2023-01"),
+            None,
+            mode,
+        )
+    };
+    assert_eq!(rollup(RollupMode::Gross).total.units, Some(1_000));
+    let equity = rollup(RollupMode::EquityShare);
+    assert_eq!(equity.exact, Some(ratio(200, 1)));
+    assert!(!equity.contributions[0].counted);
+    assert!(equity.contributions[0].reason.contains("lowest"));
+    // Not controlled, so the jv is left out and the group's own figure counts.
+    assert_eq!(rollup(RollupMode::Consolidated).total.units, Some(1_000));
+}

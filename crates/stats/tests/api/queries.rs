@@ -162,8 +162,10 @@ async fn rollup_counts_each_figure_once(db: &str) {
     assert_eq!(group_only.total.unwrap().units, Some(1_000));
     assert_eq!(group_only.mode, wire::RollupMode::Gross as i32);
 
-    // Every link of the hierarchy is a 50% stake: the holding's equity share is half of
-    // each counted figure, and it controls none of them.
+    // Every link of the hierarchy is a 50% stake, and the modes count each figure at the
+    // lowest level that reports it: the jv (held 50% × 50% through the group and through
+    // other: 1/2) and the plant (1/4) count, the group and other (whose jv reports) do not:
+    // 400/2 + 50/4 = 425/2. The holding controls none of them.
     let with_mode = |root: &str, mode: wire::RollupMode| wire::ComputeRollupRequest {
         mode: mode as i32,
         ..rollup_request(root)
@@ -175,17 +177,30 @@ async fn rollup_counts_each_figure_once(db: &str) {
         .unwrap()
         .into_inner();
     assert_eq!(equity.mode, wire::RollupMode::EquityShare as i32);
-    assert_eq!(equity.total.unwrap().units, Some(535));
+    assert_eq!(equity.total.unwrap().units, Some(213));
     let exact = equity.exact_units.unwrap();
-    assert_eq!((exact.numerator, exact.denominator), (535, 1));
-    let group = equity
-        .contributions
-        .iter()
-        .find(|c| c.organization == "organizations/test-group")
-        .unwrap();
-    let stake = group.stake.as_ref().unwrap();
-    assert_eq!((stake.numerator, stake.denominator), (1, 2));
-    assert!(group.counted);
+    assert_eq!((exact.numerator, exact.denominator), (425, 2));
+    let of = |org: &str| {
+        equity
+            .contributions
+            .iter()
+            .find(|c| c.organization == format!("organizations/{org}"))
+            .unwrap()
+    };
+    let stake = |org: &str| {
+        let s = of(org).stake.as_ref().unwrap();
+        (s.numerator, s.denominator)
+    };
+    assert_eq!((stake("test-jv"), of("test-jv").counted), ((1, 2), true));
+    assert_eq!(
+        (stake("test-plant"), of("test-plant").counted),
+        ((1, 4), true)
+    );
+    assert_eq!(
+        (stake("test-group"), of("test-group").counted),
+        ((1, 2), false)
+    );
+    assert!(of("test-group").reason.contains("lowest"));
 
     let consolidated = stack
         .stats
@@ -201,6 +216,7 @@ async fn rollup_counts_each_figure_once(db: &str) {
             .filter(|c| c.organization != "organizations/test-holding")
             .all(|c| !c.counted && c.reason.contains("not consolidated"))
     );
+    // The group controls neither the jv nor the plant (50% each): its own figure counts.
     let group_consolidated = stack
         .stats
         .compute_rollup(with_mode("test-group", wire::RollupMode::Consolidated))

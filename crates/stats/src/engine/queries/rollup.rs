@@ -219,6 +219,29 @@ impl Engine {
         let n = period.len_months() as usize;
         let mut gaps = vec![false; n];
         let mut partial = false;
+        // Consolidated and equity share recompute the group from its entities: a figure
+        // reported at several levels counts at the lowest level that reports it (whose
+        // stake is known), so how a parent reported (gross or not) cannot skew the mode.
+        let mut reports_below: HashSet<&OrganizationId> = HashSet::new();
+        if mode != RollupMode::Gross {
+            for &org in order.iter().rev() {
+                let below = children.get(org).is_some_and(|cs| {
+                    cs.iter().any(|&c| {
+                        c != &root
+                            && (reports_below.contains(c)
+                                || (weights.weight(c).is_ok()
+                                    && self
+                                        .total_in(self.series_of(&dims(c)), period, as_of_code)
+                                        .0
+                                        .units
+                                        .is_some()))
+                    })
+                });
+                if below {
+                    reports_below.insert(org);
+                }
+            }
+        }
         for &org in &order {
             let series = self.series_of(&dims(org));
             let (own, rows) = self.total_in(series, period, as_of_code);
@@ -241,6 +264,14 @@ impl Engine {
                 )
             } else if let Err(why) = weight {
                 (State::Open, false, why)
+            } else if own.units.is_some() && reports_below.contains(org) {
+                (
+                    State::Open,
+                    false,
+                    "organisations below it report their own figures, which are counted \
+                     instead (a figure reported at several levels counts at the lowest)"
+                        .to_owned(),
+                )
             } else if let Some(units) = own.units {
                 sum += u128::from(units);
                 if let Ok(Some(w)) = weight {
