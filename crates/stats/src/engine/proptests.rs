@@ -609,3 +609,38 @@ proptest! {
         prop_assert_eq!(revision_count, expected_count);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// Paging the listing (any page size, with and without superseded figures, as of any
+    /// date) yields exactly the full listing, in order, and says when more follow.
+    #[test]
+    fn listing_pages_concatenate_to_the_full_listing(
+        specs in prop::collection::vec(spec(), 0..120),
+        size in 1usize..17,
+        include_superseded in any::<bool>(),
+        as_of in prop::option::of(0u16..1300),
+    ) {
+        let (engine, _) = build(&specs);
+        let filter = ListFilter {
+            include_superseded,
+            as_of: as_of.map(day),
+            ..ListFilter::default()
+        };
+        let full = engine.list(&filter);
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, more) = engine.list_page(&filter, after.as_ref(), size);
+            prop_assert!(page.len() <= size);
+            paged.extend(page.iter().cloned());
+            if !more {
+                break;
+            }
+            prop_assert_eq!(page.len(), size);
+            after = page.last().map(|(k, _)| k.clone());
+        }
+        prop_assert_eq!(paged, full);
+    }
+}

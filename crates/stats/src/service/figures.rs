@@ -31,8 +31,9 @@ pub(super) fn list(
 ) -> Result<wire::ListSalesFiguresResponse, StatsError> {
     let (filter, page) = list_request(r)?;
     let engine = state.read()?;
-    let listed = engine.list(&filter);
-    let (figures, next_page_token) = page.of(&listed);
+    let (after, size) = page.window();
+    let (figures, more) = engine.list_page(&filter, after, size);
+    let next_page_token = page.next_token(&figures, more);
     let sales_figures = figures
         .iter()
         .map(|&(_, f)| answers::figure(&engine, f))

@@ -144,21 +144,17 @@ pub(super) fn list_request(
 }
 
 impl ListPage {
-    /// This page of `listed` (sorted by key) and the token of the next page, empty after
-    /// the last.
-    pub(super) fn of<'a, T>(&self, listed: &'a [(ListKey, T)]) -> (&'a [(ListKey, T)], String) {
-        let start = match &self.after {
-            Some(key) => listed.partition_point(|(k, _)| k <= key),
-            None => 0,
-        };
-        let page = &listed[start..listed.len().min(start.saturating_add(self.size))];
-        let next_page_token = match page.last() {
-            Some((last, _)) if start + page.len() < listed.len() => {
-                encode_token(&self.fingerprint, last)
-            }
+    /// The cursor this page continues after and its size.
+    pub(super) fn window(&self) -> (Option<&ListKey>, usize) {
+        (self.after.as_ref(), self.size)
+    }
+
+    /// The token of the page after `page`, empty unless `more` follow.
+    pub(super) fn next_token<T>(&self, page: &[(ListKey, T)], more: bool) -> String {
+        match page.last() {
+            Some((last, _)) if more => encode_token(&self.fingerprint, last),
             _ => String::new(),
-        };
-        (page, next_page_token)
+        }
     }
 }
 

@@ -117,7 +117,19 @@ impl Engine {
 
     /// Every figure matching `filter`, sorted by [`ListKey`].
     pub fn list(&self, filter: &ListFilter) -> Vec<(ListKey, FigureRef)> {
-        let as_of = Self::as_of_key(filter.as_of);
+        self.list_page(filter, None, usize::MAX).0
+    }
+
+    /// The first `size` figures matching `filter` whose [`ListKey`] is after `after`, sorted,
+    /// and whether more follow. Only the series at or after the cursor's series are read,
+    /// and reading stops once the page is full: a page costs the matching series' sort and
+    /// the figures of the series it spans, not the whole listing.
+    pub fn list_page(
+        &self,
+        filter: &ListFilter,
+        after: Option<&ListKey>,
+        size: usize,
+    ) -> (Vec<(ListKey, FigureRef)>, bool) {
         let Some(keys) = self
             .key_filter(
                 filter.organization.as_ref().map(Some),
@@ -129,49 +141,95 @@ impl Engine {
             )
             .map(|keys| keys.any_destination_and_nature())
         else {
-            return Vec::new();
+            return (Vec::new(), false);
         };
-        let mut out = Vec::new();
-        for (s, k) in self.series_keys.iter().enumerate() {
-            if !keys.matches(k) {
-                continue;
+        // Matching series in list order (the key's series part); series that differ only
+        // in destination or nature share a prefix and are merged.
+        type Prefix = (String, u8, u8, String, u8, u8);
+        let mut series: Vec<(Prefix, usize)> = self
+            .series_keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| keys.matches(k))
+            .filter_map(|(s, k)| {
+                let (organization, market) = self.key_texts(k)?;
+                Some((
+                    (organization, k.basis, k.flow, market, k.scope, k.powertrain),
+                    s,
+                ))
+            })
+            .collect();
+        series.sort_unstable();
+        let start = after.map_or(0, |a| {
+            let prefix = (
+                a.organization.clone(),
+                a.basis,
+                a.flow,
+                a.market.clone(),
+                a.scope,
+                a.powertrain,
+            );
+            series.partition_point(|(p, _)| p < &prefix)
+        });
+        let mut out: Vec<(ListKey, FigureRef)> = Vec::new();
+        for group in series[start..].chunk_by(|a, b| a.0 == b.0) {
+            let mut items: Vec<(ListKey, FigureRef)> = Vec::new();
+            for &(_, s) in group {
+                self.list_series(filter, s, &mut items);
             }
-            let texts = self.key_texts(k).unwrap_or_default();
-            for chain in self.entries[s].chunk_by(|a, b| a.period() == b.period()) {
-                let Some(&e) = chain.first() else { continue };
-                if let Some(range) = filter.overlapping
-                    && (e.start > month_code(range.end()) || e.end < month_code(range.start()))
-                {
-                    continue;
-                }
-                let picked: Vec<u32> = if filter.include_superseded {
-                    chain
-                        .iter()
-                        .map(|e| e.row)
-                        .filter(|&r| as_of.is_none_or(|d| self.rows[r as usize].as_of() <= d))
-                        .collect()
-                } else {
-                    // The latest known revision of each source: a source's figure is
-                    // superseded only by its own later revisions.
-                    let mut sources = Vec::new();
-                    let mut latest = Vec::new();
-                    for e in chain.iter().rev() {
-                        let row = &self.rows[e.row as usize];
-                        if as_of.is_none_or(|d| row.as_of() <= d) && !sources.contains(&row.source)
-                        {
-                            sources.push(row.source);
-                            latest.push(e.row);
-                        }
-                    }
-                    latest
-                };
-                for row in picked {
-                    let key = self.list_key_in(&texts, k, Entry { row, ..e });
-                    out.push((key, FigureRef(row)));
-                }
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            out.extend(
+                items
+                    .into_iter()
+                    .filter(|(k, _)| after.is_none_or(|a| k > a)),
+            );
+            if out.len() > size {
+                break;
             }
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
+        let more = out.len() > size;
+        out.truncate(size);
+        (out, more)
+    }
+
+    /// The figures of series `s` that `filter` lists, unsorted.
+    fn list_series(&self, filter: &ListFilter, s: usize, out: &mut Vec<(ListKey, FigureRef)>) {
+        let as_of = Self::as_of_key(filter.as_of);
+        let Some(k) = self.series_keys.get(s) else {
+            return;
+        };
+        let texts = self.key_texts(k).unwrap_or_default();
+        for chain in self.entries[s].chunk_by(|a, b| a.period() == b.period()) {
+            let Some(&e) = chain.first() else { continue };
+            if let Some(range) = filter.overlapping
+                && (e.start > month_code(range.end()) || e.end < month_code(range.start()))
+            {
+                continue;
+            }
+            let picked: Vec<u32> = if filter.include_superseded {
+                chain
+                    .iter()
+                    .map(|e| e.row)
+                    .filter(|&r| as_of.is_none_or(|d| self.rows[r as usize].as_of() <= d))
+                    .collect()
+            } else {
+                // The latest known revision of each source: a source's figure is
+                // superseded only by its own later revisions.
+                let mut sources = Vec::new();
+                let mut latest = Vec::new();
+                for e in chain.iter().rev() {
+                    let row = &self.rows[e.row as usize];
+                    if as_of.is_none_or(|d| row.as_of() <= d) && !sources.contains(&row.source) {
+                        sources.push(row.source);
+                        latest.push(e.row);
+                    }
+                }
+                latest
+            };
+            for row in picked {
+                let key = self.list_key_in(&texts, k, Entry { row, ..e });
+                out.push((key, FigureRef(row)));
+            }
+        }
     }
 }
