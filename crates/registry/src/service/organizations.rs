@@ -26,6 +26,7 @@ pub(super) async fn create(
     let mut v = Violations::new();
     if let Some(o) = &req.organization {
         autointel_domain::check_alias_count(&mut v, "organization.aliases", o.aliases.len());
+        autointel_domain::check_distinct_aliases(&mut v, "organization.aliases", &o.aliases);
     }
     let idem = idempotency("CreateOrganization", &req, &req.request_id, &mut v);
     let org = new_resource::<Organization>(&mut v, req.organization.as_ref(), &req.organization_id);
@@ -74,6 +75,7 @@ pub(super) async fn update(
         |v, o, paths| {
             if paths.iter().any(|p| p == "aliases") {
                 autointel_domain::check_alias_count(v, "organization.aliases", o.aliases.len());
+                autointel_domain::check_distinct_aliases(v, "organization.aliases", &o.aliases);
             }
             let updated = std::iter::once(("english_name".to_owned(), &o.english_name))
                 .chain(std::iter::once((
@@ -160,7 +162,8 @@ pub(super) async fn batch_get(
     })
 }
 
-/// `LookupOrganizations`: by a name or alias, matched by its match key.
+/// `LookupOrganizations`: by a name or alias, matched by its match key, and by the keys
+/// of earlier versions, which a binary still running beside this one may have written.
 pub(super) async fn lookup(
     store: &Store,
     req: wire::LookupOrganizationsRequest,
@@ -175,8 +178,10 @@ pub(super) async fn lookup(
     if query.is_empty() {
         return Err(RegistryError::invalid("query", "must not be empty"));
     }
-    let legacy = autointel_domain::text::legacy_match_key(raw);
-    let found = store.lookup_organizations(&[query, legacy]).await?;
+    let mut keys = autointel_domain::text::legacy_match_keys(raw);
+    keys.retain(|k| *k != query);
+    keys.push(query);
+    let found = store.lookup_organizations(&keys).await?;
     Ok(wire::LookupOrganizationsResponse {
         organizations: wires(&found),
     })

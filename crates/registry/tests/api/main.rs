@@ -8,6 +8,7 @@
 mod fixtures;
 mod harness;
 
+mod chinese_names;
 mod deletes;
 mod names;
 mod operations;
