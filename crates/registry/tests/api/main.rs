@@ -14,5 +14,6 @@ mod names;
 mod operations;
 mod pagination;
 mod resources;
+mod successors;
 mod watch;
 mod writes;
