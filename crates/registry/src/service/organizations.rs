@@ -18,7 +18,8 @@ resource!(
     updatable [kind, english_name, chinese_name, aliases, country_code]
 );
 
-/// `CreateOrganization`: at most `MAX_ALIASES` aliases, every name visible.
+/// `CreateOrganization`: at most `MAX_ALIASES` aliases, no two alike by match key, every
+/// name visible.
 pub(super) async fn create(
     store: &Store,
     req: wire::CreateOrganizationRequest,
@@ -26,10 +27,12 @@ pub(super) async fn create(
     let mut v = Violations::new();
     if let Some(o) = &req.organization {
         autointel_domain::check_alias_count(&mut v, "organization.aliases", o.aliases.len());
-        autointel_domain::check_distinct_aliases(&mut v, "organization.aliases", &o.aliases);
     }
     let idem = idempotency("CreateOrganization", &req, &req.request_id, &mut v);
     let org = new_resource::<Organization>(&mut v, req.organization.as_ref(), &req.organization_id);
+    if let Some(o) = &req.organization {
+        autointel_domain::check_distinct_aliases(&mut v, "organization.aliases", &o.aliases);
+    }
     if let Some(org) = &org {
         autointel_domain::check_visible_names(&mut v, "organization", org);
     }
@@ -64,7 +67,8 @@ pub(super) async fn list(
     })
 }
 
-/// `UpdateOrganization`: the updated names must be visible, the aliases within the limit.
+/// `UpdateOrganization`: the updated names must be visible, the aliases within the limit and
+/// no two alike by match key.
 pub(super) async fn update(
     store: &Store,
     req: wire::UpdateOrganizationRequest,
