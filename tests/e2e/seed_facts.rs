@@ -135,6 +135,20 @@ fn research_centre_cli(cli: &Cli) {
     );
     let focus = predecessor["focusAreas"].to_string();
     assert!(focus.contains("autonomous driving"), "{focus}");
+    assert_eq!(
+        predecessor["successors"],
+        serde_json::json!(["partnerships/nissan-tsinghua-research-centre-2023"]),
+        "visible from both ends"
+    );
+    assert!(
+        centre["successors"].as_array().is_none_or(Vec::is_empty),
+        "none: {centre:#}"
+    );
+    let table = cli.table(&["partnerships", "get", "nissan-tsinghua-collaboration-2016"]);
+    assert!(
+        table.contains("nissan-tsinghua-research-centre-2023"),
+        "{table}"
+    );
 
     let list = cli.json(&["partnerships", "list", "--org", "tsinghua-university"]);
     assert_eq!(
@@ -291,6 +305,15 @@ fn hierarchy_and_lookup_cli(cli: &Cli) {
         names(&lookup, "organizations"),
         ["organizations/dongfeng-nissan"]
     );
+    // traditional spellings find the simplified names of the seed
+    for (query, found) in [
+        ("東風日產", "organizations/dongfeng-nissan"),
+        ("日產中國", "organizations/nissan-china"),
+        ("ＤＰＣＡ", "organizations/dpca"),
+    ] {
+        let lookup = cli.json(&["organizations", "lookup", query]);
+        assert_eq!(names(&lookup, "organizations"), [found], "{query}");
+    }
     let table = cli.table(&["organizations", "lookup", "东风日产"]);
     assert!(
         table.contains("dongfeng-nissan") && table.contains("东风日产"),

@@ -235,7 +235,15 @@ pub async fn organizations(
 }
 
 fn partnerships_table(ps: &[wire::Partnership]) -> Table {
-    let mut t = Table::new(&["id", "kind", "status", "announced", "parties", "title"]);
+    let mut t = Table::new(&[
+        "id",
+        "kind",
+        "status",
+        "announced",
+        "parties",
+        "title",
+        "continued by",
+    ]);
     for p in ps {
         t.row(vec![
             short(&p.name).to_owned(),
@@ -258,6 +266,11 @@ fn partnerships_table(ps: &[wire::Partnership]) -> Table {
                 .collect::<Vec<_>>()
                 .join(", "),
             p.title.clone(),
+            p.successors
+                .iter()
+                .map(|x| short(x))
+                .collect::<Vec<_>>()
+                .join(", "),
         ]);
     }
     t

@@ -50,6 +50,30 @@ pub fn check_alias_count(v: &mut Violations, field: &str, count: usize) {
     }
 }
 
+/// The write rule on aliases: no two share a match key (`field` names them in the request,
+/// e.g. `organization.aliases`). A write rule, not part of [`Organization::validate`]: the
+/// match key grows (full-width forms, then traditional and simplified Chinese), and a
+/// record stored with two aliases that only a newer key makes equal must stay readable;
+/// an update must then drop one of them.
+pub fn check_distinct_aliases<S: AsRef<str>>(v: &mut Violations, field: &str, aliases: &[S]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, alias) in aliases.iter().enumerate() {
+        let key = fold_name(alias.as_ref());
+        if key.is_empty() {
+            continue;
+        }
+        match seen.get(&key) {
+            Some(first) => v.push(
+                format!("{field}[{i}]"),
+                format!("duplicates {field}[{first}]"),
+            ),
+            None => {
+                seen.insert(key, i);
+            }
+        }
+    }
+}
+
 /// An ISO 3166-1 alpha-2 country code, e.g. `CN`, `JP` (format checked, not the assignment).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountryCode(String);
@@ -104,30 +128,22 @@ pub struct Organization {
 }
 
 impl Organization {
-    /// Checks names and aliases, reporting every violation. (The alias count is a rule for
-    /// writes, [`check_alias_count`], so records stored before it stay readable.)
+    /// Checks names and aliases, reporting every violation. (The alias count and distinct
+    /// aliases are rules for writes, [`check_alias_count`] and [`check_distinct_aliases`],
+    /// so records stored before them stay readable.)
     pub fn validate(&self) -> Result<(), ValidationError> {
         let mut v = Violations::new();
         check_required_text(&mut v, "english_name", &self.english_name, NAME_MAX_CHARS);
         if let Some(chinese_name) = &self.chinese_name {
             check_required_text(&mut v, "chinese_name", chinese_name, NAME_MAX_CHARS);
         }
-        let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, alias) in self.aliases.iter().enumerate() {
-            let field = format!("aliases[{i}]");
-            check_required_text(&mut v, &field, alias, NAME_MAX_CHARS);
-            match seen.get(&fold_name(alias)) {
-                Some(first) => v.push(field, format!("duplicates aliases[{first}]")),
-                None => {
-                    seen.insert(fold_name(alias), i);
-                }
-            }
+            check_required_text(&mut v, &format!("aliases[{i}]"), alias, NAME_MAX_CHARS);
         }
         v.finish()
     }
 
-    /// True when `query` equals the English or Chinese name or an alias, ignoring case and
-    /// surrounding whitespace.
+    /// True when `query` equals the English or Chinese name or an alias by match key.
     pub fn matches_name(&self, query: &str) -> bool {
         let query = fold_name(query);
         if query.is_empty() {
@@ -140,7 +156,7 @@ impl Organization {
     }
 }
 
-/// Case-folded, trimmed name for comparisons (Unicode lowercase).
+/// A name's match key, for comparisons ([`crate::text::match_key`]).
 fn fold_name(name: &str) -> String {
     crate::text::match_key(name)
 }
@@ -171,8 +187,19 @@ mod tests {
         org.english_name = " ".to_owned();
         org.aliases = vec!["DPCA".to_owned(), String::new(), "dpca".to_owned()];
         let err = org.validate().unwrap_err();
-        assert_eq!(err.fields(), ["english_name", "aliases[1]", "aliases[2]"]);
-        assert_eq!(err.violations()[2].description, "duplicates aliases[0]");
+        assert_eq!(err.fields(), ["english_name", "aliases[1]"]);
+
+        let mut v = Violations::new();
+        check_distinct_aliases(&mut v, "aliases", &org.aliases);
+        let err = v.finish().unwrap_err();
+        assert_eq!(err.fields(), ["aliases[2]"]);
+        assert_eq!(err.violations()[0].description, "duplicates aliases[0]");
+        let mut v = Violations::new();
+        check_distinct_aliases(&mut v, "aliases", &["日產", "ＤＦ", "日产", "df"]);
+        assert_eq!(
+            v.finish().unwrap_err().fields(),
+            ["aliases[2]", "aliases[3]"]
+        );
 
         let mut v = Violations::new();
         check_alias_count(&mut v, "organization.aliases", MAX_ALIASES);
@@ -188,6 +215,7 @@ mod tests {
         assert!(org.matches_name("dpca"));
         assert!(org.matches_name("  DONGFENG PEUGEOT-CITROËN AUTOMOBILE "));
         assert!(org.matches_name("神龙汽车"));
+        assert!(org.matches_name("神龍汽車"), "traditional spelling");
         assert!(!org.matches_name("Dongfeng"));
         assert!(!org.matches_name(""));
     }

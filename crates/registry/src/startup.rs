@@ -84,6 +84,7 @@ impl Application {
         if keys.recomputed > 0 {
             tracing::info!(
                 organizations = keys.recomputed,
+                match_key_version = autointel_domain::text::MATCH_KEY_VERSION,
                 "recomputed the match keys of organisation names"
             );
         }
@@ -92,6 +93,14 @@ impl Application {
                 organizations = %keys.breaking_rules.join(","),
                 "organisations stored with names that are not NFC or hold invisible or \
                  direction-override characters: they are served in NFC; an update must fix them"
+            );
+        }
+        if !keys.duplicate_aliases.is_empty() {
+            tracing::warn!(
+                organizations = %keys.duplicate_aliases.join(","),
+                match_key_version = autointel_domain::text::MATCH_KEY_VERSION,
+                "organisations stored with aliases that the current match key makes one: they \
+                 stay readable and found by either; an update of their aliases must drop one"
             );
         }
         let over = store.organizations_over_alias_limit().await?;

@@ -215,6 +215,9 @@ kind!(
     update update_partnership UpdatePartnershipRequest,
     delete delete_partnership DeletePartnershipRequest,
     {
+        const OUTPUT_ONLY: &'static [&'static str] = &[
+            "name", "etag", "create_time", "update_time", "successors",
+        ];
         fn depends_on(wire: &Self::Wire) -> Option<&str> {
             Some(wire.predecessor.as_str()).filter(|p| !p.is_empty())
         }

@@ -85,6 +85,7 @@ pub(super) fn organization(
     let id = parse::<OrganizationId>(v, &format!("{p}.id"), &s.id);
     let kind = parse(v, &format!("{p}.kind"), &s.kind);
     let country_code = parse_opt(v, &format!("{p}.country_code"), s.country_code.as_ref());
+    autointel_domain::check_distinct_aliases(v, &format!("{p}.aliases"), &s.aliases);
     let value = (|| {
         Some(Organization {
             id: id?,

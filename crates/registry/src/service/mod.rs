@@ -18,7 +18,7 @@ mod targets;
 
 use std::sync::Arc;
 
-use autointel_domain::{Event, Organization, Partnership, Person, Relationship, Source, Target};
+use autointel_domain::{Event, Organization, Person, Relationship, Source, Target};
 use autointel_proto::registry::{self as wire, registry_service_server::RegistryService};
 use autointel_server::fanout::Fanout;
 use tonic::{Request, Response, Status};
@@ -169,7 +169,7 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<wire::GetPartnershipRequest>,
     ) -> Reply<wire::Partnership> {
-        ok(resource::get::<Partnership>(&self.store, &request.get_ref().name).await)
+        ok(partnerships::get(&self.store, request.get_ref()).await)
     }
 
     async fn list_partnerships(

@@ -18,7 +18,8 @@ resource!(
     updatable [kind, english_name, chinese_name, aliases, country_code]
 );
 
-/// `CreateOrganization`: at most `MAX_ALIASES` aliases, every name visible.
+/// `CreateOrganization`: at most `MAX_ALIASES` aliases, no two alike by match key, every
+/// name visible.
 pub(super) async fn create(
     store: &Store,
     req: wire::CreateOrganizationRequest,
@@ -29,6 +30,9 @@ pub(super) async fn create(
     }
     let idem = idempotency("CreateOrganization", &req, &req.request_id, &mut v);
     let org = new_resource::<Organization>(&mut v, req.organization.as_ref(), &req.organization_id);
+    if let Some(o) = &req.organization {
+        autointel_domain::check_distinct_aliases(&mut v, "organization.aliases", &o.aliases);
+    }
     if let Some(org) = &org {
         autointel_domain::check_visible_names(&mut v, "organization", org);
     }
@@ -63,7 +67,8 @@ pub(super) async fn list(
     })
 }
 
-/// `UpdateOrganization`: the updated names must be visible, the aliases within the limit.
+/// `UpdateOrganization`: the updated names must be visible, the aliases within the limit and
+/// no two alike by match key.
 pub(super) async fn update(
     store: &Store,
     req: wire::UpdateOrganizationRequest,
@@ -74,6 +79,7 @@ pub(super) async fn update(
         |v, o, paths| {
             if paths.iter().any(|p| p == "aliases") {
                 autointel_domain::check_alias_count(v, "organization.aliases", o.aliases.len());
+                autointel_domain::check_distinct_aliases(v, "organization.aliases", &o.aliases);
             }
             let updated = std::iter::once(("english_name".to_owned(), &o.english_name))
                 .chain(std::iter::once((
@@ -160,7 +166,8 @@ pub(super) async fn batch_get(
     })
 }
 
-/// `LookupOrganizations`: by a name or alias, matched by its match key.
+/// `LookupOrganizations`: by a name or alias, matched by its match key, and by the keys
+/// of earlier versions, which a binary still running beside this one may have written.
 pub(super) async fn lookup(
     store: &Store,
     req: wire::LookupOrganizationsRequest,
@@ -175,8 +182,10 @@ pub(super) async fn lookup(
     if query.is_empty() {
         return Err(RegistryError::invalid("query", "must not be empty"));
     }
-    let legacy = autointel_domain::text::legacy_match_key(raw);
-    let found = store.lookup_organizations(&[query, legacy]).await?;
+    let mut keys = autointel_domain::text::legacy_match_keys(raw);
+    keys.retain(|k| *k != query);
+    keys.push(query);
+    let found = store.lookup_organizations(&keys).await?;
     Ok(wire::LookupOrganizationsResponse {
         organizations: wires(&found),
     })

@@ -1,5 +1,6 @@
-//! Partnerships: create, list, update (predecessor chains without loops, status along its
-//! lifecycle), delete, and the partners an organisation reaches through them.
+//! Partnerships: create, get, list, update (predecessor chains without loops, status along
+//! its lifecycle), delete, each answer with its successors, and the partners an
+//! organisation reaches through them.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -54,7 +55,38 @@ pub(super) async fn create(
     .await
 }
 
-/// `ListPartnerships`: by kind, status, party and announcement months, in timeline order.
+/// `GetPartnership`, with its successors.
+pub(super) async fn get(
+    store: &Store,
+    req: &wire::GetPartnershipRequest,
+) -> Result<wire::Partnership> {
+    let mut found = resource::get::<Partnership>(store, &req.name).await?;
+    fill_successors(store, std::slice::from_mut(&mut found)).await?;
+    Ok(found)
+}
+
+/// Fills `successors` of `partnerships` from the store: one query for all of them.
+async fn fill_successors(store: &Store, partnerships: &mut [wire::Partnership]) -> Result<()> {
+    let ids: Vec<Option<PartnershipId>> = partnerships
+        .iter()
+        .map(|p| PartnershipId::from_resource_name(&p.name).ok())
+        .collect();
+    let keys: Vec<&str> = ids.iter().flatten().map(PartnershipId::as_str).collect();
+    let mut successors = store.successors_of(&keys).await?;
+    for (p, id) in partnerships.iter_mut().zip(&ids) {
+        p.successors = id
+            .as_ref()
+            .and_then(|id| successors.remove(id.as_str()))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| format!("{}/{s}", PartnershipId::COLLECTION))
+            .collect();
+    }
+    Ok(())
+}
+
+/// `ListPartnerships`: by kind, status, party and announcement months, in timeline order;
+/// the successors of the whole page in one query.
 pub(super) async fn list(
     store: &Store,
     req: wire::ListPartnershipsRequest,
@@ -70,7 +102,8 @@ pub(super) async fn list(
         organization: organization_filter(&mut v, &req.organization),
         announced_within: months_filter(&mut v, "announced_within", req.announced_within.as_ref()),
     };
-    let (partnerships, next_page_token) = list_page(store, &req, v, &filter).await?;
+    let (mut partnerships, next_page_token) = list_page(store, &req, v, &filter).await?;
+    fill_successors(store, &mut partnerships).await?;
     Ok(wire::ListPartnershipsResponse {
         partnerships,
         next_page_token,
@@ -91,7 +124,7 @@ pub(super) async fn update(
     if update.touches("predecessor") && !update.patch.predecessor.is_empty() {
         refuse_predecessor_cycle(store, &update.id, &update.patch.predecessor).await?;
     }
-    update
+    let mut updated = update
         .apply(store, |current, next| {
             if !current.status.can_transition_to(next.status) {
                 return Err(RegistryError::precondition(
@@ -105,7 +138,9 @@ pub(super) async fn update(
             }
             Ok(next)
         })
-        .await
+        .await?;
+    fill_successors(store, std::slice::from_mut(&mut updated)).await?;
+    Ok(updated)
 }
 
 /// `DeletePartnership`: refused while an event or a successor references it.

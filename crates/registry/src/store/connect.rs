@@ -19,11 +19,26 @@ pub const WRITE_PROBE: &str = "UPDATE change_counter SET value = value WHERE id 
 /// later release.
 fn migrations(backend: Backend) -> Vec<Migration> {
     use autointel_db::{Compatibility, migration};
-    let sql = match backend {
-        Backend::Sqlite => include_str!("../../migrations/sqlite/0001_registry.sql"),
-        Backend::Postgres => include_str!("../../migrations/postgres/0001_registry.sql"),
+    let (registry, by_predecessor) = match backend {
+        Backend::Sqlite => (
+            include_str!("../../migrations/sqlite/0001_registry.sql"),
+            include_str!("../../migrations/sqlite/0002_partnerships_by_predecessor.sql"),
+        ),
+        Backend::Postgres => (
+            include_str!("../../migrations/postgres/0001_registry.sql"),
+            include_str!("../../migrations/postgres/0002_partnerships_by_predecessor.sql"),
+        ),
     };
-    vec![migration(1, "registry", sql, Compatibility::Breaking)]
+    vec![
+        migration(1, "registry", registry, Compatibility::Breaking),
+        // an index only: the release before it starts against it
+        migration(
+            2,
+            "partnerships by predecessor",
+            by_predecessor,
+            Compatibility::Expand { since: 1 },
+        ),
+    ]
 }
 
 impl Store {

@@ -19,6 +19,7 @@ mod names;
 mod read;
 pub mod record;
 mod sql;
+mod successors;
 mod write;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use names::MatchKeyReport;
 pub use read::{MAX_PAGE_BYTES, Page, PageRequest};
 pub use record::{Meta, Record, Stored, parse_etag, to_wire_with_meta};
 pub use sql::{Bind, Sql};
+pub use successors::MAX_SUCCESSORS;
 
 type Result<T, E = RegistryError> = std::result::Result<T, E>;
 

@@ -13,6 +13,10 @@ pub struct MatchKeyReport {
     pub recomputed: usize,
     /// Organisations whose stored names break the write rules (reported, kept).
     pub breaking_rules: Vec<String>,
+    /// Organisations with two aliases that the current key makes one (stored under an
+    /// older key, e.g. a traditional and a simplified spelling): readable, found by either,
+    /// and an update of their aliases must drop one.
+    pub duplicate_aliases: Vec<String>,
 }
 
 impl Store {
@@ -36,7 +40,8 @@ impl Store {
     /// Recomputes every organisation's stored match keys with the current
     /// [`autointel_domain::match_key`] where they differ (rows written by an older binary,
     /// or before the key changed), and lists the organisations whose stored names break
-    /// the write rules (not NFC, or with invisible or direction-override characters): they
+    /// the write rules (not NFC, or with invisible or direction-override characters, or
+    /// aliases the current key makes one): they
     /// stay readable, as NFC, and are reported, never rewritten behind the client's back.
     /// Idempotent; safe beside older binaries, whose lookups still find both keys.
     pub async fn refresh_match_keys(&self) -> Result<MatchKeyReport> {
@@ -69,6 +74,11 @@ impl Store {
                     || autointel_domain::text::check_visible(n).is_err()
             }) {
                 report.breaking_rules.push(id.clone());
+            }
+            let mut duplicates = autointel_domain::Violations::new();
+            autointel_domain::check_distinct_aliases(&mut duplicates, "aliases", &wire.aliases);
+            if duplicates.finish().is_err() {
+                report.duplicate_aliases.push(id.clone());
             }
             let mut wanted: Vec<String> = names
                 .iter()

@@ -8,10 +8,12 @@
 mod fixtures;
 mod harness;
 
+mod chinese_names;
 mod deletes;
 mod names;
 mod operations;
 mod pagination;
 mod resources;
+mod successors;
 mod watch;
 mod writes;

@@ -163,10 +163,13 @@ async fn legacy_match_keys_are_recomputed_and_found_meanwhile() {
         .await
         .unwrap();
     let found = store
-        .lookup_organizations(&[
-            autointel_domain::match_key("Dongfeng  Nissan"),
-            autointel_domain::text::legacy_match_key("Dongfeng  Nissan"),
-        ])
+        .lookup_organizations(
+            &[
+                vec![autointel_domain::match_key("Dongfeng  Nissan")],
+                autointel_domain::text::legacy_match_keys("Dongfeng  Nissan"),
+            ]
+            .concat(),
+        )
         .await
         .unwrap();
     assert_eq!(found.len(), 1, "found by the legacy key meanwhile");

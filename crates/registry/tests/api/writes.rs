@@ -210,7 +210,8 @@ async fn bad_input_reports_every_field_violation_and_writes_nothing(db: &Db) {
             "organization_id",
             "organization.kind",
             "organization.english_name",
-            "organization.country_code"
+            "organization.country_code",
+            "organization.aliases[1]"
         ]
     );
     let err = c
