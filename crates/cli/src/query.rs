@@ -1,6 +1,6 @@
 //! The stats commands: build the request, call, print.
 
-use autointel_domain::{Date, Dimension, OrganizationId, SeriesKey};
+use autointel_domain::{Date, Dimension, OrganizationId, RollupMode, SeriesKey};
 use autointel_proto::convert::types::{date_to_wire, month_range_to_wire, series_key_to_wire};
 use autointel_proto::convert::{ResourceId, WireEnum};
 use autointel_proto::stats as wire;
@@ -442,7 +442,11 @@ pub async fn rollup(mut client: Stats, args: RollupArgs, format: Format) -> Outc
                     c.reason.clone(),
                 ]);
             }
-            t.note(format!("Rollup ({mode}): {}", total_text(r.total.as_ref())));
+            let label = match mode {
+                RollupMode::Gross => "Rollup".to_owned(),
+                other => format!("Rollup ({other})"),
+            };
+            t.note(format!("{label}: {}", total_text(r.total.as_ref())));
             if let Some(exact) = &r.exact_units
                 && exact.denominator != 1
             {
