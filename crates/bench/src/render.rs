@@ -1,0 +1,219 @@
+//! The results tables (BENCHMARKS.md's format) from each size's JSON.
+
+use std::io::Write as _;
+
+use serde_json::Value;
+
+use crate::{fmt_us, shapes};
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+fn check_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn render(report: &[(String, Value)]) -> String {
+    let mut s = String::new();
+    let mut w = |line: String| {
+        s.push_str(&line);
+        s.push('\n');
+    };
+    w("Shapes:\n".to_owned());
+    for shape in shapes::shapes().iter().filter(|s| !s.as_of) {
+        w(format!("- `{}`: {}", shape.name, shape.what));
+    }
+    w("- `…+asof`: the same, as known on 2024-02-20".to_owned());
+    for (size, r) in report {
+        w(format!(
+            "\n### {size}: {} figures, {} series, CSV {:.1} MB\n",
+            r["figures"],
+            r["series"],
+            f(&r["csv_bytes"]) / 1e6
+        ));
+        w("| shape | engine median | engine p99 | DuckDB 1T | DuckDB all | PG 1T | PG all | vs DuckDB 1T | vs DuckDB all | vs PG 1T | vs PG all | answers agree | targets |".to_owned());
+        w("|---|---|---|---|---|---|---|---|---|---|---|---|---|".to_owned());
+        let cores = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .to_string();
+        for shape in shapes::shapes() {
+            let e = &r["engine"][shape.name];
+            let em = f(&e["median_us"]);
+            let d1 = &r["duckdb"]["runs"]["1"][shape.name];
+            let dn = &r["duckdb"]["runs"][&cores][shape.name];
+            let p1 = &r["postgres"]["runs"]["1"][shape.name];
+            let pn = &r["postgres"]["runs"]["all"][shape.name];
+            let cell = |v: &Value| {
+                if v.is_null() {
+                    "–".to_owned()
+                } else {
+                    fmt_us(f(&v["median_us"]))
+                }
+            };
+            let ratio = |v: &Value| {
+                if v.is_null() {
+                    "–".to_owned()
+                } else {
+                    format!("{:.0}×", f(&v["median_us"]) / em)
+                }
+            };
+            let need = if shape.single_org { 10.0 } else { 1.0 };
+            let x = |v: &Value| f(&v["median_us"]) / em;
+            let duck_ok = [d1, dn].iter().all(|v| v.is_null() || x(v) >= need);
+            let pg_ok = [p1, pn].iter().all(|v| v.is_null() || x(v) >= 50.0);
+            let targets = match (duck_ok, pg_ok) {
+                (true, true) => "met".to_owned(),
+                (false, true) => format!("MISSED (DuckDB ≥{need:.0}×)"),
+                (true, false) => "MISSED (PG ≥50×)".to_owned(),
+                (false, false) => format!("MISSED (DuckDB ≥{need:.0}×, PG ≥50×)"),
+            };
+            let echeck = check_text(&e["check"]);
+            let agree = [d1, p1]
+                .iter()
+                .filter(|v| !v.is_null())
+                .all(|v| check_text(&v["check"]) == echeck);
+            w(format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                shape.name,
+                fmt_us(em),
+                fmt_us(f(&e["p99_us"])),
+                cell(d1),
+                cell(dn),
+                cell(p1),
+                cell(pn),
+                ratio(d1),
+                ratio(dn),
+                ratio(p1),
+                ratio(pn),
+                if agree { "yes" } else { "NO" },
+                targets
+            ));
+        }
+        let el = &r["engine_load"];
+        w(String::new());
+        w("| cost | value |".to_owned());
+        w("|---|---|".to_owned());
+        w(format!(
+            "| engine build from domain figures | {:.2} s ({:.0} figures/s) |",
+            f(&el["load_s"]),
+            f(&el["figures_per_s"])
+        ));
+        w(format!(
+            "| engine resident memory | {:.1} MB, {:.1} bytes/figure |",
+            f(&el["rss_delta_bytes"]) / 1e6,
+            f(&el["bytes_per_figure"])
+        ));
+        let snap = &r["engine_snapshot"];
+        if !snap.is_null() {
+            w(format!(
+                "| engine snapshot: write (synced) / read back | {:.2} s / {:.2} s, {:.1} MB, {:.1} bytes/figure |",
+                f(&snap["write_s"]),
+                f(&snap["read_s"]),
+                f(&snap["bytes"]) / 1e6,
+                f(&snap["bytes_per_figure"])
+            ));
+        }
+        for (label, key) in [
+            ("import CSV → SQLite (ours)", "import_sqlite"),
+            ("import CSV → PostgreSQL (ours)", "import_postgres"),
+        ] {
+            let v = &r[key];
+            if !v.is_null() {
+                w(format!(
+                    "| {label} | {:.2} s, {:.0} figures/s (parse {:.2} s, write {:.2} s) |",
+                    f(&v["seconds"]),
+                    f(&v["figures_per_s"]),
+                    f(&v["parse_s"]),
+                    f(&v["write_s"])
+                ));
+            }
+        }
+        let n = f(&r["figures"]);
+        if !r["postgres"].is_null() {
+            let c = f(&r["postgres"]["copy_s"]);
+            w(format!(
+                "| PostgreSQL COPY (same CSV) | {c:.2} s, {:.0} rows/s; ours/COPY = {:.2} |",
+                n / c,
+                f(&r["import_postgres"]["figures_per_s"]) / (n / c)
+            ));
+        }
+        if !r["duckdb"].is_null() {
+            let c = f(&r["duckdb"]["load_s"]);
+            w(format!(
+                "| DuckDB read_csv (same CSV) | {c:.2} s, {:.0} rows/s |",
+                n / c
+            ));
+        }
+        let sv = &r["service"];
+        if !sv.is_null() {
+            w(format!(
+                "| stats-server start-up (SQLite → engine, until serving) | {:.2} s |",
+                f(&sv["startup_s"])
+            ));
+            w(format!(
+                "| stats-server resident memory after load | {:.1} MB, {:.1} bytes/figure |",
+                f(&sv["server_rss_bytes"]) / 1e6,
+                f(&sv["server_rss_bytes"]) / n
+            ));
+            let duck = &r["duckdb"]["restart"];
+            w(format!(
+                "| stats-server restart with its snapshot (SQLite), spawn → first YoY answer | {:.2} s ({:.1} MB snapshot; {:.1} bytes/figure resident) |",
+                f(&sv["restart_s"]),
+                f(&sv["snapshot_bytes"]) / 1e6,
+                f(&sv["restart_rss_bytes"]) / n
+            ));
+            if !duck.is_null() {
+                w(format!(
+                    "| DuckDB opening its persisted database → first YoY answer | {:.2} s in process ({:.2} s with the interpreter's start), {:.1} MB file; ours/DuckDB = {:.2} |",
+                    f(&duck["open_and_answer_s"]),
+                    f(&duck["process_s"]),
+                    f(&duck["bytes"]) / 1e6,
+                    f(&sv["restart_s"]) / f(&duck["open_and_answer_s"])
+                ));
+            }
+            let pg = &r["service_postgres"];
+            if !pg.is_null() {
+                w(format!(
+                    "| stats-server on PostgreSQL: full load / a new replica with the snapshot in PostgreSQL, spawn → first answer | {:.2} s / {:.2} s ({:.1} MB snapshot) |",
+                    f(&pg["full_load_s"]),
+                    f(&pg["replica_start_s"]),
+                    f(&pg["snapshot_bytes"]) / 1e6
+                ));
+            }
+            w(String::new());
+            w(
+                "| service (h2load) | req/s | p50 | p90 | p99 | bytes/response | grpc-status |"
+                    .to_owned(),
+            );
+            w("|---|---|---|---|---|---|---|".to_owned());
+            for key in ["ceiling", "stats_health", "stats_yoy"] {
+                let h = &sv[key];
+                if h.is_null() {
+                    continue;
+                }
+                w(format!(
+                    "| {} | {:.0} | {} | {} | {} | {} | {} |",
+                    h["label"].as_str().unwrap_or(key),
+                    f(&h["rps"]),
+                    fmt_us(f(&h["p50_us"])),
+                    fmt_us(f(&h["p90_us"])),
+                    fmt_us(f(&h["p99_us"])),
+                    h["bytes_per_response"],
+                    check_text(&h["grpc_status"])
+                ));
+            }
+            w(format!(
+                "\nservice throughput ratio (stats YoY / bare tonic ceiling): {:.0}%; \
+                 stats-server's own stack on a trivial call / ceiling: {:.0}%",
+                100.0 * f(&sv["stats_yoy"]["rps"]) / f(&sv["ceiling"]["rps"]),
+                100.0 * f(&sv["stats_health"]["rps"]) / f(&sv["ceiling"]["rps"])
+            ));
+        }
+    }
+    let _ = std::io::stdout().flush();
+    s
+}
