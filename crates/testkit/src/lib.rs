@@ -38,6 +38,7 @@ pub mod backend;
 mod database;
 pub mod disk;
 pub mod grpc_web;
+pub mod metrics;
 pub mod pki;
 pub mod settings;
 

@@ -9,7 +9,7 @@ use autointel_proto::registry as wire;
 use autointel_proto::registry::registry_service_client::RegistryServiceClient;
 use autointel_registry::{Application, Settings};
 use autointel_server::settings::Secret;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use autointel_testkit::metrics::{sample, scrape};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
@@ -203,29 +203,6 @@ async fn health_turns_not_serving_on_shutdown_before_connections_drain() {
             .is_err(),
         "a stopped server refuses connections"
     );
-}
-
-/// GET /metrics over plain HTTP/1.1.
-pub(super) async fn scrape(addr: SocketAddr) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.unwrap();
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    text
-}
-
-/// The value of the first sample of `metric` whose line contains every fragment.
-pub(super) fn sample(text: &str, metric: &str, fragments: &[&str]) -> f64 {
-    text.lines()
-        .filter(|line| line.starts_with(metric))
-        .find(|line| fragments.iter().all(|f| line.contains(f)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use autointel_proto::registry::registry_service_client::RegistryServiceClient;
 use autointel_proto::stats::stats_service_client::StatsServiceClient;
 use autointel_stats::{Application, Settings};
+pub(crate) use autointel_testkit::metrics::{sample, scrape};
 use autointel_testkit::{Backend, TestDatabase};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -138,30 +139,6 @@ pub(crate) async fn spawn_stats_with(
         .await
         .unwrap();
     (stats, stats_stop, metrics)
-}
-
-/// The text of a metrics endpoint.
-pub(crate) async fn scrape(addr: SocketAddr) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.unwrap();
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    text
-}
-
-/// The value of the first sample of `metric` whose line holds every fragment (0 if none).
-pub(crate) fn sample(text: &str, metric: &str, fragments: &[&str]) -> f64 {
-    text.lines()
-        .filter(|line| line.starts_with(metric))
-        .find(|line| fragments.iter().all(|f| line.contains(f)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 impl Drop for Stack {

@@ -219,32 +219,36 @@ impl Engine {
         let n = period.len_months() as usize;
         let mut gaps = vec![false; n];
         let mut partial = false;
+        // Each organisation's own total, once.
+        let totals: Vec<_> = order
+            .iter()
+            .map(|&org| {
+                let series = self.series_of(&dims(org));
+                (series, self.total_in(series, period, as_of_code))
+            })
+            .collect();
         // Consolidated and equity share recompute the group from its entities: a figure
         // reported at several levels counts at the lowest level that reports it (whose
         // stake is known), so how a parent reported (gross or not) cannot skew the mode.
         let mut reports_below: HashSet<&OrganizationId> = HashSet::new();
         if mode != RollupMode::Gross {
+            let reports: HashSet<&OrganizationId> = order
+                .iter()
+                .zip(&totals)
+                .filter(|(org, (_, (own, _)))| own.units.is_some() && weights.weight(org).is_ok())
+                .map(|(&org, _)| org)
+                .collect();
             for &org in order.iter().rev() {
                 let below = children.get(org).is_some_and(|cs| {
-                    cs.iter().any(|&c| {
-                        c != &root
-                            && (reports_below.contains(c)
-                                || (weights.weight(c).is_ok()
-                                    && self
-                                        .total_in(self.series_of(&dims(c)), period, as_of_code)
-                                        .0
-                                        .units
-                                        .is_some()))
-                    })
+                    cs.iter()
+                        .any(|&c| c != &root && (reports_below.contains(c) || reports.contains(c)))
                 });
                 if below {
                     reports_below.insert(org);
                 }
             }
         }
-        for &org in &order {
-            let series = self.series_of(&dims(org));
-            let (own, rows) = self.total_in(series, period, as_of_code);
+        for (&org, (series, (own, rows))) in order.iter().zip(totals) {
             let including = parents.get(org).and_then(|ps| {
                 ps.iter().find_map(|p| match state.get(p) {
                     Some(State::Counted) => Some((*p).clone()),
