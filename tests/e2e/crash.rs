@@ -34,7 +34,7 @@ use tokio::sync::Mutex;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::harness::{Backend, Options, Stack, Stop, on_each_backend};
+use crate::harness::{Backend, Options, Stack, Stop, all_figures, on_each_backend};
 
 on_each_backend!(acknowledged_writes_survive_sigkill_exactly_once);
 
@@ -332,29 +332,6 @@ async fn retry_until_acknowledged(
             }
             Err(status) => panic!("retry of {op:?} failed: {status:?}"),
         }
-    }
-}
-
-/// Every stored figure, page by page.
-async fn all_figures(stats: &mut StatsServiceClient<Channel>) -> Vec<swire::SalesFigure> {
-    let mut figures = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = stats
-            .list_sales_figures(swire::ListSalesFiguresRequest {
-                page_size: 1000,
-                page_token: page_token.clone(),
-                include_superseded: true,
-                ..Default::default()
-            })
-            .await
-            .expect("ListSalesFigures")
-            .into_inner();
-        figures.extend(page.sales_figures);
-        if page.next_page_token.is_empty() {
-            return figures;
-        }
-        page_token = page.next_page_token;
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use autointel_proto::registry::registry_service_client::RegistryServiceClient;
 use autointel_proto::stats::stats_service_client::StatsServiceClient;
+use autointel_proto::stats::{self as swire};
 use autointel_testkit::PostgresSchema;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
@@ -613,6 +614,34 @@ impl Stack {
     /// A stats client.
     pub async fn stats_client(&self) -> StatsServiceClient<Channel> {
         StatsServiceClient::new(channel(&self.stats.url()).await.expect("stats"))
+    }
+
+    /// Every figure stats holds, superseded ones included.
+    pub async fn all_figures(&self) -> Vec<swire::SalesFigure> {
+        all_figures(&mut self.stats_client().await).await
+    }
+}
+
+/// Every stored figure, superseded ones included, page by page.
+pub async fn all_figures(stats: &mut StatsServiceClient<Channel>) -> Vec<swire::SalesFigure> {
+    let mut figures = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = stats
+            .list_sales_figures(swire::ListSalesFiguresRequest {
+                page_size: 1000,
+                page_token: page_token.clone(),
+                include_superseded: true,
+                ..Default::default()
+            })
+            .await
+            .expect("ListSalesFigures")
+            .into_inner();
+        figures.extend(page.sales_figures);
+        if page.next_page_token.is_empty() {
+            return figures;
+        }
+        page_token = page.next_page_token;
     }
 }
 

@@ -1,7 +1,6 @@
 //! `autointel import` of bad files: each bad row reported with its line and reason, a
 //! non-zero exit code, and nothing written.
 
-use autointel_proto::stats as swire;
 
 use crate::flows::HEADER;
 use crate::harness::{Backend, Stack, on_each_backend};
@@ -11,27 +10,11 @@ on_each_backend!(
     rows_the_server_rejects_are_reported_by_line_and_nothing_is_written,
 );
 
-/// Every stored figure, superseded ones included.
-async fn all_figures(stack: &Stack) -> Vec<swire::SalesFigure> {
-    stack
-        .stats_client()
-        .await
-        .list_sales_figures(swire::ListSalesFiguresRequest {
-            page_size: 1000,
-            include_superseded: true,
-            ..Default::default()
-        })
-        .await
-        .expect("ListSalesFigures")
-        .into_inner()
-        .sales_figures
-}
-
 const GOOD: &str = "nissan-china,retail,total,CN,all,all,2023-05,50000,,,article-nissan-china-exports-2023,final,2023-06-10,";
 
 async fn bad_csv_rows_are_reported_by_line_and_nothing_is_written(backend: Backend) {
     let stack = Stack::start(&backend, true).await;
-    let before = all_figures(&stack).await;
+    let before = stack.all_figures().await;
     assert_eq!(before.len(), 2, "the seed figures");
 
     let path = stack.dir.path().join("bad.csv");
@@ -53,7 +36,7 @@ async fn bad_csv_rows_are_reported_by_line_and_nothing_is_written(backend: Backe
     assert!(!out.stderr.contains("line 2"), "{out}");
     assert!(!out.stderr.contains("line 3"), "{out}");
 
-    assert_eq!(all_figures(&stack).await, before, "nothing was written");
+    assert_eq!(stack.all_figures().await, before, "nothing was written");
     let total = stack.cli().run(&[
         "total",
         "--org",
@@ -71,7 +54,7 @@ async fn bad_csv_rows_are_reported_by_line_and_nothing_is_written(backend: Backe
 
 async fn rows_the_server_rejects_are_reported_by_line_and_nothing_is_written(backend: Backend) {
     let stack = Stack::start(&backend, true).await;
-    let before = all_figures(&stack).await;
+    let before = stack.all_figures().await;
 
     // Well-formed, but the organisation does not exist in the registry.
     let path = stack.dir.path().join("unknown-org.csv");
@@ -87,5 +70,5 @@ async fn rows_the_server_rejects_are_reported_by_line_and_nothing_is_written(bac
     // FAILED_PRECONDITION → exit 5, naming the organisation.
     assert_eq!(out.code, 5, "{out}");
     assert!(out.stderr.contains("no-such-organization"), "{out}");
-    assert_eq!(all_figures(&stack).await, before, "nothing was written");
+    assert_eq!(stack.all_figures().await, before, "nothing was written");
 }

@@ -2,7 +2,6 @@
 //! again on the same SQLite files (or PostgreSQL schemas) answer everything as before.
 
 use autointel_proto::registry as rwire;
-use autointel_proto::stats as swire;
 
 use crate::flows::{create_org, import_rows, link};
 use crate::harness::{Backend, Stack, Stop, on_each_backend};
@@ -38,19 +37,7 @@ async fn snapshot(stack: &Stack) -> (Vec<String>, Vec<String>, usize, String, St
         .map(|r| format!("{} -> {}", r.parent, r.child))
         .collect();
     relationships.sort();
-    let figures = stack
-        .stats_client()
-        .await
-        .list_sales_figures(swire::ListSalesFiguresRequest {
-            page_size: 1000,
-            include_superseded: true,
-            ..Default::default()
-        })
-        .await
-        .expect("ListSalesFigures")
-        .into_inner()
-        .sales_figures
-        .len();
+    let figures = stack.all_figures().await.len();
     let cli = stack.cli();
     let compare = cli.table(&[
         "compare",

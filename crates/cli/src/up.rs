@@ -165,10 +165,10 @@ pub async fn run(args: UpArgs) -> Result<(), Failure> {
 
     // A local stack on 127.0.0.1: serving without tokens is its explicit choice.
     let mut registry_settings = autointel_registry::Settings::default();
-    registry_settings.auth.disabled = true;
-    registry_settings.server.listen_address =
+    registry_settings.common.auth.disabled = true;
+    registry_settings.common.server.listen_address =
         SocketAddr::from(([127, 0, 0, 1], args.registry_port));
-    registry_settings.database.url = sqlite_url(&registry_db);
+    registry_settings.common.database.url = sqlite_url(&registry_db);
     let registry = autointel_registry::Application::build(registry_settings)
         .await
         .map_err(|e| startup_failure("the registry", e))?;
@@ -177,9 +177,10 @@ pub async fn run(args: UpArgs) -> Result<(), Failure> {
     let registry_task = tokio::spawn(registry.serve_until(until(stop_rx.clone())));
 
     let mut stats_settings = autointel_stats::Settings::default();
-    stats_settings.auth.disabled = true;
-    stats_settings.server.listen_address = SocketAddr::from(([127, 0, 0, 1], args.stats_port));
-    stats_settings.database.url = sqlite_url(&stats_db);
+    stats_settings.common.auth.disabled = true;
+    stats_settings.common.server.listen_address =
+        SocketAddr::from(([127, 0, 0, 1], args.stats_port));
+    stats_settings.common.database.url = sqlite_url(&stats_db);
     stats_settings.registry.endpoint = registry_url.clone();
     let stats = match autointel_stats::Application::build(stats_settings).await {
         Ok(stats) => stats,

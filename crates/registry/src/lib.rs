@@ -16,6 +16,6 @@ pub mod startup;
 pub mod store;
 
 pub use error::RegistryError;
-pub use settings::Settings;
+pub use settings::{ServiceSettings, Settings};
 pub use startup::{Application, StartupError};
 pub use store::Store;

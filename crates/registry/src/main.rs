@@ -24,14 +24,11 @@ async fn main() {
     } else {
         Vec::new()
     };
-    let (settings, _telemetry) = autointel_server::cli::settings(
+    let (settings, _telemetry) = autointel_server::cli::settings::<Settings>(
         PROGRAM,
         "autointel-registry",
         &flags.common,
         extra,
-        Settings::load,
-        Settings::validate,
-        |s| &s.log,
     );
     let app = Application::build(settings)
         .await

@@ -1,12 +1,8 @@
 //! Service settings, layered: defaults < TOML file (`--config`) < `AUTOINTEL_<SECTION>__<KEY>`
 //! env < flags. Every key is documented in OPERATIONS.md.
 
-use std::path::Path;
-
-use autointel_server::config::{LoadError, Value};
-use autointel_server::settings::{
-    AuthSettings, DatabaseSettings, LogSettings, ServerSettings, TlsSettings,
-};
+pub use autointel_server::config::ServiceSettings;
+use autointel_server::settings::CommonSettings;
 use serde::{Deserialize, Serialize};
 
 /// `[seed]`.
@@ -40,16 +36,9 @@ impl Default for WatchSettings {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// `[server]`: listeners, limits, shutdown.
-    pub server: ServerSettings,
-    /// `[database]`.
-    pub database: DatabaseSettings,
-    /// `[log]`.
-    pub log: LogSettings,
-    /// `[auth]`.
-    pub auth: AuthSettings,
-    /// `[tls]`.
-    pub tls: TlsSettings,
+    /// `[server]`, `[database]`, `[log]`, `[auth]`, `[tls]`.
+    #[serde(flatten)]
+    pub common: CommonSettings,
     /// `[seed]`.
     pub seed: SeedSettings,
     /// `[watch]`.
@@ -59,64 +48,29 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            server: ServerSettings {
-                // off unless configured: a fixed port would clash between local instances
-                metrics_address: None,
-                ..ServerSettings::on_ports(50051, 9090)
-            },
-            database: DatabaseSettings::sqlite_file("autointel-registry.db"),
-            log: LogSettings::default(),
-            auth: AuthSettings::default(),
-            tls: TlsSettings::default(),
+            common: CommonSettings::for_service(50051, "autointel-registry.db"),
             seed: SeedSettings::default(),
             watch: WatchSettings::default(),
         }
     }
 }
 
-impl Settings {
-    /// Defaults < `file` < `AUTOINTEL_…` env < `overrides` (dotted keys, from flags).
-    pub fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, LoadError> {
-        autointel_server::config::load(file, autointel_server::config::ENV_PREFIX, overrides)
+impl ServiceSettings for Settings {
+    fn common(&self) -> &CommonSettings {
+        &self.common
     }
 
-    /// Every problem with these settings, one line each.
-    pub fn validate(&self) -> Result<(), Vec<String>> {
-        let mut problems = Vec::new();
-        self.server.validate(&mut problems);
-        self.database.validate(&mut problems);
-        self.log.validate(&mut problems);
-        self.tls.validate("tls", &mut problems);
-        self.auth.validate(&mut problems);
+    fn common_mut(&mut self) -> &mut CommonSettings {
+        &mut self.common
+    }
+
+    fn validate_own(&self, problems: &mut Vec<String>) {
         if self.watch.max_subscribers == 0 {
             problems.push("watch.max_subscribers must be at least 1".to_owned());
         }
         if self.watch.poll_interval_ms == 0 {
             problems.push("watch.poll_interval_ms must be at least 1".to_owned());
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
-    }
-}
-
-impl autointel_server::config::ServiceSettings for Settings {
-    fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, LoadError> {
-        Settings::load(file, overrides)
-    }
-
-    fn validate(&self) -> Result<(), Vec<String>> {
-        Settings::validate(self)
-    }
-
-    fn common(&self) -> (&ServerSettings, &DatabaseSettings, &TlsSettings) {
-        (&self.server, &self.database, &self.tls)
-    }
-
-    fn common_mut(&mut self) -> (&mut ServerSettings, &mut DatabaseSettings, &mut TlsSettings) {
-        (&mut self.server, &mut self.database, &mut self.tls)
     }
 }
 

@@ -12,7 +12,7 @@ use tonic::service::Routes;
 
 use crate::error::{ERROR_DOMAIN, RegistryError};
 use crate::service::{EventFeed, RegistryApi};
-use crate::settings::{Settings, WatchSettings};
+use crate::settings::{ServiceSettings, Settings, WatchSettings};
 use crate::store::Store;
 
 /// Fully-qualified name of the registry service, as health checks know it.
@@ -64,17 +64,20 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         settings.validate().map_err(StartupError::InvalidSettings)?;
         let mut server = Server::bind(
-            &settings.server,
-            &settings.auth,
-            &settings.tls,
+            &settings.common.server,
+            &settings.common.auth,
+            &settings.common.tls,
             ServiceInfo {
                 error_domain: ERROR_DOMAIN,
                 descriptor_set: autointel_proto::FILE_DESCRIPTOR_SET,
             },
         )
         .await?;
-        let store =
-            Store::connect_with(&settings.database.url, settings.database.max_connections).await?;
+        let store = Store::connect_with(
+            &settings.common.database.url,
+            settings.common.database.max_connections,
+        )
+        .await?;
         server.watch_store(StoreWatch {
             writability: store.writability().clone(),
             pool: store.pool().clone(),
@@ -123,7 +126,7 @@ impl Application {
         Ok(Self {
             server,
             store,
-            max_message_bytes: settings.server.max_message_bytes,
+            max_message_bytes: settings.common.server.max_message_bytes,
             watch: settings.watch.clone(),
         })
     }

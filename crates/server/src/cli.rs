@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::config::Value;
+use crate::config::{ServiceSettings, Value};
 
 /// Flags every server takes; each overrides the file and `AUTOINTEL_…` env (see
 /// OPERATIONS.md).
@@ -41,26 +41,23 @@ impl CommonFlags {
     }
 }
 
-/// Loads settings with `load` (file, env, the flags' overrides), validates them with
-/// `validate` and installs logging for `service`; a problem exits with status 2, each
-/// printed once. The returned guard keeps the trace exporter running.
-pub fn settings<S>(
+/// Loads a service's settings (file, env, the flags' overrides and `extra`), validates
+/// them and installs logging for `service`; a problem exits with status 2, each printed
+/// once. The returned guard keeps the trace exporter running.
+pub fn settings<S: ServiceSettings>(
     program: &str,
     service: &'static str,
     flags: &CommonFlags,
     extra: Vec<(&'static str, Value)>,
-    load: impl FnOnce(Option<&std::path::Path>, &[(&str, Value)]) -> Result<S, crate::config::LoadError>,
-    validate: impl FnOnce(&S) -> Result<(), Vec<String>>,
-    log: impl FnOnce(&S) -> &crate::settings::LogSettings,
 ) -> (S, crate::telemetry::TelemetryGuard) {
     let mut overrides = flags.overrides();
     overrides.extend(extra);
-    let settings = load(flags.config.as_deref(), &overrides)
+    let settings = S::load(flags.config.as_deref(), &overrides)
         .unwrap_or_else(|e| crate::exit_invalid(program, &e.problems()));
-    if let Err(problems) = validate(&settings) {
+    if let Err(problems) = settings.validate() {
         crate::exit_invalid(program, &problems);
     }
-    let guard = crate::telemetry::init(log(&settings), service)
+    let guard = crate::telemetry::init(&settings.common().log, service)
         .unwrap_or_else(|e| crate::exit_invalid(program, &[e.to_string()]));
     (settings, guard)
 }

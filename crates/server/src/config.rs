@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::settings::{DatabaseSettings, ServerSettings, TlsSettings};
+use crate::settings::CommonSettings;
 
 pub use config::Value;
 
@@ -295,17 +295,32 @@ mod tests {
     }
 }
 
-/// What every service's settings offer, so that the behaviour they share is checked once
-/// ([`checks`]) for both services.
+/// What every service's settings offer, so that loading, validation and the behaviour they
+/// share are written and checked ([`checks`]) once for both services.
 pub trait ServiceSettings: Serialize + DeserializeOwned + Default {
-    /// Defaults < `file` < `AUTOINTEL_…` env < `overrides`.
-    fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, LoadError>;
-    /// Every problem, one line each.
-    fn validate(&self) -> Result<(), Vec<String>>;
-    /// `[server]`, `[database]` and `[tls]`.
-    fn common(&self) -> (&ServerSettings, &DatabaseSettings, &TlsSettings);
+    /// The sections every service has.
+    fn common(&self) -> &CommonSettings;
     /// The same, to change.
-    fn common_mut(&mut self) -> (&mut ServerSettings, &mut DatabaseSettings, &mut TlsSettings);
+    fn common_mut(&mut self) -> &mut CommonSettings;
+    /// Pushes a line for every problem in the service's own sections.
+    fn validate_own(&self, problems: &mut Vec<String>);
+
+    /// Defaults < `file` < `AUTOINTEL_…` env < `overrides` (dotted keys, from flags).
+    fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, LoadError> {
+        load(file, ENV_PREFIX, overrides)
+    }
+
+    /// Every problem with these settings, one line each.
+    fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        self.common().validate(&mut problems);
+        self.validate_own(&mut problems);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
 }
 
 /// Checks of the settings behaviour both services share; each service's tests call them
@@ -339,7 +354,7 @@ pub mod checks {
                 .all(|p| p.contains("/var/run/secrets/autointel/")),
             "{problems:#?}"
         );
-        assert_eq!(settings.common().0.shutdown_grace_seconds, 20);
+        assert_eq!(settings.common().server.shutdown_grace_seconds, 20);
         let unknown = super::unknown_keys(configmap, &settings).expect("parse the ConfigMap");
         assert!(
             unknown.is_empty(),
@@ -353,7 +368,7 @@ pub mod checks {
         let overrides = [("server.listen_address", Value::from("127.0.0.1:2"))];
         let settings: S =
             with_file("layers", file, |p| S::load(Some(p), &overrides)).expect("the settings load");
-        let (server, database, _) = settings.common();
+        let (server, database) = (&settings.common().server, &settings.common().database);
         assert_eq!(server.listen_address.port(), 2);
         assert_eq!(server.max_concurrent_requests, 7);
         assert_eq!(database.url, "sqlite::memory:");
@@ -363,12 +378,10 @@ pub mod checks {
     /// Validation lists every problem, not just the first.
     pub fn validation_lists_every_problem<S: ServiceSettings>() {
         let mut settings = S::default();
-        {
-            let (server, database, tls) = settings.common_mut();
-            server.max_concurrent_requests = 0;
-            database.url = "mysql://x".to_owned();
-            tls.cert_file = Some("/nonexistent/cert.pem".into());
-        }
+        let common = settings.common_mut();
+        common.server.max_concurrent_requests = 0;
+        common.database.url = "mysql://x".to_owned();
+        common.tls.cert_file = Some("/nonexistent/cert.pem".into());
         let problems = settings.validate().expect_err("invalid settings");
         assert!(problems.len() >= 4, "{problems:#?}");
         for key in [

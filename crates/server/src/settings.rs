@@ -13,6 +13,47 @@ use serde::{Deserialize, Serialize};
 
 const MIB: usize = 1024 * 1024;
 
+/// The sections every service has, flattened into its settings (`[server]`, `[database]`,
+/// `[log]`, `[auth]`, `[tls]` at the top level of the file).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommonSettings {
+    /// `[server]`: listeners, limits, shutdown.
+    pub server: ServerSettings,
+    /// `[database]`.
+    pub database: DatabaseSettings,
+    /// `[log]`.
+    pub log: LogSettings,
+    /// `[auth]`.
+    pub auth: AuthSettings,
+    /// `[tls]`.
+    pub tls: TlsSettings,
+}
+
+impl CommonSettings {
+    /// A service's defaults: gRPC on `grpc`, an SQLite file `database_file`, `/metrics` off
+    /// unless configured (a fixed port would clash between local instances).
+    pub fn for_service(grpc: u16, database_file: &str) -> Self {
+        Self {
+            server: ServerSettings {
+                metrics_address: None,
+                ..ServerSettings::on_ports(grpc, 0)
+            },
+            database: DatabaseSettings::sqlite_file(database_file),
+            ..Self::default()
+        }
+    }
+
+    /// Pushes a line for every problem in the shared sections.
+    pub fn validate(&self, problems: &mut Vec<String>) {
+        self.server.validate(problems);
+        self.database.validate(problems);
+        self.log.validate(problems);
+        self.tls.validate("tls", problems);
+        self.auth.validate(problems);
+    }
+}
+
 /// `[server]`: listeners, limits and shutdown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -31,7 +31,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::server::HealthReporter;
 
 pub use error::{StartupError, StatsError};
-pub use settings::Settings;
+pub use settings::{ServiceSettings, Settings};
 
 use crate::engine::Engine;
 use crate::metrics::StatsMetrics;
@@ -170,9 +170,9 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         settings.validate().map_err(StartupError::InvalidSettings)?;
         let mut server = Server::bind(
-            &settings.server,
-            &settings.auth,
-            &settings.tls,
+            &settings.common.server,
+            &settings.common.auth,
+            &settings.common.tls,
             ServiceInfo {
                 error_domain: error::ERROR_DOMAIN,
                 descriptor_set: autointel_proto::FILE_DESCRIPTOR_SET,
@@ -180,8 +180,11 @@ impl Application {
         )
         .await?;
         let connection = registry_connection(&settings)?;
-        let store =
-            Store::connect(&settings.database.url, settings.database.max_connections).await?;
+        let store = Store::connect(
+            &settings.common.database.url,
+            settings.common.database.max_connections,
+        )
+        .await?;
         store.migrate().await?;
         let metrics = StatsMetrics::default();
         let registry = RegistryClient::new(connection, metrics.clone())?;
@@ -208,11 +211,11 @@ impl Application {
             state,
             snapshots,
             ready,
-            credentials_reload: Duration::from_secs(settings.auth.reload_interval_seconds),
+            credentials_reload: Duration::from_secs(settings.common.auth.reload_interval_seconds),
             settings: settings.clone(),
             refresh_interval: settings.refresh_interval(),
             probe_interval: Duration::from_millis(settings.registry.refresh_interval_ms),
-            max_message_bytes: settings.server.max_message_bytes,
+            max_message_bytes: settings.common.server.max_message_bytes,
             max_import_message_bytes: settings.import.max_message_bytes,
         })
     }

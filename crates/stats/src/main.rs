@@ -24,14 +24,11 @@ async fn main() {
         .iter()
         .map(|endpoint| ("registry.endpoint", endpoint.clone().into()))
         .collect();
-    let (settings, _telemetry) = autointel_server::cli::settings(
+    let (settings, _telemetry) = autointel_server::cli::settings::<Settings>(
         PROGRAM,
         "autointel-stats",
         &flags.common,
         extra,
-        Settings::load,
-        Settings::validate,
-        |s| &s.log,
     );
     let app = Application::build(settings)
         .await

@@ -1,14 +1,11 @@
 //! Service settings, layered: defaults < TOML file (`--config`) < `AUTOINTEL_<SECTION>__<KEY>`
 //! env < flags. Every key is documented in OPERATIONS.md.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use autointel_server::config::{LoadError, Value};
-use autointel_server::settings::{
-    AuthSettings, ClientTlsSettings, DatabaseSettings, LogSettings, Secret, ServerSettings,
-    TlsSettings,
-};
+pub use autointel_server::config::ServiceSettings;
+use autointel_server::settings::{ClientTlsSettings, CommonSettings, Secret};
 use serde::{Deserialize, Serialize};
 
 /// How stats spreads its calls over the registry's replicas.
@@ -128,16 +125,9 @@ impl Default for ImportSettings {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// `[server]`: listeners, limits, shutdown.
-    pub server: ServerSettings,
-    /// `[database]`.
-    pub database: DatabaseSettings,
-    /// `[log]`.
-    pub log: LogSettings,
-    /// `[auth]`.
-    pub auth: AuthSettings,
-    /// `[tls]`.
-    pub tls: TlsSettings,
+    /// `[server]`, `[database]`, `[log]`, `[auth]`, `[tls]`.
+    #[serde(flatten)]
+    pub common: CommonSettings,
     /// `[registry]`.
     pub registry: RegistrySettings,
     /// `[engine]`.
@@ -149,15 +139,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            server: ServerSettings {
-                // off unless configured: a fixed port would clash between local instances
-                metrics_address: None,
-                ..ServerSettings::on_ports(50052, 9091)
-            },
-            database: DatabaseSettings::sqlite_file("autointel-stats.db"),
-            log: LogSettings::default(),
-            auth: AuthSettings::default(),
-            tls: TlsSettings::default(),
+            common: CommonSettings::for_service(50052, "autointel-stats.db"),
             registry: RegistrySettings::default(),
             engine: EngineSettings::default(),
             import: ImportSettings::default(),
@@ -165,20 +147,16 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
-    /// Defaults < `file` < `AUTOINTEL_…` env < `overrides` (dotted keys, from flags).
-    pub fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, LoadError> {
-        autointel_server::config::load(file, autointel_server::config::ENV_PREFIX, overrides)
+impl ServiceSettings for Settings {
+    fn common(&self) -> &CommonSettings {
+        &self.common
     }
 
-    /// Every problem with these settings, one line each.
-    pub fn validate(&self) -> Result<(), Vec<String>> {
-        let mut problems = Vec::new();
-        self.server.validate(&mut problems);
-        self.database.validate(&mut problems);
-        self.log.validate(&mut problems);
-        self.tls.validate("tls", &mut problems);
-        self.auth.validate(&mut problems);
+    fn common_mut(&mut self) -> &mut CommonSettings {
+        &mut self.common
+    }
+
+    fn validate_own(&self, problems: &mut Vec<String>) {
         let registry = &self.registry;
         let https = registry.endpoint.starts_with("https://");
         if !(registry.endpoint.starts_with("http://") || https) {
@@ -200,12 +178,12 @@ impl Settings {
         if !https && registry.tls != ClientTlsSettings::default() {
             problems.push("registry.tls is set but registry.endpoint is not https://".to_owned());
         }
-        registry.tls.validate("registry.tls", &mut problems);
+        registry.tls.validate("registry.tls", problems);
         autointel_server::settings::file_exists(
             "registry",
             "token_file",
             registry.token_file.as_ref(),
-            &mut problems,
+            problems,
         );
         for (key, value) in [
             ("registry.timeout_ms", registry.timeout_ms),
@@ -227,18 +205,15 @@ impl Settings {
         if self.import.max_figures == 0 {
             problems.push("import.max_figures must be at least 1".to_owned());
         }
-        if self.import.max_message_bytes < self.server.max_message_bytes {
+        if self.import.max_message_bytes < self.common.server.max_message_bytes {
             problems.push(
                 "import.max_message_bytes must be at least server.max_message_bytes".to_owned(),
             );
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
     }
+}
 
+impl Settings {
     /// `registry.timeout_ms` as a duration.
     pub fn registry_timeout(&self) -> Duration {
         Duration::from_millis(self.registry.timeout_ms)
@@ -252,24 +227,6 @@ impl Settings {
     /// `engine.refresh_interval_ms` as a duration.
     pub fn refresh_interval(&self) -> Duration {
         Duration::from_millis(self.engine.refresh_interval_ms)
-    }
-}
-
-impl autointel_server::config::ServiceSettings for Settings {
-    fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, LoadError> {
-        Settings::load(file, overrides)
-    }
-
-    fn validate(&self) -> Result<(), Vec<String>> {
-        Settings::validate(self)
-    }
-
-    fn common(&self) -> (&ServerSettings, &DatabaseSettings, &TlsSettings) {
-        (&self.server, &self.database, &self.tls)
-    }
-
-    fn common_mut(&mut self) -> (&mut ServerSettings, &mut DatabaseSettings, &mut TlsSettings) {
-        (&mut self.server, &mut self.database, &mut self.tls)
     }
 }
 

@@ -75,7 +75,7 @@ impl Snapshots {
     /// The policy the settings give for the store at `database.url`.
     pub fn new(settings: &Settings, backend: Backend) -> Self {
         let engine = &settings.engine;
-        let url = &settings.database.url;
+        let url = &settings.common.database.url;
         let place = if !engine.snapshots {
             None
         } else if let Some(path) = &engine.snapshot_path {

@@ -41,6 +41,7 @@ pub mod grpc_web;
 pub mod metrics;
 pub mod pki;
 pub mod settings;
+pub mod status;
 
 use std::fmt;
 use std::future::Future;

@@ -13,11 +13,11 @@ pub fn registry_settings_for(
     database_url: &str,
 ) -> autointel_registry::Settings {
     let mut settings = autointel_registry::Settings::default();
-    settings.auth.disabled = true;
-    settings.server.listen_address = listen_address;
+    settings.common.auth.disabled = true;
+    settings.common.server.listen_address = listen_address;
     // A fixed metrics port would clash between stacks running side by side.
-    settings.server.metrics_address = None;
-    settings.database.url = database_url.to_owned();
+    settings.common.server.metrics_address = None;
+    settings.common.database.url = database_url.to_owned();
     settings.seed.load = false;
     settings
 }
@@ -30,10 +30,10 @@ pub fn stats_settings_for(
     registry_endpoint: &str,
 ) -> autointel_stats::Settings {
     let mut settings = autointel_stats::Settings::default();
-    settings.auth.disabled = true;
-    settings.server.listen_address = listen_address;
-    settings.server.metrics_address = None;
-    settings.database.url = database_url.to_owned();
+    settings.common.auth.disabled = true;
+    settings.common.server.listen_address = listen_address;
+    settings.common.server.metrics_address = None;
+    settings.common.database.url = database_url.to_owned();
     settings.registry.endpoint = registry_endpoint.to_owned();
     settings
 }

@@ -5,27 +5,19 @@
 
 use autointel_proto::registry::{self as wire, event_participant::Participant as P};
 use tonic::Code;
-use tonic_types::StatusExt;
 
 use crate::fixtures::{
-    Client, create_event, create_org, create_source, event, fields, month, months, next, reason,
-    supply_partnership,
+    Client, create_event, create_org, create_plan, create_source, event, fields, month, next,
+    reason, supply_partnership, target,
 };
 use crate::harness::{Db, spawn_app};
+use autointel_proto::types;
+use autointel_testkit::status::precondition_descriptions as preconditions;
 
 fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
     Some(prost_types::FieldMask {
         paths: paths.iter().map(|p| (*p).to_owned()).collect(),
     })
-}
-
-/// The descriptions of a FAILED_PRECONDITION's violations.
-fn preconditions(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_error_details()
-        .precondition_failure()
-        .map(|p| p.violations.iter().map(|v| v.description.clone()).collect())
-        .unwrap_or_default()
 }
 
 async fn create_person(c: &mut Client, id: &str) -> wire::Person {
@@ -465,39 +457,19 @@ async fn a_deleted_target_leaves_its_event(db: &Db) {
     let mut c = app.client.clone();
     create_org(&mut c, "acme", "Acme").await;
     create_source(&mut c, "s1").await;
-    let plan = create_event(
-        &mut c,
-        "plan",
-        event(
-            "Plan",
-            "organizations/acme",
-            month(2024, 1),
-            wire::EventStatus::Confirmed,
-        ),
-    )
-    .await;
+    let plan = create_plan(&mut c).await;
     let target = c
         .create_target(wire::CreateTargetRequest {
-            target: Some(wire::Target {
-                organization: "organizations/acme".to_owned(),
-                event: plan.name.clone(),
-                description: "Sell 1,000 in 2026".to_owned(),
-                metric: Some(autointel_proto::types::SeriesKey {
-                    organization: "organizations/acme".to_owned(),
-                    basis: autointel_proto::types::MeasureBasis::Retail as i32,
-                    flow: autointel_proto::types::Flow::Total as i32,
-                    market: "CN".to_owned(),
-                    scope: autointel_proto::types::VehicleScope::All as i32,
-                    powertrain: autointel_proto::types::Powertrain::All as i32,
-                    destination: String::new(),
-                }),
-                period: Some(months(2026, 1, 2026, 12)),
-                threshold_units: 1000,
-                comparator: wire::Comparator::GreaterOrEqual as i32,
-                status: wire::TargetStatus::Open as i32,
-                sources: vec!["sources/s1".to_owned()],
-                ..Default::default()
-            }),
+            target: Some(target(
+                "organizations/acme",
+                &plan.name,
+                "Sell 1,000 in 2026",
+                (
+                    "organizations/acme",
+                    types::MeasureBasis::Retail,
+                    types::Flow::Total,
+                ),
+            )),
             target_id: "sell-1000".to_owned(),
             request_id: String::new(),
         })

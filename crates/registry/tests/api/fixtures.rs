@@ -4,28 +4,12 @@ use std::time::Duration;
 
 use autointel_proto::registry::registry_service_client::RegistryServiceClient;
 use autointel_proto::registry::{self as wire, event_participant::Participant as P};
-use autointel_proto::types::{DatePrecision, MonthRange, PartialDate, YearMonth};
-use tonic::Status;
+use autointel_proto::types::{self, DatePrecision, MonthRange, PartialDate, YearMonth};
 use tonic::transport::Channel;
-use tonic_types::StatusExt;
+
+pub(crate) use autointel_testkit::status::{fields, reason};
 
 pub(crate) type Client = RegistryServiceClient<Channel>;
-
-pub(crate) fn fields(status: &Status) -> Vec<String> {
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-pub(crate) fn reason(status: &Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .map(|i| i.reason.clone())
-        .unwrap_or_default()
-}
 
 pub(crate) fn day(y: i32, m: i32, d: i32) -> PartialDate {
     PartialDate {
@@ -117,6 +101,37 @@ pub(crate) fn event(
     }
 }
 
+/// An open target of `organization` tied to `event`: at least 1,000 units of `metric`'s
+/// series (market CN, every scope and powertrain) in 2026, citing `sources/s1`.
+pub(crate) fn target(
+    organization: &str,
+    event: &str,
+    description: &str,
+    metric: (&str, types::MeasureBasis, types::Flow),
+) -> wire::Target {
+    let (metric_organization, basis, flow) = metric;
+    wire::Target {
+        organization: organization.to_owned(),
+        event: event.to_owned(),
+        description: description.to_owned(),
+        metric: Some(types::SeriesKey {
+            organization: metric_organization.to_owned(),
+            basis: basis as i32,
+            flow: flow as i32,
+            market: "CN".to_owned(),
+            scope: types::VehicleScope::All as i32,
+            powertrain: types::Powertrain::All as i32,
+            destination: String::new(),
+        }),
+        period: Some(months(2026, 1, 2026, 12)),
+        threshold_units: 1000,
+        comparator: wire::Comparator::GreaterOrEqual as i32,
+        status: wire::TargetStatus::Open as i32,
+        sources: vec!["sources/s1".to_owned()],
+        ..Default::default()
+    }
+}
+
 pub(crate) async fn create_event(c: &mut Client, id: &str, e: wire::Event) -> wire::Event {
     c.create_event(wire::CreateEventRequest {
         event: Some(e),
@@ -126,6 +141,21 @@ pub(crate) async fn create_event(c: &mut Client, id: &str, e: wire::Event) -> wi
     .await
     .unwrap()
     .into_inner()
+}
+
+/// `events/plan`: Acme's confirmed plan of January 2024.
+pub(crate) async fn create_plan(c: &mut Client) -> wire::Event {
+    create_event(
+        c,
+        "plan",
+        event(
+            "Plan",
+            "organizations/acme",
+            month(2024, 1),
+            wire::EventStatus::Confirmed,
+        ),
+    )
+    .await
 }
 
 pub(crate) async fn all_org_names(c: &mut Client) -> Vec<String> {

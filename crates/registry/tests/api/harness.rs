@@ -51,9 +51,9 @@ pub(crate) struct TestApp {
 
 pub(crate) async fn spawn_app_with(database_url: &str, seed: bool) -> TestApp {
     let mut settings = Settings::default();
-    settings.auth.disabled = true;
-    settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
-    settings.database.url = database_url.to_owned();
+    settings.common.auth.disabled = true;
+    settings.common.server.listen_address = "127.0.0.1:0".parse().unwrap();
+    settings.common.database.url = database_url.to_owned();
     settings.seed.load = seed;
     let app = Application::build(settings)
         .await

@@ -30,9 +30,9 @@ struct Running {
 
 fn settings() -> Settings {
     let mut settings = Settings::default();
-    settings.auth.disabled = true;
-    settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
-    settings.database.url = "sqlite::memory:".to_owned();
+    settings.common.auth.disabled = true;
+    settings.common.server.listen_address = "127.0.0.1:0".parse().unwrap();
+    settings.common.database.url = "sqlite::memory:".to_owned();
     settings
 }
 
@@ -114,8 +114,8 @@ async fn health_of(channel: Channel, service: &str) -> ServingStatus {
 #[tokio::test]
 async fn reader_cannot_write_no_token_is_unauthenticated_and_health_needs_none() {
     let mut settings = settings();
-    settings.auth.disabled = false;
-    settings.auth.tokens = Some(Secret(
+    settings.common.auth.disabled = false;
+    settings.common.auth.tokens = Some(Secret(
         "reader:reader-secret,writer:writer-secret".to_owned(),
     ));
     let server = start(settings).await;
@@ -164,7 +164,7 @@ async fn reader_cannot_write_no_token_is_unauthenticated_and_health_needs_none()
 #[tokio::test]
 async fn health_turns_not_serving_on_shutdown_before_connections_drain() {
     let mut settings = settings();
-    settings.server.drain_delay_ms = 1_500;
+    settings.common.server.drain_delay_ms = 1_500;
     let mut server = start(settings).await;
     let channel = channel(server.addr).await;
     assert_eq!(health_of(channel.clone(), "").await, ServingStatus::Serving);
@@ -208,7 +208,7 @@ async fn health_turns_not_serving_on_shutdown_before_connections_drain() {
 #[tokio::test]
 async fn metrics_endpoint_counts_requests_by_method_and_code() {
     let mut settings = settings();
-    settings.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
+    settings.common.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
     let server = start(settings).await;
     let metrics = server.metrics.expect("metrics are served");
     let mut client = RegistryServiceClient::new(channel(server.addr).await);
@@ -294,9 +294,9 @@ fn pem(path: &Path) -> Vec<u8> {
 async fn mutual_tls_serves_clients_with_a_certificate_and_refuses_others() {
     let pki = Pki::generate();
     let mut settings = settings();
-    settings.tls.cert_file = Some(pki.path("server.pem"));
-    settings.tls.key_file = Some(pki.path("server.key"));
-    settings.tls.client_ca_file = Some(pki.path("ca.pem"));
+    settings.common.tls.cert_file = Some(pki.path("server.pem"));
+    settings.common.tls.key_file = Some(pki.path("server.key"));
+    settings.common.tls.client_ca_file = Some(pki.path("ca.pem"));
     let server = start(settings).await;
     let url = format!("https://localhost:{}", server.addr.port());
     let ca = Certificate::from_pem(pem(&pki.path("ca.pem")));
@@ -351,7 +351,7 @@ async fn mutual_tls_serves_clients_with_a_certificate_and_refuses_others() {
 async fn watch_streams_are_capped_checked_and_end_when_draining_starts() {
     let mut settings = settings();
     settings.watch.max_subscribers = 2;
-    settings.server.shutdown_grace_seconds = 20;
+    settings.common.server.shutdown_grace_seconds = 20;
     let mut server = start(settings).await;
     let mut client = RegistryServiceClient::new(channel(server.addr).await);
     let watch = |cursor: String| wire::WatchEventsRequest { cursor };
@@ -415,9 +415,9 @@ async fn rotated_tokens_are_picked_up_and_a_broken_rotation_changes_nothing() {
     let file = |token: &str| format!("[[tokens]]\ntoken = \"{token}\"\nrole = \"reader\"\n");
     std::fs::write(&path, file("old-token")).unwrap();
     let mut settings = settings();
-    settings.auth.disabled = false;
-    settings.auth.tokens_file = Some(path.clone());
-    settings.auth.reload_interval_seconds = 1;
+    settings.common.auth.disabled = false;
+    settings.common.auth.tokens_file = Some(path.clone());
+    settings.common.auth.reload_interval_seconds = 1;
     let server = start(settings).await;
     let mut client = RegistryServiceClient::new(channel(server.addr).await);
     let list = |token: &str| with_token(wire::ListOrganizationsRequest::default(), Some(token));
@@ -464,10 +464,10 @@ async fn renewed_certificates_are_served_without_a_restart() {
         std::fs::write(live.path(file), old.read(file)).unwrap();
     }
     let mut settings = settings();
-    settings.tls.cert_file = Some(live.path("server.pem"));
-    settings.tls.key_file = Some(live.path("server.key"));
-    settings.tls.client_ca_file = Some(live.path("ca.pem"));
-    settings.tls.reload_interval_seconds = 1;
+    settings.common.tls.cert_file = Some(live.path("server.pem"));
+    settings.common.tls.key_file = Some(live.path("server.key"));
+    settings.common.tls.client_ca_file = Some(live.path("ca.pem"));
+    settings.common.tls.reload_interval_seconds = 1;
     let server = start(settings).await;
     let url = format!("https://localhost:{}", server.addr.port());
     let connect = |pki: &Pki| {
@@ -527,10 +527,10 @@ async fn grpc_web_is_answered_when_on_and_refused_when_off() {
     ];
 
     let mut settings = settings();
-    settings.auth.disabled = false;
-    settings.auth.tokens = Some(Secret("reader:web-reader".to_owned()));
-    settings.server.grpc_web = true;
-    settings.server.cors_allowed_origins = vec!["https://dash.example".to_owned()];
+    settings.common.auth.disabled = false;
+    settings.common.auth.tokens = Some(Secret("reader:web-reader".to_owned()));
+    settings.common.server.grpc_web = true;
+    settings.common.server.cors_allowed_origins = vec!["https://dash.example".to_owned()];
     let server = start(settings).await;
 
     let mut with_token = web.to_vec();
@@ -619,10 +619,10 @@ async fn grpc_web_is_answered_when_on_and_refused_when_off() {
 async fn the_plaintext_health_port_answers_probes_under_mutual_tls() {
     let pki = Pki::generate();
     let mut settings = settings();
-    settings.tls.cert_file = Some(pki.path("server.pem"));
-    settings.tls.key_file = Some(pki.path("server.key"));
-    settings.tls.client_ca_file = Some(pki.path("ca.pem"));
-    settings.server.health_address = Some("127.0.0.1:0".parse().unwrap());
+    settings.common.tls.cert_file = Some(pki.path("server.pem"));
+    settings.common.tls.key_file = Some(pki.path("server.key"));
+    settings.common.tls.client_ca_file = Some(pki.path("ca.pem"));
+    settings.common.server.health_address = Some("127.0.0.1:0".parse().unwrap());
     let server = start(settings).await;
     let health = server.health.expect("a health port is bound");
     assert_ne!(health, server.addr);

@@ -8,10 +8,11 @@ use autointel_proto::registry::{self as wire, event_participant::Participant as 
 use tonic::Code;
 
 use crate::fixtures::{
-    all_event_names, all_org_names, create_event, create_org, create_source, day, event, fields,
-    lookup, month, months,
+    all_event_names, all_org_names, create_event, create_org, create_plan, create_source, day,
+    event, fields, lookup, month, months, target,
 };
 use crate::harness::{Db, spawn_app, spawn_app_with};
+use autointel_proto::types;
 
 async fn seed_facts_are_retrievable_with_their_sources(db: &Db) {
     let app = spawn_app_with(db, true).await;
@@ -344,39 +345,19 @@ async fn every_other_rpc_round_trips(db: &Db) {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 
-    let e = create_event(
-        &mut c,
-        "plan",
-        event(
-            "Plan",
-            "organizations/acme",
-            month(2024, 1),
-            wire::EventStatus::Confirmed,
-        ),
-    )
-    .await;
+    let e = create_plan(&mut c).await;
     let target = c
         .create_target(wire::CreateTargetRequest {
-            target: Some(wire::Target {
-                organization: "organizations/acme".to_owned(),
-                event: e.name.clone(),
-                description: "Export 1,000 a year by 2026".to_owned(),
-                metric: Some(autointel_proto::types::SeriesKey {
-                    organization: "organizations/acme-plant".to_owned(),
-                    basis: autointel_proto::types::MeasureBasis::CompanyReported as i32,
-                    flow: autointel_proto::types::Flow::Export as i32,
-                    market: "CN".to_owned(),
-                    scope: autointel_proto::types::VehicleScope::All as i32,
-                    powertrain: autointel_proto::types::Powertrain::All as i32,
-                    destination: String::new(),
-                }),
-                period: Some(months(2026, 1, 2026, 12)),
-                threshold_units: 1000,
-                comparator: wire::Comparator::GreaterOrEqual as i32,
-                status: wire::TargetStatus::Open as i32,
-                sources: vec!["sources/s1".to_owned()],
-                ..Default::default()
-            }),
+            target: Some(target(
+                "organizations/acme",
+                &e.name,
+                "Export 1,000 a year by 2026",
+                (
+                    "organizations/acme-plant",
+                    types::MeasureBasis::CompanyReported,
+                    types::Flow::Export,
+                ),
+            )),
             target_id: String::new(),
             request_id: String::new(),
         })

@@ -21,9 +21,9 @@ pub(crate) struct RunningRegistry {
 
 pub(crate) async fn start_registry(addr: SocketAddr, database_url: &str) -> RunningRegistry {
     let mut settings = autointel_registry::Settings::default();
-    settings.auth.disabled = true;
-    settings.server.listen_address = addr;
-    settings.database.url = database_url.to_owned();
+    settings.common.auth.disabled = true;
+    settings.common.server.listen_address = addr;
+    settings.common.database.url = database_url.to_owned();
     settings.seed.load = true;
     let app = autointel_registry::Application::build(settings)
         .await
@@ -103,9 +103,9 @@ pub(crate) async fn spawn_stats(
 /// The settings of a test's stats server on `stats_db` using the registry at `registry`.
 pub(crate) fn stats_settings(stats_db: &str, registry: SocketAddr) -> Settings {
     let mut settings = Settings::default();
-    settings.auth.disabled = true;
-    settings.server.listen_address = SocketAddr::from(([127, 0, 0, 1], 0));
-    settings.database.url = stats_db.to_owned();
+    settings.common.auth.disabled = true;
+    settings.common.server.listen_address = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.common.database.url = stats_db.to_owned();
     settings.registry.endpoint = format!("http://{registry}");
     settings.engine.refresh_interval_ms = 200;
     settings

@@ -7,6 +7,8 @@ use autointel_proto::types::{self as twire};
 use tonic::Code;
 use tonic_types::StatusExt;
 
+use autointel_testkit::status::{fields, precondition_subjects};
+
 use crate::fixtures::{figures, import, list_all, months, new_id, seed_figures, violated_fields};
 use crate::harness::spawn_stack;
 
@@ -73,15 +75,8 @@ async fn invalid_rows_reject_the_whole_import(db: &str) {
     .await
     .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    let fields: Vec<String> = err
-        .get_details_bad_request()
-        .unwrap()
-        .field_violations
-        .into_iter()
-        .map(|v| v.field)
-        .collect();
     assert_eq!(
-        fields,
+        fields(&err),
         [
             "figures[1].series.basis",
             "figures[3].period.end",
@@ -115,15 +110,8 @@ async fn unknown_organization_is_failed_precondition(db: &str) {
         "{}",
         err.message()
     );
-    let subjects: Vec<String> = err
-        .get_details_precondition_failure()
-        .unwrap()
-        .violations
-        .into_iter()
-        .map(|v| v.subject)
-        .collect();
     assert_eq!(
-        subjects,
+        precondition_subjects(&err),
         [
             "organizations/no-such-maker",
             "organizations/another-unknown",

@@ -29,11 +29,11 @@ async fn long_chain_timings() {
         let (_, registry_db) = temp_db();
         let registry = start_registry(SocketAddr::from(([127, 0, 0, 1], 0)), &registry_db).await;
         let mut settings = Settings::default();
-        settings.auth.disabled = true;
-        settings.server.listen_address = SocketAddr::from(([127, 0, 0, 1], 0));
-        settings.database.url = sqlite_url();
+        settings.common.auth.disabled = true;
+        settings.common.server.listen_address = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.common.database.url = sqlite_url();
         settings.registry.endpoint = format!("http://{}", registry.addr);
-        settings.server.request_timeout_seconds = 3600;
+        settings.common.server.request_timeout_seconds = 3600;
         let app = Application::build(settings).await.unwrap();
         let addr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();

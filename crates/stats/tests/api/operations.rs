@@ -45,18 +45,18 @@ async fn start_registry(settings: autointel_registry::Settings) -> Running {
 
 fn registry_settings() -> autointel_registry::Settings {
     let mut settings = autointel_registry::Settings::default();
-    settings.auth.disabled = true;
-    settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
-    settings.database.url = "sqlite::memory:".to_owned();
+    settings.common.auth.disabled = true;
+    settings.common.server.listen_address = "127.0.0.1:0".parse().unwrap();
+    settings.common.database.url = "sqlite::memory:".to_owned();
     settings.seed.load = true;
     settings
 }
 
 fn stats_settings(registry: &str) -> Settings {
     let mut settings = Settings::default();
-    settings.auth.disabled = true;
-    settings.server.listen_address = "127.0.0.1:0".parse().unwrap();
-    settings.database.url = "sqlite::memory:".to_owned();
+    settings.common.auth.disabled = true;
+    settings.common.server.listen_address = "127.0.0.1:0".parse().unwrap();
+    settings.common.database.url = "sqlite::memory:".to_owned();
     settings.registry.endpoint = registry.to_owned();
     settings.registry.refresh_interval_ms = 50;
     settings.engine.refresh_interval_ms = 200;
@@ -141,8 +141,9 @@ async fn wait_for_health(channel: &Channel, service: &str, wanted: ServingStatus
 async fn stats_reader_cannot_import_no_token_is_unauthenticated_and_health_needs_none() {
     let registry = start_registry(registry_settings()).await;
     let mut settings = stats_settings(&format!("http://{}", registry.addr));
-    settings.auth.disabled = false;
-    settings.auth.tokens = Some(Secret("reader:stats-reader,writer:stats-writer".to_owned()));
+    settings.common.auth.disabled = false;
+    settings.common.auth.tokens =
+        Some(Secret("reader:stats-reader,writer:stats-writer".to_owned()));
     let stats = start_stats(settings).await;
 
     let (mut anonymous, channel) = client(stats.addr, None).await;
@@ -188,11 +189,11 @@ use autointel_testkit::pki::Pki;
 async fn stats_calls_registry_with_its_own_token_over_mutual_tls() {
     let pki = Pki::generate();
     let mut registry_settings = registry_settings();
-    registry_settings.auth.disabled = false;
-    registry_settings.auth.tokens = Some(Secret("reader:stats-to-registry".to_owned()));
-    registry_settings.tls.cert_file = Some(pki.path("server.pem"));
-    registry_settings.tls.key_file = Some(pki.path("server.key"));
-    registry_settings.tls.client_ca_file = Some(pki.path("ca.pem"));
+    registry_settings.common.auth.disabled = false;
+    registry_settings.common.auth.tokens = Some(Secret("reader:stats-to-registry".to_owned()));
+    registry_settings.common.tls.cert_file = Some(pki.path("server.pem"));
+    registry_settings.common.tls.key_file = Some(pki.path("server.key"));
+    registry_settings.common.tls.client_ca_file = Some(pki.path("ca.pem"));
     let registry = start_registry(registry_settings).await;
 
     let token_file = pki.path("registry-token");
@@ -229,8 +230,8 @@ async fn stats_calls_registry_with_its_own_token_over_mutual_tls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_registry_token_is_picked_up_without_a_restart() {
     let mut registry_settings = registry_settings();
-    registry_settings.auth.disabled = false;
-    registry_settings.auth.tokens = Some(Secret("reader:new-token".to_owned()));
+    registry_settings.common.auth.disabled = false;
+    registry_settings.common.auth.tokens = Some(Secret("reader:new-token".to_owned()));
     let registry = start_registry(registry_settings).await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -238,7 +239,7 @@ async fn a_rotated_registry_token_is_picked_up_without_a_restart() {
     std::fs::write(&token_file, "old-token\n").unwrap();
     let mut settings = stats_settings(&format!("http://{}", registry.addr));
     settings.registry.token_file = Some(token_file.clone());
-    settings.auth.reload_interval_seconds = 1;
+    settings.common.auth.reload_interval_seconds = 1;
     let stats = start_stats(settings).await;
     let (mut writer, _) = client(stats.addr, None).await;
     assert!(
@@ -269,10 +270,10 @@ async fn grpc_web_is_answered_on_stats_when_on() {
     use autointel_testkit::grpc_web::{frame, http1};
     let registry = start_registry(registry_settings()).await;
     let mut settings = stats_settings(&format!("http://{}", registry.addr));
-    settings.auth.disabled = false;
-    settings.auth.tokens = Some(Secret("reader:web-reader".to_owned()));
-    settings.server.grpc_web = true;
-    settings.server.cors_allowed_origins = vec!["https://dash.example".to_owned()];
+    settings.common.auth.disabled = false;
+    settings.common.auth.tokens = Some(Secret("reader:web-reader".to_owned()));
+    settings.common.server.grpc_web = true;
+    settings.common.server.cors_allowed_origins = vec!["https://dash.example".to_owned()];
     let stats = start_stats(settings).await;
     let answer = http1(
         stats.addr,
@@ -321,7 +322,7 @@ async fn dns_balancing_spreads_registry_calls_over_every_address_and_follows_cha
     };
 
     let mut settings = registry_settings();
-    settings.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
+    settings.common.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
     let first = start_registry(settings.clone()).await;
     let second = start_registry(settings).await;
     let addresses = Arc::new(Mutex::new(vec![first.addr, second.addr]));
@@ -407,7 +408,7 @@ async fn metrics_count_requests_imports_engine_size_and_registry_calls() {
         "metrics are off unless configured"
     );
     let mut settings = stats_settings(&format!("http://{}", registry.addr));
-    settings.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
+    settings.common.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
     let stats = start_stats(settings).await;
     let metrics = stats.metrics.expect("metrics are served");
     let (mut client, _) = client(stats.addr, None).await;

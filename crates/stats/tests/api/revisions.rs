@@ -147,16 +147,7 @@ async fn revisions_are_kept_and_as_of_reads_the_past(db: &str) {
         token = page.next_page_token;
     }
     assert_eq!(seen, names);
-    let first_page = stack
-        .stats
-        .list_sales_figures(wire::ListSalesFiguresRequest {
-            page_size: 1,
-            include_superseded: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let first_page = first_page_of_one(&mut stack.stats).await;
     let err = stack
         .stats
         .list_sales_figures(wire::ListSalesFiguresRequest {
@@ -329,8 +320,22 @@ async fn revision_history_comes_in_pages(db: &str) {
         .await
         .unwrap_err();
     assert_eq!(refused(err), ["page_token"]);
-    let listed = stack
+    let listed = first_page_of_one(&mut stack.stats).await;
+    let err = stack
         .stats
+        .get_revision_history(request(0, &listed.next_page_token))
+        .await
+        .unwrap_err();
+    assert_eq!(refused(err), ["page_token"]);
+}
+
+/// The first page of one figure of the whole listing, superseded figures included.
+async fn first_page_of_one(
+    stats: &mut autointel_proto::stats::stats_service_client::StatsServiceClient<
+        tonic::transport::Channel,
+    >,
+) -> wire::ListSalesFiguresResponse {
+    stats
         .list_sales_figures(wire::ListSalesFiguresRequest {
             page_size: 1,
             include_superseded: true,
@@ -338,11 +343,5 @@ async fn revision_history_comes_in_pages(db: &str) {
         })
         .await
         .unwrap()
-        .into_inner();
-    let err = stack
-        .stats
-        .get_revision_history(request(0, &listed.next_page_token))
-        .await
-        .unwrap_err();
-    assert_eq!(refused(err), ["page_token"]);
+        .into_inner()
 }

@@ -45,7 +45,7 @@ mod a_start_from_a_snapshot_answers_as_a_full_replay {
 fn snapshot_settings(settings: &mut autointel_stats::Settings) {
     settings.engine.snapshot_interval_seconds = 3600;
     settings.engine.snapshot_min_new_figures = 1;
-    settings.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
+    settings.common.server.metrics_address = Some("127.0.0.1:0".parse().unwrap());
 }
 
 /// The sequence number the stored snapshot covers, if there is a readable one.
