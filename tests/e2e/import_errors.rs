@@ -1,7 +1,6 @@
 //! `autointel import` of bad files: each bad row reported with its line and reason, a
 //! non-zero exit code, and nothing written.
 
-
 use crate::flows::HEADER;
 use crate::harness::{Backend, Stack, on_each_backend};
 
