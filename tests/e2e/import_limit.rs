@@ -7,7 +7,8 @@ use tonic_types::StatusExt;
 
 use crate::harness::{Backend, Options, Stack};
 
-fn figures(market: &str, n: usize) -> Vec<swire::SalesFigure> {
+/// `n` one-unit figures of Nissan China in market `market`, one a month from 2000-01.
+pub(crate) fn figures(market: &str, n: usize) -> Vec<swire::SalesFigure> {
     (0..n)
         .map(|i| {
             let i = i32::try_from(i).expect("small");

@@ -6,7 +6,7 @@
 //! unless `reflection_requires_auth`. Refusals are gRPC statuses built in [`refusal`], the
 //! one place the layer's errors become statuses.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use tracing::Instrument as _;
 #[cfg(test)]
 use crate::auth::Tokens;
 use crate::auth::{Role, SharedTokens, bearer, required_role};
+use crate::connections::{Connections, OpenRequest};
 use crate::metrics::{GrpcMetrics, MethodMetrics};
 
 const HEALTH: &str = "grpc.health.v1.Health";
@@ -95,6 +96,23 @@ pub fn refusal(refusal: &Refusal, error_domain: &str) -> Status {
 
 /// Every `/package.Service/Method` path in an encoded `FileDescriptorSet`.
 pub fn method_paths(descriptor_set: &[u8]) -> Vec<String> {
+    methods(descriptor_set)
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// Whether a method's request and its response are streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Streaming {
+    /// The client sends a stream (an import).
+    pub client: bool,
+    /// The server answers with a stream (a watch).
+    pub server: bool,
+}
+
+/// Every method path in an encoded `FileDescriptorSet`, with its streaming.
+pub fn methods(descriptor_set: &[u8]) -> Vec<(String, Streaming)> {
     let Ok(set) = prost_types::FileDescriptorSet::decode(descriptor_set) else {
         return Vec::new();
     };
@@ -102,12 +120,12 @@ pub fn method_paths(descriptor_set: &[u8]) -> Vec<String> {
     for file in &set.file {
         for service in &file.service {
             for method in &service.method {
-                paths.push(format!(
-                    "/{}.{}/{}",
-                    file.package(),
-                    service.name(),
-                    method.name()
-                ));
+                let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
+                let streaming = Streaming {
+                    client: method.client_streaming(),
+                    server: method.server_streaming(),
+                };
+                paths.push((path, streaming));
             }
         }
     }
@@ -133,7 +151,14 @@ struct Shared {
     /// Requests one connection may have in flight (none: only the global limit).
     per_connection: Option<usize>,
     /// Requests in flight per connection (by peer address).
-    connections: std::sync::Mutex<HashMap<std::net::SocketAddr, usize>>,
+    slots: std::sync::Mutex<HashMap<std::net::SocketAddr, usize>>,
+    /// Every request open per connection, for closing idle connections.
+    connections: Option<Arc<Connections>>,
+    /// Methods whose client streams (imports): no server time limit, only the idle one.
+    client_streaming: HashSet<String>,
+    /// Methods whose server streams (watches): their slot ends with the handler, the
+    /// stream is bounded by its own limits.
+    server_streaming: HashSet<String>,
     /// While false (the service is loading), requests wait up to `ready_wait` for it, then
     /// get UNAVAILABLE; health and reflection pass.
     ready: Option<tokio::sync::watch::Receiver<bool>>,
@@ -159,14 +184,41 @@ impl GateLayer {
         error_domain: &'static str,
         descriptor_set: &[u8],
     ) -> Self {
-        let mut known = method_paths(descriptor_set);
-        known.push(format!("/{HEALTH}/Check"));
-        known.push(format!("/{HEALTH}/Watch"));
-        known.push("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".to_owned());
-        known.push("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".to_owned());
+        let unary = Streaming {
+            client: false,
+            server: false,
+        };
+        let both = Streaming {
+            client: true,
+            server: true,
+        };
+        let mut known = methods(descriptor_set);
+        known.push((format!("/{HEALTH}/Check"), unary));
+        known.push((
+            format!("/{HEALTH}/Watch"),
+            Streaming {
+                client: false,
+                server: true,
+            },
+        ));
+        for version in ["v1", "v1alpha"] {
+            known.push((
+                format!("/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo"),
+                both,
+            ));
+        }
+        let paths_where = |pick: fn(&Streaming) -> bool| -> HashSet<String> {
+            known
+                .iter()
+                .filter(|(_, streaming)| pick(streaming))
+                .map(|(path, _)| path.clone())
+                .collect()
+        };
+        let client_streaming = paths_where(|s| s.client);
+        let server_streaming = paths_where(|s| s.server);
         let methods = known
             .into_iter()
-            .map(|path| {
+            .map(|(path, _)| {
                 let mut parts = path.trim_start_matches('/').splitn(2, '/');
                 let service = parts.next().unwrap_or("unknown");
                 let method = parts.next().unwrap_or("unknown");
@@ -188,7 +240,10 @@ impl GateLayer {
                 request_timeout: None,
                 message_idle_timeout: None,
                 per_connection: None,
-                connections: std::sync::Mutex::new(HashMap::new()),
+                slots: std::sync::Mutex::new(HashMap::new()),
+                connections: None,
+                client_streaming,
+                server_streaming,
                 ready: None,
                 ready_wait: Duration::ZERO,
             }),
@@ -233,6 +288,16 @@ impl GateLayer {
         self
     }
 
+    /// Counts every request on its connection in `connections` until its response ends,
+    /// so that the server can close connections idle past their timeout.
+    #[must_use]
+    pub fn with_connections(mut self, connections: Arc<Connections>) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.connections = Some(connections);
+        }
+        self
+    }
+
     /// Limits each request to `timeout` (or the client's shorter `grpc-timeout`): past it
     /// the caller gets `DEADLINE_EXCEEDED`, recorded as such in the metrics.
     #[must_use]
@@ -253,12 +318,12 @@ struct ConnectionSlot {
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        if let Ok(mut connections) = self.shared.connections.lock()
-            && let Some(count) = connections.get_mut(&self.peer)
+        if let Ok(mut slots) = self.shared.slots.lock()
+            && let Some(count) = slots.get_mut(&self.peer)
         {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                connections.remove(&self.peer);
+                slots.remove(&self.peer);
             }
         }
     }
@@ -273,10 +338,10 @@ impl Shared {
         let (Some(limit), Some(peer)) = (self.per_connection, peer) else {
             return Ok(None);
         };
-        let Ok(mut connections) = self.connections.lock() else {
+        let Ok(mut slots) = self.slots.lock() else {
             return Ok(None);
         };
-        let count = connections.entry(peer).or_insert(0);
+        let count = slots.entry(peer).or_insert(0);
         if *count >= limit {
             return Err(Refusal::ConnectionOverloaded { limit });
         }
@@ -426,6 +491,10 @@ where
         let idle = shared.message_idle_timeout;
         let mut request = request.map(|body| IdleBody::new(body, idle));
         let path = request.uri().path();
+        // A client stream (an import) has no total time limit of the server's, only the idle
+        // one between its messages and the client's own deadline.
+        let client_streaming = shared.client_streaming.contains(path);
+        let server_streaming = shared.server_streaming.contains(path);
         let metrics = shared.methods.get(path).unwrap_or(&shared.unknown).clone();
         let health = metrics.service == HEALTH;
         let reflection = metrics.service.starts_with(REFLECTION_PREFIX);
@@ -434,7 +503,8 @@ where
         let span =
             crate::telemetry::request_span(request.headers(), &metrics.service, &metrics.method);
         let start = Instant::now();
-        let timeout = match (shared.request_timeout, client_timeout(request.headers())) {
+        let server_limit = shared.request_timeout.filter(|_| !client_streaming);
+        let timeout = match (server_limit, client_timeout(request.headers())) {
             (Some(server), Some(client)) => Some(server.min(client)),
             (server, client) => server.or(client),
         };
@@ -450,6 +520,10 @@ where
             .extensions()
             .get::<tonic::transport::server::TcpConnectInfo>()
             .and_then(|info| info.remote_addr());
+        let open = shared
+            .connections
+            .as_ref()
+            .and_then(|connections| connections.open_request(peer));
         let admitted = shared
             .authorize(request.headers(), path, exempt)
             .and_then(|role| {
@@ -517,7 +591,15 @@ where
                 },
                 None => inner.call(request).await,
             };
-            drop(permit);
+            // A unary answer keeps its slot until it has been handed to HTTP/2, so the
+            // memory of answers a client does not read is bounded by the slots; a stream
+            // (a watch) is bounded by its own limits.
+            let held = if server_streaming {
+                drop(permit);
+                None
+            } else {
+                permit
+            };
             let response = response?;
             // A trailers-only response (an error) carries its status in the headers.
             if let Some(code) = response
@@ -533,6 +615,9 @@ where
                 tonic::body::Body::new(Metered {
                     inner: body,
                     recorder,
+                    rest: None,
+                    held,
+                    _open: open,
                 })
             }))
         };
@@ -650,10 +735,32 @@ where
     }
 }
 
-/// A response body that records the status from its trailers when it ends.
+/// Largest DATA chunk handed to HTTP/2 at once: HTTP/2 takes what it is given into its
+/// send buffer, so a large answer is handed over in chunks it accepts only as the client
+/// reads, and the answer's slot is held until the last one.
+const RESPONSE_CHUNK: usize = 64 * 1024;
+
+/// A response body that records the status from its trailers when it ends, hands its data
+/// over in chunks, and holds the request's slot and its place on the connection until it
+/// ends.
 struct Metered {
     inner: tonic::body::Body,
     recorder: Recorder,
+    /// What is left of a data frame after the chunk handed over.
+    rest: Option<Bytes>,
+    /// The request's admission slot, for a unary answer.
+    held: Option<(tokio::sync::OwnedSemaphorePermit, Option<ConnectionSlot>)>,
+    _open: Option<OpenRequest>,
+}
+
+impl Metered {
+    /// The next chunk of `data`, keeping the rest for the next poll.
+    fn chunk(&mut self, mut data: Bytes) -> Frame<Bytes> {
+        if data.len() > RESPONSE_CHUNK {
+            self.rest = Some(data.split_off(RESPONSE_CHUNK));
+        }
+        Frame::data(data)
+    }
 }
 
 impl http_body::Body for Metered {
@@ -665,31 +772,52 @@ impl http_body::Body for Metered {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let this = &mut *self;
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(trailers) = frame.trailers_ref() {
-                    let code = trailers
-                        .get("grpc-status")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<i32>().ok())
-                        .map_or(Code::Unknown, Code::from_i32);
-                    this.recorder.finish(code);
-                }
-            }
-            Poll::Ready(Some(Err(status))) => this.recorder.finish(status.code()),
-            Poll::Ready(None) => this.recorder.finish(Code::Unknown),
-            Poll::Pending => {}
+        if let Some(rest) = this.rest.take() {
+            return Poll::Ready(Some(Ok(this.chunk(rest))));
         }
-        polled
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let ended = match polled {
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => return Poll::Ready(Some(Ok(this.chunk(data)))),
+                Err(frame) => {
+                    if let Some(trailers) = frame.trailers_ref() {
+                        let code = trailers
+                            .get("grpc-status")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse::<i32>().ok())
+                            .map_or(Code::Unknown, Code::from_i32);
+                        this.recorder.finish(code);
+                    }
+                    Poll::Ready(Some(Ok(frame)))
+                }
+            },
+            Poll::Ready(Some(Err(status))) => {
+                this.recorder.finish(status.code());
+                Poll::Ready(Some(Err(status)))
+            }
+            Poll::Ready(None) => {
+                this.recorder.finish(Code::Unknown);
+                Poll::Ready(None)
+            }
+            Poll::Pending => return Poll::Pending,
+        };
+        this.held = None;
+        ended
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.rest.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
+        let rest = self.rest.as_ref().map_or(0, |r| r.len() as u64);
+        let inner = self.inner.size_hint();
+        let mut hint = http_body::SizeHint::new();
+        hint.set_lower(inner.lower() + rest);
+        if let Some(upper) = inner.upper() {
+            hint.set_upper(upper + rest);
+        }
+        hint
     }
 }
 

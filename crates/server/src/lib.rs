@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod collectors;
 pub mod config;
+pub mod connections;
 pub mod fanout;
 pub mod gate;
 pub mod metrics;

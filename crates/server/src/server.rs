@@ -22,6 +22,7 @@ use tonic_health::server::{HealthReporter, HealthService};
 
 use crate::StartError;
 use crate::auth::{SharedTokens, Tokens};
+use crate::connections::{Connections, IdleWatch};
 use crate::gate::GateLayer;
 use crate::metrics::{GrpcMetrics, serve_metrics};
 use crate::settings::{AuthSettings, ServerSettings, TlsSettings};
@@ -302,6 +303,7 @@ impl Server {
                 .max_connection_age_grace(settings.shutdown_grace());
         }
         let tls_enabled = self.tls.is_some();
+        let connections = Arc::new(Connections::default());
         let (reflection_v1, reflection_v1alpha) = if settings.reflection {
             (
                 Some(reflection(self.info.descriptor_set, services).build_v1()?),
@@ -320,7 +322,8 @@ impl Server {
         )
         .with_request_timeout(settings.request_timeout())
         .with_message_idle_timeout(Duration::from_secs(settings.message_idle_timeout_seconds))
-        .with_per_connection_limit(settings.per_connection_limit());
+        .with_per_connection_limit(settings.per_connection_limit())
+        .with_connections(connections.clone());
         let gate = match &self.ready {
             Some(ready) => gate.with_readiness(ready.clone(), READY_WAIT),
             None => gate,
@@ -345,11 +348,16 @@ impl Server {
         let draining = self.draining;
         // TLS is terminated here (tonic serves the decrypted streams), so certificates
         // can be reloaded; otherwise the plain TCP listener goes to tonic directly.
+        let idle_timeout = settings.idle_connection_timeout();
+        let accepted = {
+            let connections = connections.clone();
+            move |stream: TcpStream| Coalescing::new(stream, &connections, idle_timeout)
+        };
         let (incoming, accept_task, tls_task): (IncomingStream, _, _) = match self.tls {
             Some(tls) => {
                 let reload = tls.reload_on_change(self.tls_reload);
                 let (streams, accept) =
-                    crate::tls::incoming(self.listener, tls, Coalescing, self.tls_failures);
+                    crate::tls::incoming(self.listener, tls, accepted, self.tls_failures);
                 (
                     Box::pin(streams.map(|r| r.map(Served::from))),
                     Some(accept),
@@ -360,7 +368,7 @@ impl Server {
                 Box::pin(
                     TcpIncoming::from(self.listener)
                         .with_nodelay(Some(true))
-                        .map(|accepted| accepted.map(|s| Served::Plain(Coalescing(s)))),
+                        .map(move |stream| stream.map(|s| Served::Plain(accepted(s)))),
                 ),
                 None,
                 None,
@@ -578,12 +586,28 @@ impl Connected for Served {
     }
 }
 
-/// An accepted connection that does not offer vectored writes. HTTP/2 then copies DATA
-/// frames under 1 KiB into its write buffer (with vectored writes only those under 256
-/// bytes), so the frames of many small answers leave in one `write` instead of one `writev`
-/// each; larger payloads are still written from their own buffers.
+/// An accepted connection that does not offer vectored writes, and that reads as ended
+/// once it has had no request open for the idle timeout (see `connections`).
+///
+/// Without vectored writes, HTTP/2 copies DATA frames under 1 KiB into its write buffer
+/// (with vectored writes only those under 256 bytes), so the frames of many small answers
+/// leave in one `write` instead of one `writev` each; larger payloads are still written
+/// from their own buffers.
 #[derive(Debug)]
-struct Coalescing(TcpStream);
+struct Coalescing {
+    stream: TcpStream,
+    idle: Option<IdleWatch>,
+}
+
+impl Coalescing {
+    /// Watches `stream` in `connections` when there is an idle timeout.
+    fn new(stream: TcpStream, connections: &Arc<Connections>, idle: Option<Duration>) -> Self {
+        let idle = idle
+            .zip(stream.peer_addr().ok())
+            .map(|(timeout, peer)| connections.accepted(peer, timeout));
+        Self { stream, idle }
+    }
+}
 
 impl AsyncRead for Coalescing {
     fn poll_read(
@@ -591,7 +615,20 @@ impl AsyncRead for Coalescing {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        let this = &mut *self;
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Pending => {
+                if this.idle.as_mut().is_some_and(|idle| idle.poll_expired(cx)) {
+                    // nothing read: the connection ends as if the client had closed it
+                    tracing::debug!(
+                        "closing a connection idle past server.idle_connection_timeout_seconds"
+                    );
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Pending
+            }
+            ready => ready,
+        }
     }
 }
 
@@ -601,15 +638,15 @@ impl AsyncWrite for Coalescing {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.stream).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.stream).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
@@ -617,6 +654,6 @@ impl Connected for Coalescing {
     type ConnectInfo = TcpConnectInfo;
 
     fn connect_info(&self) -> Self::ConnectInfo {
-        self.0.connect_info()
+        self.stream.connect_info()
     }
 }

@@ -93,6 +93,10 @@ pub struct ServerSettings {
     /// Connections are closed gracefully after this many seconds (absent: never), so that
     /// clients re-resolve and spread over new replicas.
     pub max_connection_age_seconds: Option<u64>,
+    /// A connection with no request open for this long is closed (absent: never). Requests
+    /// count until their response ends, so a watch stream keeps its connection; keepalive
+    /// PINGs do not count. Clients reconnect on their next call.
+    pub idle_connection_timeout_seconds: Option<u64>,
     /// Serve gRPC server reflection (v1 and v1alpha).
     pub reflection: bool,
     /// Also answer gRPC-Web (HTTP/1.1 and HTTP/2, `application/grpc-web+proto`) for browser
@@ -123,6 +127,7 @@ impl ServerSettings {
             max_concurrent_streams: 100,
             max_message_bytes: 4 * MIB,
             max_connection_age_seconds: None,
+            idle_connection_timeout_seconds: Some(300),
             reflection: true,
             grpc_web: false,
             cors_allowed_origins: Vec::new(),
@@ -145,6 +150,9 @@ impl ServerSettings {
             problems.push(
                 "server.max_concurrent_requests_per_connection must be at least 1".to_owned(),
             );
+        }
+        if self.idle_connection_timeout_seconds == Some(0) {
+            problems.push("server.idle_connection_timeout_seconds must be at least 1".to_owned());
         }
         if self.message_idle_timeout_seconds == 0 {
             problems.push("server.message_idle_timeout_seconds must be at least 1".to_owned());
@@ -218,6 +226,12 @@ impl ServerSettings {
         self.max_concurrent_requests_per_connection
             .unwrap_or(self.max_concurrent_requests / 4)
             .max(1)
+    }
+
+    /// `idle_connection_timeout_seconds` as a duration.
+    pub fn idle_connection_timeout(&self) -> Option<Duration> {
+        self.idle_connection_timeout_seconds
+            .map(Duration::from_secs)
     }
 
     /// `request_timeout_seconds` as a duration.
