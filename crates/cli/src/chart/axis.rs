@@ -47,7 +47,7 @@ pub fn month_ticks(axis: MonthRange, max: usize) -> Vec<(f64, String)> {
     let months = axis.len_months();
     let step = [1u32, 3, 6, 12, 24, 60, 120]
         .into_iter()
-        .find(|s| (months / s) as usize + 1 <= max.max(2))
+        .find(|s| ((months / s) as usize) < max.max(2))
         .unwrap_or(120);
     let yearly = step >= 12;
     let mut ticks = Vec::new();
@@ -78,12 +78,13 @@ pub fn month_ticks(axis: MonthRange, max: usize) -> Vec<(f64, String)> {
 }
 
 /// Round ticks for a value axis from 0 to at least `max`, with a little room above it: a step
-/// of 1, 2, 2.5 or 5 times a power of ten, at most about six ticks. The last tick is the top.
-pub fn value_ticks(max: f64) -> Vec<f64> {
+/// of 1, 2, 2.5 or 5 times a power of ten and at least `min_step`, about six ticks at most.
+/// The last tick is the top. With nothing to show, 0 to 5 steps.
+pub fn value_ticks(max: f64, min_step: f64) -> Vec<f64> {
     let max = if max.is_finite() && max > 0.0 {
         max * 1.05
     } else {
-        1.0
+        5.0 * min_step
     };
     let raw = max / 5.0;
     let power = 10f64.powf(raw.log10().floor());
@@ -91,10 +92,14 @@ pub fn value_ticks(max: f64) -> Vec<f64> {
         .into_iter()
         .map(|m| m * power)
         .find(|s| *s >= raw)
-        .unwrap_or(10.0 * power);
+        .unwrap_or(10.0 * power)
+        .max(min_step);
     let count = (max / step).ceil();
+    // Rounded to nine decimals so ticks print as the round numbers they are.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    (0..=count as u32).map(|i| f64::from(i) * step).collect()
+    (0..=count as u32)
+        .map(|i| (f64::from(i) * step * 1e9).round() / 1e9)
+        .collect()
 }
 
 /// The runs of consecutive points that have a value, each as (x, y) pairs: one line each.

@@ -50,6 +50,14 @@ pub enum Measure {
 }
 
 impl Measure {
+    /// The smallest step between ticks: one vehicle, a tenth of a percent.
+    pub fn min_step(self) -> f64 {
+        match self {
+            Self::Units => 1.0,
+            Self::Percent => 0.1,
+        }
+    }
+
     /// An axis label for `value`: thousands separators for units, a percent sign for shares.
     pub fn axis_text(self, value: f64) -> String {
         match self {

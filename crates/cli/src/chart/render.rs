@@ -282,7 +282,7 @@ fn time_plot<DB: DrawingBackend>(
         .filter_map(|p| p.value)
         .chain(t.spans.iter().map(|s| s.value))
         .fold(0.0, f64::max);
-    let y_ticks = axis::value_ticks(highest);
+    let y_ticks = axis::value_ticks(highest, t.measure.min_step());
     let top = y_ticks.last().copied().unwrap_or(1.0);
     let measure = t.measure;
     let y_labels = label_width(font, y_ticks.iter().map(|v| measure.axis_text(*v)));
@@ -450,7 +450,7 @@ fn bar_plot<DB: DrawingBackend>(
         .iter()
         .map(|bar| font.fit(&bar.label, LABEL_SIZE, max_label))
         .collect();
-    let x_ticks = axis::value_ticks(highest);
+    let x_ticks = axis::value_ticks(highest, 1.0);
     let top = x_ticks.last().copied().unwrap_or(1.0);
     #[allow(clippy::cast_precision_loss)]
     let centres: Vec<f64> = (0..n).map(|i| rows - i as f64 - 0.5).collect();
