@@ -209,9 +209,7 @@ fn polylines(svg: &str, color: &str, width: u32) -> usize {
 /// A PNG file's size and RGB pixels.
 fn decode_png(path: &Path) -> ((u32, u32), Vec<[u8; 3]>) {
     let file = std::fs::File::open(path).unwrap();
-    let mut reader = png::Decoder::new(BufReader::new(file))
-        .read_info()
-        .unwrap();
+    let mut reader = png::Decoder::new(BufReader::new(file)).read_info().unwrap();
     let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buffer).unwrap();
     assert_eq!(info.color_type, png::ColorType::Rgb);

@@ -22,6 +22,8 @@ use crate::query;
 const MAX_FIGURE_PAGES: usize = 20;
 /// At most this many events are read.
 const MAX_EVENTS_READ: usize = 1_000;
+/// At most this many organisations are drawn as bars.
+const MAX_BARS: i32 = 40;
 /// At most this many sources are looked up for the figures over several months.
 const MAX_SOURCES_READ: usize = 20;
 
@@ -209,20 +211,21 @@ pub async fn series(services: &Services<'_>, args: &ChartSeriesArgs) -> Result<C
         }
         _ => Vec::new(),
     };
-    let mut registry = services.registry().await?;
+    // The registry is asked only for what the chart needs from it.
     let org_name = model::organization_name(&key);
-    let (org, events) = match &org_name {
-        Some(name) => (
-            organization(services, &mut registry, name).await?,
-            events(services, &mut registry, name, args.when.period).await?,
-        ),
-        None => (None, Vec::new()),
-    };
-    let known = answer
-        .provenance
-        .as_ref()
-        .map_or(&[][..], |p| p.sources.as_slice());
-    let extra_sources = sources_of(services, &mut registry, &listed, known).await?;
+    let (mut org, mut events, mut extra_sources) = (None, Vec::new(), Vec::new());
+    if org_name.is_some() || !listed.is_empty() {
+        let mut registry = services.registry().await?;
+        if let Some(name) = &org_name {
+            org = organization(services, &mut registry, name).await?;
+            events = self::events(services, &mut registry, name, args.when.period).await?;
+        }
+        let known = answer
+            .provenance
+            .as_ref()
+            .map_or(&[][..], |p| p.sources.as_slice());
+        extra_sources = sources_of(services, &mut registry, &listed, known).await?;
+    }
     model::series(model::SeriesInput {
         key: &key,
         period: args.when.period,
@@ -286,6 +289,12 @@ pub async fn share(services: &Services<'_>, args: &ChartShareArgs) -> Result<Cha
 pub async fn rank(services: &Services<'_>, args: &ChartRankArgs) -> Result<Chart, Failure> {
     let rank = &args.rank;
     query::refuse_rank_organization(rank)?;
+    if rank.limit > MAX_BARS {
+        return Err(Failure::invalid(format!(
+            "error: --limit {}: a chart has room for at most {MAX_BARS} bars (`rank` lists more)",
+            rank.limit
+        )));
+    }
     let key = query::series_key(&rank.series)?;
     let mut stats = services.stats().await?;
     let answer = stats

@@ -14,7 +14,7 @@ use autointel_proto::registry as rwire;
 use autointel_proto::stats as swire;
 use autointel_proto::types as twire;
 
-use crate::output::thousands;
+use crate::output::{thousands, visible};
 
 /// A chart ready to draw.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,6 +143,21 @@ pub struct Bar {
 }
 
 impl Chart {
+    /// The chart with every invisible or direction-override character in its texts spelled
+    /// out as `<U+XXXX>`, as tables show them, so what is drawn is what the data holds.
+    fn spelled(mut self) -> Self {
+        let spell = |t: &mut String| *t = visible(t);
+        spell(&mut self.title);
+        self.subtitle.iter_mut().for_each(spell);
+        self.notes.iter_mut().for_each(spell);
+        self.sources.iter_mut().for_each(spell);
+        match &mut self.body {
+            Body::Time(t) => t.events.iter_mut().for_each(|e| spell(&mut e.title)),
+            Body::Bars(b) => b.bars.iter_mut().for_each(|bar| spell(&mut bar.label)),
+        }
+        self
+    }
+
     /// Every text the chart writes besides axis numbers and fixed legend words.
     pub fn texts(&self) -> Vec<&str> {
         let mut texts: Vec<&str> = vec![self.title.as_str()];
@@ -459,7 +474,8 @@ pub fn series(input: SeriesInput<'_>) -> anyhow::Result<Chart> {
         }),
         notes,
         sources,
-    })
+    }
+    .spelled())
 }
 
 /// What `chart share` draws, as the services answered it.
@@ -590,7 +606,8 @@ pub fn share(input: ShareInput<'_>) -> anyhow::Result<Chart> {
         }),
         notes,
         sources: source_lines(input.answer.provenance.iter().flat_map(|p| &p.sources)),
-    })
+    }
+    .spelled())
 }
 
 /// What `chart rank` draws, as the services answered it.
@@ -663,7 +680,8 @@ pub fn ranking(input: RankInput<'_>) -> anyhow::Result<Chart> {
         body: Body::Bars(BarChart { bars }),
         notes,
         sources: source_lines(input.answer.provenance.iter().flat_map(|p| &p.sources)),
-    })
+    }
+    .spelled())
 }
 
 /// The organisation of a series key as a resource name, if any.

@@ -459,6 +459,28 @@ fn a_ranking_names_each_organisation_with_its_units_and_share() {
             .title
             .starts_with("*/company_reported/total/CN/all/all — ranking")
     );
+    // A hidden character stored in a name is spelled out, as in tables.
+    let mut hidden = organization();
+    hidden.english_name = "Nissan\u{202e} China".to_owned();
+    let hidden = [hidden];
+    let spelled = model::ranking(model::RankInput {
+        key: &all,
+        period: range("2023-01..2023-12"),
+        as_of: None,
+        answer: &answer,
+        organizations: &hidden,
+    })
+    .unwrap();
+    let Body::Bars(spelled) = &spelled.body else {
+        unreachable!()
+    };
+    assert!(
+        spelled.bars[1]
+            .label
+            .starts_with("2. Nissan<U+202E> China · "),
+        "{}",
+        spelled.bars[1].label
+    );
     assert!(
         chart
             .notes
