@@ -12,7 +12,8 @@ use autointel_proto::registry as rwire;
 use autointel_proto::stats as swire;
 use tonic::{Code, Status};
 
-use super::model::{self, Chart};
+use super::build;
+use super::model::Chart;
 use crate::args::{ChartRankArgs, ChartSeriesArgs, ChartShareArgs};
 use crate::client::{self, BearerToken, Registry, Stats};
 use crate::failure::{ExitCode, Failure};
@@ -205,14 +206,14 @@ pub async fn series(services: &Services<'_>, args: &ChartSeriesArgs) -> Result<C
         .map_err(services.stats_failed())?
         .into_inner();
     // Figures over several months can only say something where a point has no value.
-    let listed = match model::gap_hull(&answer.points).map_err(malformed)? {
+    let listed = match build::gap_hull(&answer.points).map_err(malformed)? {
         Some(hull) if !args.cumulative_within_year => {
             figures_over(services, &mut stats, &key, hull, args.when.as_of_date).await?
         }
         _ => Vec::new(),
     };
     // The registry is asked only for what the chart needs from it.
-    let org_name = model::organization_name(&key);
+    let org_name = build::organization_name(&key);
     let (mut org, mut events, mut extra_sources) = (None, Vec::new(), Vec::new());
     if org_name.is_some() || !listed.is_empty() {
         let mut registry = services.registry().await?;
@@ -226,7 +227,7 @@ pub async fn series(services: &Services<'_>, args: &ChartSeriesArgs) -> Result<C
             .map_or(&[][..], |p| p.sources.as_slice());
         extra_sources = sources_of(services, &mut registry, &listed, known).await?;
     }
-    model::series(model::SeriesInput {
+    build::series(build::SeriesInput {
         key: &key,
         period: args.when.period,
         granularity: args.granularity,
@@ -262,7 +263,7 @@ pub async fn share(services: &Services<'_>, args: &ChartShareArgs) -> Result<Cha
         .await
         .map_err(services.stats_failed())?
         .into_inner();
-    let (org, events) = match model::organization_name(&numerator) {
+    let (org, events) = match build::organization_name(&numerator) {
         Some(name) => {
             let mut registry = services.registry().await?;
             (
@@ -272,7 +273,7 @@ pub async fn share(services: &Services<'_>, args: &ChartShareArgs) -> Result<Cha
         }
         None => (None, Vec::new()),
     };
-    model::share(model::ShareInput {
+    build::share(build::ShareInput {
         numerator: &numerator,
         denominator: &denominator,
         period: share.when.period,
@@ -325,7 +326,7 @@ pub async fn rank(services: &Services<'_>, args: &ChartRankArgs) -> Result<Chart
             .into_inner()
             .organizations
     };
-    model::ranking(model::RankInput {
+    build::ranking(build::RankInput {
         key: &key,
         period: rank.when.period,
         as_of: rank.when.as_of_date,

@@ -1,7 +1,8 @@
 //! `autointel chart`: a series, a share or a ranking drawn to SVG or PNG.
 //!
 //! - `fetch`: the services' answers a chart needs;
-//! - `model`: what the chart shows, built from those answers (pure);
+//! - `model`: what the chart shows;
+//! - `build`: the model from those answers (pure);
 //! - `axis`: positions and ticks (pure);
 //! - `render`: the drawing, on any plotters backend;
 //! - `file`: SVG or PNG by the file's extension, written out;
@@ -9,6 +10,7 @@
 //! - `text`: text on bitmaps, glyph by glyph.
 
 mod axis;
+mod build;
 mod fetch;
 mod file;
 mod font;

@@ -15,6 +15,7 @@ use autointel_proto::registry as rwire;
 use autointel_proto::stats as swire;
 
 use super::axis;
+use super::build;
 use super::file::{self, Format, Size};
 use super::font::{DEFAULT_FONT, Font};
 use super::model::{self, Body, Chart, Point};
@@ -171,7 +172,7 @@ fn series_chart() -> Chart {
         "press",
         "Nissan joins joint-venture brands exporting from China",
     )];
-    model::series(model::SeriesInput {
+    build::series(build::SeriesInput {
         key: &key(),
         period: range("2023-01..2023-12"),
         granularity: Granularity::Month,
@@ -341,7 +342,7 @@ fn a_quarter_figure_the_points_used_is_not_drawn_again() {
     }];
     let used: HashSet<&str> = ["salesFigures/q1"].into();
     assert!(
-        model::spanning_figures(&key(), &points, &used, &listed)
+        build::spanning_figures(&key(), &points, &used, &listed)
             .unwrap()
             .is_empty()
     );
@@ -372,7 +373,7 @@ fn a_share_breaks_where_a_side_is_missing_and_says_which() {
     };
     let mut nev = key();
     nev.powertrain = "nev".parse().unwrap();
-    let chart = model::share(model::ShareInput {
+    let chart = build::share(build::ShareInput {
         numerator: &nev,
         denominator: &key(),
         period: range("2024-01..2024-04"),
@@ -437,7 +438,7 @@ fn a_ranking_names_each_organisation_with_its_units_and_share() {
     let mut all = key();
     all.organization = None;
     let orgs = [organization()];
-    let chart = model::ranking(model::RankInput {
+    let chart = build::ranking(build::RankInput {
         key: &all,
         period: range("2023-01..2023-12"),
         as_of: None,
@@ -463,7 +464,7 @@ fn a_ranking_names_each_organisation_with_its_units_and_share() {
     let mut hidden = organization();
     hidden.english_name = "Nissan\u{202e} China".to_owned();
     let hidden = [hidden];
-    let spelled = model::ranking(model::RankInput {
+    let spelled = build::ranking(build::RankInput {
         key: &all,
         period: range("2023-01..2023-12"),
         as_of: None,
