@@ -2,6 +2,7 @@
 //! export the registry's records.
 
 mod args;
+mod chart;
 mod client;
 mod failure;
 mod import;
@@ -49,6 +50,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let outcome = match cli.command {
         Command::Up(args) => return up::run(args).await,
         Command::Import(args) => return import::run(&stats_url, &token, args).await,
+        Command::Chart(command) => {
+            return chart::run(&stats_url, &registry_url, &token, command).await;
+        }
         Command::Total(a) => {
             query::total(client::stats(&stats_url, &token).await?, a, format).await
         }

@@ -20,7 +20,8 @@ fn org_id(id: &str, flag: &str) -> Result<OrganizationId, Failure> {
     OrganizationId::parse(id).map_err(|e| Failure::invalid(format!("error: --{flag}: {e}")))
 }
 
-fn series_key(s: &Series) -> Result<SeriesKey, Failure> {
+/// The series key the flags name.
+pub(crate) fn series_key(s: &Series) -> Result<SeriesKey, Failure> {
     Ok(SeriesKey {
         organization: s
             .organization
@@ -36,7 +37,8 @@ fn series_key(s: &Series) -> Result<SeriesKey, Failure> {
     })
 }
 
-fn wire_series(s: &Series) -> Result<twire::SeriesKey, Failure> {
+/// The series key the flags name, on the wire.
+pub(crate) fn wire_series(s: &Series) -> Result<twire::SeriesKey, Failure> {
     Ok(series_key_to_wire(&series_key(s)?))
 }
 
@@ -229,14 +231,19 @@ pub async fn series(mut client: Stats, args: SeriesArgs, format: Format) -> Outc
     )
 }
 
-/// `autointel rank`.
-pub async fn rank(mut client: Stats, args: RankArgs, format: Format) -> Outcome {
+/// `rank` compares organisations: the series names none.
+pub(crate) fn refuse_rank_organization(args: &RankArgs) -> Result<(), Failure> {
     if args.series.organization.is_some() {
         return Err(Failure::invalid(
             "error: rank compares organisations: leave out --organization",
-        )
-        .into());
+        ));
     }
+    Ok(())
+}
+
+/// `autointel rank`.
+pub async fn rank(mut client: Stats, args: RankArgs, format: Format) -> Outcome {
+    refuse_rank_organization(&args)?;
     let request = wire::ComputeRankingRequest {
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
@@ -311,6 +318,12 @@ fn apply(base: &Series, overrides: &[Override]) -> Result<Series, Failure> {
 
 /// `autointel share`.
 pub async fn share(mut client: Stats, args: ShareArgs, format: Format) -> Outcome {
+    let (numerator, denominator) = share_sides(&args)?;
+    share_request(&mut client, &args, numerator, denominator, format).await
+}
+
+/// The numerator and denominator series of `share`'s flags.
+pub(crate) fn share_sides(args: &ShareArgs) -> Result<(Series, Series), Failure> {
     let numerator = apply(&args.series, &args.numerator)?;
     let mut denominator_base = args.series.clone();
     // An organisation's share is of the whole market unless --denominator names another.
@@ -318,7 +331,7 @@ pub async fn share(mut client: Stats, args: ShareArgs, format: Format) -> Outcom
         denominator_base.organization = None;
     }
     let denominator = apply(&denominator_base, &args.denominator)?;
-    share_request(&mut client, &args, numerator, denominator, format).await
+    Ok((numerator, denominator))
 }
 
 async fn share_request(

@@ -1,6 +1,7 @@
 //! `autointel up --demo` end to end: the synthetic market answers rankings and shares, the
 //! flags named after the proto and their old spellings give the same answers (the old ones
-//! with a note), and demo data and the real seed never share a data directory.
+//! with a note), and demo data and the real seed never share a data directory; the README's
+//! chart of the demo data and a chart of the seed, drawn to SVG and PNG and checked.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -185,6 +186,40 @@ fn same_outcome(up: &Up, new: &[&str], old: &[&str], notes: &[&str], code: i32) 
             .map(|l| format!("{l}\n"))
             .collect::<String>()
     );
+}
+
+/// The contents of an SVG file's text elements (plotters writes each on its own line).
+fn svg_texts(svg: &str) -> Vec<String> {
+    let lines: Vec<&str> = svg.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0].starts_with("<text"))
+        .map(|w| w[1].to_owned())
+        .collect()
+}
+
+/// How many polylines of an SVG file are stroked `#RRGGBB` at `width` pixels.
+fn polylines(svg: &str, color: &str, width: u32) -> usize {
+    let stroke = format!("stroke=\"{color}\" stroke-width=\"{width}\"");
+    svg.lines()
+        .filter(|l| l.starts_with("<polyline") && l.contains(&stroke))
+        .count()
+}
+
+/// A PNG file's size and RGB pixels.
+fn decode_png(path: &Path) -> ((u32, u32), Vec<[u8; 3]>) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = png::Decoder::new(BufReader::new(file)).read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    let pixels = buffer.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+    ((info.width, info.height), pixels)
+}
+
+/// How many pixels are exactly `rgb`.
+fn count(pixels: &[[u8; 3]], rgb: [u8; 3]) -> usize {
+    pixels.iter().filter(|p| **p == rgb).count()
 }
 
 const DEMO_SERIES: [&str; 6] = [
@@ -536,6 +571,39 @@ fn the_demo_ranks_synthetic_data_answers_old_and_new_flag_names_alike_and_keeps_
         &["targets", "list", "--org", "group-00"],
         &["use --organization"],
     );
+
+    // The README's chart of the demo data (its command, this stack's endpoints), and SVG.
+    let png = dir.path().join("chart-demo.png");
+    let svg = dir.path().join("chart-demo.svg");
+    let readme = "chart series --organization group-00 --basis wholesale --flow domestic --scope passenger --period 2022-01..2024-12";
+    let mut args: Vec<&str> = readme.split(' ').collect();
+    args.extend(["-f", png.to_str().unwrap(), "-f", svg.to_str().unwrap()]);
+    let drawn = up.cli(&args);
+    assert!(drawn.status.success(), "{}", text(&drawn.stderr));
+    assert!(text(&drawn.stdout).contains("chart-demo.png (1200×720)"));
+    let ((w, h), pixels) = decode_png(&png);
+    assert_eq!((w, h), (1200, 720));
+    assert!(count(&pixels, [31, 119, 180]) > 1_000, "the line is drawn");
+    assert!(std::fs::metadata(&png).unwrap().len() < 200_000);
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    // 36 months without a gap: one run (plus the legend's sample), no gap band.
+    assert_eq!(polylines(&svg, "#1F77B4", 2), 2);
+    assert!(!svg.contains("fill=\"#DEDEDE\""));
+    let texts = svg_texts(&svg);
+    assert!(
+        texts.contains(
+            &"group-00/wholesale/domestic/CN/passenger/all — units by month, 2022-01..2024-12"
+                .to_owned()
+        ),
+        "{texts:?}"
+    );
+    assert!(texts.contains(&"200,000".to_owned()), "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("not real sales [sources/synthetic-demo-data]")),
+        "{texts:?}"
+    );
     drop(up);
 
     // The demo directory is not for real data: refused before anything is opened…
@@ -567,6 +635,83 @@ fn the_demo_refuses_a_directory_that_holds_the_real_seed() {
         up.banner.contains("Loaded the seed dataset"),
         "{}",
         up.banner
+    );
+
+    // A chart of the seed to SVG and PNG: Nissan China's two January–November figures drawn
+    // across their months (every month is a gap: no monthly figure), its event marked.
+    let svg = dir.path().join("seed.svg");
+    let png = dir.path().join("seed.png");
+    let drawn = up.cli(&[
+        "chart",
+        "series",
+        "--organization",
+        "nissan-china",
+        "--basis",
+        "company_reported",
+        "--period",
+        "2022-01..2023-12",
+        "-f",
+        svg.to_str().unwrap(),
+        "-f",
+        png.to_str().unwrap(),
+    ]);
+    assert!(drawn.status.success(), "{}", text(&drawn.stderr));
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    let texts = svg_texts(&svg);
+    for expected in [
+        "nissan-china/company_reported/total/CN/all/all — units by month, 2022-01..2023-12",
+        "Nissan China Investment Co., Ltd. · 日产（中国）投资有限公司",
+        "2022-01..2022-11: 974,700",
+        "2023-01..2023-11: 694,900",
+        "1,000,000",
+        "[1] 2023-12-17",
+        "[1] 2023-12-17  Nissan China and Tsinghua University announce a joint research centre",
+        "Source: Automotive trade press — Nissan joins joint-venture brands using China as an export base [sources/article-nissan-china-exports-2023]",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == expected),
+            "no {expected:?} in {texts:?}"
+        );
+    }
+    // No monthly figure: no line at all (only the legend's sample), never a line at zero;
+    // the months are one gap band (plus the legend's swatch); two bars; one event line.
+    assert_eq!(polylines(&svg, "#1F77B4", 2), 1);
+    assert_eq!(svg.matches("fill=\"#DEDEDE\"").count(), 2);
+    assert_eq!(polylines(&svg, "#D66000", 4), 3);
+    assert_eq!(polylines(&svg, "#BE1E2D", 2), 2);
+    let ((w, h), pixels) = decode_png(&png);
+    assert_eq!((w, h), (1200, 720));
+    assert!(
+        count(&pixels, [255, 255, 255]) < pixels.len() * 9 / 10,
+        "not blank"
+    );
+    assert!(
+        count(&pixels, [214, 96, 0]) > 1_000,
+        "the January–November bars"
+    );
+    assert!(count(&pixels, [190, 30, 45]) > 300, "the event");
+    assert!(count(&pixels, [222, 222, 222]) > 100_000, "the gap");
+
+    // Without its font a chart is refused, naming the file and how to get it.
+    let refused = up.cli(&[
+        "chart",
+        "series",
+        "--organization",
+        "nissan-china",
+        "--basis",
+        "company_reported",
+        "--period",
+        "2023-01..2023-12",
+        "--font",
+        "/nonexistent/font.ttf",
+        "-f",
+        "never.png",
+    ]);
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(
+        text(&refused.stderr).contains("chart font /nonexistent/font.ttf not found"),
+        "{}",
+        text(&refused.stderr)
     );
     drop(up);
 
