@@ -3,8 +3,8 @@
 # loaded, a small max_concurrent_requests so that load shedding happens) at saturation
 # with h2load, then proves from each server's /metrics that every request ended OK or
 # RESOURCE_EXHAUSTED (h2load counts any HTTP 200 as a success, gRPC errors included), that
-# the servers still answer afterwards, and that memory stayed flat (VmRSS at start, middle
-# and end).
+# the servers still answer afterwards, and that memory stayed under an absolute bound
+# (VmRSS at start, middle and end, each at most MAX_RSS_KB).
 #
 #   scripts/load.sh                 # 30 s per service, 64 connections x 100 streams
 #   DURATION=10 CONNECTIONS=16 STREAMS=50 MAX_CONCURRENT=16 scripts/load.sh
@@ -20,6 +20,9 @@ DURATION="${DURATION:-30}"
 CONNECTIONS="${CONNECTIONS:-64}"
 STREAMS="${STREAMS:-100}"
 MAX_CONCURRENT="${MAX_CONCURRENT:-32}"
+# Resident memory each server must stay under while saturated (256 MiB: a quarter of the
+# pods' 1 GiB limit).
+MAX_RSS_KB="${MAX_RSS_KB:-262144}"
 WORK="${WORK:-$(mktemp -d -t autointel-load.XXXXXX)}"
 mkdir -p "$WORK"
 
@@ -146,11 +149,13 @@ drive() { # name port metrics_port pid method path body
   [ "$ok" -gt 0 ] || fail "$name: no request succeeded"
   [ "$shed" -gt 0 ] || echo "note: $name never shed load (raise CONNECTIONS/STREAMS or lower MAX_CONCURRENT)"
   [ -n "$done_" ] && [ $((ok + shed)) -ge "$done_" ] || fail "$name: metrics count $((ok + shed)) < h2load's $done_ done"
-  [ "$rss_end" -lt $((rss_start * 3 + 65536)) ] || fail "$name: RSS grew from $rss_start to $rss_end kB"
+  for sample in "$rss_start" "$rss_mid" "$rss_end"; do
+    [ "$sample" -le "$MAX_RSS_KB" ] || fail "$name: RSS $sample kB over the bound of $MAX_RSS_KB kB"
+  done
   # Still serving normally afterwards.
   curl -sf "http://127.0.0.1:$metrics/metrics" | grep -q '^grpc_requests_in_flight 0' \
     || fail "$name: requests still in flight after the load"
-  SUMMARY+=("$name $path: ${DURATION}s at -c $CONNECTIONS -m $STREAMS: $((ok + shed)) requests = $ok OK ($((ok / DURATION))/s) + $shed RESOURCE_EXHAUSTED, no other status ($cut_off of the $abandoned streams h2load reset at the end counted CANCELLED/UNKNOWN); RSS $rss_start -> $rss_mid -> $rss_end kB")
+  SUMMARY+=("$name $path: ${DURATION}s at -c $CONNECTIONS -m $STREAMS: $((ok + shed)) requests = $ok OK (goodput $((ok / DURATION))/s) + $shed RESOURCE_EXHAUSTED, no other status ($cut_off of the $abandoned streams h2load reset at the end counted CANCELLED/UNKNOWN); RSS $rss_start -> $rss_mid -> $rss_end kB (bound $MAX_RSS_KB kB)")
 }
 
 drive registry "$REG_PORT" "$REG_METRICS" "$REG_PID" GetOrganization \

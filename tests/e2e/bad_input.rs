@@ -982,6 +982,15 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &["limit"],
         ),
         invalid(
+            "ranking: unknown group mode",
+            "ComputeRanking",
+            &swire::ComputeRankingRequest {
+                group_mode: 42,
+                ..swire::ComputeRankingRequest::default()
+            },
+            &["series", "period", "group_mode"],
+        ),
+        invalid(
             "share: empty",
             "ComputeShare",
             &swire::ComputeShareRequest::default(),

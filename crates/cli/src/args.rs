@@ -464,6 +464,11 @@ pub struct RankArgs {
     /// Decimals of percentages, 0 to 6.
     #[arg(long, alias = "decimals", default_value_t = 1)]
     pub percent_decimals: i32,
+    /// Rank groups (top-level organisations of the ownership graph, and organisations no
+    /// link touches) by their rollup in this mode: gross, consolidated or equity_share.
+    /// Without it organisations are ranked by their own figures.
+    #[arg(long, value_parser = token::<RollupMode>)]
+    pub mode: Option<RollupMode>,
 }
 
 /// A dimension override `dimension=value` for share.

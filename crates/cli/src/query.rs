@@ -250,8 +250,14 @@ pub async fn rank(mut client: Stats, args: RankArgs, format: Format) -> Outcome 
         limit: args.limit,
         as_of_date: as_of(args.when.as_of_date),
         percent_decimals: Some(args.percent_decimals),
+        group_mode: args.mode.map_or(0, WireEnum::to_wire),
     };
     let response = client.compute_ranking(request).await?.into_inner();
+    let ranked = if args.mode.is_some() {
+        "groups"
+    } else {
+        "organisations"
+    };
     print(
         format,
         &response,
@@ -276,14 +282,32 @@ pub async fn rank(mut client: Stats, args: RankArgs, format: Format) -> Outcome 
                 "Total: {} ({})",
                 thousands(r.total_units),
                 if r.total_is_market {
-                    "whole market"
+                    "whole market".to_owned()
                 } else {
-                    "sum of ranked organisations"
+                    format!("sum of ranked {ranked}")
                 }
             ));
+            if let Some(mode) = args.mode {
+                t.note(format!("Groups ranked by their {mode} rollup"));
+                for e in &r.entries {
+                    if let Some(exact) = &e.exact_units
+                        && exact.denominator != 1
+                    {
+                        t.note(format!(
+                            "{}: exactly {}/{}",
+                            e.organization.trim_start_matches("organizations/"),
+                            exact.numerator,
+                            exact.denominator
+                        ));
+                    }
+                }
+                for assumption in &r.assumptions {
+                    t.note(format!("Assumed: {assumption}"));
+                }
+            }
             if r.incomplete_count > 0 {
                 t.note(format!(
-                    "{} organisations left out: their figures do not cover the period",
+                    "{} {ranked} left out: their figures do not cover the period",
                     r.incomplete_count
                 ));
             }

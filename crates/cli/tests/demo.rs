@@ -291,6 +291,35 @@ fn the_demo_ranks_synthetic_data_answers_old_and_new_flag_names_alike_and_keeps_
     assert!(share.status.success(), "{}", text(&share.stderr));
     assert_eq!(out.lines().filter(|l| l.ends_with('%')).count(), 4, "{out}");
 
+    // Groups ranked by their equity-share rollup, in one call, exact values listed.
+    let groups = up.cli(&with_series(&[
+        "rank",
+        "--period",
+        "2024-01..2024-12",
+        "--mode",
+        "equity_share",
+        "--limit",
+        "3",
+    ]));
+    let out = text(&groups.stdout);
+    assert!(groups.status.success(), "{}", text(&groups.stderr));
+    assert!(
+        out.contains("Groups ranked by their equity_share rollup"),
+        "{out}"
+    );
+    assert!(out.contains("group-00: exactly 541887/2"), "{out}");
+    let rows: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("Total"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains("group-0") && !r.contains("-jv-")),
+        "only top-level groups: {out}"
+    );
+
     // The hierarchy is in the registry.
     let below = up.cli(&["organizations", "descendants", "group-00"]);
     let out = text(&below.stdout);

@@ -161,6 +161,9 @@ pub struct RankingQuery {
     pub as_of: Option<Date>,
     /// Decimals of percentages in the answer.
     pub percent_decimals: u32,
+    /// Rank groups by their rollup in this mode instead of organisations by their own
+    /// figures.
+    pub group_mode: Option<RollupMode>,
 }
 
 /// One series over another, per period of a grain.

@@ -305,6 +305,7 @@ pub async fn rank(services: &Services<'_>, args: &ChartRankArgs) -> Result<Chart
             limit: rank.limit,
             as_of_date: as_of(rank.when.as_of_date),
             percent_decimals: Some(rank.percent_decimals),
+            group_mode: rank.mode.map_or(0, WireEnum::to_wire),
         })
         .await
         .map_err(services.stats_failed())?

@@ -424,6 +424,7 @@ fn a_ranking_names_each_organisation_with_its_units_and_share() {
             percent: percent.to_owned(),
         }),
         year_over_year: None,
+        exact_units: None,
     };
     let answer = swire::ComputeRankingResponse {
         entries: vec![
@@ -434,6 +435,7 @@ fn a_ranking_names_each_organisation_with_its_units_and_share() {
         total_is_market: true,
         incomplete_count: 3,
         provenance: None,
+        ..Default::default()
     };
     let mut all = key();
     all.organization = None;

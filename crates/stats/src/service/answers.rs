@@ -159,12 +159,23 @@ pub(super) fn ranking_response(
                 units: units(e.units),
                 share: ratio(e.share.as_ref(), decimals),
                 year_over_year: change(e.year_over_year.as_ref(), decimals),
+                exact_units: e.exact.and_then(exact_units),
             })
             .collect(),
         total_units: units(a.total_units),
         total_is_market: a.total_is_market,
         incomplete_count: count(a.incomplete_count),
         provenance: cited.provenance(&a.figures)?,
+        group_mode: a.mode.map_or(0, WireEnum::to_wire),
+        assumptions: a.assumptions.clone(),
+    })
+}
+
+/// An exact number of units on the wire (none past 64 bits).
+fn exact_units(e: Ratio) -> Option<wire::ExactUnits> {
+    Some(wire::ExactUnits {
+        numerator: i64::try_from(e.numerator()).ok()?,
+        denominator: i64::try_from(e.denominator()).ok()?,
     })
 }
 
@@ -226,12 +237,7 @@ pub(super) fn rollup_response(
             .collect(),
         provenance: cited.provenance(&a.figures)?,
         mode: a.mode.to_wire(),
-        exact_units: a.exact.and_then(|e| {
-            Some(wire::ExactUnits {
-                numerator: i64::try_from(e.numerator()).ok()?,
-                denominator: i64::try_from(e.denominator()).ok()?,
-            })
-        }),
+        exact_units: a.exact.and_then(exact_units),
         assumptions: a.assumptions.clone(),
     })
 }

@@ -133,7 +133,7 @@ impl StatsService for StatsApi {
         &self,
         request: Request<wire::ComputeRankingRequest>,
     ) -> Reply<wire::ComputeRankingResponse> {
-        respond(queries::ranking(&self.state, request.get_ref()))
+        respond(queries::ranking(&self.state, request.get_ref()).await)
     }
 
     async fn compute_share(

@@ -3,8 +3,8 @@
 //! converts the answer (`answers`).
 
 use autointel_domain::{
-    BreakdownQuery, ChangeQuery, ForecastAccuracyQuery, RankingQuery, RollupQuery, SeriesQuery,
-    ShareQuery, TargetProgressQuery, TotalQuery,
+    BreakdownQuery, ChangeQuery, Date, ForecastAccuracyQuery, RankingQuery, RollupQuery,
+    SeriesQuery, ShareQuery, TargetProgressQuery, TotalQuery,
 };
 use autointel_proto::stats as wire;
 
@@ -73,15 +73,27 @@ pub(super) async fn series(
     Ok(response)
 }
 
-/// `ComputeRanking`.
-pub(super) fn ranking(
+/// `ComputeRanking`: organisations by their own figures, or groups by their rollups over
+/// the ownership graph.
+pub(super) async fn ranking(
     state: &State,
     r: &wire::ComputeRankingRequest,
 ) -> Result<wire::ComputeRankingResponse, StatsError> {
     let q: RankingQuery = query(r)?;
+    let Some(mode) = q.group_mode else {
+        return answer(
+            state,
+            |engine| engine.ranking(&q.series, q.period, q.limit, q.as_of),
+            |a, cited| answers::ranking_response(a, q.percent_decimals, cited),
+        );
+    };
+    let links = state
+        .registry
+        .ownership_graph(Date::last_of(q.period.end()))
+        .await?;
     answer(
         state,
-        |engine| engine.ranking(&q.series, q.period, q.limit, q.as_of),
+        |engine| engine.group_ranking(&q.series, &links, q.period, q.limit, q.as_of, mode),
         |a, cited| answers::ranking_response(a, q.percent_decimals, cited),
     )
 }

@@ -234,6 +234,70 @@ async fn rollup_counts_each_figure_once(db: &str) {
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&unknown), ["mode"]);
+
+    // One call ranks every top-level group by its rollup: test-holding is the only group
+    // with wholesale figures (the seed's groups have none), counted as its rollup counts.
+    let rank_groups = |mode: i32| wire::ComputeRankingRequest {
+        series: Some(series(
+            "",
+            twire::MeasureBasis::Wholesale,
+            twire::Powertrain::All,
+        )),
+        period: Some(months((2023, 1), (2023, 12))),
+        group_mode: mode,
+        ..Default::default()
+    };
+    let equity = stack
+        .stats
+        .compute_ranking(rank_groups(wire::RollupMode::EquityShare as i32))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(equity.group_mode, wire::RollupMode::EquityShare as i32);
+    let top: Vec<_> = equity
+        .entries
+        .iter()
+        .map(|e| {
+            let exact = e.exact_units.as_ref().unwrap();
+            (
+                e.organization.as_str(),
+                e.units,
+                exact.numerator,
+                exact.denominator,
+            )
+        })
+        .collect();
+    assert_eq!(top, [("organizations/test-holding", 213, 425, 2)]);
+    let gross = stack
+        .stats
+        .compute_ranking(rank_groups(wire::RollupMode::Gross as i32))
+        .await
+        .unwrap()
+        .into_inner();
+    let top: Vec<_> = gross
+        .entries
+        .iter()
+        .map(|e| (e.organization.as_str(), e.units, e.exact_units.is_some()))
+        .collect();
+    assert_eq!(top, [("organizations/test-holding", 1_070, false)]);
+    let organisations = stack
+        .stats
+        .compute_ranking(rank_groups(0))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(organisations.group_mode, 0, "unset: organisations ranked");
+    assert_eq!(
+        organisations.entries.len(),
+        4,
+        "each organisation's own figure"
+    );
+    let unknown = stack
+        .stats
+        .compute_ranking(rank_groups(99))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&unknown), ["group_mode"]);
 }
 
 async fn target_progress_tracks_a_registry_target(db: &str) {

@@ -184,8 +184,24 @@ impl TryFrom<&wire::ComputeRankingRequest> for RankingQuery {
                 None
             }
         };
-        let (Some(series), Some(period), Some(as_of), Some(percent_decimals), Some(limit), true) =
-            (series, period, as_of, decimals, limit, v.is_empty())
+        let group_mode = v.check("group_mode", RollupMode::from_wire_filter(r.group_mode));
+        let (
+            Some(series),
+            Some(period),
+            Some(as_of),
+            Some(percent_decimals),
+            Some(limit),
+            Some(group_mode),
+            true,
+        ) = (
+            series,
+            period,
+            as_of,
+            decimals,
+            limit,
+            group_mode,
+            v.is_empty(),
+        )
         else {
             return Err(rejected(v));
         };
@@ -195,6 +211,7 @@ impl TryFrom<&wire::ComputeRankingRequest> for RankingQuery {
             limit,
             as_of,
             percent_decimals,
+            group_mode,
         })
     }
 }

@@ -7,6 +7,7 @@ mod accuracy;
 mod breakdown;
 mod change;
 mod coverage;
+mod group_rank;
 mod list;
 mod progress;
 mod rank;

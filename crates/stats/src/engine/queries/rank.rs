@@ -1,6 +1,8 @@
 //! The top organisations of a series over a range, with shares and year-on-year change.
 
-use autointel_domain::{Change, Date, MonthRange, OrganizationId, Ratio, SeriesKey, share};
+use autointel_domain::{
+    Change, Date, MonthRange, OrganizationId, Ratio, RollupMode, SeriesKey, share,
+};
 
 use super::Used;
 use crate::engine::layout::NONE;
@@ -19,6 +21,8 @@ pub struct RankingEntry {
     pub share: Option<Ratio>,
     /// Its change on the same months a year earlier, when those tile.
     pub year_over_year: Option<Change>,
+    /// A group ranked by equity share: its exact value (`units` is it rounded).
+    pub exact: Option<Ratio>,
 }
 
 /// A ranking of organisations.
@@ -34,6 +38,10 @@ pub struct RankingAnswer {
     pub incomplete_count: u32,
     /// Figures used.
     pub figures: Vec<FigureRef>,
+    /// A ranking of groups: the rollup mode.
+    pub mode: Option<RollupMode>,
+    /// A ranking of groups: what the rollups assumed, in words.
+    pub assumptions: Vec<String>,
 }
 
 impl Engine {
@@ -117,6 +125,7 @@ impl Engine {
                 units,
                 share: share(units, total_units),
                 year_over_year,
+                exact: None,
             });
         }
         RankingAnswer {
@@ -125,6 +134,8 @@ impl Engine {
             total_is_market,
             incomplete_count,
             figures: used.figures,
+            mode: None,
+            assumptions: Vec::new(),
         }
     }
 }

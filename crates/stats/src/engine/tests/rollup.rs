@@ -1,4 +1,4 @@
-//! Gross rollups over a hierarchy.
+//! Gross rollups over a hierarchy, and groups ranked by their rollups.
 
 use super::*;
 
@@ -85,4 +85,71 @@ fn rollup_with_a_partial_leaf_is_incomplete() {
     assert_eq!(answer.total.units, None);
     assert_eq!(answer.total.coverage.uncovered, vec![range("2023-02")]);
     assert_eq!(answer.total.coverage.covered, vec![range("2023-01")]);
+}
+
+/// A link of `kind` with a stake of `basis_points`.
+fn stake(kind: RelationshipKind, parent: &str, child: &str, basis_points: u16) -> HierarchyLink {
+    HierarchyLink {
+        parent: org(parent),
+        child: org(child),
+        kind,
+        stake_basis_points: Some(basis_points),
+    }
+}
+
+#[test]
+fn groups_are_ranked_by_their_rollup_in_each_mode() {
+    // alpha ─┬─ alpha-sub (300, owned 80%)         beta ── jv (50%)
+    //        └─ jv (400, 50%)                       gamma (100, no links)
+    // market: 1 000
+    let mut f = Fixture::new();
+    let period = "2024-01";
+    f.add(&key(None, all()), period, 1_000);
+    f.add(&key(Some("alpha-sub"), all()), period, 300);
+    f.add(&key(Some("jv"), all()), period, 400);
+    f.add(&key(Some("gamma"), all()), period, 100);
+    let jv = RelationshipKind::JointVenturePartner;
+    let links = vec![
+        stake(RelationshipKind::Owns, "alpha", "alpha-sub", 8_000),
+        stake(jv, "alpha", "jv", 5_000),
+        stake(jv, "beta", "jv", 5_000),
+    ];
+    let rank = |mode| {
+        let answer =
+            f.engine
+                .group_ranking(&key(None, all()), &links, range(period), 10, None, mode);
+        assert!(answer.total_is_market);
+        assert_eq!(answer.total_units, 1_000);
+        assert_eq!(answer.mode, Some(mode));
+        answer
+            .entries
+            .iter()
+            .map(|e| (e.rank, e.organization.to_string(), e.units, e.share))
+            .collect::<Vec<_>>()
+    };
+    let ratio = |n, d| autointel_domain::Ratio::new(n, d);
+    assert_eq!(
+        rank(RollupMode::EquityShare),
+        [
+            (1, "alpha".to_owned(), 440, ratio(11, 25)),
+            (2, "beta".to_owned(), 200, ratio(1, 5)),
+            (3, "gamma".to_owned(), 100, ratio(1, 10)),
+        ],
+        "80% of alpha-sub and half the JV to alpha, the other half to beta"
+    );
+    assert_eq!(
+        rank(RollupMode::Gross),
+        [
+            (1, "alpha".to_owned(), 700, ratio(7, 10)),
+            (2, "beta".to_owned(), 400, ratio(2, 5)),
+            (3, "gamma".to_owned(), 100, ratio(1, 10)),
+        ]
+    );
+    let consolidated = rank(RollupMode::Consolidated);
+    assert_eq!(
+        consolidated.first(),
+        Some(&(1, "alpha".to_owned(), 300, ratio(3, 10))),
+        "a 50% JV is not controlled"
+    );
+    assert!(consolidated.iter().all(|e| e.1 != "beta" || e.2 == 0));
 }

@@ -1,0 +1,185 @@
+//! The top groups of a series: every top-level organisation of the ownership graph (one no
+//! link holds) and every organisation outside it, ranked by its rollup in one mode.
+
+use std::collections::{BTreeSet, HashSet};
+
+use autointel_domain::{
+    Change, Date, HierarchyLink, MonthRange, OrganizationId, Ratio, RollupMode, SeriesKey,
+};
+
+use super::Used;
+use super::rank::{RankingAnswer, RankingEntry};
+use crate::engine::layout::NONE;
+use crate::engine::{Engine, FigureRef};
+
+/// One group's rollup over the period.
+struct Ranked {
+    organization: OrganizationId,
+    exact: Ratio,
+    figures: Vec<FigureRef>,
+}
+
+impl Engine {
+    /// The top `limit` groups of the series `dims` (its organisation is ignored) over
+    /// `period`, each rolled up over `links` in `mode` (see [`Engine::rollup`]). The groups
+    /// are the organisations that hold others and that no link holds, and the organisations
+    /// with figures of the series that no link touches (a group of one). A group whose
+    /// rollup is incomplete is left out and counted in `incomplete_count`.
+    ///
+    /// Shares are of the whole-market total when that tiles the period, else of the sum of
+    /// every complete group. Equity-share values are exact (`RankingEntry::exact`), units
+    /// rounded for display; a year-on-year change is given when both years' values are
+    /// whole vehicles.
+    pub fn group_ranking(
+        &self,
+        dims: &SeriesKey,
+        links: &[HierarchyLink],
+        period: MonthRange,
+        limit: usize,
+        as_of: Option<Date>,
+        mode: RollupMode,
+    ) -> RankingAnswer {
+        let held: HashSet<&OrganizationId> = links.iter().map(|l| &l.child).collect();
+        let linked: HashSet<&OrganizationId> =
+            links.iter().flat_map(|l| [&l.parent, &l.child]).collect();
+        let mut groups: BTreeSet<OrganizationId> = links
+            .iter()
+            .filter(|l| !held.contains(&l.parent))
+            .map(|l| l.parent.clone())
+            .collect();
+        let candidates = self
+            .lookup_dims(dims)
+            .and_then(|d| self.by_dims.get(&d))
+            .map_or(&[][..], Vec::as_slice);
+        let mut market_series = None;
+        for &s in candidates {
+            let k = &self.series_keys[s as usize];
+            if k.organization == NONE {
+                market_series = Some(s);
+            } else if let Some(org) = self.organizations.value(k.organization)
+                && !linked.contains(org)
+            {
+                groups.insert(org.clone());
+            }
+        }
+
+        let rollup_of = |group: &OrganizationId, range: MonthRange| {
+            let key = SeriesKey {
+                organization: Some(group.clone()),
+                ..dims.clone()
+            };
+            self.rollup(&key, links, range, as_of, mode)
+        };
+        let mut complete = Vec::new();
+        let mut incomplete_count = 0u32;
+        let mut assumptions = BTreeSet::new();
+        for group in &groups {
+            let answer = rollup_of(group, period);
+            let exact = match (answer.exact, answer.total.units) {
+                (Some(exact), _) => Some(exact),
+                (None, Some(units)) => Ratio::new(i128::from(units), 1),
+                (None, None) => None,
+            };
+            match exact {
+                Some(exact) if answer.total.units.is_some() => {
+                    assumptions.extend(answer.assumptions);
+                    complete.push(Ranked {
+                        organization: group.clone(),
+                        exact,
+                        figures: answer.figures,
+                    });
+                }
+                _ if !answer.figures.is_empty() => incomplete_count += 1,
+                _ => {}
+            }
+        }
+        complete.sort_by(|a, b| {
+            b.exact
+                .cmp(&a.exact)
+                .then_with(|| a.organization.cmp(&b.organization))
+        });
+
+        let mut used = Used::default();
+        let (market_total, market_rows) =
+            self.total_in(market_series, period, Self::as_of_key(as_of));
+        let (denominator, total_is_market) = match market_total.units {
+            Some(units) => {
+                used.add(&market_rows);
+                (Ratio::new(i128::from(units), 1), true)
+            }
+            None => {
+                let sum = Ratio::new(0, 1).and_then(|zero| {
+                    complete
+                        .iter()
+                        .try_fold(zero, |sum, c| sum.checked_add(c.exact))
+                });
+                for c in &complete {
+                    used.add(&rows(&c.figures));
+                }
+                (sum, false)
+            }
+        };
+        let inverse = denominator
+            .filter(|d| d.numerator() != 0)
+            .and_then(|d| Ratio::new(d.denominator(), d.numerator()));
+
+        let prior = period.same_range_previous_year();
+        let mut entries = Vec::new();
+        let mut rank = 0u32;
+        let mut previous = None;
+        for (position, ranked) in complete.into_iter().enumerate().take(limit) {
+            if previous != Some(ranked.exact) {
+                rank = u32::try_from(position + 1).unwrap_or(u32::MAX);
+                previous = Some(ranked.exact);
+            }
+            used.add(&rows(&ranked.figures));
+            let units = u64::try_from(ranked.exact.rounded()).unwrap_or(0);
+            let year_over_year = prior.and_then(|prior| {
+                let before = rollup_of(&ranked.organization, prior);
+                let prior_exact = before.exact.or_else(|| {
+                    before
+                        .total
+                        .units
+                        .and_then(|u| Ratio::new(i128::from(u), 1))
+                })?;
+                before.total.units?;
+                let whole = |r: Ratio| {
+                    (r.denominator() == 1)
+                        .then(|| u64::try_from(r.numerator()).ok())
+                        .flatten()
+                };
+                let change = Change {
+                    current: whole(ranked.exact)?,
+                    prior: whole(prior_exact)?,
+                };
+                used.add(&rows(&before.figures));
+                Some(change)
+            });
+            entries.push(RankingEntry {
+                rank,
+                organization: ranked.organization,
+                units,
+                share: inverse.and_then(|i| ranked.exact.checked_mul(i)),
+                year_over_year,
+                exact: (mode == RollupMode::EquityShare).then_some(ranked.exact),
+            });
+        }
+        let total_units = denominator
+            .map(|d| u64::try_from(d.rounded()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        RankingAnswer {
+            entries,
+            total_units,
+            total_is_market,
+            incomplete_count,
+            figures: used.figures,
+            mode: Some(mode),
+            assumptions: assumptions.into_iter().collect(),
+        }
+    }
+}
+
+/// The rows of `figures`.
+fn rows(figures: &[FigureRef]) -> Vec<u32> {
+    figures.iter().map(|f| f.0).collect()
+}
