@@ -239,6 +239,8 @@ pub struct HierarchyLink {
     pub kind: RelationshipKind,
     /// The stake in basis points (1 to 10 000), when the link carries one.
     pub stake_basis_points: Option<u16>,
+    /// The parent controls the child whatever the stake.
+    pub controls: bool,
 }
 
 /// A series rolled up an organisation hierarchy.

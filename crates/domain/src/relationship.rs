@@ -29,6 +29,9 @@ pub struct Relationship {
     pub valid_to_date: Option<PartialDate>,
     /// The sources that report the link.
     pub sources: Vec<SourceId>,
+    /// The parent controls the child whatever its stake (board majority, golden share);
+    /// otherwise control follows from the stake or the kind.
+    pub controls: bool,
 }
 
 impl Relationship {
@@ -90,6 +93,7 @@ mod tests {
             valid_from_date: Some("2003".parse().unwrap()),
             valid_to_date: None,
             sources: vec![SourceId::parse("article").unwrap()],
+            controls: false,
         }
     }
 

@@ -632,6 +632,7 @@ impl RegistryClient {
                     child: child_id.clone(),
                     kind,
                     stake_basis_points,
+                    controls: relationship.is_some_and(|r| r.controls),
                 });
             }
         }
@@ -667,6 +668,7 @@ impl RegistryClient {
                 child: r.child.clone(),
                 kind: r.kind,
                 stake_basis_points: r.stake.map(|s| s.basis_points()),
+                controls: r.controls,
             })
             .collect())
     }

@@ -185,7 +185,9 @@ kind!(
 
 kind!(
     Relationships, autointel_domain::Relationship, Relationship, "relationships",
-    updatable ["stake_basis_points", "valid_from_date", "valid_to_date", "sources"],
+    updatable [
+        "stake_basis_points", "valid_from_date", "valid_to_date", "sources", "controls",
+    ],
     list list_relationships ListRelationshipsRequest.relationships,
     get get_relationship GetRelationshipRequest,
     create create_relationship CreateRelationshipRequest.relationship / relationship_id,

@@ -340,6 +340,7 @@ mod tests {
             valid_from_date: None,
             valid_to_date: None,
             sources: vec!["s1".parse().expect("source")],
+            controls: false,
         }
     }
 

@@ -312,6 +312,7 @@ impl TryFrom<&wire::Relationship> for Relationship {
                 valid_from_date,
                 valid_to_date,
                 sources,
+                controls: w.controls,
             },
             Relationship::validate,
         )
@@ -329,6 +330,7 @@ impl From<&Relationship> for wire::Relationship {
             valid_from_date: d.valid_from_date.as_ref().map(partial_date_to_wire),
             valid_to_date: d.valid_to_date.as_ref().map(partial_date_to_wire),
             sources: names(&d.sources),
+            controls: d.controls,
             ..Default::default()
         }
     }

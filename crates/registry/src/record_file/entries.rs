@@ -65,6 +65,9 @@ pub(super) struct Relationship {
     pub(super) valid_to_date: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) sources: Vec<String>,
+    /// The parent controls the child whatever its stake.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) controls: bool,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

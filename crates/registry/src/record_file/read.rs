@@ -131,6 +131,7 @@ pub(super) fn relationship(
             valid_from_date: from?,
             valid_to_date: to?,
             sources: sources?,
+            controls: s.controls,
         })
     })();
     validated(v, p, value, Relationship::validate)

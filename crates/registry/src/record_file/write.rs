@@ -50,6 +50,7 @@ pub(super) fn relationship(r: &Relationship) -> entries::Relationship {
         valid_from_date: text(r.valid_from_date.as_ref()),
         valid_to_date: text(r.valid_to_date.as_ref()),
         sources: ids(&r.sources),
+        controls: r.controls,
     }
 }
 

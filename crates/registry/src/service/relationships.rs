@@ -23,7 +23,7 @@ resource!(
     Relationship,
     RelationshipId,
     'r',
-    updatable [stake_basis_points, valid_from_date, valid_to_date, sources]
+    updatable [stake_basis_points, valid_from_date, valid_to_date, sources, controls]
 );
 
 /// `CreateRelationship`.

@@ -283,20 +283,23 @@ async fn every_other_rpc_round_trips(db: &Db) {
         .into_inner(),
         rel
     );
+    assert!(!rel.controls, "control follows the kind unless stated");
     let ended = c
         .update_relationship(wire::UpdateRelationshipRequest {
             relationship: Some(wire::Relationship {
                 valid_to_date: Some(month(2022, 12)),
+                controls: true,
                 ..rel.clone()
             }),
             update_mask: Some(prost_types::FieldMask {
-                paths: vec!["valid_to_date".to_owned()],
+                paths: vec!["valid_to_date".to_owned(), "controls".to_owned()],
             }),
         })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(ended.valid_to_date, Some(month(2022, 12)));
+    assert!(ended.controls, "the control flag is kept");
     let rels = c
         .list_relationships(wire::ListRelationshipsRequest {
             organization: "organizations/acme-plant".to_owned(),

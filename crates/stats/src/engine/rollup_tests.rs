@@ -13,6 +13,7 @@ fn stake(parent: &str, child: &str, basis_points: u16) -> HierarchyLink {
         child: org(child),
         kind: RelationshipKind::JointVenturePartner,
         stake_basis_points: Some(basis_points),
+        controls: false,
     }
 }
 
@@ -22,6 +23,7 @@ fn brand(parent: &str, child: &str) -> HierarchyLink {
         child: org(child),
         kind: RelationshipKind::BrandOf,
         stake_basis_points: None,
+        controls: false,
     }
 }
 
@@ -83,6 +85,38 @@ fn consolidated_counts_only_what_the_root_controls() {
         .iter()
         .find(|c| c.organization == org("dongfeng-nissan"));
     assert!(jv.is_some_and(|c| !c.counted && c.reason.contains("not consolidated")));
+}
+
+#[test]
+fn a_control_flag_consolidates_whatever_the_stake_and_leaves_equity_share_alone() {
+    let (f, mut links) = group();
+    // Nissan controls Dongfeng Nissan through the board, with its 50% stake.
+    for link in &mut links {
+        if link.parent == org("nissan") && link.child == org("dongfeng-nissan") {
+            link.controls = true;
+        }
+    }
+    let rollup = |mode| {
+        f.engine.rollup(
+            &key(Some("nissan"), all()),
+            &links,
+            range("2023-01"),
+            None,
+            mode,
+        )
+    };
+    let consolidated = rollup(RollupMode::Consolidated);
+    assert_eq!(consolidated.total.units, Some(1_000 + 70 + 200));
+    let jv = consolidated
+        .contributions
+        .iter()
+        .find(|c| c.organization == org("dongfeng-nissan"));
+    assert!(jv.is_some_and(|c| c.counted), "{jv:?}");
+    assert_eq!(
+        rollup(RollupMode::EquityShare).exact,
+        Some(ratio(660, 1)),
+        "equity share still weighs the 50% stake"
+    );
 }
 
 #[test]

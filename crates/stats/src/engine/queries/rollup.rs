@@ -81,7 +81,8 @@ impl Step {
             .then_some(Self::Controlled)
     }
 
-    /// Control: a stake above one half, or a subsidiary, brand or plant link.
+    /// Control: a stake above one half, or a subsidiary, brand or plant link (a link's
+    /// control flag also gives control, whatever this says).
     fn controls(self) -> bool {
         match self {
             Self::Stake(s) => s > Ratio::new(1, 2).unwrap_or(s),
@@ -406,8 +407,12 @@ impl<'a> Weights<'a> {
                     .map(Vec::as_slice)
                     .unwrap_or(&[]);
                 let step = Step::of(links);
+                // a link that says the parent controls the child decides, whatever the stake
+                let flagged = links.iter().any(|l| l.controls);
                 match (mode, step) {
-                    (RollupMode::Consolidated, Some(step)) if step.controls() => {
+                    (RollupMode::Consolidated, step)
+                        if flagged || step.is_some_and(Step::controls) =>
+                    {
                         if let Some(one) = one {
                             w.stakes.insert(child, one);
                         }

@@ -113,6 +113,7 @@ pub(super) fn subsidiary(parent: &str, child: &str) -> HierarchyLink {
         child: org(child),
         kind: RelationshipKind::SubsidiaryOf,
         stake_basis_points: None,
+        controls: false,
     }
 }
 

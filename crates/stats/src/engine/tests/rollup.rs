@@ -94,6 +94,7 @@ fn stake(kind: RelationshipKind, parent: &str, child: &str, basis_points: u16) -
         child: org(child),
         kind,
         stake_basis_points: Some(basis_points),
+        controls: false,
     }
 }
 
