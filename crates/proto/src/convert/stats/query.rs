@@ -249,14 +249,15 @@ impl TryFrom<&wire::ComputeDestinationsRequest> for DestinationsQuery {
     fn try_from(r: &wire::ComputeDestinationsRequest) -> Result<Self, ValidationError> {
         let mut v = Violations::new();
         if let Some(s) = r.series.as_ref() {
-            // Another flow is refused here; its destination then by the series key's own rule.
+            // Another flow is refused here, its destination then by the series key's own
+            // rule; a malformed destination code by the series key's conversion too.
             let other_flow = Flow::from_wire(s.flow).is_ok_and(|f| f != Flow::Export);
             if other_flow {
                 v.push(
                     "series.flow",
                     "must be FLOW_EXPORT: only exports have destinations",
                 );
-            } else if !s.destination.is_empty() {
+            } else if Market::parse(&s.destination).is_ok() {
                 v.push(
                     "series.destination",
                     "must be empty: the origin's destinations are the answer",
