@@ -7,8 +7,8 @@ use autointel_proto::stats as wire;
 use autointel_proto::types as twire;
 
 use crate::args::{
-    BreakdownArgs, CompareArgs, DestinationsArgs, ForecastAccuracyArgs, Override, RankArgs, RevisionsArgs,
-    RollupArgs, Series, SeriesArgs, ShareArgs, TargetProgressArgs, TotalArgs,
+    BreakdownArgs, CompareArgs, DestinationsArgs, ForecastAccuracyArgs, Override, RankArgs,
+    RevisionsArgs, RollupArgs, Series, SeriesArgs, ShareArgs, TargetProgressArgs, TotalArgs,
 };
 use crate::client::Stats;
 use crate::failure::Failure;
