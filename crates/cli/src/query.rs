@@ -467,13 +467,17 @@ fn destination_notes(t: &mut Table, r: &wire::ComputeDestinationsResponse) {
             signed_thousands(n)
         )),
         Some(n) => t.note(format!("Not stated: {}", thousands(n))),
+        None if r.all_destinations.as_ref().is_some_and(|a| a.units.is_some()) => {
+            t.note("Not stated: unknown while a country destination does not cover the period");
+        }
         None => {}
     }
-    if r.incomplete_count > 0 {
-        t.note(format!(
-            "{} destinations have figures that do not cover the period (no units, not zero)",
-            r.incomplete_count
-        ));
+    match r.incomplete_count {
+        0 => {}
+        1 => t.note("1 destination has figures that do not cover the period (no units, not zero)"),
+        n => t.note(format!(
+            "{n} destinations have figures that do not cover the period (no units, not zero)"
+        )),
     }
     let shown = i32::try_from(r.destinations.len()).unwrap_or(i32::MAX);
     if r.destination_count > shown {
