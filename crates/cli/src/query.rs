@@ -467,7 +467,11 @@ fn destination_notes(t: &mut Table, r: &wire::ComputeDestinationsResponse) {
             signed_thousands(n)
         )),
         Some(n) => t.note(format!("Not stated: {}", thousands(n))),
-        None if r.all_destinations.as_ref().is_some_and(|a| a.units.is_some()) => {
+        None if r
+            .all_destinations
+            .as_ref()
+            .is_some_and(|a| a.units.is_some()) =>
+        {
             t.note("Not stated: unknown while a country destination does not cover the period");
         }
         None => {}
