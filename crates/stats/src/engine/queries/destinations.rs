@@ -96,10 +96,15 @@ impl Engine {
             let Some(destination) = self.markets.value(k.destination) else {
                 continue;
             };
-            if k.destination == NONE || !self.has_figures_in(s, period, as_of) {
+            if k.destination == NONE {
                 continue;
             }
+            // Usable figures in the period mean figures in it; only a series without any
+            // is walked again for figures that overlap the period without fitting it.
             let (total, rows) = self.total_in(Some(s), period, as_of);
+            if total.coverage.covered.is_empty() && !self.has_figures_in(s, period, as_of) {
+                continue;
+            }
             found.push(Found {
                 destination,
                 region: destination.is_region(),
