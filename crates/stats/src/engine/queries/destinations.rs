@@ -96,9 +96,6 @@ impl Engine {
             let Some(destination) = self.markets.value(k.destination) else {
                 continue;
             };
-            if k.destination == NONE {
-                continue;
-            }
             // Usable figures in the period mean figures in it; only a series without any
             // is walked again for figures that overlap the period without fitting it.
             let (total, rows) = self.total_in(Some(s), period, as_of);
@@ -142,19 +139,27 @@ impl Engine {
             _ => None,
         };
 
+        // Every country destination in the stated sum is cited, listed or not.
+        for f in found
+            .iter()
+            .filter(|f| !f.region && f.total.units.is_some())
+        {
+            used.add(&f.rows);
+        }
+
         let prior = period.same_range_previous_year();
         let destination_count = u32::try_from(found.len()).unwrap_or(u32::MAX);
         let (mut rank, mut previous_units) = (0u32, None);
         let mut entries = Vec::new();
-        for (position, f) in found.iter().enumerate() {
+        for (position, f) in found.into_iter().enumerate() {
+            if limit.is_some_and(|l| position >= l) {
+                break;
+            }
             if let Some(units) = f.total.units
                 && previous_units != Some(units)
             {
                 rank = u32::try_from(position + 1).unwrap_or(u32::MAX);
                 previous_units = Some(units);
-            }
-            if limit.is_some_and(|l| position >= l) {
-                continue;
             }
             used.add(&f.rows);
             let year_over_year = match (f.total.units, prior) {
@@ -180,17 +185,10 @@ impl Engine {
                     (false, Some(units)) => share(units, stated_units),
                     _ => None,
                 },
-                total: f.total.clone(),
+                total: f.total,
                 year_over_year,
                 months,
             });
-        }
-        // Every country destination in the stated sum is cited, listed or not.
-        for f in found
-            .iter()
-            .filter(|f| !f.region && f.total.units.is_some())
-        {
-            used.add(&f.rows);
         }
         let all_destinations_months = if include_months {
             self.month_totals(origin_series, period, as_of, &mut used)
