@@ -1008,6 +1008,50 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &["group_by[0]"],
         ),
         invalid(
+            "destinations: empty",
+            "ComputeDestinations",
+            &swire::ComputeDestinationsRequest::default(),
+            &["series", "period"],
+        ),
+        invalid(
+            "destinations: a domestic origin, a limit over 1000, 7 decimals",
+            "ComputeDestinations",
+            &swire::ComputeDestinationsRequest {
+                series: with_series(|s| s.flow = twire::Flow::Domestic as i32),
+                period: Some(seed_period()),
+                limit: 1001,
+                percent_decimals: Some(7),
+                ..Default::default()
+            },
+            &["series.flow", "limit", "percent_decimals"],
+        ),
+        invalid(
+            "destinations: an origin naming a destination, an inverted range",
+            "ComputeDestinations",
+            &swire::ComputeDestinationsRequest {
+                series: with_series(|s| {
+                    s.flow = twire::Flow::Export as i32;
+                    s.destination = "DE".to_owned();
+                }),
+                period: range((2024, 3), (2024, 1)),
+                ..Default::default()
+            },
+            &["series.destination", "period.end"],
+        ),
+        invalid(
+            "destinations: a malformed destination code, UNSPECIFIED flow",
+            "ComputeDestinations",
+            &swire::ComputeDestinationsRequest {
+                series: with_series(|s| {
+                    s.flow = 0;
+                    s.destination = "de".to_owned();
+                }),
+                period: Some(seed_period()),
+                ..Default::default()
+            },
+            &["series.destination", "series.flow"],
+        ),
+        invalid(
             "rollup: empty",
             "ComputeRollup",
             &swire::ComputeRollupRequest::default(),

@@ -1,6 +1,8 @@
 //! Flows across both services: a hierarchy made in the registry and figures imported with
 //! `autointel import` roll up; a target made in the registry is measured against imported
-//! figures; a series is annotated with the registry's events.
+//! figures; a series is annotated with the registry's events; exports imported with
+//! destinations are broken down, put in a month matrix and ranked by supplier through
+//! `autointel destinations`.
 
 use autointel_proto::registry as rwire;
 use autointel_proto::registry::event_participant::Participant;
@@ -16,6 +18,7 @@ on_each_backend!(
     rollup_over_a_new_hierarchy_counts_each_figure_once,
     target_progress_measures_imported_figures,
     series_is_annotated_with_registry_events,
+    exports_by_destination_through_the_cli,
 );
 
 fn new_id() -> String {
@@ -383,5 +386,129 @@ async fn series_is_annotated_with_registry_events(backend: Backend) {
     assert!(
         plain["events"].as_array().is_none_or(Vec::is_empty),
         "{plain:#}"
+    );
+}
+
+async fn exports_by_destination_through_the_cli(backend: Backend) {
+    let stack = Stack::start(&backend, true).await;
+    let row = |org: &str, period: &str, units: u32, to: &str| {
+        format!(
+            "{org},wholesale,export,CN,all,all,{period},{units},,,article-nissan-china-exports-2023,final,2024-03-10,,,{to}"
+        )
+    };
+    let rows = [
+        row("byd", "2023-01", 20, "DE"),
+        row("byd", "2024-01", 40, "DE"),
+        row("byd", "2024-02", 44, "DE"),
+        row("byd", "2024-01", 30, "BR"),
+        row("byd", "2024-01", 50, "EU"),
+        row("byd", "2024-01", 100, ""),
+        row("great-wall-motors", "2024-01", 60, "DE"),
+    ];
+    let path = stack.dir.path().join("destinations.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "{}nature,destination\n{}\n",
+            HEADER.trim_end().to_owned() + ",",
+            rows.join("\n")
+        ),
+    )
+    .expect("write CSV");
+    stack
+        .cli()
+        .run(&["import", &path.to_string_lossy()])
+        .assert_success();
+
+    let origin = ["--organization", "byd", "--basis", "wholesale"];
+    let january = [&["destinations"][..], &origin, &["--period", "2024-01"]].concat();
+    let json = stack.cli().json(&january);
+    let listed: Vec<(&str, Option<i64>)> = json["destinations"]
+        .as_array()
+        .expect("destinations")
+        .iter()
+        .map(|d| {
+            (
+                d["destination"].as_str().unwrap_or_default(),
+                units(&d["total"]["units"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [("EU", Some(50)), ("DE", Some(40)), ("BR", Some(30))],
+        "{json:#}"
+    );
+    assert_eq!(units(&json["statedUnits"]), Some(70));
+    assert_eq!(units(&json["notStatedUnits"]), Some(30));
+    assert!(
+        json["inconsistent"].as_bool().is_none_or(|b| !b),
+        "{json:#}"
+    );
+    assert_eq!(json["destinations"][1]["yearOverYear"]["priorUnits"], "20");
+    let table = stack.cli().table(&january);
+    for needle in [
+        "EU (region)",
+        "(not summed)",
+        "57.1%",
+        "100.0%",
+        "Not stated: 30",
+    ] {
+        assert!(table.contains(needle), "missing {needle:?} in\n{table}");
+    }
+
+    // The matrix: BR has no February figure, shown as missing, not zero.
+    let matrix = stack.cli().table(
+        &[
+            &["destinations"][..],
+            &origin,
+            &["--period", "2024-01..2024-02", "--matrix"],
+        ]
+        .concat(),
+    );
+    let br = matrix
+        .lines()
+        .find(|l| l.starts_with("BR "))
+        .unwrap_or_else(|| panic!("no BR row in\n{matrix}"));
+    assert_eq!(
+        br.split_whitespace().collect::<Vec<_>>(),
+        ["BR", "30", "-", "-"]
+    );
+    assert!(matrix.contains("2024-01  2024-02"), "{matrix}");
+
+    // DE's suppliers, ranked.
+    let suppliers = stack.cli().json(&[
+        "destinations",
+        "--to",
+        "DE",
+        "--basis",
+        "wholesale",
+        "--period",
+        "2024-01",
+    ]);
+    let ranked: Vec<&str> = suppliers["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["organization"].as_str())
+        .collect();
+    assert_eq!(
+        ranked,
+        ["organizations/great-wall-motors", "organizations/byd"],
+        "{suppliers:#}"
+    );
+
+    // A supplier ranking is of every organisation: it takes no origin organisation.
+    let out = stack.cli().run(
+        &[
+            &["destinations", "--to", "DE"][..],
+            &origin,
+            &["--period", "2024-01"],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.code != 0 && out.stderr.contains("cannot be used with"),
+        "{out}"
     );
 }

@@ -1,6 +1,7 @@
 //! `autointel-bench`: generates a seeded dataset and measures the engine, the importer and
 //! the service against DuckDB and PostgreSQL in the same run. See `BENCHMARKS.md`.
 
+mod destinations;
 mod render;
 mod service;
 mod shapes;
@@ -85,6 +86,9 @@ struct RunArgs {
     /// Skip the service level (h2load).
     #[arg(long)]
     no_service: bool,
+    /// Run only the destination shapes (their own figures, engine and DuckDB).
+    #[arg(long)]
+    only_destinations: bool,
     /// h2load requests per run.
     #[arg(long, default_value_t = 200_000)]
     requests: u64,
@@ -214,6 +218,12 @@ fn run(args: &RunArgs) -> Result<()> {
 fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     std::fs::create_dir_all(dir)?;
     eprintln!("== {n} figures in {}", dir.display());
+    if args.only_destinations {
+        return Ok(json!({
+            "figures": n,
+            "destinations": destination_shapes(args, n, dir).context("destinations")?,
+        }));
+    }
     let t = Instant::now();
     let data = dataset::generate(n, args.seed);
     data.write_csv(dir)?;
@@ -280,6 +290,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     out["engine"] = json!(engine_results);
     out["engine_snapshot"] = engine_snapshot(&engine, dir, &ctx)?;
     drop(engine);
+    out["destinations"] = destination_shapes(args, n, dir).context("destinations")?;
 
     if !args.no_duckdb {
         out["duckdb"] = duckdb(args, &csv, &ctx).context("duckdb")?;
@@ -321,6 +332,55 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
                 ))
                 .context("a new replica on PostgreSQL")?;
         }
+    }
+    Ok(out)
+}
+
+/// Exports by destination: `n` figures with destinations in an engine of their own, every
+/// destination shape timed on it, then (unless skipped) on DuckDB over the same figures.
+fn destination_shapes(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
+    let csv = dir.join("destinations.csv");
+    let (engine, load) = destinations::build(n, &csv)?;
+    eprintln!("destinations engine: {load}");
+    let mut engine_results = serde_json::Map::new();
+    for shape in destinations::SHAPES {
+        shape.run_engine(&engine)?;
+        let (t, check) = bench(args.engine_budget, || {
+            shape.run_engine(&engine).unwrap_or_default()
+        });
+        eprintln!(
+            "engine {:18} median {:>10} p99 {:>10} (n={}) check {check}",
+            shape.name,
+            fmt_us(t.median_us),
+            fmt_us(t.p99_us),
+            t.n
+        );
+        engine_results.insert(
+            shape.name.to_owned(),
+            json!({"median_us": t.median_us, "p99_us": t.p99_us, "n": t.n, "check": check.to_string()}),
+        );
+    }
+    drop(engine);
+    let mut out = json!({"load": load, "engine": engine_results});
+    if !args.no_duckdb {
+        let queries: Vec<Value> = destinations::SHAPES
+            .iter()
+            .map(|s| {
+                let (sql, check) = s.sql();
+                json!({"name": s.name, "sql": sql, "check": check})
+            })
+            .collect();
+        let derive =
+            shapes::derive_sql_with(Dialect::Duck, ", coalesce(destination, '') AS destination");
+        out["duckdb"] = duckdb_job(
+            args,
+            &csv,
+            shapes::RAW_COLUMNS_WITH_DESTINATION,
+            &derive,
+            queries,
+            None,
+        )
+        .context("duckdb")?;
     }
     Ok(out)
 }
@@ -482,8 +542,8 @@ async fn import_store(url: &str, pg_server: Option<&str>, csv: &Path) -> Result<
     Ok(r)
 }
 
-fn read_csv_columns() -> String {
-    shapes::RAW_COLUMNS
+fn read_csv_columns(columns: &str) -> String {
+    columns
         .split(", ")
         .filter_map(|c| c.split_once(' '))
         .map(|(name, ty)| format!("'{name}': '{ty}'"))
@@ -492,9 +552,6 @@ fn read_csv_columns() -> String {
 }
 
 fn duckdb(args: &RunArgs, csv: &Path, ctx: &Ctx) -> Result<Value> {
-    let dir = csv.parent().context("csv dir")?;
-    let script = dir.join("duckdb_peer.py");
-    std::fs::write(&script, include_str!("duckdb_peer.py"))?;
     let queries: Vec<Value> = shapes::shapes()
         .iter()
         .map(|s| {
@@ -502,16 +559,40 @@ fn duckdb(args: &RunArgs, csv: &Path, ctx: &Ctx) -> Result<Value> {
             json!({"name": s.name, "sql": sql, "check": check})
         })
         .collect();
+    let persist = csv.parent().map(|dir| dir.join("duckdb.db"));
+    duckdb_job(
+        args,
+        csv,
+        shapes::RAW_COLUMNS,
+        &shapes::derive_sql(Dialect::Duck),
+        queries,
+        persist.as_deref(),
+    )
+}
+
+/// Runs the DuckDB peer over `csv` (with `columns`, derived by `derive`): every query with
+/// one thread and with all cores, and, with `persist`, a restart from a database file.
+fn duckdb_job(
+    args: &RunArgs,
+    csv: &Path,
+    columns: &str,
+    derive: &str,
+    queries: Vec<Value>,
+    persist: Option<&Path>,
+) -> Result<Value> {
+    let dir = csv.parent().context("csv dir")?;
+    let script = dir.join("duckdb_peer.py");
+    std::fs::write(&script, include_str!("duckdb_peer.py"))?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let job = json!({
         "csv": csv.display().to_string(),
-        "raw_columns": shapes::RAW_COLUMNS,
-        "read_csv_columns": read_csv_columns(),
-        "derive": shapes::derive_sql(Dialect::Duck),
+        "raw_columns": columns,
+        "read_csv_columns": read_csv_columns(columns),
+        "derive": derive,
         "threads": [1, cores],
         "all_threads": cores,
         "queries": queries,
-        "persist": dir.join("duckdb.db").display().to_string(),
+        "persist": persist.map(|p| p.display().to_string()),
         "budget_s": args.peer_budget,
         "min_iters": 5,
         "max_iters": 2000,

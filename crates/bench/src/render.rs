@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use serde_json::Value;
 
-use crate::{fmt_us, shapes};
+use crate::{destinations, fmt_us, shapes};
 
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
@@ -28,7 +28,18 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
         w(format!("- `{}`: {}", shape.name, shape.what));
     }
     w("- `…+asof`: the same, as known on 2024-02-20".to_owned());
+    for shape in destinations::SHAPES {
+        w(format!("- `{}`: {}", shape.name, shape.what));
+    }
     for (size, r) in report {
+        let cores = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .to_string();
+        if r["engine"].is_null() {
+            w(format!("\n### {size}: destination shapes only"));
+            destination_table(&mut w, &r["destinations"], &cores);
+            continue;
+        }
         w(format!(
             "\n### {size}: {} figures, {} series, CSV {:.1} MB\n",
             r["figures"],
@@ -37,9 +48,6 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
         ));
         w("| shape | engine median | engine p99 | DuckDB 1T | DuckDB all | PG 1T | PG all | vs DuckDB 1T | vs DuckDB all | vs PG 1T | vs PG all | answers agree | targets |".to_owned());
         w("|---|---|---|---|---|---|---|---|---|---|---|---|---|".to_owned());
-        let cores = std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .to_string();
         for shape in shapes::shapes() {
             let e = &r["engine"][shape.name];
             let em = f(&e["median_us"]);
@@ -93,6 +101,7 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
                 targets
             ));
         }
+        destination_table(&mut w, &r["destinations"], &cores);
         let el = &r["engine_load"];
         w(String::new());
         w("| cost | value |".to_owned());
@@ -216,4 +225,60 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
     }
     let _ = std::io::stdout().flush();
     s
+}
+
+/// The destination shapes' table, when they ran.
+fn destination_table(w: &mut impl FnMut(String), dest: &Value, cores: &str) {
+    if dest.is_null() {
+        return;
+    }
+    w(format!(
+        "\nExports by destination: {} figures of their own ({} origins × 62 series), \
+         engine built in {:.2} s\n",
+        dest["load"]["figures"],
+        dest["load"]["origins"],
+        f(&dest["load"]["load_s"])
+    ));
+    w("| shape | engine median | engine p99 | DuckDB 1T | DuckDB all | vs DuckDB 1T | vs DuckDB all | answers agree | target (≥10× DuckDB) |".to_owned());
+    w("|---|---|---|---|---|---|---|---|---|".to_owned());
+    for shape in destinations::SHAPES {
+        let e = &dest["engine"][shape.name];
+        let em = f(&e["median_us"]);
+        let d1 = &dest["duckdb"]["runs"]["1"][shape.name];
+        let dn = &dest["duckdb"]["runs"][cores][shape.name];
+        let cell = |v: &Value| {
+            if v.is_null() {
+                "–".to_owned()
+            } else {
+                fmt_us(f(&v["median_us"]))
+            }
+        };
+        let ratio = |v: &Value| {
+            if v.is_null() {
+                "–".to_owned()
+            } else {
+                format!("{:.0}×", f(&v["median_us"]) / em)
+            }
+        };
+        let met = [d1, dn]
+            .iter()
+            .all(|v| v.is_null() || f(&v["median_us"]) / em >= 10.0);
+        let echeck = check_text(&e["check"]);
+        let agree = [d1, dn]
+            .iter()
+            .filter(|v| !v.is_null())
+            .all(|v| check_text(&v["check"]) == echeck);
+        w(format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            shape.name,
+            fmt_us(em),
+            fmt_us(f(&e["p99_us"])),
+            cell(d1),
+            cell(dn),
+            ratio(d1),
+            ratio(dn),
+            if agree { "yes" } else { "NO" },
+            if met { "met" } else { "MISSED" }
+        ));
+    }
 }

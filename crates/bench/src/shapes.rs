@@ -360,6 +360,11 @@ impl Shape {
 
 /// The statements that turn the loaded CSV (`raw`) into the query table `f`.
 pub fn derive_sql(d: Dialect) -> String {
+    derive_sql_with(d, "")
+}
+
+/// [`derive_sql`] with `extra` columns (`, expr AS name` each) after the others.
+pub fn derive_sql_with(d: Dialect, extra: &str) -> String {
     let day = match d {
         Dialect::Duck => "CAST(strftime(as_of_date, '%Y%m%d') AS BIGINT)",
         Dialect::Pg => "CAST(to_char(as_of_date, 'YYYYMMDD') AS BIGINT)",
@@ -374,7 +379,7 @@ pub fn derive_sql(d: Dialect) -> String {
          END AS pe, units, \
          CAST(CASE stage WHEN 'estimate' THEN 0 WHEN 'preliminary' THEN 1 WHEN 'final' THEN 2 \
            ELSE 3 END AS BIGINT) * 100000000 + {day} AS rev, \
-         as_of_date AS as_of FROM raw"
+         as_of_date AS as_of{extra} FROM raw"
     )
 }
 
@@ -383,3 +388,9 @@ pub const RAW_COLUMNS: &str = "organization VARCHAR, basis VARCHAR, flow VARCHAR
     market VARCHAR, scope VARCHAR, powertrain VARCHAR, period VARCHAR, units BIGINT, \
     ten_thousand_units VARCHAR, comparable_prior_units BIGINT, source VARCHAR, stage VARCHAR, \
     as_of_date DATE, note VARCHAR";
+
+/// [`RAW_COLUMNS`] with the optional `nature` and `destination` columns.
+pub const RAW_COLUMNS_WITH_DESTINATION: &str = "organization VARCHAR, basis VARCHAR, \
+    flow VARCHAR, market VARCHAR, scope VARCHAR, powertrain VARCHAR, period VARCHAR, \
+    units BIGINT, ten_thousand_units VARCHAR, comparable_prior_units BIGINT, source VARCHAR, \
+    stage VARCHAR, as_of_date DATE, note VARCHAR, nature VARCHAR, destination VARCHAR";

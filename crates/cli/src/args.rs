@@ -100,6 +100,10 @@ pub enum Command {
     Share(ShareArgs),
     /// Totals grouped by dimensions.
     Breakdown(BreakdownArgs),
+    /// Exports by destination: an origin's destinations ranked (--limit for the top ones,
+    /// --include-months for a destination × month matrix), or with --destination one
+    /// destination's suppliers ranked by organisation.
+    Destinations(DestinationsArgs),
     /// An organisation with its descendants, each figure counted once.
     Rollup(RollupArgs),
     /// How far a target has been reached.
@@ -560,6 +564,49 @@ pub struct BreakdownArgs {
     pub series: Series,
     #[command(flatten)]
     pub when: When,
+}
+
+/// Options of `destinations`: the origin is an export series (flow export) without a
+/// destination.
+#[derive(Debug, Args)]
+pub struct DestinationsArgs {
+    /// The exporting organisation (a group, a maker or a plant), e.g. `byd`; omit for the
+    /// whole market.
+    #[arg(long, alias = "org", value_name = "ID")]
+    pub organization: Option<String>,
+    /// Measure basis: retail, wholesale, production, registrations, deliveries, company_reported.
+    #[arg(long, value_parser = token::<MeasureBasis>)]
+    pub basis: MeasureBasis,
+    /// The exporting market code, e.g. CN.
+    #[arg(long, value_parser = token::<Market>, default_value = "CN")]
+    pub market: Market,
+    /// Vehicle scope: passenger, light_commercial, commercial, all.
+    #[arg(long, value_parser = token::<VehicleScope>, default_value = "all")]
+    pub scope: VehicleScope,
+    /// Powertrain: ice, bev, phev, erev, hev, fcev, nev, all.
+    #[arg(long, value_parser = token::<Powertrain>, default_value = "all")]
+    pub powertrain: Powertrain,
+    /// Rank this destination's suppliers (the organisations exporting most to it) instead
+    /// of breaking the origin down by destination; needs no --organization.
+    #[arg(
+        long,
+        visible_alias = "to",
+        value_parser = token::<Market>,
+        conflicts_with_all = ["organization", "include_months"]
+    )]
+    pub destination: Option<Market>,
+    #[command(flatten)]
+    pub when: When,
+    /// How many destinations (or suppliers) to show, highest first [default: every
+    /// destination; 10 suppliers].
+    #[arg(long, visible_alias = "top")]
+    pub limit: Option<i32>,
+    /// Also show each destination's units per month: a destination × month matrix.
+    #[arg(long, visible_alias = "matrix")]
+    pub include_months: bool,
+    /// Decimals of percentages, 0 to 6.
+    #[arg(long, default_value_t = 1)]
+    pub percent_decimals: i32,
 }
 
 /// Options of `rollup`.

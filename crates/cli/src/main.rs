@@ -69,6 +69,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Breakdown(a) => {
             query::breakdown(client::stats(&stats_url, &token).await?, a, format).await
         }
+        Command::Destinations(a) => {
+            query::destinations(client::stats(&stats_url, &token).await?, a, format).await
+        }
         Command::Rollup(a) => {
             query::rollup(client::stats(&stats_url, &token).await?, a, format).await
         }

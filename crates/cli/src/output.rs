@@ -22,7 +22,7 @@ pub struct Table {
     /// An optional line printed above the table (tables only).
     pub title: Option<String>,
     /// Column headings.
-    pub headers: Vec<&'static str>,
+    pub headers: Vec<String>,
     /// Rows; each has one cell per heading.
     pub rows: Vec<Vec<String>>,
     /// Lines printed below the table (tables only): coverage notes, sources.
@@ -31,9 +31,9 @@ pub struct Table {
 
 impl Table {
     /// A table with these headings.
-    pub fn new(headers: &[&'static str]) -> Self {
+    pub fn new(headers: &[&str]) -> Self {
         Self {
-            headers: headers.to_vec(),
+            headers: headers.iter().map(|&h| h.to_owned()).collect(),
             ..Self::default()
         }
     }
@@ -88,7 +88,7 @@ impl Table {
             }
             writeln!(out, "{}", text.trim_end())
         };
-        line(out, &mut self.headers.iter().copied())?;
+        line(out, &mut self.headers.iter().map(String::as_str))?;
         for row in &self.rows {
             line(out, &mut row.iter().map(String::as_str))?;
         }

@@ -1,7 +1,8 @@
-//! `autointel up --demo` end to end: the synthetic market answers rankings and shares, the
-//! flags named after the proto and their old spellings give the same answers (the old ones
-//! with a note), and demo data and the real seed never share a data directory; the README's
-//! chart of the demo data and a chart of the seed, drawn to SVG and PNG and checked.
+//! `autointel up --demo` end to end: the synthetic market answers rankings, shares and
+//! exports by destination, the flags named after the proto and their old spellings give the
+//! same answers (the old ones with a note), and demo data and the real seed never share a
+//! data directory; the README's chart of the demo data and a chart of the seed, drawn to SVG
+//! and PNG and checked.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -328,6 +329,53 @@ fn the_demo_ranks_synthetic_data_answers_old_and_new_flag_names_alike_and_keeps_
         "{out}"
     );
     assert!(out.contains("brand_of"), "{out}");
+
+    // The synthetic exports by destination, as the README shows them: a region never
+    // summed, the month left out of group-02's exports to AU shown as missing.
+    let destinations = up.cli(&[
+        "destinations",
+        "--organization",
+        "group-02",
+        "--basis",
+        "wholesale",
+        "--scope",
+        "passenger",
+        "--period",
+        "2024-01..2024-12",
+    ]);
+    let out = text(&destinations.stdout);
+    assert!(
+        destinations.status.success(),
+        "{}",
+        text(&destinations.stderr)
+    );
+    for needle in [
+        "EU (region)",
+        "(not summed)",
+        "incomplete: no figures for 2024-07",
+        "Not stated: unknown",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+    let suppliers = up.cli(&[
+        "destinations",
+        "--to",
+        "RU",
+        "--basis",
+        "wholesale",
+        "--scope",
+        "passenger",
+        "--period",
+        "2024-01..2024-12",
+        "--top",
+        "3",
+    ]);
+    let out = text(&suppliers.stdout);
+    assert!(suppliers.status.success(), "{}", text(&suppliers.stderr));
+    assert!(
+        out.contains("1  group-00") && out.contains("(whole market)"),
+        "{out}"
+    );
 
     // New names and old spellings, command by command.
     same_answer(

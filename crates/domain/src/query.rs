@@ -214,6 +214,24 @@ pub struct BreakdownQuery {
     pub as_of: Option<Date>,
 }
 
+/// An origin's exports broken down by destination: the destination series of one
+/// destination-less export series (a market, an organisation or a plant), ranked by units.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DestinationsQuery {
+    /// The origin: an export series without a destination (flow `export`).
+    pub origin: SeriesKey,
+    /// The months totalled.
+    pub period: MonthRange,
+    /// How many destinations to return, highest first (`None`: every destination).
+    pub limit: Option<usize>,
+    /// Also each destination's units per month of the period (a destination × month matrix).
+    pub include_months: bool,
+    /// Answer as known on this date (latest when `None`).
+    pub as_of: Option<Date>,
+    /// Decimals of percentages in the answer.
+    pub percent_decimals: u32,
+}
+
 domain_enum!(
     /// How a rollup counts the organisations below its root (see `RollupMode` in the
     /// stats proto for the rules).

@@ -33,6 +33,15 @@ impl Market {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// True for a region code rather than one country: every code but two letters
+    /// (`GLOBAL`, `ASEAN`, `G20`), and the two-letter codes ISO 3166-1 reserves for unions
+    /// (`EU`, `EZ`, `UN`). A region may contain countries stated beside it, so a region's
+    /// units are never added to countries' (the engine keeps no membership lists).
+    pub fn is_region(&self) -> bool {
+        let two_letters = self.0.len() == 2 && self.0.bytes().all(|b| b.is_ascii_uppercase());
+        !two_letters || matches!(self.0.as_str(), "EU" | "EZ" | "UN")
+    }
 }
 
 impl fmt::Display for Market {
@@ -116,6 +125,25 @@ mod tests {
         }
         for bad in ["C", "cn", "Cn", "CN ", "", "ABCDEFGHIJKLMNOPQ", "中国"] {
             assert!(Market::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn regions_are_codes_other_than_two_letters_and_the_reserved_unions() {
+        for region in [
+            "EU",
+            "EZ",
+            "UN",
+            "GLOBAL",
+            "ASEAN",
+            "G20",
+            "CN-EXPORT",
+            "X1",
+        ] {
+            assert!(Market::parse(region).unwrap().is_region(), "{region}");
+        }
+        for country in ["DE", "BR", "GB", "CN", "AU"] {
+            assert!(!Market::parse(country).unwrap().is_region(), "{country}");
         }
     }
 

@@ -103,11 +103,7 @@ impl Engine {
                 self.series.insert(key, s);
                 self.series_keys.push(key);
                 self.entries.push(Vec::new());
-                self.by_organization
-                    .entry(key.organization)
-                    .or_default()
-                    .push(s);
-                self.by_dims.entry(key.dims()).or_default().push(s);
+                self.index_series(key, s);
                 s
             }
         };

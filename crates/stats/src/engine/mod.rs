@@ -18,7 +18,9 @@
 //!   a contiguous run whose last entry is the latest revision, and a query touches only the
 //!   entries inside its range, in one contiguous slice.
 //! - Series are also indexed by organisation and by their other dimensions, so a ranking
-//!   or a breakdown visits only the series that can match.
+//!   or a breakdown visits only the series that can match, and series with a destination
+//!   by their origin (the key without the destination), so a destination breakdown visits
+//!   only the origin's destinations.
 //! - Finding a figure's own entry (its period and neighbours) scans its series while the
 //!   series holds at most `LONG_SERIES` entries; a longer series keeps a row → period
 //!   index (8 bytes a figure of such series only), and the figure is then found by binary
@@ -110,6 +112,8 @@ pub struct Engine {
     entries: Vec<Vec<Entry>>,
     by_organization: FastMap<u32, Vec<u32>>,
     by_dims: FastMap<Dims, Vec<u32>>,
+    /// Series with a destination, by their origin: their key without the destination.
+    by_origin: FastMap<CompactKey, Vec<u32>>,
     /// Series with more than [`LONG_SERIES`](layout::LONG_SERIES) entries → (row, period code) of each of their
     /// figures, ascending by row (rows are only ever appended).
     long_series: FastMap<u32, Vec<(u32, u32)>>,
@@ -151,6 +155,9 @@ impl Engine {
             list.shrink_to_fit();
         }
         for list in self.by_dims.values_mut() {
+            list.shrink_to_fit();
+        }
+        for list in self.by_origin.values_mut() {
             list.shrink_to_fit();
         }
         for index in self.long_series.values_mut() {

@@ -87,6 +87,30 @@ impl Engine {
         }
     }
 
+    /// Adds a new series `s` to the indexes derived from its key: by organisation, by its
+    /// other dimensions and, with a destination, by its origin.
+    pub(super) fn index_series(&mut self, key: CompactKey, s: u32) {
+        self.by_organization
+            .entry(key.organization)
+            .or_default()
+            .push(s);
+        self.by_dims.entry(key.dims()).or_default().push(s);
+        if key.destination != NONE {
+            let origin = CompactKey {
+                destination: NONE,
+                ..key
+            };
+            self.by_origin.entry(origin).or_default().push(s);
+        }
+    }
+
+    /// The series with a destination whose key without it is `origin`'s (of `nature`).
+    pub(super) fn destinations_of(&self, origin: &SeriesKey, nature: u8) -> &[u32] {
+        self.lookup_key(origin, nature)
+            .and_then(|k| self.by_origin.get(&k))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The compact key of a series of `nature`, without interning; `None` when nothing
     /// was stored for its organisation, market or destination.
     fn lookup_key(&self, key: &SeriesKey, nature: u8) -> Option<CompactKey> {

@@ -578,12 +578,7 @@ impl Engine {
         for (s, key) in series_keys.iter().enumerate() {
             let s = u32::try_from(s).map_err(|_| inconsistent("series count"))?;
             engine.series.insert(*key, s);
-            engine
-                .by_organization
-                .entry(key.organization)
-                .or_default()
-                .push(s);
-            engine.by_dims.entry(key.dims()).or_default().push(s);
+            engine.index_series(*key, s);
         }
         engine.series_keys = series_keys;
         Ok((engine, header))

@@ -27,6 +27,7 @@ fn assert_same(a: &Engine, b: &Engine) {
     assert_eq!(a.entries, b.entries);
     assert_eq!(a.by_organization, b.by_organization);
     assert_eq!(a.by_dims, b.by_dims);
+    assert_eq!(a.by_origin, b.by_origin);
     assert_eq!(a.long_series, b.long_series);
     assert_eq!(a.irregular, b.irregular);
     assert_eq!(a.last_seq, b.last_seq);

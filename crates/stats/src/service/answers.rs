@@ -18,9 +18,9 @@ use autointel_proto::types as twire;
 
 use super::state::WireFigures;
 use crate::engine::{
-    BreakdownAnswer, ChangeAnswer, Engine, FigureRef, ForecastAccuracyAnswer, RankingAnswer,
-    RevisionPage, RollupAnswer, SeriesAnswer, ShareAnswer, TargetProgressAnswer, Total,
-    TotalAnswer,
+    BreakdownAnswer, ChangeAnswer, DestinationsAnswer, Engine, FigureRef, ForecastAccuracyAnswer,
+    RankingAnswer, RevisionPage, RollupAnswer, SeriesAnswer, ShareAnswer, TargetProgressAnswer,
+    Total, TotalAnswer,
 };
 use crate::error::StatsError;
 
@@ -213,6 +213,37 @@ pub(super) fn breakdown_response(
                 total: Some(total(t)),
             })
             .collect(),
+        provenance: cited.provenance(&a.figures)?,
+    })
+}
+
+/// `ComputeDestinations`' answer, percentages to `decimals` places.
+pub(super) fn destinations_response(
+    a: &DestinationsAnswer,
+    decimals: u32,
+    cited: &Cited<'_>,
+) -> Result<wire::ComputeDestinationsResponse, StatsError> {
+    Ok(wire::ComputeDestinationsResponse {
+        destinations: a
+            .entries
+            .iter()
+            .map(|e| wire::DestinationRow {
+                destination: e.destination.as_str().to_owned(),
+                region: e.region,
+                rank: count(e.rank),
+                total: Some(total(&e.total)),
+                share: ratio(e.share.as_ref(), decimals),
+                year_over_year: change(e.year_over_year.as_ref(), decimals),
+                months: e.months.iter().map(total).collect(),
+            })
+            .collect(),
+        destination_count: count(a.destination_count),
+        stated_units: units(a.stated_units),
+        incomplete_count: count(a.incomplete_count),
+        all_destinations: Some(total(&a.all_destinations)),
+        not_stated_units: a.not_stated_units,
+        inconsistent: a.inconsistent(),
+        all_destinations_months: a.all_destinations_months.iter().map(total).collect(),
         provenance: cited.provenance(&a.figures)?,
     })
 }

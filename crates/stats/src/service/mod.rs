@@ -150,6 +150,13 @@ impl StatsService for StatsApi {
         respond(queries::breakdown(&self.state, request.get_ref()))
     }
 
+    async fn compute_destinations(
+        &self,
+        request: Request<wire::ComputeDestinationsRequest>,
+    ) -> Reply<wire::ComputeDestinationsResponse> {
+        respond(queries::destinations(&self.state, request.get_ref()))
+    }
+
     async fn compute_rollup(
         &self,
         request: Request<wire::ComputeRollupRequest>,

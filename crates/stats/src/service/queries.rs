@@ -3,8 +3,8 @@
 //! converts the answer (`answers`).
 
 use autointel_domain::{
-    BreakdownQuery, ChangeQuery, Date, ForecastAccuracyQuery, RankingQuery, RollupQuery,
-    SeriesQuery, ShareQuery, TargetProgressQuery, TotalQuery,
+    BreakdownQuery, ChangeQuery, Date, DestinationsQuery, ForecastAccuracyQuery, RankingQuery,
+    RollupQuery, SeriesQuery, ShareQuery, TargetProgressQuery, TotalQuery,
 };
 use autointel_proto::stats as wire;
 
@@ -124,6 +124,22 @@ pub(super) fn breakdown(
         state,
         |engine| engine.breakdown(&q.filter, q.period, q.as_of),
         answers::breakdown_response,
+    )
+}
+
+/// `ComputeDestinations`.
+pub(super) fn destinations(
+    state: &State,
+    r: &wire::ComputeDestinationsRequest,
+) -> Result<wire::ComputeDestinationsResponse, StatsError> {
+    let q: DestinationsQuery = query(r)?;
+    answer(
+        state,
+        |engine| {
+            let (limit, months) = (q.limit, q.include_months);
+            engine.destinations(&q.origin, q.period, limit, months, q.as_of)
+        },
+        |a, cited| answers::destinations_response(a, q.percent_decimals, cited),
     )
 }
 

@@ -8,6 +8,7 @@
 mod fixtures;
 mod harness;
 
+mod destinations;
 mod imports;
 mod long_chains;
 mod operations;

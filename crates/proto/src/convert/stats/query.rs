@@ -6,7 +6,7 @@
 //! tokens to the rest of the request.
 
 use autointel_domain::{
-    BreakdownFilter, BreakdownQuery, ChangeQuery, Comparison, Dimension, Flow,
+    BreakdownFilter, BreakdownQuery, ChangeQuery, Comparison, DestinationsQuery, Dimension, Flow,
     ForecastAccuracyQuery, Granularity, ListFilter, Market, MeasureBasis, OrganizationId,
     Powertrain, ProgressStatus, RankingQuery, RevisionHistoryQuery, RollupMode, RollupQuery,
     SeriesQuery, ShareQuery, SourceId, TargetId, TargetProgressQuery, TotalQuery, ValidationError,
@@ -253,6 +253,56 @@ impl TryFrom<&wire::ComputeShareRequest> for ShareQuery {
             denominator,
             period,
             granularity,
+            as_of,
+            percent_decimals,
+        })
+    }
+}
+
+impl TryFrom<&wire::ComputeDestinationsRequest> for DestinationsQuery {
+    type Error = ValidationError;
+
+    /// The origin must be an export series without a destination.
+    fn try_from(r: &wire::ComputeDestinationsRequest) -> Result<Self, ValidationError> {
+        let mut v = Violations::new();
+        if let Some(s) = r.series.as_ref() {
+            // Another flow is refused here, its destination then by the series key's own
+            // rule; a malformed destination code by the series key's conversion too.
+            let other_flow = Flow::from_wire(s.flow).is_ok_and(|f| f != Flow::Export);
+            if other_flow {
+                v.push(
+                    "series.flow",
+                    "must be FLOW_EXPORT: only exports have destinations",
+                );
+            } else if Market::parse(&s.destination).is_ok() {
+                v.push(
+                    "series.destination",
+                    "must be empty: the origin's destinations are the answer",
+                );
+            }
+        }
+        let origin = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
+        let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
+        let limit = match r.limit {
+            0 => Some(None),
+            n @ 1..=1000 => usize::try_from(n).ok().map(Some),
+            n => {
+                v.push("limit", format!("{n} is outside 1..=1000"));
+                None
+            }
+        };
+        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let decimals = decimals(&mut v, r.percent_decimals);
+        let (Some(origin), Some(period), Some(limit), Some(as_of), Some(percent_decimals), true) =
+            (origin, period, limit, as_of, decimals, v.is_empty())
+        else {
+            return Err(rejected(v));
+        };
+        Ok(Self {
+            origin,
+            period,
+            limit,
+            include_months: r.include_months,
             as_of,
             percent_decimals,
         })
@@ -630,6 +680,38 @@ mod tests {
                 "period"
             ]
         );
+    }
+
+    #[test]
+    fn a_destinations_request_needs_an_export_origin_without_a_destination() {
+        let r = wire::ComputeDestinationsRequest {
+            series: Some(twire::SeriesKey {
+                basis: twire::MeasureBasis::Wholesale as i32,
+                flow: twire::Flow::Domestic as i32,
+                market: "CN".to_owned(),
+                scope: twire::VehicleScope::All as i32,
+                powertrain: twire::Powertrain::All as i32,
+                destination: "DE".to_owned(),
+                ..Default::default()
+            }),
+            limit: 1001,
+            percent_decimals: Some(9),
+            ..Default::default()
+        };
+        let e = DestinationsQuery::try_from(&r).unwrap_err();
+        assert_eq!(
+            fields(&e),
+            [
+                "series.flow",
+                "series.destination",
+                "period",
+                "limit",
+                "percent_decimals"
+            ]
+        );
+        let e =
+            DestinationsQuery::try_from(&wire::ComputeDestinationsRequest::default()).unwrap_err();
+        assert_eq!(fields(&e), ["series", "period"]);
     }
 
     #[test]

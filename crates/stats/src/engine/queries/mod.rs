@@ -1,5 +1,5 @@
 //! The queries, one module per question: totals with coverage (`coverage`, `total`),
-//! changes, series, rankings, shares, breakdowns, rollups, target progress, forecast
+//! changes, series, rankings, shares, breakdowns, destinations, rollups, target progress, forecast
 //! accuracy and listing.
 //! Each is a pure function of the engine's figures that names the figures it used.
 
@@ -7,6 +7,7 @@ mod accuracy;
 mod breakdown;
 mod change;
 mod coverage;
+mod destinations;
 mod group_rank;
 mod list;
 mod progress;
@@ -22,6 +23,7 @@ pub use accuracy::{ForecastAccuracyAnswer, ForecastErrorEntry};
 pub use breakdown::BreakdownAnswer;
 pub use change::ChangeAnswer;
 pub use coverage::{Coverage, Runs, Total};
+pub use destinations::{DestinationEntry, DestinationsAnswer};
 pub use list::ListKey;
 pub use progress::TargetProgressAnswer;
 pub use rank::{RankingAnswer, RankingEntry};

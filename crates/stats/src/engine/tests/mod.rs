@@ -9,6 +9,7 @@ use autointel_domain::{
 
 use super::*;
 
+mod destinations;
 mod natures;
 mod queries;
 mod revisions;
