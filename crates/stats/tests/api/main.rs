@@ -9,6 +9,7 @@ mod fixtures;
 mod harness;
 
 mod imports;
+mod listing_mark;
 mod long_chains;
 mod operations;
 mod queries;
