@@ -3,6 +3,7 @@
 
 mod args;
 mod client;
+mod export;
 mod failure;
 mod import;
 mod output;
@@ -77,6 +78,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Revisions(a) => {
             query::revisions(client::stats(&stats_url, &token).await?, a, format).await
         }
+        Command::Export(a) => export::run(client::stats(&stats_url, &token).await?, a).await,
         Command::Organizations(c) => {
             registry::organizations(client::registry(&registry_url, &token).await?, c, format).await
         }
