@@ -78,8 +78,8 @@ proptest! {
         prop_assert_eq!(header.anchor.as_deref(), Some("f0123"));
         assert_same(&before, &loaded);
         loaded.insert_stored((cut..figures.len()).map(stored)).unwrap();
-        for i in 0..figures.len() {
-            let f = loaded.find(&figures[i].id).unwrap();
+        for (i, figure) in figures.iter().enumerate() {
+            let f = loaded.find(&figure.id).unwrap();
             prop_assert_eq!(loaded.seq_of(f), stored(i).2);
         }
         full.set_last_seq(i64::try_from(cut).unwrap());

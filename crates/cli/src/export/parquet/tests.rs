@@ -11,16 +11,16 @@ fn figure(i: u32, note: &str, destination: &str) -> wire::SalesFigure {
     let text = format!(
         "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note,nature,destination\n\
          {},wholesale,export,CN,passenger,bev,2024-01..2024-02,{},,{},cpca,final,2024-03-0{},\"{}\",{},{destination}\n",
-        if i % 2 == 0 { "byd" } else { "" },
+        if i.is_multiple_of(2) { "byd" } else { "" },
         1_000_000_000_000u64 - u64::from(i),
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             "5".to_owned()
         } else {
             String::new()
         },
         i % 9 + 1,
         note.replace('"', "\"\""),
-        if i % 4 == 0 { "forecast" } else { "" },
+        if i.is_multiple_of(4) { "forecast" } else { "" },
     );
     let mut f = autointel_figure_file::read_sales_figures(text.as_bytes())
         .unwrap()
@@ -107,7 +107,7 @@ fn the_file_reads_back_with_the_schema_and_every_value() {
         );
         assert_eq!(
             row.get_string(column("nature")).unwrap(),
-            if i % 4 == 0 { "forecast" } else { "actual" }
+            if i.is_multiple_of(4) { "forecast" } else { "actual" }
         );
         assert_eq!(row.get_string(column("source")).unwrap(), "cpca");
         assert_eq!(row.get_string(column("stage")).unwrap(), "final");
