@@ -107,7 +107,11 @@ fn the_file_reads_back_with_the_schema_and_every_value() {
         );
         assert_eq!(
             row.get_string(column("nature")).unwrap(),
-            if i.is_multiple_of(4) { "forecast" } else { "actual" }
+            if i.is_multiple_of(4) {
+                "forecast"
+            } else {
+                "actual"
+            }
         );
         assert_eq!(row.get_string(column("source")).unwrap(), "cpca");
         assert_eq!(row.get_string(column("stage")).unwrap(), "final");
