@@ -3,6 +3,7 @@
 # installs the requirements in a venv (the repository's .venv-ci if present),
 # generates the stubs, starts `autointel up` on free ports with a throw-away
 # data directory, runs nissan_yoy.py against it, checks the article's numbers
+# exports the figures as Parquet and reads them with pyarrow (read_export.py),
 # and stops the stack (also on failure).
 #
 # Usage: examples/python/run_against_stack.sh
@@ -80,3 +81,8 @@ for expected in '694,900' '974,700' '-279,800' '-28.7%'; do
   fi
 done
 echo "ok: the Python client read Nissan China's January-November 2023 change from a live stack"
+
+# The Parquet export of the same stack, read with pyarrow.
+env -u AUTOINTEL_TOKEN "$autointel" --stats "http://127.0.0.1:$stats_port" \
+  export --format parquet --include-superseded -f "$work/figures.parquet"
+"$python" "$here/read_export.py" "$work/figures.parquet"

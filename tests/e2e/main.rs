@@ -12,6 +12,7 @@ mod bad_input;
 mod big_errors;
 mod crash;
 mod disk_full;
+mod export;
 mod faults;
 mod flows;
 mod harness;

@@ -112,6 +112,9 @@ pub enum Command {
     ForecastAccuracy(ForecastAccuracyArgs),
     /// Every revision of one series and period.
     Revisions(RevisionsArgs),
+    /// Write sales figures as CSV (the import format), JSON Lines or Parquet, all read at
+    /// one consistent state.
+    Export(ExportFiguresArgs),
     /// Organisations: list, get, look up by name, hierarchy.
     #[command(subcommand, alias = "orgs")]
     Organizations(OrganizationsCommand),
@@ -658,6 +661,56 @@ pub struct RevisionsArgs {
     /// The exact period of the figures.
     #[arg(long, value_parser = token::<MonthRange>)]
     pub period: MonthRange,
+}
+
+/// The file format of `export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FigureFormat {
+    /// The import format (`autointel import` reads it back).
+    Csv,
+    /// One proto3 JSON object a line, with `-o json`'s field names.
+    Jsonl,
+    /// Apache Parquet (needs --file); the schema is in OPERATIONS.md.
+    Parquet,
+}
+
+/// Options of `export`: the filters of `ListSalesFigures`, each optional (any when unset).
+#[derive(Debug, Args)]
+pub struct ExportFiguresArgs {
+    /// The file format.
+    #[arg(long, value_enum, default_value_t = FigureFormat::Csv)]
+    pub format: FigureFormat,
+    /// Write to this file instead of stdout (Parquet needs a file).
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Only figures of this organisation (id, e.g. `nissan-china`).
+    #[arg(long, alias = "org", value_name = "ID")]
+    pub organization: Option<String>,
+    /// Only figures of this measure basis.
+    #[arg(long, value_parser = token::<MeasureBasis>)]
+    pub basis: Option<MeasureBasis>,
+    /// Only figures of this flow.
+    #[arg(long, value_parser = token::<Flow>)]
+    pub flow: Option<Flow>,
+    /// Only figures of this market.
+    #[arg(long, value_parser = token::<Market>)]
+    pub market: Option<Market>,
+    /// Only figures of this vehicle scope.
+    #[arg(long, value_parser = token::<VehicleScope>)]
+    pub scope: Option<VehicleScope>,
+    /// Only figures of this powertrain.
+    #[arg(long, value_parser = token::<Powertrain>)]
+    pub powertrain: Option<Powertrain>,
+    /// Only figures whose period overlaps these months (`2023-01..2023-12`).
+    #[arg(long, value_parser = token::<MonthRange>)]
+    pub overlapping: Option<MonthRange>,
+    /// Only figures known on this date (YYYY-MM-DD), and of those the latest revision.
+    #[arg(long, alias = "as-of", value_parser = token::<Date>)]
+    pub as_of_date: Option<Date>,
+    /// Also export figures a later revision superseded (needed to carry revision chains
+    /// into another stack).
+    #[arg(long)]
+    pub include_superseded: bool,
 }
 
 /// Paging options of list commands.

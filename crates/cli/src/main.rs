@@ -4,6 +4,7 @@
 mod args;
 mod chart;
 mod client;
+mod export;
 mod failure;
 mod import;
 mod output;
@@ -84,6 +85,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Revisions(a) => {
             query::revisions(client::stats(&stats_url, &token).await?, a, format).await
         }
+        Command::Export(a) => export::run(client::stats(&stats_url, &token).await?, a).await,
         Command::Organizations(c) => {
             registry::organizations(client::registry(&registry_url, &token).await?, c, format).await
         }

@@ -14,6 +14,9 @@
 //!
 //! JSON import files (an array of objects keyed by the same column names) are turned into
 //! CSV text by [`json_to_csv`] so that both formats go through one parser.
+//!
+//! [`write_sales_figures`] (and [`FigureWriter`], a row at a time) writes figures in this
+//! format, so that reading them back gives the same figures (`autointel export`).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -584,6 +587,10 @@ impl Row<'_> {
         }
     }
 }
+
+mod write;
+
+pub use write::{FigureWriter, WriteError, write_sales_figures};
 
 #[cfg(test)]
 mod tests;

@@ -277,3 +277,49 @@ fn bad_nature_and_destination_cells_are_reported_with_line_and_column() {
     assert!(err.problems[2].description.contains("only flow export"));
     assert_eq!(direct(&text).unwrap_err(), err);
 }
+
+/// Every column and spelling the format has: whole-market and organisation rows, units and
+/// ten-thousands, comparable priors, notes with commas, quotes, line breaks and non-ASCII
+/// text, forecasts, export destinations, multi-month periods.
+const EVERY_SPELLING: &str = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note,nature,destination
+nissan-china,company_reported,total,CN,all,all,2023-01..2023-11,694900,,974700,article-one,final,2023-12-17,\"Cumulative, January to November\",,
+,retail,domestic,CN,passenger,nev,2023-10,,76.7,,cpca,preliminary,2023-11-09,,,
+,retail,domestic,CN,passenger,nev,2023-10,767000,,,cpca,final,2023-11-20,\"A \"\"quoted\"\" note
+over two lines, 日产中国\",,
+byd,wholesale,export,CN,passenger,bev,2024-01..2024-12,3000000,,,byd-plan,estimate,2024-01-05,Annual plan,forecast,
+byd,wholesale,export,CN,passenger,bev,2023-07,12000,,,cpca,final,2023-08-10,,actual,TH
+";
+
+#[test]
+fn written_figures_read_back_as_the_same_figures() {
+    let figures = read_sales_figures(EVERY_SPELLING.as_bytes()).unwrap();
+    assert_eq!(figures.len(), 5);
+    let written = write_sales_figures(Vec::new(), &figures).unwrap();
+    let again = read_sales_figures(written.as_slice()).unwrap();
+    assert_eq!(again, figures);
+    // Writing what was read back gives the same bytes: one spelling per figure.
+    assert_eq!(write_sales_figures(Vec::new(), &again).unwrap(), written);
+    let text = String::from_utf8(written).unwrap();
+    assert!(text.starts_with(&COLUMNS.join(",")), "{text}");
+}
+
+#[test]
+fn a_figure_the_format_cannot_hold_is_refused_with_its_index() {
+    let mut figures = read_sales_figures(EVERY_SPELLING.as_bytes()).unwrap();
+    figures[1].source = "not a source".to_owned();
+    let err = write_sales_figures(Vec::new(), &figures).unwrap_err();
+    assert!(
+        matches!(&err, WriteError::Invalid(1, why) if why.contains("source")),
+        "{err}"
+    );
+}
+
+#[test]
+fn service_output_fields_are_not_written() {
+    let mut figures = read_sales_figures(EVERY_SPELLING.as_bytes()).unwrap();
+    let plain = write_sales_figures(Vec::new(), &figures).unwrap();
+    figures[0].name = "salesFigures/f0123".to_owned();
+    figures[0].supersedes = "salesFigures/f0122".to_owned();
+    figures[0].nature = autointel_proto::stats::FigureNature::Actual as i32;
+    assert_eq!(write_sales_figures(Vec::new(), &figures).unwrap(), plain);
+}

@@ -36,6 +36,18 @@ pub enum StatsError {
     /// frame, a cancelled call): its status, code unchanged, as tonic reported it.
     #[error("the request stream failed: {}", .0.message())]
     RequestStream(tonic::Status),
+    /// A listing's page token reads at a sequence mark this replica has not applied yet
+    /// (another replica issued it); retrying, here or there, answers it.
+    #[error(
+        "the page token lists figures stored up to sequence number {mark}; this replica \
+         has applied them up to {applied} so far, retry"
+    )]
+    NotCaughtUp {
+        /// The token's mark.
+        mark: i64,
+        /// What this replica has applied.
+        applied: i64,
+    },
     /// Anything else that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
@@ -122,6 +134,9 @@ impl From<StatsError> for tonic::Status {
                 ERROR_DOMAIN,
                 &format!("registry unavailable: {message}"),
             ),
+            err @ StatsError::NotCaughtUp { .. } => {
+                status::dependency_unavailable(ERROR_DOMAIN, &err.to_string())
+            }
             StatsError::RequestStream(stream) => {
                 status::request_stream_failed(ERROR_DOMAIN, &stream)
             }

@@ -74,6 +74,41 @@ impl Engine {
         }
     }
 
+    /// A figure's neighbours among the figures stored up to sequence number `mark`: the
+    /// revisions of its source it followed and was followed by when the engine held
+    /// exactly those figures.
+    pub fn neighbours_at_mark(
+        &self,
+        f: FigureRef,
+        mark: i64,
+    ) -> (Option<FigureRef>, Option<FigureRef>) {
+        if !self.holds_later_than(mark) {
+            return self.neighbours(f);
+        }
+        let Some((list, pos)) = self.entry_of(f) else {
+            return (None, None);
+        };
+        let here = list[pos];
+        let period = here.period();
+        let source = self.rows[here.row as usize].source;
+        let same = |e: &&Entry| e.period() == period;
+        let kin = |e: &&Entry| {
+            self.rows[e.row as usize].source == source && self.visible_at(e.row, Some(mark))
+        };
+        let previous = list[..pos]
+            .iter()
+            .rev()
+            .take_while(same)
+            .find(kin)
+            .map(|e| FigureRef(e.row));
+        let next = list[pos + 1..]
+            .iter()
+            .take_while(same)
+            .find(kin)
+            .map(|e| FigureRef(e.row));
+        (previous, next)
+    }
+
     /// The figure that revised this one, if any.
     pub fn superseded_by(&self, f: FigureRef) -> Option<FigureRef> {
         self.neighbours(f).1

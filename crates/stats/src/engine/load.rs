@@ -19,7 +19,7 @@ impl Engine {
         figure: &SalesFigure,
         create_time_micros: i64,
     ) -> Result<FigureRef, EngineError> {
-        let (series, entry) = self.add_row(figure, create_time_micros)?;
+        let (series, entry) = self.add_row(figure, create_time_micros, 0)?;
         self.place(series, entry);
         self.index_long_series(series, &[entry]);
         Ok(FigureRef(entry.row))
@@ -35,13 +35,22 @@ impl Engine {
         &mut self,
         figures: impl IntoIterator<Item = (&'a SalesFigure, i64)>,
     ) -> Result<usize, EngineError> {
+        self.insert_stored(figures.into_iter().map(|(f, t)| (f, t, 0)))
+    }
+
+    /// [`Engine::insert_all`] of stored figures, each with its import time and its store
+    /// sequence number (at least 1; 0 for none), which listings at a sequence mark read.
+    pub fn insert_stored<'a>(
+        &mut self,
+        figures: impl IntoIterator<Item = (&'a SalesFigure, i64, i64)>,
+    ) -> Result<usize, EngineError> {
         let mut added: Vec<(u32, Entry)> = Vec::new();
         let mut failure = None;
-        for (figure, create_time_micros) in figures {
+        for (figure, create_time_micros, seq) in figures {
             if self.contains(&figure.id) {
                 continue;
             }
-            match self.add_row(figure, create_time_micros) {
+            match self.add_row(figure, create_time_micros, seq) {
                 Ok(placed) => added.push(placed),
                 Err(e) => {
                     failure = Some(e);
@@ -76,6 +85,7 @@ impl Engine {
         &mut self,
         figure: &SalesFigure,
         create_time_micros: i64,
+        seq: i64,
     ) -> Result<(u32, Entry), EngineError> {
         let number = figure_number(&figure.id)
             .ok_or_else(|| EngineError::ForeignId(figure.id.to_string()))?;
@@ -140,6 +150,7 @@ impl Engine {
         {
             self.create_runs.push((r, create_time_micros));
         }
+        self.record_seq(r, seq.max(0));
         if let Some(note) = &figure.note {
             self.notes.insert(r, note.clone().into_boxed_str());
         }

@@ -103,6 +103,12 @@ pub struct Engine {
     ids: IdIndex,
     /// (first row, import time): one run per import.
     create_runs: Vec<(u32, i64)>,
+    /// (first row, store sequence number of that row): the rows of a run have consecutive
+    /// sequence numbers; a run starting at 0 is of rows loaded without one (every row of it
+    /// counts as 0). One run per import or refresh batch, usually fewer.
+    seq_runs: Vec<(u32, i64)>,
+    /// The highest store sequence number of any row.
+    max_row_seq: i64,
     notes: FastMap<u32, Box<str>>,
     comparable_priors: FastMap<u32, u64>,
     /// Row → the row it superseded when it was imported.
@@ -147,6 +153,7 @@ impl Engine {
         self.rows.shrink_to_fit();
         self.numbers.shrink_to_fit();
         self.create_runs.shrink_to_fit();
+        self.seq_runs.shrink_to_fit();
         self.ids.compact(&self.numbers);
         for list in &mut self.entries {
             list.shrink_to_fit();
@@ -173,6 +180,51 @@ impl Engine {
     /// Records that every database row up to `seq` has been applied.
     pub fn set_last_seq(&mut self, seq: i64) {
         self.last_seq = self.last_seq.max(seq);
+    }
+
+    /// The store sequence number of a figure (0 when it was loaded without one).
+    pub fn seq_of(&self, f: FigureRef) -> i64 {
+        self.row_seq(f.0)
+    }
+
+    /// The store sequence number of row `r`, from its run.
+    fn row_seq(&self, r: u32) -> i64 {
+        let at = self.seq_runs.partition_point(|&(first, _)| first <= r);
+        match at.checked_sub(1).and_then(|i| self.seq_runs.get(i)) {
+            Some(&(_, 0)) | None => 0,
+            Some(&(first, seq)) => seq + i64::from(r - first),
+        }
+    }
+
+    /// True when row `r` was stored at or before sequence number `mark` (always when
+    /// `mark` is `None`).
+    fn visible_at(&self, r: u32, mark: Option<i64>) -> bool {
+        match mark {
+            None => true,
+            Some(m) if m >= self.max_row_seq => true,
+            Some(m) => self.row_seq(r) <= m,
+        }
+    }
+
+    /// True when some figure was stored after sequence number `mark`.
+    pub fn holds_later_than(&self, mark: i64) -> bool {
+        self.max_row_seq > mark
+    }
+
+    /// Records row `r`'s store sequence number (0 for none), extending the last run when
+    /// it continues it.
+    fn record_seq(&mut self, r: u32, seq: i64) {
+        let continues = self.seq_runs.last().is_some_and(|&(first, s)| {
+            if s == 0 {
+                seq == 0
+            } else {
+                seq == s + i64::from(r - first)
+            }
+        });
+        if !continues {
+            self.seq_runs.push((r, seq));
+        }
+        self.max_row_seq = self.max_row_seq.max(seq);
     }
 
     fn row_of(&self, number: u128) -> Option<u32> {

@@ -10,7 +10,8 @@
 //! store sequence number applied (`i64`), the id of the stored figure with that sequence
 //! number (the *anchor*: a restored or replaced database is recognised by it), the number of
 //! figures (`u64`) and the writing time (`i64`, µs since the Unix epoch); then the body,
-//! every array as its length (`u64`) and its elements; then `AIENGEND` and the CRC-32 of
+//! every array as its length (`u64`) and its elements (format 2 added every row's store
+//! sequence number, as runs after the import times); then `AIENGEND` and the CRC-32 of
 //! every byte before it. Everything derived from the series keys alone (the key → series
 //! map, the by-organisation and by-dimension lists) is rebuilt on load, which is linear in
 //! the number of series, not of figures.
@@ -32,7 +33,7 @@ use super::layout::{
 use super::{Engine, FastMap};
 
 /// The snapshot format this build writes and reads; raised whenever the layout changes.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 const MAGIC: [u8; 8] = *b"AIENGSNP";
 const END: [u8; 8] = *b"AIENGEND";
@@ -260,6 +261,27 @@ fn zip_map<V>(keys: Vec<u32>, values: Vec<V>) -> Result<FastMap<u32, V>, Snapsho
     Ok(keys.into_iter().zip(values).collect())
 }
 
+/// The highest sequence number of the rows of `rows` rows' sequence runs (see
+/// `Engine::seq_runs`), refusing runs that start past the last row.
+fn max_run_seq(firsts: &[u32], seqs: &[i64], rows: usize) -> Result<i64, SnapshotError> {
+    let mut max = 0;
+    for (i, (&first, &seq)) in firsts.iter().zip(seqs).enumerate() {
+        let end = firsts.get(i + 1).map_or(rows, |&next| next as usize);
+        let len = end
+            .checked_sub(first as usize)
+            .filter(|&len| len > 0)
+            .ok_or(SnapshotError::Inconsistent("sequence numbers"))?;
+        if seq > 0 {
+            let last = i64::try_from(len - 1)
+                .ok()
+                .and_then(|l| seq.checked_add(l))
+                .ok_or(SnapshotError::Inconsistent("sequence numbers"))?;
+            max = max.max(last);
+        }
+    }
+    Ok(max)
+}
+
 fn interner<T: std::hash::Hash + Eq + Clone>(
     values: Vec<T>,
     what: &'static str,
@@ -349,6 +371,9 @@ impl Engine {
         let (firsts, times): (Vec<u32>, Vec<i64>) = self.create_runs.iter().copied().unzip();
         w.array(&firsts)?;
         w.array(&times)?;
+        let (firsts, seqs): (Vec<u32>, Vec<i64>) = self.seq_runs.iter().copied().unzip();
+        w.array(&firsts)?;
+        w.array(&seqs)?;
 
         let mut notes: Vec<(u32, &str)> = self.notes.iter().map(|(&r, n)| (r, &**n)).collect();
         notes.sort_unstable_by_key(|&(r, _)| r);
@@ -455,6 +480,14 @@ impl Engine {
         if firsts.len() != times.len() {
             return Err(inconsistent("import times"));
         }
+        let seq_firsts: Vec<u32> = r.array()?;
+        let seqs: Vec<i64> = r.array()?;
+        if seq_firsts.len() != seqs.len()
+            || seq_firsts.windows(2).any(|w| w[0] >= w[1])
+            || seqs.iter().any(|&s| s < 0)
+        {
+            return Err(inconsistent("sequence numbers"));
+        }
         let note_rows: Vec<u32> = r.array()?;
         let note_texts = r.strings()?;
         let notes = zip_map(
@@ -555,6 +588,7 @@ impl Engine {
         {
             return Err(inconsistent("figure counts"));
         }
+        let rows_len = rows.len();
         let mut engine = Engine {
             organizations: interner(organizations, "organisations repeat")?,
             markets: interner(markets, "markets repeat")?,
@@ -566,6 +600,8 @@ impl Engine {
                 len: ids_len,
             },
             create_runs: firsts.into_iter().zip(times).collect(),
+            max_row_seq: max_run_seq(&seq_firsts, &seqs, rows_len)?,
+            seq_runs: seq_firsts.into_iter().zip(seqs).collect(),
             notes,
             comparable_priors,
             supersedes,

@@ -11,7 +11,7 @@ use autointel_proto::convert::stats::sales_figure_to_wire;
 use autointel_proto::convert::types::{
     change_to_wire, date_to_wire, month_range_to_wire, ratio_to_wire, series_key_to_wire,
 };
-use autointel_proto::convert::{ResourceId, WireEnum};
+use autointel_proto::convert::{ResourceId, WireEnum, optional_resource_name};
 use autointel_proto::registry as rwire;
 use autointel_proto::stats as wire;
 use autointel_proto::types as twire;
@@ -345,6 +345,22 @@ pub(super) fn figure(engine: &Engine, f: FigureRef) -> Result<wire::SalesFigure,
     let superseded_by = engine.superseded_by(f).and_then(|s| engine.figure_id(s));
     let mut w = sales_figure_to_wire(&figure, superseded_by.as_ref());
     w.create_time = Some(timestamp(engine.create_time_micros(f)));
+    Ok(w)
+}
+
+/// A figure as it was when the engine held exactly the figures stored up to sequence
+/// number `mark`: its `supersedes` and `superseded_by` name only figures stored by then.
+pub(super) fn figure_at(
+    engine: &Engine,
+    f: FigureRef,
+    mark: i64,
+) -> Result<wire::SalesFigure, StatsError> {
+    let mut w = figure(engine, f)?;
+    if engine.holds_later_than(mark) {
+        let (previous, next) = engine.neighbours_at_mark(f, mark);
+        w.supersedes = optional_resource_name(previous.and_then(|p| engine.figure_id(p)).as_ref());
+        w.superseded_by = optional_resource_name(next.and_then(|n| engine.figure_id(n)).as_ref());
+    }
     Ok(w)
 }
 

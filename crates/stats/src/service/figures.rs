@@ -24,19 +24,34 @@ pub(super) fn get(
     answers::figure(&engine, f)
 }
 
-/// `ListSalesFigures`: one page of the figures matching the filters, in list-key order.
-pub(super) fn list(
+/// `ListSalesFigures`: one page of the figures matching the filters, in list-key order, as
+/// the engine held them at the listing's sequence mark: the first page takes the engine's
+/// mark (every figure stored up to it is applied) and its token carries it, so every page
+/// of one listing reads one state however many imports land between them. A replica that
+/// has not yet applied a token's mark catches up first, and answers UNAVAILABLE (retry)
+/// when it still lacks figures up to it.
+pub(super) async fn list(
     state: &State,
     r: &wire::ListSalesFiguresRequest,
 ) -> Result<wire::ListSalesFiguresResponse, StatsError> {
     let (filter, page) = list_request(r)?;
+    if let Some(mark) = page.mark()
+        && state.read()?.last_seq() < mark
+    {
+        state.refresh().await?;
+        let applied = state.read()?.last_seq();
+        if applied < mark {
+            return Err(StatsError::NotCaughtUp { mark, applied });
+        }
+    }
     let engine = state.read()?;
+    let mark = page.mark().unwrap_or_else(|| engine.last_seq());
     let (after, size) = page.window();
-    let (figures, more) = engine.list_page(&filter, after, size);
-    let next_page_token = page.next_token(&figures, more);
+    let (figures, more) = engine.list_page(&filter, after, size, Some(mark));
+    let next_page_token = page.next_token(&figures, more, mark);
     let sales_figures = figures
         .iter()
-        .map(|&(_, f)| answers::figure(&engine, f))
+        .map(|&(_, f)| answers::figure_at(&engine, f, mark))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(wire::ListSalesFiguresResponse {
         sales_figures,

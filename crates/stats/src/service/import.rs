@@ -15,7 +15,7 @@ use prost::Message;
 use tonic::Streaming;
 
 use super::answers::import_response;
-use super::state::{State, apply};
+use super::state::{State, apply_import};
 use super::{digest, finish};
 use crate::engine::{Engine, figure_id};
 use crate::error::{Precondition, StatsError};
@@ -55,7 +55,8 @@ pub(super) async fn import(
             let imported = stored.len();
             let applying = state.clone();
             // The refresh task may have applied some already: those are skipped.
-            off_the_runtime(move || apply(&mut *applying.write()?, new_sources, &stored)).await?;
+            off_the_runtime(move || apply_import(&mut *applying.write()?, new_sources, &stored))
+                .await?;
             state
                 .metrics
                 .import_figures

@@ -98,7 +98,7 @@ impl StatsService for StatsApi {
         &self,
         request: Request<wire::ListSalesFiguresRequest>,
     ) -> Reply<wire::ListSalesFiguresResponse> {
-        respond(figures::list(&self.state, request.get_ref()))
+        respond(figures::list(&self.state, request.get_ref()).await)
     }
 
     async fn get_revision_history(

@@ -1,6 +1,11 @@
 //! Paging of `ListSalesFigures` and `GetRevisionHistory` (AIP-158): page sizes and page
 //! tokens. A token is the [`ListKey`] of the last figure served under a fingerprint of the
 //! request that issued it, so a token used with other filters, or edited, is refused.
+//!
+//! A `ListSalesFigures` listing reads one state: its first page takes the engine's
+//! sequence mark (every figure stored up to it is applied) and every token carries that
+//! mark, bound into the fingerprint with the cursor, so later pages list what the first
+//! page's state held even while imports land (`Engine::list_page` at a mark).
 
 use autointel_domain::{ListFilter, RevisionHistoryQuery, Violations};
 use autointel_proto::stats as wire;
@@ -35,6 +40,47 @@ pub fn decode_token(token: &str) -> Option<(String, ListKey)> {
     let fingerprint = parts.next()?.to_owned();
     let key = ListKey::decode(parts.next()?)?;
     Some((fingerprint, key))
+}
+
+/// A `ListSalesFigures` page token: the fingerprint of the query, mark and cursor, the
+/// sequence mark of the listing and the last key served.
+fn encode_list_token(fingerprint: &str, mark: i64, key: &ListKey) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v2\n{fingerprint}\n{mark}\n{}", key.encode()))
+}
+
+/// What a `ListSalesFigures` page token holds.
+enum ListToken {
+    /// A token of this release: (fingerprint, mark, last key).
+    Marked(String, i64, ListKey),
+    /// A token of an earlier release, without a mark: (fingerprint, last key).
+    Unmarked(String, ListKey),
+}
+
+/// Reads a `ListSalesFigures` page token, if it is one of ours.
+fn decode_list_token(token: &str) -> Option<ListToken> {
+    let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    if text.starts_with("v1\n") {
+        let (fingerprint, key) = decode_token(token)?;
+        return Some(ListToken::Unmarked(fingerprint, key));
+    }
+    let mut parts = text.splitn(4, '\n');
+    if parts.next()? != "v2" {
+        return None;
+    }
+    let fingerprint = parts.next()?.to_owned();
+    let mark = parts.next()?.parse().ok().filter(|&m: &i64| m >= 0)?;
+    let key = ListKey::decode(parts.next()?)?;
+    Some(ListToken::Marked(fingerprint, mark, key))
+}
+
+/// The fingerprint of a `ListSalesFigures` page token: a digest of the request (without its
+/// paging fields), the mark and the cursor, so that editing any of them is noticed.
+fn list_fingerprint(query: &[u8], mark: i64, key: &ListKey) -> String {
+    let mut bytes = query.to_vec();
+    bytes.extend_from_slice(format!("\nat sequence {mark}\nafter\n").as_bytes());
+    bytes.extend_from_slice(key.encode().as_bytes());
+    digest(&bytes)
 }
 
 /// A paged request: its paging fields, and the rest of it, which its tokens are bound to.
@@ -114,31 +160,58 @@ fn token_key(
     }
 }
 
-/// One page of `ListSalesFigures`: its size, the key it continues after and the fingerprint
-/// of the request's filters, which its tokens carry.
+/// One page of `ListSalesFigures`: its size, the key it continues after, the sequence mark
+/// its token carries (none on a first page, which reads at the engine's mark) and the
+/// request without its paging fields, which its tokens are bound to.
 pub(super) struct ListPage {
     size: usize,
     after: Option<ListKey>,
-    fingerprint: String,
+    mark: Option<i64>,
+    query: Vec<u8>,
 }
 
 /// Converts a `ListSalesFigures` request: its filter and its page, every violation in field
-/// order.
+/// order. A token is accepted only as this service wrote it: with the same filters, and
+/// with its mark and cursor unaltered.
 pub(super) fn list_request(
     r: &wire::ListSalesFiguresRequest,
 ) -> Result<(ListFilter, ListPage), StatsError> {
     let mut v = Violations::new();
     let size = page_size(&mut v, r, DEFAULT_PAGE_SIZE);
     let filter = v.check_nested("", ListFilter::try_from(r));
-    let fingerprint = digest(&r.query());
-    let after = token_key(&mut v, r, "was issued for different filters", |f, _| {
-        f == fingerprint
-    });
+    let query = r.query();
+    let (after, mark) = match r.page_token.as_str() {
+        "" => (None, None),
+        token => match decode_list_token(token) {
+            Some(ListToken::Marked(fingerprint, mark, key))
+                if fingerprint == list_fingerprint(&query, mark, &key)
+                    && encode_list_token(&fingerprint, mark, &key) == token =>
+            {
+                (Some(key), Some(mark))
+            }
+            // A token of an earlier release lists at the mark of the page it continues.
+            Some(ListToken::Unmarked(fingerprint, key)) if fingerprint == digest(&query) => {
+                (Some(key), None)
+            }
+            Some(_) => {
+                v.push(
+                    "page_token",
+                    "was issued for different filters, or was altered",
+                );
+                (None, None)
+            }
+            None => {
+                v.push("page_token", "is malformed");
+                (None, None)
+            }
+        },
+    };
     finish(v)?;
     let page = ListPage {
         size: present(size)?,
         after,
-        fingerprint,
+        mark,
+        query,
     };
     Ok((present(filter)?, page))
 }
@@ -149,10 +222,17 @@ impl ListPage {
         (self.after.as_ref(), self.size)
     }
 
-    /// The token of the page after `page`, empty unless `more` follow.
-    pub(super) fn next_token<T>(&self, page: &[(ListKey, T)], more: bool) -> String {
+    /// The sequence mark the token carries; `None` for a first page.
+    pub(super) fn mark(&self) -> Option<i64> {
+        self.mark
+    }
+
+    /// The token of the page after `page`, read at `mark`; empty unless `more` follow.
+    pub(super) fn next_token<T>(&self, page: &[(ListKey, T)], more: bool, mark: i64) -> String {
         match page.last() {
-            Some((last, _)) if more => encode_token(&self.fingerprint, last),
+            Some((last, _)) if more => {
+                encode_list_token(&list_fingerprint(&self.query, mark, last), mark, last)
+            }
             _ => String::new(),
         }
     }

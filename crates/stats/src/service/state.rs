@@ -101,8 +101,30 @@ pub(super) fn apply(
         engine.put_source(source);
     }
     engine
-        .insert_all(stored.iter().map(|s| (&s.figure, s.create_time_micros)))
+        .insert_stored(
+            stored
+                .iter()
+                .map(|s| (&s.figure, s.create_time_micros, s.seq)),
+        )
         .map_err(|e| StatsError::Internal(e.to_string()))
+}
+
+/// [`apply`] of an import this service has just written, whose figures have consecutive
+/// sequence numbers: when the engine held every figure up to the one before them, it now
+/// holds every figure up to their last, and listings may read them at once (otherwise the
+/// refresh, which fills the gap, moves the mark on).
+pub(super) fn apply_import(
+    engine: &mut Engine,
+    sources: Vec<Source>,
+    stored: &[StoredFigure],
+) -> Result<usize, StatsError> {
+    let added = apply(engine, sources, stored)?;
+    if let (Some(first), Some(last)) = (stored.first(), stored.last())
+        && engine.last_seq() == first.seq - 1
+    {
+        engine.set_last_seq(last.seq);
+    }
+    Ok(added)
 }
 
 /// Most figures [`WireFigures`] keeps (a few hundred bytes each); it starts over when full.

@@ -10,6 +10,7 @@ mod harness;
 
 mod destinations;
 mod imports;
+mod listing_mark;
 mod long_chains;
 mod operations;
 mod queries;

@@ -117,18 +117,23 @@ impl Engine {
 
     /// Every figure matching `filter`, sorted by [`ListKey`].
     pub fn list(&self, filter: &ListFilter) -> Vec<(ListKey, FigureRef)> {
-        self.list_page(filter, None, usize::MAX).0
+        self.list_page(filter, None, usize::MAX, None).0
     }
 
     /// The first `size` figures matching `filter` whose [`ListKey`] is after `after`, sorted,
     /// and whether more follow. Only the series at or after the cursor's series are read,
     /// and reading stops once the page is full: a page costs the matching series' sort and
     /// the figures of the series it spans, not the whole listing.
+    ///
+    /// With a `mark`, the listing is the one the engine gave when it held exactly the
+    /// figures stored up to that sequence number: later figures are left out, and a figure
+    /// superseded by a later one is still the latest of its source.
     pub fn list_page(
         &self,
         filter: &ListFilter,
         after: Option<&ListKey>,
         size: usize,
+        mark: Option<i64>,
     ) -> (Vec<(ListKey, FigureRef)>, bool) {
         let Some(keys) = self
             .key_filter(
@@ -175,7 +180,7 @@ impl Engine {
         for group in series[start..].chunk_by(|a, b| a.0 == b.0) {
             let mut items: Vec<(ListKey, FigureRef)> = Vec::new();
             for &(_, s) in group {
-                self.list_series(filter, s, &mut items);
+                self.list_series(filter, s, mark, &mut items);
             }
             items.sort_by(|a, b| a.0.cmp(&b.0));
             out.extend(
@@ -192,9 +197,18 @@ impl Engine {
         (out, more)
     }
 
-    /// The figures of series `s` that `filter` lists, unsorted.
-    fn list_series(&self, filter: &ListFilter, s: usize, out: &mut Vec<(ListKey, FigureRef)>) {
+    /// The figures of series `s` that `filter` lists at `mark`, unsorted.
+    fn list_series(
+        &self,
+        filter: &ListFilter,
+        s: usize,
+        mark: Option<i64>,
+        out: &mut Vec<(ListKey, FigureRef)>,
+    ) {
         let as_of = Self::as_of_key(filter.as_of);
+        let known = |r: u32| {
+            as_of.is_none_or(|d| self.rows[r as usize].as_of() <= d) && self.visible_at(r, mark)
+        };
         let Some(k) = self.series_keys.get(s) else {
             return;
         };
@@ -207,11 +221,7 @@ impl Engine {
                 continue;
             }
             let picked: Vec<u32> = if filter.include_superseded {
-                chain
-                    .iter()
-                    .map(|e| e.row)
-                    .filter(|&r| as_of.is_none_or(|d| self.rows[r as usize].as_of() <= d))
-                    .collect()
+                chain.iter().map(|e| e.row).filter(|&r| known(r)).collect()
             } else {
                 // The latest known revision of each source: a source's figure is
                 // superseded only by its own later revisions.
@@ -219,7 +229,7 @@ impl Engine {
                 let mut latest = Vec::new();
                 for e in chain.iter().rev() {
                     let row = &self.rows[e.row as usize];
-                    if as_of.is_none_or(|d| row.as_of() <= d) && !sources.contains(&row.source) {
+                    if known(e.row) && !sources.contains(&row.source) {
                         sources.push(row.source);
                         latest.push(e.row);
                     }
