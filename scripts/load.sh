@@ -8,6 +8,7 @@
 #
 #   scripts/load.sh                 # 30 s per service, 64 connections x 100 streams
 #   DURATION=10 CONNECTIONS=16 STREAMS=50 MAX_CONCURRENT=16 scripts/load.sh
+#   LOAD_SKIP_BUILD=1 scripts/load.sh   # with the release binaries already built
 #
 # Needs: cargo, python3 (only to hand-encode two small protobuf messages), curl, and h2load
 # (installed from the nghttp2-client package when missing). Writes everything under
@@ -34,9 +35,11 @@ if ! command -v h2load >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null
 fi
 
-step "release build"
-cargo build --release --locked -p autointel-registry -p autointel-stats -p autointel-cli --bins
 BIN="${CARGO_TARGET_DIR:-target}/release"
+if [ -z "${LOAD_SKIP_BUILD:-}" ]; then
+  step "release build"
+  cargo build --release --locked -p autointel-registry -p autointel-stats -p autointel-cli --bins
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 REG_PORT=$(free_port); REG_METRICS=$(free_port)
@@ -47,6 +50,8 @@ cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT
 
 export AUTOINTEL_SERVER__MAX_CONCURRENT_REQUESTS="$MAX_CONCURRENT"
+# A local measurement: no tokens (the servers refuse to start without them otherwise).
+export AUTOINTEL_AUTH__DISABLED=true
 export RUST_LOG=warn
 
 step "starting registry :$REG_PORT and stats :$STATS_PORT (max_concurrent_requests=$MAX_CONCURRENT)"
