@@ -79,11 +79,7 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
                 (true, false) => "MISSED (PG ≥50×)".to_owned(),
                 (false, false) => format!("MISSED (DuckDB ≥{need:.0}×, PG ≥50×)"),
             };
-            let echeck = check_text(&e["check"]);
-            let agree = [d1, p1]
-                .iter()
-                .filter(|v| !v.is_null())
-                .all(|v| check_text(&v["check"]) == echeck);
+            let agree = agrees(e, &[d1, p1]);
             w(format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 shape.name,
@@ -263,11 +259,7 @@ fn destination_table(w: &mut impl FnMut(String), dest: &Value, cores: &str) {
         let met = [d1, dn]
             .iter()
             .all(|v| v.is_null() || f(&v["median_us"]) / em >= 10.0);
-        let echeck = check_text(&e["check"]);
-        let agree = [d1, dn]
-            .iter()
-            .filter(|v| !v.is_null())
-            .all(|v| check_text(&v["check"]) == echeck);
+        let agree = agrees(e, &[d1, dn]);
         w(format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             shape.name,
@@ -281,4 +273,13 @@ fn destination_table(w: &mut impl FnMut(String), dest: &Value, cores: &str) {
             if met { "met" } else { "MISSED" }
         ));
     }
+}
+
+/// Whether every peer that ran (`null`: it did not) checked the same answer as the engine.
+fn agrees(e: &Value, peers: &[&Value]) -> bool {
+    let echeck = check_text(&e["check"]);
+    peers
+        .iter()
+        .filter(|v| !v.is_null())
+        .all(|v| check_text(&v["check"]) == echeck)
 }

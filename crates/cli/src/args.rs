@@ -19,6 +19,12 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 
 use crate::output::Format;
 
+mod chart;
+mod registry;
+
+pub use chart::*;
+pub use registry::*;
+
 /// autointel: automotive market intelligence over gRPC.
 #[derive(Debug, Parser)]
 #[command(
@@ -139,89 +145,6 @@ pub enum Command {
     /// extension), with gaps left as gaps and the organisation's events marked.
     #[command(subcommand)]
     Chart(ChartCommand),
-}
-
-/// `chart …`
-#[derive(Debug, Subcommand)]
-pub enum ChartCommand {
-    /// A series by month, quarter or year (the flags of `series`): the line breaks at gaps,
-    /// figures over several months are bars across their span, events are marked.
-    Series(ChartSeriesArgs),
-    /// One series over another per period (the flags of `share`).
-    Share(ChartShareArgs),
-    /// Top organisations of a series as bars (the flags of `rank`).
-    Rank(ChartRankArgs),
-}
-
-impl ChartCommand {
-    /// Where and how to draw.
-    pub fn draw(&self) -> &ChartDraw {
-        match self {
-            Self::Series(a) => &a.draw,
-            Self::Share(a) => &a.draw,
-            Self::Rank(a) => &a.draw,
-        }
-    }
-}
-
-/// Options of `chart series`.
-#[derive(Debug, Args)]
-pub struct ChartSeriesArgs {
-    #[command(flatten)]
-    pub series: Series,
-    #[command(flatten)]
-    pub when: When,
-    /// Grain of the points: month, quarter, year.
-    #[arg(long, value_parser = token::<Granularity>, default_value = "month")]
-    pub granularity: Granularity,
-    /// Draw year-to-date totals.
-    #[arg(long)]
-    pub cumulative_within_year: bool,
-    #[command(flatten)]
-    pub draw: ChartDraw,
-}
-
-/// Options of `chart share`.
-#[derive(Debug, Args)]
-pub struct ChartShareArgs {
-    #[command(flatten)]
-    pub share: ShareArgs,
-    #[command(flatten)]
-    pub draw: ChartDraw,
-}
-
-/// Options of `chart rank`.
-#[derive(Debug, Args)]
-pub struct ChartRankArgs {
-    #[command(flatten)]
-    pub rank: RankArgs,
-    #[command(flatten)]
-    pub draw: ChartDraw,
-}
-
-/// Where and how a chart is drawn.
-#[derive(Debug, Args)]
-pub struct ChartDraw {
-    /// The file to write: `.svg` or `.png`, the format following the extension; repeat it
-    /// for both (`-f chart.svg -f chart.png`). (`-o` is the output format of every command.)
-    #[arg(long, short = 'f', value_name = "FILE", required = true)]
-    pub file: Vec<PathBuf>,
-    /// The font to draw with: a TrueType/OpenType font or collection with a glyph for every
-    /// character drawn, Chinese names included (a chart that needs a missing glyph is refused).
-    /// The default is installed by Debian's fonts-wqy-microhei.
-    #[arg(
-        long,
-        env = "AUTOINTEL_CHART_FONT",
-        value_name = "FILE",
-        default_value = crate::chart::DEFAULT_FONT
-    )]
-    pub font: PathBuf,
-    /// Width in pixels, 480 to 4000.
-    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(480..=4000))]
-    pub width: u32,
-    /// Height in pixels, 360 to 4000.
-    #[arg(long, default_value_t = 720, value_parser = clap::value_parser!(u32).range(360..=4000))]
-    pub height: u32,
 }
 
 /// The spelling of a registry-record file.
@@ -711,142 +634,6 @@ pub struct ExportFiguresArgs {
     /// into another stack).
     #[arg(long)]
     pub include_superseded: bool,
-}
-
-/// Paging options of list commands.
-#[derive(Debug, Args, Clone)]
-pub struct Paging {
-    /// Show at most this many (all when unset).
-    #[arg(long)]
-    pub limit: Option<usize>,
-}
-
-/// `organizations …`
-#[derive(Debug, Subcommand)]
-pub enum OrganizationsCommand {
-    /// List organisations.
-    List {
-        /// Only this kind, e.g. joint_venture.
-        #[arg(long)]
-        kind: Option<String>,
-        /// Only this country, e.g. CN.
-        #[arg(long, alias = "country")]
-        country_code: Option<String>,
-        /// Only names or aliases containing this text.
-        #[arg(long)]
-        text: Option<String>,
-        #[command(flatten)]
-        paging: Paging,
-    },
-    /// Show one organisation.
-    Get {
-        /// Its id, e.g. `dongfeng-nissan`.
-        id: String,
-    },
-    /// Find organisations by exact name or alias, any language, any case.
-    Lookup {
-        /// The name to look up, e.g. "Nissan China" or 东风日产.
-        query: String,
-    },
-    /// The owners and parents of an organisation, with stakes.
-    Ancestors {
-        /// Its id.
-        id: String,
-        /// As of this date (default today).
-        #[arg(long, alias = "as-of", value_parser = token::<Date>)]
-        as_of_date: Option<Date>,
-    },
-    /// The subsidiaries, brands, plants and joint ventures below an organisation.
-    Descendants {
-        /// Its id.
-        id: String,
-        /// As of this date (default today).
-        #[arg(long, alias = "as-of", value_parser = token::<Date>)]
-        as_of_date: Option<Date>,
-    },
-}
-
-/// `partnerships …`
-#[derive(Debug, Subcommand)]
-pub enum PartnershipsCommand {
-    /// List partnerships.
-    List {
-        /// Only those with this organisation as a party.
-        #[arg(long, alias = "org", value_name = "ID")]
-        organization: Option<String>,
-        /// Only this kind, e.g. joint_research_centre.
-        #[arg(long)]
-        kind: Option<String>,
-        /// Only this status, e.g. active.
-        #[arg(long)]
-        status: Option<String>,
-        #[command(flatten)]
-        paging: Paging,
-    },
-    /// Show one partnership.
-    Get {
-        /// Its id.
-        id: String,
-    },
-    /// The partners of an organisation, directly or through several partnerships.
-    Partners {
-        /// The organisation's id.
-        organization: String,
-        /// How many partnership hops to follow (1 to 4).
-        #[arg(long, alias = "hops", default_value_t = 1)]
-        max_hops: i32,
-    },
-}
-
-/// `events …`
-#[derive(Debug, Subcommand)]
-pub enum EventsCommand {
-    /// List events in date order.
-    List {
-        /// Only events of this kind, e.g. export_base_designated.
-        #[arg(long)]
-        kind: Option<String>,
-        /// Only events whose title or summary contains this text.
-        #[arg(long)]
-        text: Option<String>,
-        /// Only events that occurred within these months.
-        #[arg(long, alias = "within", value_parser = token::<MonthRange>)]
-        occurred_within: Option<MonthRange>,
-        #[command(flatten)]
-        paging: Paging,
-    },
-    /// Show one event with its participants, quotes and sources.
-    Get {
-        /// Its id.
-        id: String,
-    },
-}
-
-/// Options of `timeline`.
-#[derive(Debug, Args)]
-pub struct TimelineArgs {
-    /// The organisation's id.
-    pub organization: String,
-    #[command(flatten)]
-    pub paging: Paging,
-}
-
-/// `targets …`
-#[derive(Debug, Subcommand)]
-pub enum TargetsCommand {
-    /// List targets.
-    List {
-        /// Only targets of this organisation.
-        #[arg(long, alias = "org", value_name = "ID")]
-        organization: Option<String>,
-        #[command(flatten)]
-        paging: Paging,
-    },
-    /// Show one target.
-    Get {
-        /// Its id.
-        id: String,
-    },
 }
 
 /// Old spellings with a replacement that is not simply one flag.

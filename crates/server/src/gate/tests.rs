@@ -3,6 +3,8 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body::Frame;
 use tokio::sync::Notify;
 use tower_layer::Layer as _;
 use tower_service::Service as _;

@@ -16,4 +16,5 @@ mod operations;
 mod queries;
 mod replicas;
 mod revisions;
+mod rollups;
 mod snapshots;
