@@ -37,11 +37,55 @@ async fn seed_facts_through_the_cli(backend: Backend) {
     let stack = Stack::start(&backend, true).await;
     let cli = stack.cli();
     nissan_china_yoy_cli(&cli);
+    gaps_say_what_is_true_cli(&cli);
     research_centre_cli(&cli);
     export_moves_cli(&cli);
     kia_target_cli(&cli);
     hierarchy_and_lookup_cli(&cli);
     people_and_quotes_cli(&cli);
+}
+
+/// A month inside the seed's January–November figure is "covered by" it, not "no figures";
+/// a month outside it has none; a share without its denominator says what would answer it.
+fn gaps_say_what_is_true_cli(cli: &Cli) {
+    let series = cli.table(&[
+        "series",
+        "--organization",
+        "nissan-china",
+        "--basis",
+        "company_reported",
+        "--granularity",
+        "month",
+        "--period",
+        "2023-10..2023-12",
+    ]);
+    let lines: Vec<&str> = series.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("2023-10")
+            && l.contains("covered by 2023-01..2023-11, which cannot be split")),
+        "{series}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("2023-12") && l.contains("no figures for 2023-12")),
+        "{series}"
+    );
+    let share = cli.table(&[
+        "share",
+        "--numerator",
+        "organization=nissan-china",
+        "--basis",
+        "company_reported",
+        "--granularity",
+        "year",
+        "--period",
+        "2023-01..2023-11",
+    ]);
+    assert!(
+        share.contains("Only a figure of */company_reported/total/CN/all/all itself answers"),
+        "{share}"
+    );
 }
 
 fn nissan_china_yoy_cli(cli: &Cli) {

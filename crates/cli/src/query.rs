@@ -14,8 +14,10 @@ use crate::client::Stats;
 use crate::failure::Failure;
 use crate::output::{Format, Table, print, signed_thousands, thousands};
 
+mod coverage;
 mod destinations;
 
+use coverage::Spans;
 pub use destinations::destinations;
 
 type Outcome = Result<(), anyhow::Error>;
@@ -83,24 +85,22 @@ fn series_text(k: Option<&twire::SeriesKey>) -> String {
     )
 }
 
-/// Units of a total, or why there are none.
+/// Units of a total, or which months lack a figure.
 fn total_text(t: Option<&wire::Total>) -> String {
-    match t {
-        Some(wire::Total { units: Some(u), .. }) => thousands(*u),
-        Some(t) => {
-            let uncovered: Vec<String> = t
-                .coverage
-                .as_ref()
-                .map(|c| c.uncovered.iter().map(|r| range_text(Some(r))).collect())
-                .unwrap_or_default();
-            if uncovered.is_empty() {
-                "incomplete (overlapping figures)".to_owned()
-            } else {
-                format!("incomplete: no figures for {}", uncovered.join(", "))
-            }
-        }
-        None => String::new(),
-    }
+    Spans::default().total_text(t)
+}
+
+/// The series of a request (set by the CLI before sending).
+fn request_series(series: &Option<twire::SeriesKey>) -> &twire::SeriesKey {
+    static NONE: std::sync::OnceLock<twire::SeriesKey> = std::sync::OnceLock::new();
+    series
+        .as_ref()
+        .unwrap_or_else(|| NONE.get_or_init(twire::SeriesKey::default))
+}
+
+/// True when `t` has no number.
+fn incomplete(t: Option<&wire::Total>) -> bool {
+    t.is_some_and(|t| t.units.is_none())
 }
 
 fn percent(r: Option<&twire::Ratio>) -> String {
@@ -129,7 +129,15 @@ pub async fn total(mut client: Stats, args: TotalArgs, format: Format) -> Outcom
         period: Some(month_range_to_wire(args.when.period)),
         as_of_date: as_of(args.when.as_of_date),
     };
-    let response = client.compute_total(request).await?.into_inner();
+    let response = client.compute_total(request.clone()).await?.into_inner();
+    let spans = Spans::of(
+        &mut client,
+        incomplete(response.total.as_ref()),
+        request_series(&request.series),
+        &month_range_to_wire(args.when.period),
+        request.as_of_date,
+    )
+    .await;
     print(
         format,
         &response,
@@ -142,7 +150,7 @@ pub async fn total(mut client: Stats, args: TotalArgs, format: Format) -> Outcom
             t.row(vec![
                 key,
                 range_text(r.total.as_ref().and_then(|t| t.period.as_ref())),
-                total_text(r.total.as_ref()),
+                spans.total_text(r.total.as_ref()),
             ]);
             provenance_notes(&mut t, r.provenance.as_ref());
             t
@@ -211,7 +219,15 @@ pub async fn series(mut client: Stats, args: SeriesArgs, format: Format) -> Outc
         include_events: args.include_events,
         as_of_date: as_of(args.when.as_of_date),
     };
-    let response = client.compute_series(request).await?.into_inner();
+    let response = client.compute_series(request.clone()).await?.into_inner();
+    let spans = Spans::of(
+        &mut client,
+        response.points.iter().any(|p| incomplete(Some(p))),
+        request_series(&request.series),
+        &month_range_to_wire(args.when.period),
+        request.as_of_date,
+    )
+    .await;
     print(
         format,
         &response,
@@ -219,7 +235,10 @@ pub async fn series(mut client: Stats, args: SeriesArgs, format: Format) -> Outc
         |r| {
             let mut t = Table::new(&["period", "units"]);
             for p in &r.points {
-                t.row(vec![range_text(p.period.as_ref()), total_text(Some(p))]);
+                t.row(vec![
+                    range_text(p.period.as_ref()),
+                    spans.total_text(Some(p)),
+                ]);
             }
             for e in &r.events {
                 t.note(format!(
@@ -384,7 +403,30 @@ async fn share_request(
         as_of_date: as_of(args.when.as_of_date),
         percent_decimals: Some(args.percent_decimals),
     };
-    let response = client.compute_share(request).await?.into_inner();
+    let response = client.compute_share(request.clone()).await?.into_inner();
+    let period = month_range_to_wire(args.when.period);
+    let numerator_spans = Spans::of(
+        client,
+        response
+            .points
+            .iter()
+            .any(|p| incomplete(p.numerator.as_ref())),
+        request_series(&request.numerator),
+        &period,
+        request.as_of_date,
+    )
+    .await;
+    let denominator_spans = Spans::of(
+        client,
+        response
+            .points
+            .iter()
+            .any(|p| incomplete(p.denominator.as_ref())),
+        request_series(&request.denominator),
+        &period,
+        request.as_of_date,
+    )
+    .await;
     print(
         format,
         &response,
@@ -403,10 +445,19 @@ async fn share_request(
             for p in &r.points {
                 t.row(vec![
                     range_text(p.numerator.as_ref().and_then(|n| n.period.as_ref())),
-                    total_text(p.numerator.as_ref()),
-                    total_text(p.denominator.as_ref()),
+                    numerator_spans.total_text(p.numerator.as_ref()),
+                    denominator_spans.total_text(p.denominator.as_ref()),
                     percent(p.share.as_ref()),
                 ]);
+            }
+            if r.points.iter().any(|p| incomplete(p.denominator.as_ref())) {
+                t.note(format!(
+                    "Only a figure of {} itself answers the denominator where it is incomplete: \
+                     its flows, markets or organisations are never summed into it",
+                    series_key(&denominator)
+                        .map(|k| k.to_string())
+                        .unwrap_or_default()
+                ));
             }
             provenance_notes(&mut t, r.provenance.as_ref());
             t
