@@ -257,6 +257,7 @@ impl Application {
             self.settings.clone(),
             self.credentials_reload,
         ));
+        let sources = tokio::spawn(refresh_sources(self.state.clone()));
         let prober = tokio::spawn(probe_registry(
             self.state.clone(),
             self.server.health(),
@@ -270,6 +271,7 @@ impl Application {
             .serve(Routes::new(api), &[SERVICE_NAME], shutdown)
             .await;
         refresher.abort();
+        sources.abort();
         prober.abort();
         credentials.abort();
         self.state.store.close().await;
@@ -391,6 +393,21 @@ async fn refresh_loop(
                 // try again after the interval, not at every refresh
                 written = Some(Written::failed(written));
             }
+        }
+    }
+}
+
+/// Takes the registry's changes to the sources figures cite, every `registry.cache_ttl_ms`:
+/// provenance then shows a source as the registry holds it now, not as it was at import.
+async fn refresh_sources(state: Arc<State>) {
+    let mut ticker = tokio::time::interval(state.registry.cache_ttl());
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match state.refresh_sources().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sources = n, "took the registry's changes to sources"),
+            Err(e) => tracing::debug!(error = %e, "refreshing sources from the registry failed"),
         }
     }
 }

@@ -550,6 +550,42 @@ impl RegistryClient {
         }
     }
 
+    /// Every source the registry holds, page by page.
+    pub async fn sources(&self) -> Result<Vec<Source>, StatsError> {
+        let what = "the sources";
+        let mut all = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let token = page_token.clone();
+            let answer = self
+                .call("ListSources", what, |mut c, timeout| {
+                    let mut request = Request::new(wire::ListSourcesRequest {
+                        page_size: 1000,
+                        page_token: token.clone(),
+                        ..Default::default()
+                    });
+                    request.set_timeout(timeout);
+                    async move { c.list_sources(request).await }
+                })
+                .await?;
+            let page = answer.map_err(|status| Self::unexpected(what, &status))?;
+            for w in &page.sources {
+                let source = Source::try_from(w)
+                    .map_err(|e| StatsError::Registry(format!("invalid source {}: {e}", w.name)))?;
+                all.push(source);
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(all);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// How long what stats learns from the registry is trusted (`registry.cache_ttl_ms`).
+    pub fn cache_ttl(&self) -> Duration {
+        self.organization_ttl
+    }
+
     /// Every link below `root` valid on `date` (kind and stake included), including every
     /// parent of an organisation reached through several.
     pub async fn hierarchy_links(

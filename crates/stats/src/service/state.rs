@@ -48,6 +48,29 @@ impl State {
             .map_err(|_| StatsError::Internal("engine lock poisoned".to_owned()))
     }
 
+    /// Takes the registry's current version of every source the engine holds that the
+    /// registry changed since stats copied it (into the store and the engine); returns how
+    /// many changed.
+    pub async fn refresh_sources(&self) -> Result<usize, StatsError> {
+        let current = self.registry.sources().await?;
+        let changed: Vec<Source> = {
+            let engine = self.read()?;
+            current
+                .into_iter()
+                .filter(|s| engine.source(&s.id).is_some_and(|held| held != s))
+                .collect()
+        };
+        for source in &changed {
+            self.store.update_source(source).await?;
+        }
+        let count = changed.len();
+        let mut engine = self.write()?;
+        for source in changed {
+            engine.put_source(source);
+        }
+        Ok(count)
+    }
+
     /// Applies every database figure after the engine's last sequence number (and the
     /// sources they cite); returns how many were new.
     pub async fn refresh(&self) -> Result<usize, StatsError> {

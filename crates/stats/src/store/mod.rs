@@ -251,6 +251,20 @@ impl Store {
         rows.iter().map(source_from_row).collect()
     }
 
+    /// Replaces the recorded copy of a source (the registry changed it).
+    pub async fn update_source(&self, s: &Source) -> Result<(), StatsError> {
+        sqlx::query(UPDATE_SOURCE)
+            .bind(s.id.as_str().to_owned())
+            .bind(s.kind.as_str().to_owned())
+            .bind(s.publisher.clone())
+            .bind(s.title.clone())
+            .bind(s.uri.clone())
+            .bind(s.published_date.map(|d| i64::from(day_code(d))))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// One recorded source.
     pub async fn source(&self, id: &SourceId) -> Result<Option<Source>, StatsError> {
         let row = sqlx::query(
@@ -419,6 +433,8 @@ const SELECT_REQUEST: &str =
     "SELECT digest, imported_count, revision_count FROM import_requests WHERE request_id = $1";
 const INSERT_SOURCE: &str = "INSERT INTO sources (id, kind, publisher, title, uri, published) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING";
+const UPDATE_SOURCE: &str = "UPDATE sources SET kind = $2, publisher = $3, title = $4, \
+     uri = $5, published = $6 WHERE id = $1";
 const INSERT_REQUEST: &str = "INSERT INTO import_requests \
      (request_id, digest, imported_count, revision_count, create_time) \
      VALUES ($1, $2, $3, $4, $5)";

@@ -18,6 +18,7 @@ autointel_testkit::on_each_backend!(
     invalid_rows_reject_the_whole_import,
     unknown_organization_is_failed_precondition,
     forecasts_sources_and_destinations_are_kept_apart,
+    a_source_the_registry_changes_is_cited_as_it_is_now,
 );
 
 async fn retried_import_writes_nothing_twice(db: &str) {
@@ -340,4 +341,86 @@ async fn forecasts_sources_and_destinations_are_kept_apart(db: &str) {
             "figures[1].series.destination"
         ]
     );
+}
+
+/// stats copies a source when a figure first cites it; once the registry changes the
+/// source, provenance shows the registry's version within `registry.cache_ttl_ms` (the
+/// stored copy changes too, so a restart keeps it).
+async fn a_source_the_registry_changes_is_cited_as_it_is_now(db: &str) {
+    let (_, registry_db) = crate::harness::temp_db();
+    let registry_server = crate::harness::start_registry(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        &registry_db,
+    )
+    .await;
+    let (mut stats, _stop, _) = crate::harness::spawn_stats_with(db, registry_server.addr, |s| {
+        s.registry.cache_ttl_ms = 200;
+    })
+    .await;
+    let mut registry =
+        autointel_proto::registry::registry_service_client::RegistryServiceClient::connect(
+            format!("http://{}", registry_server.addr),
+        )
+        .await
+        .unwrap();
+    import(&mut stats, &new_id(), vec![seed_figures()])
+        .await
+        .unwrap();
+    let before = cited_titles(&mut stats).await;
+    assert_eq!(before.len(), 1);
+    assert_ne!(before[0], "Retitled by the registry");
+
+    let source = registry
+        .get_source(autointel_proto::registry::GetSourceRequest {
+            name: crate::fixtures::ARTICLE.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    registry
+        .update_source(autointel_proto::registry::UpdateSourceRequest {
+            source: Some(autointel_proto::registry::Source {
+                title: "Retitled by the registry".to_owned(),
+                ..source
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["title".to_owned()],
+            }),
+        })
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if cited_titles(&mut stats).await == ["Retitled by the registry"] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "provenance still cites the old title after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The titles of the sources the seed total cites.
+async fn cited_titles(
+    stats: &mut autointel_proto::stats::stats_service_client::StatsServiceClient<
+        tonic::transport::Channel,
+    >,
+) -> Vec<String> {
+    stats
+        .compute_total(wire::ComputeTotalRequest {
+            series: Some(crate::fixtures::nissan_china()),
+            period: Some(months((2023, 1), (2023, 11))),
+            as_of_date: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .provenance
+        .unwrap()
+        .sources
+        .into_iter()
+        .map(|s| s.title)
+        .collect()
 }
