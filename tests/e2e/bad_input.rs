@@ -356,6 +356,15 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             },
             &["text"],
         ),
+        invalid(
+            "list events: malformed market",
+            "ListEvents",
+            &rwire::ListEventsRequest {
+                market: "not a market".to_owned(),
+                ..Default::default()
+            },
+            &["market"],
+        ),
         // ---- relationships and hierarchy
         invalid(
             "create relationship: missing",

@@ -418,12 +418,10 @@ fn events_table(events: &[wire::Event]) -> Table {
     t
 }
 
+/// Every event `filter` selects (its paging fields are set here), up to `limit`.
 async fn list_events(
     client: &Registry,
-    participant: String,
-    kind: i32,
-    text: String,
-    occurred_within: Option<twire::MonthRange>,
+    filter: wire::ListEventsRequest,
     limit: Option<usize>,
     format: Format,
 ) -> Outcome {
@@ -432,12 +430,7 @@ async fn list_events(
         let request = wire::ListEventsRequest {
             page_size,
             page_token,
-            participant: participant.clone(),
-            kind,
-            status: 0,
-            occurred_within,
-            text: text.clone(),
-            exclude_superseded: false,
+            ..filter.clone()
         };
         async move {
             let r = c.list_events(request).await?.into_inner();
@@ -464,19 +457,18 @@ pub async fn events(mut client: Registry, command: EventsCommand, format: Format
             kind,
             text,
             occurred_within,
+            market,
             paging,
         } => {
             let kind = filter::<EventKind>(kind.as_ref(), "kind")?;
-            list_events(
-                &client,
-                String::new(),
+            let request = wire::ListEventsRequest {
                 kind,
-                text.unwrap_or_default(),
-                occurred_within.map(month_range_to_wire),
-                paging.limit,
-                format,
-            )
-            .await
+                text: text.unwrap_or_default(),
+                occurred_within: occurred_within.map(month_range_to_wire),
+                market: market.unwrap_or_default(),
+                ..Default::default()
+            };
+            list_events(&client, request, paging.limit, format).await
         }
         EventsCommand::Get { id } => {
             let name = id_arg::<autointel_domain::EventId>(&id, "event")?;
@@ -529,16 +521,11 @@ pub async fn events(mut client: Registry, command: EventsCommand, format: Format
 pub async fn timeline(client: Registry, args: TimelineArgs, format: Format) -> Outcome {
     let participant =
         id_arg::<autointel_domain::OrganizationId>(&args.organization, "organization")?;
-    list_events(
-        &client,
+    let request = wire::ListEventsRequest {
         participant,
-        0,
-        String::new(),
-        None,
-        args.paging.limit,
-        format,
-    )
-    .await
+        ..Default::default()
+    };
+    list_events(&client, request, args.paging.limit, format).await
 }
 
 fn targets_table(targets: &[wire::Target]) -> Table {

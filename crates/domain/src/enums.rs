@@ -176,6 +176,14 @@ domain_enum!(
         Investment => "investment",
         /// Anything else.
         Other => "other",
+        /// A market imposed, changed or lifted a tariff on imported vehicles.
+        Tariff => "tariff",
+        /// A market set or changed an import quota.
+        Quota => "quota",
+        /// A market banned or restricted imports (or a country its exports).
+        TradeBan => "trade_ban",
+        /// A plant opened or started series production.
+        PlantOpening => "plant_opening",
     }
 );
 

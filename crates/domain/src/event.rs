@@ -9,6 +9,7 @@ use std::str::FromStr;
 use crate::date::PartialDate;
 use crate::enums::{EventKind, EventStatus};
 use crate::ids::{EventId, OrganizationId, PartnershipId, PersonId, SourceId, TargetId};
+use crate::series::Market;
 use crate::validation::{
     NAME_MAX_CHARS, TEXT_MAX_CHARS, ValidationError, ValueError, Violations, check_list,
     check_long_text, check_required_text, check_sources,
@@ -161,6 +162,8 @@ pub struct Event {
     pub targets: Vec<TargetId>,
     /// The sources that report it.
     pub sources: Vec<SourceId>,
+    /// The market it concerns (the importing market of a tariff, quota or ban).
+    pub market: Option<Market>,
 }
 
 impl Event {
@@ -171,8 +174,11 @@ impl Event {
         if let Some(summary) = &self.summary {
             check_long_text(&mut v, "summary", summary, TEXT_MAX_CHARS);
         }
-        if self.participants.is_empty() {
-            v.push("participants", "an event needs at least one participant");
+        if self.participants.is_empty() && self.market.is_none() {
+            v.push(
+                "participants",
+                "an event needs at least one participant, or a market",
+            );
         }
         for (i, participant) in self.participants.iter().enumerate() {
             if !participant.role.is_empty() {
@@ -246,6 +252,7 @@ mod tests {
 
     fn statement() -> Event {
         Event {
+            market: None,
             id: EventId::parse("dpca-export-base").unwrap(),
             kind: EventKind::ExportBaseDesignated,
             title: "DPCA becomes Stellantis export base".to_owned(),

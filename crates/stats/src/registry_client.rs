@@ -304,6 +304,15 @@ impl Drop for Connected {
     }
 }
 
+/// Whose events: an organisation's (it takes part) or a market's (they concern it).
+#[derive(Clone, Copy, Debug)]
+pub enum EventsOf<'a> {
+    /// The events an organisation takes part in.
+    Organization(&'a OrganizationId),
+    /// The events concerning a market (tariffs, quotas, bans).
+    Market(&'a autointel_domain::Market),
+}
+
 /// A client of the registry service.
 #[derive(Debug)]
 pub struct RegistryClient {
@@ -745,11 +754,14 @@ impl RegistryClient {
     /// order (at most 1 000).
     pub async fn events(
         &self,
-        organization: &OrganizationId,
+        of: EventsOf<'_>,
         period: MonthRange,
     ) -> Result<Vec<wire::Event>, StatsError> {
-        let name = organization.resource_name();
-        let what = format!("the events of {name}");
+        let (participant, market) = match of {
+            EventsOf::Organization(o) => (o.resource_name(), String::new()),
+            EventsOf::Market(m) => (String::new(), m.as_str().to_owned()),
+        };
+        let what = format!("the events of {}{market}", participant);
         let mut events = Vec::new();
         let mut page_token = String::new();
         loop {
@@ -759,7 +771,8 @@ impl RegistryClient {
                     let mut request = Request::new(wire::ListEventsRequest {
                         page_size: 1000,
                         page_token: token.clone(),
-                        participant: name.clone(),
+                        participant: participant.clone(),
+                        market: market.clone(),
                         occurred_within: Some(month_range_to_wire(period)),
                         ..Default::default()
                     });

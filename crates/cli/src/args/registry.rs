@@ -101,6 +101,9 @@ pub enum EventsCommand {
         /// Only events that occurred within these months.
         #[arg(long, alias = "within", value_parser = token::<MonthRange>)]
         occurred_within: Option<MonthRange>,
+        /// Only events concerning this market (a tariff's importing market), e.g. DE.
+        #[arg(long)]
+        market: Option<String>,
         #[command(flatten)]
         paging: Paging,
     },

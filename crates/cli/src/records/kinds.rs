@@ -230,7 +230,7 @@ kind!(
     Events, autointel_domain::Event, Event, "events",
     updatable [
         "kind", "title", "summary", "participants", "occurred_date", "announced_date",
-        "status", "partnership", "quotes", "sources",
+        "status", "partnership", "quotes", "sources", "market",
     ],
     list list_events ListEventsRequest.events,
     get get_event GetEventRequest,

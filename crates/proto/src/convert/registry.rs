@@ -44,7 +44,8 @@ wire_enum!(EventKind, wire::EventKind, {
     PartnershipAnnounced => PartnershipAnnounced, ExportBaseDesignated => ExportBaseDesignated,
     OrganizationChange => OrganizationChange, TargetAnnounced => TargetAnnounced,
     Statement => Statement, SalesReport => SalesReport, ProductLaunch => ProductLaunch,
-    Investment => Investment, Other => Other,
+    Investment => Investment, Other => Other, Tariff => Tariff, Quota => Quota,
+    TradeBan => TradeBan, PlantOpening => PlantOpening,
 });
 wire_enum!(EventStatus, wire::EventStatus, {
     Reported => Reported, Confirmed => Confirmed, Clarified => Clarified,
@@ -588,7 +589,16 @@ impl TryFrom<&wire::Event> for autointel_domain::Event {
         let sources = each_value(&mut v, "sources", &w.sources, |s| {
             SourceId::from_resource_name(s)
         });
+        let market = v.check(
+            "market",
+            if w.market.is_empty() {
+                Ok(None)
+            } else {
+                autointel_domain::Market::parse(&w.market).map(Some)
+            },
+        );
         let (
+            Some(market),
             Some(id),
             Some(kind),
             Some(title),
@@ -604,6 +614,7 @@ impl TryFrom<&wire::Event> for autointel_domain::Event {
             Some(targets),
             Some(sources),
         ) = (
+            market,
             id,
             kind,
             title,
@@ -638,6 +649,7 @@ impl TryFrom<&wire::Event> for autointel_domain::Event {
                 quotes,
                 targets,
                 sources,
+                market,
             },
             autointel_domain::Event::validate,
         )
@@ -661,6 +673,11 @@ impl From<&autointel_domain::Event> for wire::Event {
             quotes: d.quotes.iter().map(quote_to_wire).collect(),
             targets: names(&d.targets),
             sources: names(&d.sources),
+            market: d
+                .market
+                .as_ref()
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default(),
             ..Default::default()
         }
     }

@@ -161,6 +161,9 @@ pub(super) struct Event {
     pub(super) quotes: Vec<Quote>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) sources: Vec<String>,
+    /// The market the event concerns (a tariff's importing market).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) market: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

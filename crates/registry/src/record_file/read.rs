@@ -253,6 +253,10 @@ pub(super) fn event(v: &mut Violations, p: &str, s: &EventEntry) -> Option<Event
     let supersedes = parse_opt(v, &format!("{p}.supersedes"), s.supersedes.as_ref());
     let partnership = parse_opt(v, &format!("{p}.partnership"), s.partnership.as_ref());
     let sources = parse_all(v, &format!("{p}.sources"), &s.sources);
+    let market = match &s.market {
+        None => Some(None),
+        Some(m) => v.check(format!("{p}.market"), Market::parse(m)).map(Some),
+    };
     let value = (|| {
         Some(Event {
             id: id?,
@@ -269,6 +273,7 @@ pub(super) fn event(v: &mut Violations, p: &str, s: &EventEntry) -> Option<Event
             quotes: quotes?,
             targets: Vec::new(),
             sources: sources?,
+            market: market?,
         })
     })();
     validated(v, p, value, Event::validate)

@@ -135,6 +135,7 @@ pub(super) fn event(e: &Event) -> entries::Event {
             })
             .collect(),
         sources: ids(&e.sources),
+        market: e.market.as_ref().map(|m| m.as_str().to_owned()),
     }
 }
 

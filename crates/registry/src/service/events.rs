@@ -35,6 +35,7 @@ resource!(
         partnership,
         quotes,
         sources,
+        market,
     ]
 );
 
@@ -123,6 +124,9 @@ pub(super) async fn list(
     }
     filter.occurred_within = months_filter(&mut v, "occurred_within", req.occurred_within.as_ref());
     filter.text = search_text(&mut v, "text", &req.text);
+    if !req.market.is_empty() {
+        filter.market = v.check("market", autointel_domain::Market::parse(&req.market));
+    }
     // Read the cursor before listing: a change racing with the listing is then
     // repeated by WatchEvents rather than missed.
     let cursor = store.latest_change().await?;

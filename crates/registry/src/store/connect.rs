@@ -19,14 +19,16 @@ pub const WRITE_PROBE: &str = "UPDATE change_counter SET value = value WHERE id 
 /// later release.
 fn migrations(backend: Backend) -> Vec<Migration> {
     use autointel_db::{Compatibility, migration};
-    let (registry, by_predecessor) = match backend {
+    let (registry, by_predecessor, by_market) = match backend {
         Backend::Sqlite => (
             include_str!("../../migrations/sqlite/0001_registry.sql"),
             include_str!("../../migrations/sqlite/0002_partnerships_by_predecessor.sql"),
+            include_str!("../../migrations/sqlite/0003_events_by_market.sql"),
         ),
         Backend::Postgres => (
             include_str!("../../migrations/postgres/0001_registry.sql"),
             include_str!("../../migrations/postgres/0002_partnerships_by_predecessor.sql"),
+            include_str!("../../migrations/postgres/0003_events_by_market.sql"),
         ),
     };
     vec![
@@ -36,6 +38,13 @@ fn migrations(backend: Backend) -> Vec<Migration> {
             2,
             "partnerships by predecessor",
             by_predecessor,
+            Compatibility::Expand { since: 1 },
+        ),
+        // a defaulted column and its index: releases since the first start against it
+        migration(
+            3,
+            "events by market",
+            by_market,
             Compatibility::Expand { since: 1 },
         ),
     ]

@@ -2,9 +2,10 @@
 //! them from requests; only here do they become SQL over the record's table.
 
 use autointel_domain::{
-    CountryCode, Date, Event, EventKind, EventStatus, MonthRange, Organization, OrganizationId,
-    OrganizationKind, ParticipantRef, Partnership, PartnershipKind, PartnershipStatus, Person,
-    Relationship, RelationshipKind, Source, SourceKind, Target, TargetStatus,
+    CountryCode, Date, Event, EventKind, EventStatus, Market, MonthRange, Organization,
+    OrganizationId, OrganizationKind, ParticipantRef, Partnership, PartnershipKind,
+    PartnershipStatus, Person, Relationship, RelationshipKind, Source, SourceKind, Target,
+    TargetStatus,
 };
 
 use super::Record;
@@ -69,6 +70,8 @@ pub struct EventFilter {
     pub occurred_within: Option<MonthRange>,
     /// Text found in the title or summary, any case.
     pub text: Option<String>,
+    /// Only events concerning this market.
+    pub market: Option<Market>,
 }
 
 /// Targets by status and organisation.
@@ -213,6 +216,7 @@ impl Filter for EventFilter {
         }
         within_months(sql, self.occurred_within);
         contains_text(sql, self.text.as_deref());
+        equals(sql, "market", self.market.as_ref().map(Market::as_str));
     }
 }
 

@@ -402,6 +402,7 @@ impl Record for Event {
         "date_first",
         "date_last",
         "search_text",
+        "market",
     ];
     const CHILD: Option<ChildTable> = Some(ChildTable {
         table: "event_participants",
@@ -423,6 +424,12 @@ impl Record for Event {
             first,
             last,
             Bind::Text(text),
+            Bind::Text(
+                self.market
+                    .as_ref()
+                    .map(|m| m.as_str().to_owned())
+                    .unwrap_or_default(),
+            ),
         ]
     }
     fn child_values(&self) -> Vec<String> {

@@ -9,7 +9,7 @@ use tonic::Code;
 
 use crate::fixtures::{
     all_event_names, all_org_names, create_event, create_org, create_plan, create_source, day,
-    event, fields, lookup, month, months, target,
+    event, event_names, fields, lookup, month, months, target,
 };
 use crate::harness::{Db, spawn_app, spawn_app_with};
 use autointel_proto::types;
@@ -587,7 +587,54 @@ autointel_testkit::on_each_backend!(
     every_other_rpc_round_trips,
     clarification_supersedes_report_and_both_stay_readable,
     partners_are_found_directly_and_through_hops,
+    trade_policy_events_concern_a_market,
 );
+
+/// A tariff concerns a market, with or without participants; events are listed by market;
+/// a market must be a valid code, and an event needs a participant or a market.
+async fn trade_policy_events_concern_a_market(db: &Db) {
+    let app = spawn_app(db).await;
+    let mut c = app.client.clone();
+    create_source(&mut c, "s1").await;
+    let tariff = wire::Event {
+        kind: wire::EventKind::Tariff as i32,
+        title: "Provisional duties on imported battery-electric cars".to_owned(),
+        occurred_date: Some(month(2024, 7)),
+        status: wire::EventStatus::Confirmed as i32,
+        sources: vec!["sources/s1".to_owned()],
+        market: "DE".to_owned(),
+        ..Default::default()
+    };
+    let created = create_event(&mut c, "de-tariff", tariff.clone()).await;
+    assert_eq!(created.market, "DE");
+    assert_eq!(created.kind, wire::EventKind::Tariff as i32);
+    let by_market = |market: &str| wire::ListEventsRequest {
+        market: market.to_owned(),
+        ..Default::default()
+    };
+    assert_eq!(
+        event_names(&mut c, by_market("DE")).await,
+        ["events/de-tariff"]
+    );
+    assert!(event_names(&mut c, by_market("FR")).await.is_empty());
+    let err = c.list_events(by_market("not a market")).await.unwrap_err();
+    assert_eq!(
+        (err.code(), fields(&err)),
+        (Code::InvalidArgument, vec!["market".to_owned()])
+    );
+    let err = c
+        .create_event(wire::CreateEventRequest {
+            event: Some(wire::Event {
+                market: String::new(),
+                ..tariff
+            }),
+            event_id: "nowhere".to_owned(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), ["event.participants"]);
+}
 
 #[tokio::test]
 async fn sqlite_file_keeps_data_across_restarts_and_seed_reload_changes_nothing() {

@@ -13,6 +13,7 @@ use super::query;
 use super::state::State;
 use crate::engine::Engine;
 use crate::error::StatsError;
+use crate::registry_client::EventsOf;
 
 /// Asks the engine and converts its answer while the engine is held (answers cite its
 /// figures).
@@ -67,10 +68,36 @@ pub(super) async fn series(
         },
         answers::series_response,
     )?;
-    if let (Some(org), true) = (&q.series.organization, q.include_events) {
-        response.events = state.registry.events(org, q.period).await?;
+    if q.include_events {
+        // the organisation's events, and for exports to one destination that market's
+        if let Some(org) = &q.series.organization {
+            response.events = state
+                .registry
+                .events(EventsOf::Organization(org), q.period)
+                .await?;
+        }
+        if let Some(market) = &q.series.destination {
+            for event in state
+                .registry
+                .events(EventsOf::Market(market), q.period)
+                .await?
+            {
+                if !response.events.iter().any(|e| e.name == event.name) {
+                    response.events.push(event);
+                }
+            }
+            response.events.sort_by_key(timeline_key);
+        }
     }
     Ok(response)
+}
+
+/// Where an event falls on a timeline: its occurrence (else announcement) date, then name.
+fn timeline_key(e: &autointel_proto::registry::Event) -> (i32, i32, i32, String) {
+    let date = e.occurred_date.as_ref().or(e.announced_date.as_ref());
+    date.map_or((i32::MAX, 0, 0, e.name.clone()), |d| {
+        (d.year, d.month, d.day, e.name.clone())
+    })
 }
 
 /// `ComputeRanking`: organisations by their own figures, or groups by their rollups over

@@ -14,6 +14,7 @@ use crate::harness::spawn_stack;
 autointel_testkit::on_each_backend!(
     crate::harness::database =>
     destinations_are_ranked_with_shares_and_missing_is_not_zero,
+    exports_to_a_destination_are_annotated_with_its_events,
 );
 
 const HEADER: &str = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note,nature,destination\n";
@@ -243,4 +244,72 @@ async fn destinations_are_ranked_with_shares_and_missing_is_not_zero(db: &str) {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(violated_fields(&status), ["series.flow", "limit"]);
+}
+
+/// A series of exports to DE, asked with its events, carries the events concerning DE (a
+/// tariff with no participant) besides the exporter's own; exports to all destinations do
+/// not.
+async fn exports_to_a_destination_are_annotated_with_its_events(db: &str) {
+    use autointel_proto::registry as rwire;
+    let mut stack = spawn_stack(db).await;
+    let text = format!(
+        "{HEADER}{}\n",
+        row("byd", "2024-07", 40, ("final", "2024-08-10"), "DE")
+    );
+    import(
+        &mut stack.stats,
+        &new_id(),
+        vec![read_sales_figures(text.as_bytes()).unwrap()],
+    )
+    .await
+    .unwrap();
+    stack
+        .registry
+        .create_event(rwire::CreateEventRequest {
+            event: Some(rwire::Event {
+                kind: rwire::EventKind::Tariff as i32,
+                title: "Provisional duties on imported battery-electric cars".to_owned(),
+                occurred_date: Some(twire::PartialDate {
+                    year: 2024,
+                    month: 7,
+                    precision: twire::DatePrecision::Month as i32,
+                    ..Default::default()
+                }),
+                status: rwire::EventStatus::Confirmed as i32,
+                sources: vec![format!("sources/{SOURCE}")],
+                market: "DE".to_owned(),
+                ..Default::default()
+            }),
+            event_id: "de-tariff".to_owned(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let events_of = |destination: &str| wire::ComputeSeriesRequest {
+        series: Some(exports("organizations/byd", destination)),
+        period: Some(months((2024, 7), (2024, 7))),
+        granularity: wire::Granularity::Month as i32,
+        include_events: true,
+        ..Default::default()
+    };
+    let to_de = stack
+        .stats
+        .compute_series(events_of("DE"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(to_de.points[0].units, Some(40));
+    let names: Vec<&str> = to_de.events.iter().map(|e| e.name.as_str()).collect();
+    assert!(names.contains(&"events/de-tariff"), "{names:?}");
+    let to_all = stack
+        .stats
+        .compute_series(events_of(""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        to_all.events.iter().all(|e| e.name != "events/de-tariff"),
+        "{:?}",
+        to_all.events
+    );
 }
