@@ -50,13 +50,25 @@ pub(super) async fn import(
         .write_import(&request_id, &digest, figures, &new_sources, revision_count)
         .await?;
     match outcome {
-        ImportOutcome::AlreadyImported(record) => replayed(&record, &digest),
+        ImportOutcome::AlreadyImported(record) => {
+            // an earlier attempt (perhaps on another replica) wrote it: read what this engine
+            // lacks, so the caller reads its write here
+            catch_up(state).await;
+            replayed(&record, &digest)
+        }
         ImportOutcome::Written(stored) => {
             let imported = stored.len();
+            let last = stored.last().map_or(0, |s| s.seq);
             let applying = state.clone();
             // The refresh task may have applied some already: those are skipped.
             off_the_runtime(move || apply_import(&mut *applying.write()?, new_sources, &stored))
                 .await?;
+            // Listings read up to the engine's applied mark: when figures stored before
+            // these are still missing here (another replica's), read them now, so the
+            // caller lists its own import at once.
+            if state.read()?.last_seq() < last {
+                catch_up(state).await;
+            }
             state
                 .metrics
                 .import_figures
@@ -67,6 +79,14 @@ pub(super) async fn import(
                 revision_count,
             ))
         }
+    }
+}
+
+/// Applies what the store holds beyond the engine's mark; a failure only delays that until
+/// the next refresh (the write itself is durable and acknowledged).
+async fn catch_up(state: &State) {
+    if let Err(e) = state.refresh().await {
+        tracing::warn!(error = %e, "reading newer figures after an import failed; the refresh will");
     }
 }
 
