@@ -55,20 +55,7 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
             let dn = &r["duckdb"]["runs"][&cores][shape.name];
             let p1 = &r["postgres"]["runs"]["1"][shape.name];
             let pn = &r["postgres"]["runs"]["all"][shape.name];
-            let cell = |v: &Value| {
-                if v.is_null() {
-                    "–".to_owned()
-                } else {
-                    fmt_us(f(&v["median_us"]))
-                }
-            };
-            let ratio = |v: &Value| {
-                if v.is_null() {
-                    "–".to_owned()
-                } else {
-                    format!("{:.0}×", f(&v["median_us"]) / em)
-                }
-            };
+            let ratio = |v: &Value| ratio_cell(v, em);
             let need = if shape.single_org { 10.0 } else { 1.0 };
             let x = |v: &Value| f(&v["median_us"]) / em;
             let duck_ok = [d1, dn].iter().all(|v| v.is_null() || x(v) >= need);
@@ -242,20 +229,7 @@ fn destination_table(w: &mut impl FnMut(String), dest: &Value, cores: &str) {
         let em = f(&e["median_us"]);
         let d1 = &dest["duckdb"]["runs"]["1"][shape.name];
         let dn = &dest["duckdb"]["runs"][cores][shape.name];
-        let cell = |v: &Value| {
-            if v.is_null() {
-                "–".to_owned()
-            } else {
-                fmt_us(f(&v["median_us"]))
-            }
-        };
-        let ratio = |v: &Value| {
-            if v.is_null() {
-                "–".to_owned()
-            } else {
-                format!("{:.0}×", f(&v["median_us"]) / em)
-            }
-        };
+        let ratio = |v: &Value| ratio_cell(v, em);
         let met = [d1, dn]
             .iter()
             .all(|v| v.is_null() || f(&v["median_us"]) / em >= 10.0);
@@ -282,4 +256,22 @@ fn agrees(e: &Value, peers: &[&Value]) -> bool {
         .iter()
         .filter(|v| !v.is_null())
         .all(|v| check_text(&v["check"]) == echeck)
+}
+
+/// A peer's median, or `–` when it did not run.
+fn cell(v: &Value) -> String {
+    if v.is_null() {
+        "–".to_owned()
+    } else {
+        fmt_us(f(&v["median_us"]))
+    }
+}
+
+/// How many times slower a peer's median is than the engine's `engine_us`, or `–`.
+fn ratio_cell(v: &Value, engine_us: f64) -> String {
+    if v.is_null() {
+        "–".to_owned()
+    } else {
+        format!("{:.0}×", f(&v["median_us"]) / engine_us)
+    }
 }
