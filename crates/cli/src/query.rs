@@ -90,14 +90,6 @@ fn total_text(t: Option<&wire::Total>) -> String {
     Spans::default().total_text(t)
 }
 
-/// The series of a request (set by the CLI before sending).
-fn request_series(series: &Option<twire::SeriesKey>) -> &twire::SeriesKey {
-    static NONE: std::sync::OnceLock<twire::SeriesKey> = std::sync::OnceLock::new();
-    series
-        .as_ref()
-        .unwrap_or_else(|| NONE.get_or_init(twire::SeriesKey::default))
-}
-
 /// True when `t` has no number.
 fn incomplete(t: Option<&wire::Total>) -> bool {
     t.is_some_and(|t| t.units.is_none())
@@ -133,8 +125,8 @@ pub async fn total(mut client: Stats, args: TotalArgs, format: Format) -> Outcom
     let spans = Spans::of(
         &mut client,
         incomplete(response.total.as_ref()),
-        request_series(&request.series),
-        &month_range_to_wire(args.when.period),
+        request.series.as_ref(),
+        request.period.as_ref(),
         request.as_of_date,
     )
     .await;
@@ -223,8 +215,8 @@ pub async fn series(mut client: Stats, args: SeriesArgs, format: Format) -> Outc
     let spans = Spans::of(
         &mut client,
         response.points.iter().any(|p| incomplete(Some(p))),
-        request_series(&request.series),
-        &month_range_to_wire(args.when.period),
+        request.series.as_ref(),
+        request.period.as_ref(),
         request.as_of_date,
     )
     .await;
@@ -404,15 +396,14 @@ async fn share_request(
         percent_decimals: Some(args.percent_decimals),
     };
     let response = client.compute_share(request.clone()).await?.into_inner();
-    let period = month_range_to_wire(args.when.period);
     let numerator_spans = Spans::of(
         client,
         response
             .points
             .iter()
             .any(|p| incomplete(p.numerator.as_ref())),
-        request_series(&request.numerator),
-        &period,
+        request.numerator.as_ref(),
+        request.period.as_ref(),
         request.as_of_date,
     )
     .await;
@@ -422,8 +413,8 @@ async fn share_request(
             .points
             .iter()
             .any(|p| incomplete(p.denominator.as_ref())),
-        request_series(&request.denominator),
-        &period,
+        request.denominator.as_ref(),
+        request.period.as_ref(),
         request.as_of_date,
     )
     .await;

@@ -23,13 +23,13 @@ impl Spans {
     pub(crate) async fn of(
         client: &mut Stats,
         needed: bool,
-        series: &twire::SeriesKey,
-        period: &twire::MonthRange,
+        series: Option<&twire::SeriesKey>,
+        period: Option<&twire::MonthRange>,
         as_of_date: Option<autointel_proto::google::r#type::Date>,
     ) -> Self {
-        if !needed {
+        let (true, Some(series), Some(period)) = (needed, series, period) else {
             return Self::default();
-        }
+        };
         let request = wire::ListSalesFiguresRequest {
             page_size: MAX_SPANS,
             organization: series.organization.clone(),

@@ -5,28 +5,36 @@ use std::time::{Duration, Instant};
 use crate::fixtures::{change_request, import, list_all, new_id, seed_figures};
 use crate::harness::{database, spawn_stack, spawn_stats};
 
-mod a_replica_sees_another_replicas_import {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_file() {
-        let path = std::env::temp_dir().join(format!(
-            "autointel-stats-test-{}.db",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let url = format!("sqlite://{}?mode=rwc", path.display());
-        super::a_replica_sees_another_replicas_import(&url).await;
-        for suffix in ["", "-wal", "-shm", ".engine-snapshot"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-    }
+/// A test module `$name` running `$name(url)` on one SQLite file (which replicas share like
+/// a database server) and, when configured, on PostgreSQL.
+macro_rules! on_a_shared_database {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_file() {
+                let path = std::env::temp_dir().join(format!(
+                    "autointel-stats-test-{}.db",
+                    uuid::Uuid::new_v4().simple()
+                ));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                super::$name(&url).await;
+                for suffix in ["", "-wal", "-shm", ".engine-snapshot"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if let Some(backend) = autointel_testkit::Backend::postgres() {
-            let db = super::database(backend).await;
-            super::a_replica_sees_another_replicas_import(&db).await;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backend) = autointel_testkit::Backend::postgres() {
+                    let db = super::database(backend).await;
+                    super::$name(&db).await;
+                }
+            }
         }
-    }
+    };
 }
+
+on_a_shared_database!(a_replica_sees_another_replicas_import);
 
 /// Two stats replicas on one database: an import through one is visible through the
 /// other within the refresh interval (200 ms here) plus one poll.
@@ -59,28 +67,7 @@ async fn a_replica_sees_another_replicas_import(db: &str) {
     assert_eq!(list_all(&mut late).await.len(), 2);
 }
 
-mod a_replica_lists_its_own_import_at_once {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_file() {
-        let path = std::env::temp_dir().join(format!(
-            "autointel-stats-test-{}.db",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let url = format!("sqlite://{}?mode=rwc", path.display());
-        super::a_replica_lists_its_own_import_at_once(&url).await;
-        for suffix in ["", "-wal", "-shm", ".engine-snapshot"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if let Some(backend) = autointel_testkit::Backend::postgres() {
-            let db = super::database(backend).await;
-            super::a_replica_lists_its_own_import_at_once(&db).await;
-        }
-    }
-}
+on_a_shared_database!(a_replica_lists_its_own_import_at_once);
 
 /// A replica that has not yet read another replica's import (its refresh is a minute away)
 /// lists its own import as soon as it is acknowledged, the other's too (read your writes:

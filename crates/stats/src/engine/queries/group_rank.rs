@@ -9,6 +9,7 @@ use autointel_domain::{
 
 use super::Used;
 use super::rank::{RankingAnswer, RankingEntry};
+use super::rollup::RollupAnswer;
 use crate::engine::layout::NONE;
 use crate::engine::{Engine, FigureRef};
 
@@ -75,13 +76,8 @@ impl Engine {
         let mut assumptions = BTreeSet::new();
         for group in &groups {
             let answer = rollup_of(group, period);
-            let exact = match (answer.exact, answer.total.units) {
-                (Some(exact), _) => Some(exact),
-                (None, Some(units)) => Ratio::new(i128::from(units), 1),
-                (None, None) => None,
-            };
-            match exact {
-                Some(exact) if answer.total.units.is_some() => {
+            match value(&answer) {
+                Some(exact) => {
                     assumptions.extend(answer.assumptions);
                     complete.push(Ranked {
                         organization: group.clone(),
@@ -114,7 +110,7 @@ impl Engine {
                         .try_fold(zero, |sum, c| sum.checked_add(c.exact))
                 });
                 for c in &complete {
-                    used.add(&rows(&c.figures));
+                    used.add_figures(&c.figures);
                 }
                 (sum, false)
             }
@@ -132,17 +128,11 @@ impl Engine {
                 rank = u32::try_from(position + 1).unwrap_or(u32::MAX);
                 previous = Some(ranked.exact);
             }
-            used.add(&rows(&ranked.figures));
+            used.add_figures(&ranked.figures);
             let units = u64::try_from(ranked.exact.rounded()).unwrap_or(0);
             let year_over_year = prior.and_then(|prior| {
                 let before = rollup_of(&ranked.organization, prior);
-                let prior_exact = before.exact.or_else(|| {
-                    before
-                        .total
-                        .units
-                        .and_then(|u| Ratio::new(i128::from(u), 1))
-                })?;
-                before.total.units?;
+                let prior_exact = value(&before)?;
                 let whole = |r: Ratio| {
                     (r.denominator() == 1)
                         .then(|| u64::try_from(r.numerator()).ok())
@@ -152,7 +142,7 @@ impl Engine {
                     current: whole(ranked.exact)?,
                     prior: whole(prior_exact)?,
                 };
-                used.add(&rows(&before.figures));
+                used.add_figures(&before.figures);
                 Some(change)
             });
             entries.push(RankingEntry {
@@ -179,7 +169,8 @@ impl Engine {
     }
 }
 
-/// The rows of `figures`.
-fn rows(figures: &[FigureRef]) -> Vec<u32> {
-    figures.iter().map(|f| f.0).collect()
+/// A complete rollup's exact value (equity share: `exact`; else its whole units).
+fn value(answer: &RollupAnswer) -> Option<Ratio> {
+    let units = answer.total.units?;
+    answer.exact.or_else(|| Ratio::new(i128::from(units), 1))
 }

@@ -50,6 +50,15 @@ impl Used {
             }
         }
     }
+
+    /// [`Used::add`] of figures an answer already lists.
+    fn add_figures(&mut self, figures: &[FigureRef]) {
+        for &f in figures {
+            if self.seen.insert(f.0) {
+                self.figures.push(f);
+            }
+        }
+    }
 }
 
 impl Engine {
