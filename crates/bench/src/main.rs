@@ -2,6 +2,7 @@
 //! the service against DuckDB and PostgreSQL in the same run. See `BENCHMARKS.md`.
 
 mod destinations;
+mod groups;
 mod render;
 mod service;
 mod shapes;
@@ -89,6 +90,9 @@ struct RunArgs {
     /// Run only the destination shapes (their own figures, engine and DuckDB).
     #[arg(long)]
     only_destinations: bool,
+    /// Run only the rankings of groups (consolidated, equity share; engine and DuckDB).
+    #[arg(long)]
+    only_groups: bool,
     /// h2load requests per run.
     #[arg(long, default_value_t = 200_000)]
     requests: u64,
@@ -271,7 +275,23 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     };
     eprintln!("engine: {load}");
     out["engine_load"] = load;
+    let groups = groups::Groups::new(&data)?;
     drop(data);
+    out["groups"] = group_shapes(&engine, &groups, &ctx, args);
+    if args.only_groups {
+        if !args.no_duckdb {
+            out["duckdb"] = duckdb_job(
+                args,
+                &csv,
+                shapes::RAW_COLUMNS,
+                &shapes::derive_sql(Dialect::Duck),
+                group_queries(&groups),
+                None,
+            )
+            .context("duckdb")?;
+        }
+        return Ok(out);
+    }
     let mut engine_results = BTreeMap::new();
     for shape in shapes::shapes() {
         let (t, check) = bench(args.engine_budget, || shape.run_engine(&engine, &ctx));
@@ -293,7 +313,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     out["destinations"] = destination_shapes(args, n, dir).context("destinations")?;
 
     if !args.no_duckdb {
-        out["duckdb"] = duckdb(args, &csv, &ctx).context("duckdb")?;
+        out["duckdb"] = duckdb(args, &csv, &ctx, &groups).context("duckdb")?;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -551,14 +571,47 @@ fn read_csv_columns(columns: &str) -> String {
         .join(", ")
 }
 
-fn duckdb(args: &RunArgs, csv: &Path, ctx: &Ctx) -> Result<Value> {
-    let queries: Vec<Value> = shapes::shapes()
+/// The rankings of groups on the engine: median, p99 and checksum of each.
+fn group_shapes(engine: &Engine, groups: &groups::Groups, ctx: &Ctx, args: &RunArgs) -> Value {
+    let mut results = serde_json::Map::new();
+    results.insert("relationships".to_owned(), json!(groups.len()));
+    for shape in groups::SHAPES {
+        let (t, check) = bench(args.engine_budget, || shape.run_engine(engine, groups, ctx));
+        eprintln!(
+            "engine {:18} median {:>10} p99 {:>10} (n={}) check {check}",
+            shape.name,
+            fmt_us(t.median_us),
+            fmt_us(t.p99_us),
+            t.n
+        );
+        results.insert(
+            shape.name.to_owned(),
+            json!({"what": shape.what, "median_us": t.median_us, "p99_us": t.p99_us, "n": t.n, "check": check.to_string()}),
+        );
+    }
+    Value::Object(results)
+}
+
+/// The rankings of groups as DuckDB queries.
+fn group_queries(groups: &groups::Groups) -> Vec<Value> {
+    groups::SHAPES
+        .iter()
+        .map(|s| {
+            let (sql, check) = s.sql(groups);
+            json!({"name": s.name, "sql": sql, "check": check})
+        })
+        .collect()
+}
+
+fn duckdb(args: &RunArgs, csv: &Path, ctx: &Ctx, groups: &groups::Groups) -> Result<Value> {
+    let mut queries: Vec<Value> = shapes::shapes()
         .iter()
         .map(|s| {
             let (sql, check) = s.sql(Dialect::Duck, ctx);
             json!({"name": s.name, "sql": sql, "check": check})
         })
         .collect();
+    queries.extend(group_queries(groups));
     let persist = csv.parent().map(|dir| dir.join("duckdb.db"));
     duckdb_job(
         args,

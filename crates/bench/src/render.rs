@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use serde_json::Value;
 
-use crate::{destinations, fmt_us, shapes};
+use crate::{destinations, fmt_us, groups, shapes};
 
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
@@ -31,10 +31,21 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
     for shape in destinations::SHAPES {
         w(format!("- `{}`: {}", shape.name, shape.what));
     }
+    for shape in groups::SHAPES {
+        w(format!("- `{}`: {}", shape.name, shape.what));
+    }
     for (size, r) in report {
         let cores = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .to_string();
+        if r["engine"].is_null() && !r["groups"].is_null() {
+            w(format!(
+                "\n### {size}: rankings of groups only ({} figures)",
+                r["figures"]
+            ));
+            group_table(&mut w, &r["groups"], &r["duckdb"], &cores);
+            continue;
+        }
         if r["engine"].is_null() {
             w(format!("\n### {size}: destination shapes only"));
             destination_table(&mut w, &r["destinations"], &cores);
@@ -85,6 +96,7 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
             ));
         }
         destination_table(&mut w, &r["destinations"], &cores);
+        group_table(&mut w, &r["groups"], &r["duckdb"], &cores);
         let el = &r["engine_load"];
         w(String::new());
         w("| cost | value |".to_owned());
@@ -244,6 +256,40 @@ fn destination_table(w: &mut impl FnMut(String), dest: &Value, cores: &str) {
             ratio(d1),
             ratio(dn),
             if agree { "yes" } else { "NO" },
+            if met { "met" } else { "MISSED" }
+        ));
+    }
+}
+
+/// The rankings of groups on the main figures (`groups`) beside DuckDB's (`duckdb`).
+fn group_table(w: &mut impl FnMut(String), groups: &Value, duckdb: &Value, cores: &str) {
+    if groups.is_null() {
+        return;
+    }
+    w(format!(
+        "\nRankings of groups over {} relationships (joint ventures held 50%, brands wholly):\n",
+        groups["relationships"]
+    ));
+    w("| shape | engine median | engine p99 | DuckDB 1T | DuckDB all | vs DuckDB 1T | vs DuckDB all | answers agree | target (≥10× DuckDB) |".to_owned());
+    w("|---|---|---|---|---|---|---|---|---|".to_owned());
+    for shape in groups::SHAPES {
+        let e = &groups[shape.name];
+        let em = f(&e["median_us"]);
+        let d1 = &duckdb["runs"]["1"][shape.name];
+        let dn = &duckdb["runs"][cores][shape.name];
+        let met = [d1, dn]
+            .iter()
+            .all(|v| v.is_null() || f(&v["median_us"]) / em >= 10.0);
+        w(format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            shape.name,
+            fmt_us(em),
+            fmt_us(f(&e["p99_us"])),
+            cell(d1),
+            cell(dn),
+            ratio_cell(d1, em),
+            ratio_cell(dn, em),
+            if agrees(e, &[d1, dn]) { "yes" } else { "NO" },
             if met { "met" } else { "MISSED" }
         ));
     }

@@ -537,6 +537,16 @@ pub async fn rollup(mut client: Stats, args: RollupArgs, format: Format) -> Outc
                 other => format!("Rollup ({other})"),
             };
             t.note(format!("{label}: {}", total_text(r.total.as_ref())));
+            for s in &r.segments {
+                let months = range_text(s.period.as_ref());
+                let on = s.hierarchy_date.as_ref().map_or_else(String::new, |d| {
+                    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+                });
+                t.note(format!(
+                    "  {months} (hierarchy of {on}): {}",
+                    total_text(s.total.as_ref())
+                ));
+            }
             if let Some(exact) = &r.exact_units
                 && exact.denominator != 1
             {

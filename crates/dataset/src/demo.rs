@@ -169,6 +169,41 @@ fn link(data: &Dataset, i: usize) -> Option<(String, &'static str, &str, &str)> 
     })
 }
 
+/// The hierarchy of `data` as the registry holds it (the links [`registry_toml`] writes):
+/// what the benchmarks' rankings of groups roll up over.
+pub fn relationships(data: &Dataset) -> Result<Vec<autointel_domain::Relationship>> {
+    use autointel_domain::{RelationshipId, RelationshipKind, SourceId, Stake};
+    let err = |e: autointel_domain::ValueError| anyhow::anyhow!("{e}");
+    (0..data.orgs.len())
+        .filter_map(|i| link(data, i))
+        .map(|(id, kind, parent, child)| {
+            let joint_venture = kind == "joint_venture_partner";
+            Ok(autointel_domain::Relationship {
+                id: RelationshipId::parse(&id).map_err(err)?,
+                kind: if joint_venture {
+                    RelationshipKind::JointVenturePartner
+                } else {
+                    RelationshipKind::BrandOf
+                },
+                parent: autointel_domain::OrganizationId::parse(parent).map_err(err)?,
+                child: autointel_domain::OrganizationId::parse(child).map_err(err)?,
+                stake: if joint_venture {
+                    Some(
+                        Stake::from_basis_points(u32::from(JOINT_VENTURE_STAKE_BASIS_POINTS))
+                            .map_err(err)?,
+                    )
+                } else {
+                    None
+                },
+                valid_from_date: None,
+                valid_to_date: None,
+                sources: vec![SourceId::parse(SOURCE_ID).map_err(err)?],
+                controls: false,
+            })
+        })
+        .collect()
+}
+
 /// The source, organisations and hierarchy in the format of the registry's seed file
 /// (`data/seed/registry.toml`), for `autointel_registry::seed::load_str`.
 pub fn registry_toml(data: &Dataset) -> String {

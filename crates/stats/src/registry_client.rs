@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use autointel_domain::{
-    Date, HierarchyLink, MonthRange, OrganizationId, Relationship, RelationshipKind, Source,
+    Date, HierarchyLink, MonthRange, OrganizationId, OwnershipHistory, RelationshipKind, Source,
     SourceId, Target, TargetId,
 };
 use autointel_proto::convert::types::{date_to_wire, month_range_to_wire};
@@ -323,7 +323,7 @@ pub struct RegistryClient {
     organization_ttl: Duration,
     known_organizations: Mutex<HashMap<OrganizationId, Instant>>,
     /// Every relationship, as read at the instant given, for rankings of groups.
-    relationships: Mutex<Option<(Instant, Arc<Vec<Relationship>>)>>,
+    relationships: Mutex<Option<(Instant, Arc<OwnershipHistory>)>>,
     metrics: StatsMetrics,
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use autointel_domain::{Date, HierarchyLink, Relationship, Source};
+use autointel_domain::{OwnershipHistory, Relationship, Source};
 use autointel_proto::registry as wire;
 use tonic::Request;
 
@@ -44,38 +44,25 @@ impl RegistryClient {
         }
     }
 
-    /// Every ownership link in effect on `date` (kind and stake included): the whole graph
-    /// a ranking of groups rolls up over. The registry's relationships are read at most once
-    /// per `registry.cache_ttl_ms` (the registry does not announce relationship changes, so
-    /// a ranking sees a change within that time).
-    pub async fn ownership_graph(&self, date: Date) -> Result<Vec<HierarchyLink>, StatsError> {
+    /// Every ownership relationship with its validity: the hierarchy on any date, which
+    /// rankings of groups and rollups split at its changes read. The registry's
+    /// relationships are read at most once per `registry.cache_ttl_ms` (the registry does
+    /// not announce relationship changes, so an answer sees a change within that time).
+    pub async fn ownership_history(&self) -> Result<Arc<OwnershipHistory>, StatsError> {
         let cached = self.relationships.lock().ok().and_then(|cached| {
             cached
                 .as_ref()
                 .filter(|(read, _)| read.elapsed() < self.organization_ttl)
-                .map(|(_, all)| all.clone())
+                .map(|(_, history)| history.clone())
         });
-        let all = match cached {
-            Some(all) => all,
-            None => {
-                let all = Arc::new(self.all_relationships().await?);
-                if let Ok(mut cache) = self.relationships.lock() {
-                    *cache = Some((Instant::now(), all.clone()));
-                }
-                all
-            }
-        };
-        Ok(all
-            .iter()
-            .filter(|r| r.is_valid_on(date))
-            .map(|r| HierarchyLink {
-                parent: r.parent.clone(),
-                child: r.child.clone(),
-                kind: r.kind,
-                stake_basis_points: r.stake.map(|s| s.basis_points()),
-                controls: r.controls,
-            })
-            .collect())
+        if let Some(history) = cached {
+            return Ok(history);
+        }
+        let history = Arc::new(OwnershipHistory::new(self.all_relationships().await?));
+        if let Ok(mut cache) = self.relationships.lock() {
+            *cache = Some((Instant::now(), history.clone()));
+        }
+        Ok(history)
     }
 
     /// Every relationship the registry holds, page by page.

@@ -18,9 +18,9 @@ use autointel_proto::types as twire;
 
 use super::state::WireFigures;
 use crate::engine::{
-    BreakdownAnswer, ChangeAnswer, DestinationsAnswer, Engine, FigureRef, ForecastAccuracyAnswer,
-    RankingAnswer, RevisionPage, RollupAnswer, SeriesAnswer, ShareAnswer, TargetProgressAnswer,
-    Total, TotalAnswer,
+    BreakdownAnswer, ChangeAnswer, Contribution, DestinationsAnswer, Engine, FigureRef,
+    ForecastAccuracyAnswer, RankingAnswer, RevisionPage, RollupAnswer, SeriesAnswer, ShareAnswer,
+    TargetProgressAnswer, Total, TotalAnswer,
 };
 use crate::error::StatsError;
 
@@ -255,22 +255,36 @@ pub(super) fn rollup_response(
 ) -> Result<wire::ComputeRollupResponse, StatsError> {
     Ok(wire::ComputeRollupResponse {
         total: Some(total(&a.total)),
-        contributions: a
-            .contributions
-            .iter()
-            .map(|c| wire::RollupContribution {
-                organization: c.organization.resource_name(),
-                units: c.units.map(units),
-                counted: c.counted,
-                reason: c.reason.clone(),
-                stake: ratio(c.stake.as_ref(), 1),
-            })
-            .collect(),
+        contributions: contributions(&a.contributions),
         provenance: cited.provenance(&a.figures)?,
         mode: a.mode.to_wire(),
         exact_units: a.exact.and_then(exact_units),
         assumptions: a.assumptions.clone(),
+        segments: a
+            .segments
+            .iter()
+            .map(|s| wire::RollupSegment {
+                period: Some(month_range_to_wire(s.months)),
+                hierarchy_date: Some(date_to_wire(s.hierarchy_date)),
+                total: Some(total(&s.answer.total)),
+                contributions: contributions(&s.answer.contributions),
+                exact_units: s.answer.exact.and_then(exact_units),
+            })
+            .collect(),
     })
+}
+
+fn contributions(contributions: &[Contribution]) -> Vec<wire::RollupContribution> {
+    contributions
+        .iter()
+        .map(|c| wire::RollupContribution {
+            organization: c.organization.resource_name(),
+            units: c.units.map(units),
+            counted: c.counted,
+            reason: c.reason.clone(),
+            stake: ratio(c.stake.as_ref(), 1),
+        })
+        .collect()
 }
 
 /// `ComputeTargetProgress`'s answer for `target` (as the registry holds it) with its

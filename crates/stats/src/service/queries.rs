@@ -4,14 +4,16 @@
 
 use autointel_domain::{
     BreakdownQuery, ChangeQuery, Date, DestinationsQuery, ForecastAccuracyQuery, RankingQuery,
-    RollupQuery, SeriesQuery, ShareQuery, TargetProgressQuery, TotalQuery,
+    RollupMode, RollupQuery, Segment, SeriesQuery, ShareQuery, TargetProgressQuery, TotalQuery,
+    split_by,
 };
+use autointel_proto::convert::ResourceId;
 use autointel_proto::stats as wire;
 
 use super::answers::{self, Cited};
 use super::query;
 use super::state::State;
-use crate::engine::Engine;
+use crate::engine::{Engine, GroupHierarchy};
 use crate::error::StatsError;
 use crate::registry_client::EventsOf;
 
@@ -114,13 +116,17 @@ pub(super) async fn ranking(
             |a, cited| answers::ranking_response(a, q.percent_decimals, cited),
         );
     };
-    let links = state
-        .registry
-        .ownership_graph(Date::last_of(q.period.end()))
-        .await?;
+    let history = state.registry.ownership_history().await?;
+    // gross: the hierarchy on the period's end, as before modes existed; the others follow
+    // the stakes month by month
+    let links = history.links_on(Date::last_of(q.period.end()));
+    let hierarchy = match mode {
+        RollupMode::Gross => GroupHierarchy::On(&links),
+        _ => GroupHierarchy::Dated(&history),
+    };
     answer(
         state,
-        |engine| engine.group_ranking(&q.series, &links, q.period, q.limit, q.as_of, mode),
+        |engine| engine.group_ranking(&q.series, hierarchy, q.period, q.limit, q.as_of, mode),
         |a, cited| answers::ranking_response(a, q.percent_decimals, cited),
     )
 }
@@ -170,7 +176,10 @@ pub(super) fn destinations(
     )
 }
 
-/// `ComputeRollup`: the hierarchy below the root from the registry, then the engine.
+/// `ComputeRollup`: the hierarchy below the root from the registry, then the engine. Gross
+/// mode and an explicit hierarchy date read one hierarchy (the root's descendants on that
+/// date); consolidated and equity share without one split the period where the stakes
+/// below the root change.
 pub(super) async fn rollup(
     state: &State,
     r: &wire::ComputeRollupRequest,
@@ -179,12 +188,28 @@ pub(super) async fn rollup(
     let root = q
         .root()
         .ok_or_else(|| StatsError::Internal("a rollup query without its root".to_owned()))?;
-    let links = state
-        .registry
-        .hierarchy_links(root, q.hierarchy_on())
-        .await?;
+    let segments = if q.mode == RollupMode::Gross || q.hierarchy_date.is_some() {
+        let date = q.hierarchy_on();
+        let links = state.registry.hierarchy_links(root, date).await?;
+        vec![Segment {
+            months: q.period,
+            date,
+            value: links,
+        }]
+    } else {
+        if !state
+            .registry
+            .missing_organizations(std::slice::from_ref(root))
+            .await?
+            .is_empty()
+        {
+            return Err(StatsError::NotFound(root.resource_name()));
+        }
+        let history = state.registry.ownership_history().await?;
+        split_by(q.period, |date| history.links_below(root, date))
+    };
     let engine = state.read()?;
-    let answer = engine.rollup(&q.series, &links, q.period, q.as_of, q.mode);
+    let answer = engine.rollup_over_time(&q.series, &segments, q.period, q.as_of, q.mode);
     answers::rollup_response(&answer, &Cited::new(&engine, &state.wire_figures))
 }
 

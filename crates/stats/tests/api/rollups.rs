@@ -3,7 +3,10 @@
 use autointel_proto::stats::{self as wire};
 use autointel_proto::types::{self as twire};
 
-use crate::fixtures::{build_hierarchy, months, rollup_request, series, violated_fields};
+use crate::fixtures::{
+    ARTICLE, build_hierarchy, create_org, date, figures, import, months, new_id, rollup_request,
+    series, violated_fields,
+};
 use crate::harness::spawn_stack;
 
 autointel_testkit::on_each_backend!(
@@ -101,7 +104,8 @@ async fn rollup_counts_each_figure_once(db: &str) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(consolidated.total.unwrap().units, None);
+    // it controls nothing that reports: a consolidated total of zero, not an unknown
+    assert_eq!(consolidated.total.unwrap().units, Some(0));
     assert!(
         consolidated
             .contributions
@@ -191,4 +195,175 @@ async fn rollup_counts_each_figure_once(db: &str) {
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&unknown), ["group_mode"]);
+}
+
+autointel_testkit::on_each_backend!(
+    crate::harness::database =>
+    a_stake_change_splits_equity_share_and_consolidated_rollups,
+);
+
+/// A partial date of month precision.
+fn month_date(year: i32, month: i32) -> twire::PartialDate {
+    twire::PartialDate {
+        precision: twire::DatePrecision::Month as i32,
+        year,
+        month,
+        ..Default::default()
+    }
+}
+
+/// test-parent holds 40% of test-venture until June 2023 and 60% from July; the venture
+/// reports 100 a month. Equity share follows the stake month by month (240 + 360), as a
+/// ranking of groups does; one hierarchy date for the year would take 60% of 1 200.
+async fn a_stake_change_splits_equity_share_and_consolidated_rollups(db: &str) {
+    use autointel_proto::registry as rwire;
+    let mut stack = spawn_stack(db).await;
+    create_org(
+        &mut stack.registry,
+        "test-parent",
+        rwire::OrganizationKind::Group,
+    )
+    .await;
+    create_org(
+        &mut stack.registry,
+        "test-venture",
+        rwire::OrganizationKind::JointVenture,
+    )
+    .await;
+    for (bp, from, to) in [
+        (4_000, None, Some(month_date(2023, 6))),
+        (6_000, Some(month_date(2023, 7)), None),
+    ] {
+        stack
+            .registry
+            .create_relationship(rwire::CreateRelationshipRequest {
+                relationship: Some(rwire::Relationship {
+                    kind: rwire::RelationshipKind::Owns as i32,
+                    parent: "organizations/test-parent".to_owned(),
+                    child: "organizations/test-venture".to_owned(),
+                    stake_basis_points: Some(bp),
+                    valid_from_date: from,
+                    valid_to_date: to,
+                    sources: vec![ARTICLE.to_owned()],
+                    ..Default::default()
+                }),
+                relationship_id: String::new(),
+                request_id: new_id(),
+            })
+            .await
+            .unwrap();
+    }
+    let rows: Vec<String> = (1..=12)
+        .map(|m| {
+            format!(
+                "test-venture,wholesale,total,CN,all,all,2023-{m:02},100,,,{},final,2024-01-15,",
+                ARTICLE.trim_start_matches("sources/")
+            )
+        })
+        .collect();
+    let lines: Vec<&str> = rows.iter().map(String::as_str).collect();
+    import(&mut stack.stats, &new_id(), vec![figures(&lines)])
+        .await
+        .unwrap();
+
+    let rollup = |mode: wire::RollupMode, hierarchy_date| wire::ComputeRollupRequest {
+        mode: mode as i32,
+        hierarchy_date,
+        ..rollup_request("test-parent")
+    };
+    let equity = stack
+        .stats
+        .compute_rollup(rollup(wire::RollupMode::EquityShare, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(equity.total.unwrap().units, Some(600));
+    let parts: Vec<_> = equity
+        .segments
+        .iter()
+        .map(|s| {
+            let p = s.period.unwrap();
+            let (start, end) = (p.start.unwrap(), p.end.unwrap());
+            let d = s.hierarchy_date.unwrap();
+            (
+                (start.month, end.month),
+                (d.month, d.day),
+                s.total.as_ref().unwrap().units,
+            )
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        [((1, 6), (6, 30), Some(240)), ((7, 12), (12, 31), Some(360))]
+    );
+    assert_eq!(equity.provenance.unwrap().figures.len(), 12);
+    let venture = equity
+        .contributions
+        .iter()
+        .find(|c| c.organization == "organizations/test-venture")
+        .unwrap();
+    assert_eq!(
+        (venture.units, venture.stake.is_none()),
+        (Some(1_200), true)
+    );
+
+    // a fixed hierarchy date reads one hierarchy, as before
+    let fixed = stack
+        .stats
+        .compute_rollup(rollup(
+            wire::RollupMode::EquityShare,
+            Some(date(2023, 12, 31)),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fixed.total.unwrap().units, Some(720));
+    assert!(fixed.segments.is_empty());
+
+    // consolidated: controlled (60%) only from July
+    let consolidated = stack
+        .stats
+        .compute_rollup(rollup(wire::RollupMode::Consolidated, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(consolidated.total.unwrap().units, Some(600));
+    assert_eq!(
+        consolidated.segments[0].total.as_ref().unwrap().units,
+        Some(0)
+    );
+
+    // the ranking of groups follows the stakes the same way
+    let ranking = stack
+        .stats
+        .compute_ranking(wire::ComputeRankingRequest {
+            series: Some(series(
+                "",
+                twire::MeasureBasis::Wholesale,
+                twire::Powertrain::All,
+            )),
+            period: Some(months((2023, 1), (2023, 12))),
+            group_mode: wire::RollupMode::EquityShare as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let parent = ranking
+        .entries
+        .iter()
+        .find(|e| e.organization == "organizations/test-parent")
+        .unwrap();
+    assert_eq!(parent.units, 600);
+
+    // an unknown root is NOT_FOUND, as in gross mode
+    let missing = stack
+        .stats
+        .compute_rollup(wire::ComputeRollupRequest {
+            mode: wire::RollupMode::EquityShare as i32,
+            ..rollup_request("test-nobody")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
 }

@@ -25,6 +25,8 @@ pub struct Contribution {
     pub reason: String,
     /// The root's effective stake in it (consolidated: 1 when controlled; gross: none).
     pub stake: Option<Ratio>,
+    /// True when any of its own figures falls in the period.
+    pub has_figures: bool,
 }
 
 /// A rollup over an organisation hierarchy.
@@ -42,6 +44,20 @@ pub struct RollupAnswer {
     pub exact: Option<Ratio>,
     /// What the answer assumed, in words.
     pub assumptions: Vec<String>,
+    /// The parts of a period the hierarchy's changes split, in order (empty when one
+    /// hierarchy holds throughout; see [`Engine::rollup_over_time`]).
+    pub segments: Vec<RollupSegment>,
+}
+
+/// One part of a rollup split where the hierarchy changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollupSegment {
+    /// Its months.
+    pub months: MonthRange,
+    /// The date whose hierarchy it used: its last month's last day.
+    pub hierarchy_date: Date,
+    /// Its rollup.
+    pub answer: RollupAnswer,
 }
 
 /// The share one link gives its parent in its child.
@@ -126,6 +142,7 @@ impl Engine {
                 mode,
                 exact: None,
                 assumptions: Vec::new(),
+                segments: Vec::new(),
             };
         };
         // The subgraph reachable from the root (every step linear in the links: sets for
@@ -217,6 +234,10 @@ impl Engine {
         let mut sum: u128 = 0;
         let mut exact = Ratio::new(0, 1);
         let mut counted_any = false;
+        // Consolidated: an organisation with complete figures that the root does not control;
+        // with nothing else counted, the rollup is a complete zero (the root consolidates
+        // nothing), not an unknown.
+        let mut excluded_complete = false;
         let n = period.len_months() as usize;
         let mut gaps = vec![false; n];
         let mut partial = false;
@@ -268,6 +289,9 @@ impl Engine {
                     format!("included in organizations/{by}'s reported total"),
                 )
             } else if let Err(why) = weight {
+                // consolidated: not controlled, so what it reports counts for nothing here
+                // (equity share: its stake is unknown, which is not zero)
+                excluded_complete |= mode == RollupMode::Consolidated && own.units.is_some();
                 (State::Open, false, why)
             } else if own.units.is_some() && reports_below.contains(org) {
                 (
@@ -328,10 +352,12 @@ impl Engine {
                 counted,
                 reason,
                 stake: weights.stake(org),
+                has_figures: own.units.is_some()
+                    || series.is_some_and(|s| self.has_figures_in(s, period, as_of_code)),
             });
         }
 
-        let complete = counted_any && !partial;
+        let complete = (counted_any || excluded_complete) && !partial;
         let exact = (complete && mode == RollupMode::EquityShare)
             .then_some(exact)
             .flatten();
@@ -358,6 +384,7 @@ impl Engine {
             mode,
             exact,
             assumptions: weights.assumptions,
+            segments: Vec::new(),
         }
     }
 }

@@ -14,6 +14,7 @@ mod natures;
 mod queries;
 mod revisions;
 mod rollup;
+mod rollup_over_time;
 mod storage;
 mod totals;
 

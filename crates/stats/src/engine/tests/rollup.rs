@@ -116,9 +116,14 @@ fn groups_are_ranked_by_their_rollup_in_each_mode() {
         stake(jv, "beta", "jv", 5_000),
     ];
     let rank = |mode| {
-        let answer =
-            f.engine
-                .group_ranking(&key(None, all()), &links, range(period), 10, None, mode);
+        let answer = f.engine.group_ranking(
+            &key(None, all()),
+            GroupHierarchy::On(&links),
+            range(period),
+            10,
+            None,
+            mode,
+        );
         assert!(answer.total_is_market);
         assert_eq!(answer.total_units, 1_000);
         assert_eq!(answer.mode, Some(mode));
