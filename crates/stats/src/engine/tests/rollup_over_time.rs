@@ -186,3 +186,48 @@ fn a_group_with_only_a_figure_spanning_a_change_counts_as_incomplete() {
     assert!(answer.entries.is_empty(), "{:?}", answer.entries);
     assert_eq!(answer.incomplete_count, 1);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever month a stake changes in, an equity-share rollup of monthly figures is the
+    /// exact sum of each month's units at the stake of that month, and a consolidated one
+    /// counts exactly the months in which the stake is above one half.
+    #[test]
+    fn a_split_rollup_weights_every_month_by_its_own_stake(
+        units in proptest::collection::vec(0u64..1_000_000, 12),
+        change in 2u8..=12,
+        before in 1u32..=10_000,
+        after in 1u32..=10_000,
+    ) {
+        let mut f = Fixture::new();
+        for (m, &u) in units.iter().enumerate() {
+            f.add(&key(Some("jv"), all()), &format!("2023-{:02}", m + 1), u);
+        }
+        let until = format!("2023-{:02}", change - 1);
+        let from = format!("2023-{change:02}");
+        let history = OwnershipHistory::new(vec![
+            owns("g", "jv", before, None, Some(&until)),
+            owns("g", "jv", after, Some(&from), None),
+        ]);
+        let year = range("2023-01..2023-12");
+        let segments = split_by(year, |d| history.links_below(&org("g"), d));
+        let k = key(Some("g"), all());
+        let mut expected = Ratio::new(0, 1).unwrap();
+        let mut controlled = 0u64;
+        for (m, &u) in units.iter().enumerate() {
+            let bp = if m + 1 < usize::from(change) { before } else { after };
+            let share = Ratio::new(i128::from(u) * i128::from(bp), 10_000).unwrap();
+            expected = expected.checked_add(share).unwrap();
+            if bp > 5_000 {
+                controlled += u;
+            }
+        }
+        let equity = f.engine.rollup_over_time(&k, &segments, year, None, RollupMode::EquityShare);
+        proptest::prop_assert_eq!(equity.exact, Some(expected));
+        proptest::prop_assert_eq!(equity.segments.len(), if before == after { 0 } else { 2 });
+        let consolidated =
+            f.engine.rollup_over_time(&k, &segments, year, None, RollupMode::Consolidated);
+        proptest::prop_assert_eq!(consolidated.total.units, Some(controlled));
+    }
+}
