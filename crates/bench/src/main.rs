@@ -156,6 +156,19 @@ fn timing(mut samples: Vec<Duration>) -> Timing {
     }
 }
 
+/// Times `run` on the engine for `budget` seconds (see [`bench`]), prints its line under
+/// `name` and returns its result cell (median, p99, runs, checksum).
+fn engine_cell(name: &str, budget: f64, run: impl FnMut() -> u128) -> Value {
+    let (t, check) = bench(budget, run);
+    eprintln!(
+        "engine {name:18} median {:>10} p99 {:>10} (n={}) check {check}",
+        fmt_us(t.median_us),
+        fmt_us(t.p99_us),
+        t.n
+    );
+    json!({"median_us": t.median_us, "p99_us": t.p99_us, "n": t.n, "check": check.to_string()})
+}
+
 fn bench<F: FnMut() -> u128>(budget: f64, mut f: F) -> (Timing, u128) {
     let mut check = 0;
     for _ in 0..3 {
@@ -294,18 +307,10 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     }
     let mut engine_results = BTreeMap::new();
     for shape in shapes::shapes() {
-        let (t, check) = bench(args.engine_budget, || shape.run_engine(&engine, &ctx));
-        eprintln!(
-            "engine {:18} median {:>10} p99 {:>10} (n={}) check {check}",
-            shape.name,
-            fmt_us(t.median_us),
-            fmt_us(t.p99_us),
-            t.n
-        );
-        engine_results.insert(
-            shape.name,
-            json!({"median_us": t.median_us, "p99_us": t.p99_us, "n": t.n, "check": check.to_string()}),
-        );
+        let cell = engine_cell(shape.name, args.engine_budget, || {
+            shape.run_engine(&engine, &ctx)
+        });
+        engine_results.insert(shape.name, cell);
     }
     out["engine"] = json!(engine_results);
     out["engine_snapshot"] = engine_snapshot(&engine, dir, &ctx)?;
@@ -365,20 +370,10 @@ fn destination_shapes(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     let mut engine_results = serde_json::Map::new();
     for shape in destinations::SHAPES {
         shape.run_engine(&engine)?;
-        let (t, check) = bench(args.engine_budget, || {
+        let cell = engine_cell(shape.name, args.engine_budget, || {
             shape.run_engine(&engine).unwrap_or_default()
         });
-        eprintln!(
-            "engine {:18} median {:>10} p99 {:>10} (n={}) check {check}",
-            shape.name,
-            fmt_us(t.median_us),
-            fmt_us(t.p99_us),
-            t.n
-        );
-        engine_results.insert(
-            shape.name.to_owned(),
-            json!({"median_us": t.median_us, "p99_us": t.p99_us, "n": t.n, "check": check.to_string()}),
-        );
+        engine_results.insert(shape.name.to_owned(), cell);
     }
     drop(engine);
     let mut out = json!({"load": load, "engine": engine_results});
@@ -576,18 +571,11 @@ fn group_shapes(engine: &Engine, groups: &groups::Groups, ctx: &Ctx, args: &RunA
     let mut results = serde_json::Map::new();
     results.insert("relationships".to_owned(), json!(groups.len()));
     for shape in groups::SHAPES {
-        let (t, check) = bench(args.engine_budget, || shape.run_engine(engine, groups, ctx));
-        eprintln!(
-            "engine {:18} median {:>10} p99 {:>10} (n={}) check {check}",
-            shape.name,
-            fmt_us(t.median_us),
-            fmt_us(t.p99_us),
-            t.n
-        );
-        results.insert(
-            shape.name.to_owned(),
-            json!({"what": shape.what, "median_us": t.median_us, "p99_us": t.p99_us, "n": t.n, "check": check.to_string()}),
-        );
+        let mut cell = engine_cell(shape.name, args.engine_budget, || {
+            shape.run_engine(engine, groups, ctx)
+        });
+        cell["what"] = json!(shape.what);
+        results.insert(shape.name.to_owned(), cell);
     }
     Value::Object(results)
 }

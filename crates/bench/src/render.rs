@@ -234,30 +234,10 @@ fn destination_table(w: &mut impl FnMut(String), dest: &Value, cores: &str) {
         dest["load"]["origins"],
         f(&dest["load"]["load_s"])
     ));
-    w("| shape | engine median | engine p99 | DuckDB 1T | DuckDB all | vs DuckDB 1T | vs DuckDB all | answers agree | target (≥10× DuckDB) |".to_owned());
-    w("|---|---|---|---|---|---|---|---|---|".to_owned());
+    ten_times_header(w);
     for shape in destinations::SHAPES {
         let e = &dest["engine"][shape.name];
-        let em = f(&e["median_us"]);
-        let d1 = &dest["duckdb"]["runs"]["1"][shape.name];
-        let dn = &dest["duckdb"]["runs"][cores][shape.name];
-        let ratio = |v: &Value| ratio_cell(v, em);
-        let met = [d1, dn]
-            .iter()
-            .all(|v| v.is_null() || f(&v["median_us"]) / em >= 10.0);
-        let agree = agrees(e, &[d1, dn]);
-        w(format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            shape.name,
-            fmt_us(em),
-            fmt_us(f(&e["p99_us"])),
-            cell(d1),
-            cell(dn),
-            ratio(d1),
-            ratio(dn),
-            if agree { "yes" } else { "NO" },
-            if met { "met" } else { "MISSED" }
-        ));
+        ten_times_row(w, shape.name, e, &dest["duckdb"], cores);
     }
 }
 
@@ -270,29 +250,39 @@ fn group_table(w: &mut impl FnMut(String), groups: &Value, duckdb: &Value, cores
         "\nRankings of groups over {} relationships (joint ventures held 50%, brands wholly):\n",
         groups["relationships"]
     ));
+    ten_times_header(w);
+    for shape in groups::SHAPES {
+        ten_times_row(w, shape.name, &groups[shape.name], duckdb, cores);
+    }
+}
+
+/// The head of a table of [`ten_times_row`]s.
+fn ten_times_header(w: &mut impl FnMut(String)) {
     w("| shape | engine median | engine p99 | DuckDB 1T | DuckDB all | vs DuckDB 1T | vs DuckDB all | answers agree | target (≥10× DuckDB) |".to_owned());
     w("|---|---|---|---|---|---|---|---|---|".to_owned());
-    for shape in groups::SHAPES {
-        let e = &groups[shape.name];
-        let em = f(&e["median_us"]);
-        let d1 = &duckdb["runs"]["1"][shape.name];
-        let dn = &duckdb["runs"][cores][shape.name];
-        let met = [d1, dn]
-            .iter()
-            .all(|v| v.is_null() || f(&v["median_us"]) / em >= 10.0);
-        w(format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            shape.name,
-            fmt_us(em),
-            fmt_us(f(&e["p99_us"])),
-            cell(d1),
-            cell(dn),
-            ratio_cell(d1, em),
-            ratio_cell(dn, em),
-            if agrees(e, &[d1, dn]) { "yes" } else { "NO" },
-            if met { "met" } else { "MISSED" }
-        ));
-    }
+}
+
+/// A row of a table whose target is ≥ 10× DuckDB thread for thread: the engine's cell `e`
+/// beside DuckDB's runs of the shape `name` in `duckdb`.
+fn ten_times_row(w: &mut impl FnMut(String), name: &str, e: &Value, duckdb: &Value, cores: &str) {
+    let em = f(&e["median_us"]);
+    let d1 = &duckdb["runs"]["1"][name];
+    let dn = &duckdb["runs"][cores][name];
+    let met = [d1, dn]
+        .iter()
+        .all(|v| v.is_null() || f(&v["median_us"]) / em >= 10.0);
+    w(format!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        name,
+        fmt_us(em),
+        fmt_us(f(&e["p99_us"])),
+        cell(d1),
+        cell(dn),
+        ratio_cell(d1, em),
+        ratio_cell(dn, em),
+        if agrees(e, &[d1, dn]) { "yes" } else { "NO" },
+        if met { "met" } else { "MISSED" }
+    ));
 }
 
 /// Whether every peer that ran (`null`: it did not) checked the same answer as the engine.

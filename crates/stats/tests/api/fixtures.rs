@@ -122,13 +122,28 @@ pub(crate) async fn create_org(
 }
 
 pub(crate) async fn link(registry: &mut RegistryServiceClient<Channel>, parent: &str, child: &str) {
+    owns(registry, parent, child, 5000, None, None).await;
+}
+
+/// `parent` owns `basis_points` of `child` from `from` to `to` (open when `None`), citing
+/// the article.
+pub(crate) async fn owns(
+    registry: &mut RegistryServiceClient<Channel>,
+    parent: &str,
+    child: &str,
+    basis_points: i32,
+    from: Option<twire::PartialDate>,
+    to: Option<twire::PartialDate>,
+) {
     registry
         .create_relationship(rwire::CreateRelationshipRequest {
             relationship: Some(rwire::Relationship {
                 kind: rwire::RelationshipKind::Owns as i32,
                 parent: format!("organizations/{parent}"),
                 child: format!("organizations/{child}"),
-                stake_basis_points: Some(5000),
+                stake_basis_points: Some(basis_points),
+                valid_from_date: from,
+                valid_to_date: to,
                 sources: vec![ARTICLE.to_owned()],
                 ..Default::default()
             }),

@@ -4,8 +4,8 @@ use autointel_proto::stats::{self as wire};
 use autointel_proto::types::{self as twire};
 
 use crate::fixtures::{
-    ARTICLE, build_hierarchy, create_org, date, figures, import, months, new_id, rollup_request,
-    series, violated_fields,
+    ARTICLE, build_hierarchy, create_org, date, figures, import, months, new_id, owns,
+    rollup_request, series, violated_fields,
 };
 use crate::harness::spawn_stack;
 
@@ -234,24 +234,15 @@ async fn a_stake_change_splits_equity_share_and_consolidated_rollups(db: &str) {
         (4_000, None, Some(month_date(2023, 6))),
         (6_000, Some(month_date(2023, 7)), None),
     ] {
-        stack
-            .registry
-            .create_relationship(rwire::CreateRelationshipRequest {
-                relationship: Some(rwire::Relationship {
-                    kind: rwire::RelationshipKind::Owns as i32,
-                    parent: "organizations/test-parent".to_owned(),
-                    child: "organizations/test-venture".to_owned(),
-                    stake_basis_points: Some(bp),
-                    valid_from_date: from,
-                    valid_to_date: to,
-                    sources: vec![ARTICLE.to_owned()],
-                    ..Default::default()
-                }),
-                relationship_id: String::new(),
-                request_id: new_id(),
-            })
-            .await
-            .unwrap();
+        owns(
+            &mut stack.registry,
+            "test-parent",
+            "test-venture",
+            bp,
+            from,
+            to,
+        )
+        .await;
     }
     let rows: Vec<String> = (1..=12)
         .map(|m| {

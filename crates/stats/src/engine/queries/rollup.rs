@@ -326,16 +326,7 @@ impl Engine {
                     )
                 } else {
                     partial = true;
-                    for gap in &own.coverage.uncovered {
-                        for m in gap.months() {
-                            let offset = m.index() - period.start().index();
-                            if let Some(slot) =
-                                usize::try_from(offset).ok().and_then(|o| gaps.get_mut(o))
-                            {
-                                *slot = true;
-                            }
-                        }
-                    }
+                    mark_gaps(period, &mut gaps, &own.coverage.uncovered);
                     (
                         State::Open,
                         false,
@@ -358,25 +349,8 @@ impl Engine {
         }
 
         let complete = (counted_any || excluded_complete) && !partial;
-        let exact = (complete && mode == RollupMode::EquityShare)
-            .then_some(exact)
-            .flatten();
-        let units = match mode {
-            RollupMode::EquityShare => exact.and_then(|e| u64::try_from(e.rounded()).ok()),
-            _ => u64::try_from(sum).ok(),
-        };
-        let total = if complete {
-            Total {
-                period,
-                units,
-                coverage: Coverage::complete(period),
-            }
-        } else if !counted_any && !partial {
-            Total::nothing(period)
-        } else {
-            let (covered, uncovered) = runs(period, &gaps);
-            Total::partial(period, covered, uncovered)
-        };
+        let known = counted_any || partial;
+        let (total, exact) = rollup_total(period, mode, complete, known, sum, exact, &gaps);
         RollupAnswer {
             total,
             contributions,
@@ -387,6 +361,52 @@ impl Engine {
             segments: Vec::new(),
         }
     }
+}
+
+/// Marks the months of `uncovered` in `gaps`, one slot a month of `period`.
+pub(super) fn mark_gaps(period: MonthRange, gaps: &mut [bool], uncovered: &[MonthRange]) {
+    for gap in uncovered {
+        for m in gap.months() {
+            let offset = m.index() - period.start().index();
+            if let Some(slot) = usize::try_from(offset).ok().and_then(|o| gaps.get_mut(o)) {
+                *slot = true;
+            }
+        }
+    }
+}
+
+/// A rollup's total of `period` and, in equity share, its exact value: `sum` (or `exact`,
+/// rounded for display) when `complete`; nothing when nothing is `known`; else the runs
+/// that `gaps` leave covered.
+pub(super) fn rollup_total(
+    period: MonthRange,
+    mode: RollupMode,
+    complete: bool,
+    known: bool,
+    sum: u128,
+    exact: Option<Ratio>,
+    gaps: &[bool],
+) -> (Total, Option<Ratio>) {
+    let exact = (complete && mode == RollupMode::EquityShare)
+        .then_some(exact)
+        .flatten();
+    let total = if complete {
+        let units = match mode {
+            RollupMode::EquityShare => exact.and_then(|e| u64::try_from(e.rounded()).ok()),
+            _ => u64::try_from(sum).ok(),
+        };
+        Total {
+            period,
+            units,
+            coverage: Coverage::complete(period),
+        }
+    } else if !known {
+        Total::nothing(period)
+    } else {
+        let (covered, uncovered) = runs(period, gaps);
+        Total::partial(period, covered, uncovered)
+    };
+    (total, exact)
 }
 
 /// Who counts in a rollup and with what weight (see [`Engine::rollup`]).

@@ -3,9 +3,8 @@
 
 use autointel_domain::{HierarchyLink, MonthRange, Ratio, RollupMode, Segment, SeriesKey};
 
-use super::coverage::runs;
-use super::rollup::{Contribution, RollupAnswer, RollupSegment};
-use super::{Total, Used};
+use super::Used;
+use super::rollup::{Contribution, RollupAnswer, RollupSegment, mark_gaps, rollup_total};
 use crate::engine::Engine;
 
 impl Engine {
@@ -46,7 +45,7 @@ impl Engine {
 fn added(period: MonthRange, mode: RollupMode, parts: Vec<RollupSegment>) -> RollupAnswer {
     let complete = parts.iter().all(|p| p.answer.total.units.is_some());
     let mut used = Used::default();
-    let mut sum: u64 = 0;
+    let mut sum: u128 = 0;
     let mut exact = Ratio::new(0, 1);
     let n = period.len_months() as usize;
     let mut gaps = vec![false; n];
@@ -54,37 +53,12 @@ fn added(period: MonthRange, mode: RollupMode, parts: Vec<RollupSegment>) -> Rol
     for p in &parts {
         let a = &p.answer;
         used.add_figures(&a.figures);
-        sum = sum.saturating_add(a.total.units.unwrap_or(0));
+        sum += u128::from(a.total.units.unwrap_or(0));
         exact = exact.and_then(|e| e.checked_add(a.exact?));
         anything |= !a.total.coverage.covered.is_empty();
-        for gap in a.total.coverage.uncovered.iter() {
-            for m in gap.months() {
-                let offset = m.index() - period.start().index();
-                if let Some(slot) = usize::try_from(offset).ok().and_then(|o| gaps.get_mut(o)) {
-                    *slot = true;
-                }
-            }
-        }
+        mark_gaps(period, &mut gaps, &a.total.coverage.uncovered);
     }
-    let exact = (complete && mode == RollupMode::EquityShare)
-        .then_some(exact)
-        .flatten();
-    let total = if complete {
-        let units = match mode {
-            RollupMode::EquityShare => exact.and_then(|e| u64::try_from(e.rounded()).ok()),
-            _ => Some(sum),
-        };
-        Total {
-            period,
-            units,
-            coverage: super::Coverage::complete(period),
-        }
-    } else if !anything {
-        Total::nothing(period)
-    } else {
-        let (covered, uncovered) = runs(period, &gaps);
-        Total::partial(period, covered, uncovered)
-    };
+    let (total, exact) = rollup_total(period, mode, complete, anything, sum, exact, &gaps);
     let mut assumptions: Vec<String> = Vec::new();
     assumptions.push(format!(
         "the hierarchy changes within {period}: {}; each part is rolled up over its own \
