@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use autointel_dataset as dataset;
 use autointel_domain::SalesFigure;
-use autointel_stats::engine::{Engine, figure_id};
-use autointel_stats::store::Store;
+use autointel_stats::engine::{Engine, figure_id, figure_number};
+use autointel_stats::store::{StagedNumbers, Store};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, Row};
@@ -534,9 +534,29 @@ async fn import_store(url: &str, pg_server: Option<&str>, csv: &Path) -> Result<
         let request = format!("00000000-0000-4000-8000-{i:012}");
         let w = Instant::now();
         let n = c.len();
+        let stage = format!("bench-{i}");
+        store.stage(&stage, 0, &c).await?;
+        let numbers = StagedNumbers {
+            stage_id: stage.clone(),
+            ids: c
+                .iter()
+                .map(|f| figure_number(&f.id).context("figure id"))
+                .collect::<Result<_>>()?,
+            supersedes: c
+                .iter()
+                .map(|f| {
+                    f.provenance
+                        .supersedes
+                        .as_ref()
+                        .and_then(figure_number)
+                        .unwrap_or(0)
+                })
+                .collect(),
+        };
         store
-            .write_import(&request, "bench", c, &sources, 0)
+            .write_import(&request, "bench", &numbers, &sources, 0)
             .await?;
+        store.drop_stage(&stage).await?;
         write_s += w.elapsed().as_secs_f64();
         total += n;
         i += 1;

@@ -40,6 +40,8 @@ use crate::service::{State, StatsApi, WireFigures};
 use crate::snapshots::{Snapshots, Written};
 use crate::store::Store;
 
+/// Age after which an import's staged figures are taken as abandoned.
+const STALE_STAGE_MICROS: i64 = 24 * 3600 * 1_000_000;
 /// Fully qualified name of the gRPC service, as health checks name it.
 pub const SERVICE_NAME: &str = "autointel.stats.v1.StatsService";
 
@@ -186,6 +188,14 @@ impl Application {
         )
         .await?;
         store.migrate().await?;
+        // Figures staged by imports that never finished (a crash, a lost client) a day ago
+        // or earlier; a live import stages and writes within minutes.
+        let stale = store::now_micros() - STALE_STAGE_MICROS;
+        match store.drop_stale_stages(stale).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(figures = n, "deleted figures staged by unfinished imports"),
+            Err(e) => tracing::warn!(error = %e, "deleting stale staged figures failed"),
+        }
         let metrics = StatsMetrics::default();
         let registry = RegistryClient::new(connection, metrics.clone())?;
         let state = Arc::new(State {

@@ -264,59 +264,97 @@ impl Engine {
     }
 
     /// Links every figure of an import (ids assigned, in import order) to the revision it
-    /// follows: the latest of its series, nature, source and period in the engine and among
-    /// the import's earlier figures that is not later than it (ties: the later one wins, the
-    /// import's over the engine's); returns how many revise an earlier figure.
-    ///
-    /// Linear in the import and logarithmic in the engine's chains: per series and period,
-    /// the import's figures so far are kept by revision order (one entry per stage and as-of
-    /// date, the latest figure with it), so each figure's predecessor is one ordered lookup.
+    /// follows ([`Engine::link_chain`] per revision chain); returns how many revise an
+    /// earlier figure.
     pub fn link_revisions(&self, figures: &mut [SalesFigure]) -> usize {
-        type Order = (ReleaseStage, Date);
-        let mut revision_count = 0;
         type Chain = (SeriesKey, FigureNature, SourceId, MonthRange);
-        let mut batch: HashMap<Chain, BTreeMap<Order, usize>> = HashMap::new();
-        for i in 0..figures.len() {
-            let order = (figures[i].provenance.stage, figures[i].provenance.as_of);
-            let earlier = batch
+        let mut chains: HashMap<Chain, Vec<usize>> = HashMap::new();
+        for (i, f) in figures.iter().enumerate() {
+            chains
                 .entry((
-                    figures[i].key.clone(),
-                    figures[i].nature,
-                    figures[i].provenance.source.clone(),
-                    figures[i].period,
+                    f.key.clone(),
+                    f.nature,
+                    f.provenance.source.clone(),
+                    f.period,
                 ))
-                .or_default();
-            let from_batch = earlier.range(..=order).next_back().map(|(_, &j)| j);
-            let from_engine = self.predecessor_of(&figures[i]);
-            let predecessor = match (from_batch, from_engine) {
-                (Some(j), Some(e)) => {
-                    let batch_order =
-                        Some((figures[j].provenance.stage, figures[j].provenance.as_of));
-                    if batch_order >= self.revision_order(e) {
-                        Some(figures[j].id.clone())
-                    } else {
-                        self.figure_id(e)
-                    }
-                }
-                (Some(j), None) => Some(figures[j].id.clone()),
-                (None, Some(e)) => self.figure_id(e),
-                (None, None) => None,
-            };
-            let revises = !earlier.is_empty()
-                || self.has_revision_from(
-                    &figures[i].key,
-                    figures[i].nature,
-                    &figures[i].provenance.source,
-                    figures[i].period,
-                );
-            if revises {
-                revision_count += 1;
+                .or_default()
+                .push(i);
+        }
+        let mut revision_count = 0;
+        for members in chains.into_values() {
+            let chain: Vec<SalesFigure> = members.iter().map(|&i| figures[i].clone()).collect();
+            let (links, revisions) = self.link_chain(&chain);
+            revision_count += revisions;
+            for (&i, link) in members.iter().zip(links) {
+                figures[i].provenance.supersedes = match link {
+                    Link::Earlier(j) => Some(chain[j].id.clone()),
+                    Link::Stored(e) => self.figure_id(e),
+                    Link::None => None,
+                };
             }
-            earlier.insert(order, i);
-            figures[i].provenance.supersedes = predecessor;
         }
         revision_count
     }
+
+    /// Links the figures of an import that share one revision chain (series, nature,
+    /// source and period), in import order, each to the revision it follows: the latest in
+    /// the engine and among the chain's earlier figures that is not later than it (ties:
+    /// the later one wins, the import's over the engine's); returns the links and how many
+    /// revise an earlier figure.
+    ///
+    /// Linear in the chain and logarithmic in the engine's: the chain's figures so far are
+    /// kept by revision order (one entry per stage and as-of date, the latest figure with
+    /// it), so each figure's predecessor is one ordered lookup.
+    pub fn link_chain(&self, chain: &[SalesFigure]) -> (Vec<Link>, usize) {
+        type Order = (ReleaseStage, Date);
+        let mut revision_count = 0;
+        let mut earlier: BTreeMap<Order, usize> = BTreeMap::new();
+        let mut links = Vec::with_capacity(chain.len());
+        let Some(first) = chain.first() else {
+            return (links, 0);
+        };
+        let stored_before = self.has_revision_from(
+            &first.key,
+            first.nature,
+            &first.provenance.source,
+            first.period,
+        );
+        for (i, f) in chain.iter().enumerate() {
+            let order = (f.provenance.stage, f.provenance.as_of);
+            let from_chain = earlier.range(..=order).next_back().map(|(_, &j)| j);
+            let from_engine = self.predecessor_of(f);
+            let link = match (from_chain, from_engine) {
+                (Some(j), Some(e)) => {
+                    let chain_order = Some((chain[j].provenance.stage, chain[j].provenance.as_of));
+                    if chain_order >= self.revision_order(e) {
+                        Link::Earlier(j)
+                    } else {
+                        Link::Stored(e)
+                    }
+                }
+                (Some(j), None) => Link::Earlier(j),
+                (None, Some(e)) => Link::Stored(e),
+                (None, None) => Link::None,
+            };
+            if !earlier.is_empty() || stored_before {
+                revision_count += 1;
+            }
+            earlier.insert(order, i);
+            links.push(link);
+        }
+        (links, revision_count)
+    }
+}
+
+/// The revision a figure of an import follows (see [`Engine::link_chain`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// None: the first of its chain.
+    None,
+    /// An earlier figure of the same import and chain, by its position in the chain.
+    Earlier(usize),
+    /// A figure the engine holds.
+    Stored(FigureRef),
 }
 
 impl Engine {

@@ -130,15 +130,18 @@ impl Engine {
             series,
             self.sources.intern(&figure.provenance.source),
         );
-        if let Some(s) = supersedes {
-            // A link that revision order ranks against id order (see `irregular`).
+        // Revision order consults a link only between figures of one series with the same
+        // stage and as-of date (`revision_cmp`), so only such links are kept: a final figure
+        // naming its preliminary, the usual case, costs nothing.
+        let tie = supersedes.filter(|&s| {
             let other = &self.rows[s as usize];
-            if other.series == series
-                && other.order() == row.order()
-                && self.numbers.get(s as usize) > number
-            {
-                self.irregular.insert(series);
-            }
+            other.series == series && other.order() == row.order()
+        });
+        if let Some(s) = tie
+            && self.numbers.get(s as usize) > number
+        {
+            // A link that revision order ranks against id order (see `irregular`).
+            self.irregular.insert(series);
         }
         self.rows.push(row);
         self.numbers.push(number);
@@ -157,7 +160,7 @@ impl Engine {
         if let Some(prior) = figure.comparable_prior {
             self.comparable_priors.insert(r, prior.get());
         }
-        if let Some(s) = supersedes {
+        if let Some(s) = tie {
             self.supersedes.insert(r, s);
         }
         let (start, end) = (

@@ -60,7 +60,7 @@ use autointel_domain::{
 pub use autointel_domain::{
     BreakdownFilter, Granularity, ListFilter, ProgressStatus, grain_periods,
 };
-pub use chains::RevisionPage;
+pub use chains::{Link, RevisionPage};
 pub use layout::{FastHasher, FastMap, date_from_code, day_code, figure_id, figure_number};
 pub use queries::*;
 pub use snapshot::{SNAPSHOT_FORMAT, SnapshotError, SnapshotHeader};
@@ -111,7 +111,8 @@ pub struct Engine {
     max_row_seq: i64,
     notes: FastMap<u32, Box<str>>,
     comparable_priors: FastMap<u32, u64>,
-    /// Row → the row it superseded when it was imported.
+    /// Row → the row it superseded when it was imported, kept only where revision order
+    /// needs it: both of one series with the same stage and as-of date.
     supersedes: FastMap<u32, u32>,
     series: FastMap<CompactKey, u32>,
     series_keys: Vec<CompactKey>,
@@ -154,7 +155,7 @@ impl Engine {
         self.numbers.shrink_to_fit();
         self.create_runs.shrink_to_fit();
         self.seq_runs.shrink_to_fit();
-        self.ids.compact(&self.numbers);
+        self.ids.shrink_to_fit();
         for list in &mut self.entries {
             list.shrink_to_fit();
         }

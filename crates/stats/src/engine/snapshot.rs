@@ -11,7 +11,8 @@
 //! number (the *anchor*: a restored or replaced database is recognised by it), the number of
 //! figures (`u64`) and the writing time (`i64`, µs since the Unix epoch); then the body,
 //! every array as its length (`u64`) and its elements (format 2 added every row's store
-//! sequence number, as runs after the import times); then `AIENGEND` and the CRC-32 of
+//! sequence number, as runs after the import times; format 3 dropped the id index, which
+//! is rebuilt from the numbers in one pass); then `AIENGEND` and the CRC-32 of
 //! every byte before it. Everything derived from the series keys alone (the key → series
 //! map, the by-organisation and by-dimension lists) is rebuilt on load, which is linear in
 //! the number of series, not of figures.
@@ -33,7 +34,7 @@ use super::layout::{
 use super::{Engine, FastMap};
 
 /// The snapshot format this build writes and reads; raised whenever the layout changes.
-pub const SNAPSHOT_FORMAT: u32 = 2;
+pub const SNAPSHOT_FORMAT: u32 = 3;
 
 const MAGIC: [u8; 8] = *b"AIENGSNP";
 const END: [u8; 8] = *b"AIENGEND";
@@ -366,8 +367,6 @@ impl Engine {
         w.array(low)?;
         w.array(run_starts)?;
         w.array(run_highs)?;
-        w.array(&self.ids.slots)?;
-        w.value(self.ids.len as u64)?;
         let (firsts, times): (Vec<u32>, Vec<i64>) = self.create_runs.iter().copied().unzip();
         w.array(&firsts)?;
         w.array(&times)?;
@@ -473,8 +472,6 @@ impl Engine {
         drop(words);
         let numbers = Numbers::from_parts(r.array()?, r.array()?, r.array()?)
             .ok_or(inconsistent("figure numbers"))?;
-        let slots: Vec<u32> = r.array()?;
-        let ids_len = usize::try_from(r.value::<u64>()?).map_err(|_| inconsistent("id index"))?;
         let firsts: Vec<u32> = r.array()?;
         let times: Vec<i64> = r.array()?;
         if firsts.len() != times.len() {
@@ -582,23 +579,18 @@ impl Engine {
         if r.left != 0 {
             return Err(inconsistent("bytes after the end"));
         }
-        if rows.len() != numbers.parts().0.len()
-            || ids_len != rows.len()
-            || header.figures != rows.len() as u64
-        {
+        if rows.len() != numbers.parts().0.len() || header.figures != rows.len() as u64 {
             return Err(inconsistent("figure counts"));
         }
         let rows_len = rows.len();
+        let ids = IdIndex::rebuild(&numbers);
         let mut engine = Engine {
             organizations: interner(organizations, "organisations repeat")?,
             markets: interner(markets, "markets repeat")?,
             sources: interner(sources, "sources repeat")?,
             rows,
             numbers,
-            ids: IdIndex {
-                slots,
-                len: ids_len,
-            },
+            ids,
             create_runs: firsts.into_iter().zip(times).collect(),
             max_row_seq: max_run_seq(&seq_firsts, &seqs, rows_len)?,
             seq_runs: seq_firsts.into_iter().zip(seqs).collect(),

@@ -16,8 +16,7 @@ fn assert_same(a: &Engine, b: &Engine) {
     let words = |e: &Engine| e.rows.iter().map(Row::words).collect::<Vec<_>>();
     assert_eq!(words(a), words(b));
     assert_eq!(a.numbers.parts(), b.numbers.parts());
-    assert_eq!(a.ids.slots, b.ids.slots);
-    assert_eq!(a.ids.len, b.ids.len);
+    assert_eq!(a.ids, b.ids);
     assert_eq!(a.create_runs, b.create_runs);
     assert_eq!(a.seq_runs, b.seq_runs);
     assert_eq!(a.max_row_seq, b.max_row_seq);

@@ -1,7 +1,9 @@
-//! `ImportSalesFigures`: read the stream, convert every figure (all violations), digest the
-//! content for idempotency, check what it cites against the registry, give the figures
-//! their ids and let the engine link their revisions, write them in one transaction, then
-//! apply them to the engine. Work that grows with the import runs on the blocking pool.
+//! `ImportSalesFigures`: read the stream a message at a time, converting every figure (all
+//! violations), digesting the content for idempotency and staging the figures in the
+//! store; check what the import cites against the registry; give the figures their ids and
+//! link their revisions chain by chain from the stage; write them in one transaction; then
+//! apply them to the engine in slices, as any replica does. Memory is bounded by a slice of
+//! figures and 32 bytes a figure (ids and links), whatever the import's size.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -15,24 +17,32 @@ use prost::Message;
 use tonic::Streaming;
 
 use super::answers::import_response;
-use super::state::{State, apply_import};
-use super::{digest, finish};
-use crate::engine::{Engine, figure_id};
+use super::state::State;
+use super::{Digest, finish};
+use crate::engine::{Link, figure_id, figure_number};
 use crate::error::{Precondition, StatsError};
-use crate::store::{ImportOutcome, ImportRecord};
+use crate::store::{ImportOutcome, ImportRecord, StagedFigure, StagedNumbers, Store};
+
+/// Figures converted before they are staged in one step. Small in debug builds, so that
+/// the tests' imports take several steps (a chain read across steps, say).
+const STAGE_STEP: usize = if cfg!(debug_assertions) { 64 } else { 5_000 };
+
+/// Staged figures read back per step while linking (small in debug builds, as above).
+const LINK_STEP: i64 = if cfg!(debug_assertions) { 64 } else { 10_000 };
 
 /// `ImportSalesFigures`.
 pub(super) async fn import(
     state: &Arc<State>,
     stream: Streaming<wire::ImportSalesFiguresRequest>,
 ) -> Result<wire::ImportSalesFiguresResponse, StatsError> {
-    let (request_id, wire_figures, v) = read(stream, state.max_import_figures).await?;
-    let DecodedImport {
-        figures,
+    let stage = Stage::new(state.store.clone());
+    let Received {
+        request_id,
         digest,
+        count,
         organizations,
         sources,
-    } = off_the_runtime(move || decode(v, &wire_figures)).await?;
+    } = receive(state, stream, &stage).await?;
 
     if let Some(record) = state.store.import_record(&request_id).await? {
         return replayed(&record, &digest);
@@ -41,14 +51,13 @@ pub(super) async fn import(
     let new_sources = check_references(state, &organizations, &sources).await?;
 
     let _guard = state.import_lock.lock().await;
-    let linking = state.clone();
-    let (figures, revision_count) =
-        off_the_runtime(move || number_and_link(&*linking.read()?, figures)).await?;
+    let (numbers, revision_count) = number_and_link(state, &stage.id, count).await?;
 
     let outcome = state
         .store
-        .write_import(&request_id, &digest, figures, &new_sources, revision_count)
+        .write_import(&request_id, &digest, &numbers, &new_sources, revision_count)
         .await?;
+    drop(numbers);
     match outcome {
         ImportOutcome::AlreadyImported(record) => {
             // an earlier attempt (perhaps on another replica) wrote it: read what this engine
@@ -56,26 +65,31 @@ pub(super) async fn import(
             catch_up(state).await;
             replayed(&record, &digest)
         }
-        ImportOutcome::Written(stored) => {
-            let imported = stored.len();
-            let last = stored.last().map_or(0, |s| s.seq);
-            let applying = state.clone();
-            // The refresh task may have applied some already: those are skipped.
-            off_the_runtime(move || apply_import(&mut *applying.write()?, new_sources, &stored))
-                .await?;
-            // Listings read up to the engine's applied mark: when figures stored before
-            // these are still missing here (another replica's), read them now, so the
-            // caller lists its own import at once.
-            if state.read()?.last_seq() < last {
+        ImportOutcome::Written { last_seq, .. } => {
+            {
+                let mut engine = state.write()?;
+                for source in new_sources {
+                    engine.put_source(source);
+                }
+            }
+            // Applied in slices like any other replica's import, so no query waits behind
+            // all of it; the caller then reads its own write here.
+            catch_up(state).await;
+            if state.read()?.last_seq() < last_seq {
                 catch_up(state).await;
             }
             state
                 .metrics
                 .import_figures
-                .inc_by(u64::try_from(imported).unwrap_or(u64::MAX));
-            tracing::info!(request_id, imported, revision_count, "imported figures");
+                .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+            tracing::info!(
+                request_id,
+                imported = count,
+                revision_count,
+                "imported figures"
+            );
             Ok(import_response(
-                i64::try_from(imported).unwrap_or(i64::MAX),
+                i64::try_from(count).unwrap_or(i64::MAX),
                 revision_count,
             ))
         }
@@ -90,28 +104,71 @@ async fn catch_up(state: &State) {
     }
 }
 
-/// The stream's request id (the same in every message, a UUID), its figures, and the
-/// violations found so far. An import over `max_figures` is refused as soon as the stream
-/// passes the limit (the rest is never read): nothing is written.
-async fn read(
+/// An import's staged figures, deleted when the import ends however it ends (written,
+/// refused, or its client gone).
+struct Stage {
+    store: Store,
+    id: String,
+}
+
+impl Stage {
+    fn new(store: Store) -> Self {
+        Self {
+            store,
+            id: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        let (store, id) = (self.store.clone(), std::mem::take(&mut self.id));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = store.drop_stage(&id).await {
+                    tracing::warn!(error = %e, stage = id, "deleting an import's staged figures failed; a later start will");
+                }
+            });
+        }
+    }
+}
+
+/// What reading an import's stream gave: its request id, content digest, number of
+/// figures (all staged) and the organisations and sources it cites.
+struct Received {
+    request_id: String,
+    digest: String,
+    count: usize,
+    organizations: Citations<OrganizationId>,
+    sources: Citations<SourceId>,
+}
+
+/// Reads the stream: the request id (the same in every message, a UUID), every figure
+/// converted and checked (every violation reported, nothing staged once one is found), the
+/// digest, the distinct citations; stages the figures a step at a time. An import over
+/// `import.max_figures` is refused as soon as the stream passes the limit (the rest is
+/// never read): nothing is written.
+async fn receive(
+    state: &State,
     mut stream: Streaming<wire::ImportSalesFiguresRequest>,
-    max_figures: usize,
-) -> Result<(String, Vec<wire::SalesFigure>, Violations), StatsError> {
+    stage: &Stage,
+) -> Result<Received, StatsError> {
+    let max_figures = state.max_import_figures;
     let mut request_id: Option<String> = None;
-    let mut v = Violations::new();
-    let mut wire_figures = Vec::new();
+    let mut reading = Reading::default();
+    let mut staged = 0usize;
     let mut message = 0usize;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(StatsError::RequestStream)?;
         match &request_id {
             None => request_id = Some(batch.request_id.clone()),
-            Some(id) if *id != batch.request_id => v.push(
+            Some(id) if *id != batch.request_id => reading.v.push(
                 "request_id",
                 format!("message {message} has a different request_id from the first"),
             ),
             Some(_) => {}
         }
-        if wire_figures.len() + batch.figures.len() > max_figures {
+        if reading.count + batch.figures.len() > max_figures {
             return Err(StatsError::invalid(
                 "figures",
                 format!(
@@ -120,16 +177,122 @@ async fn read(
                 ),
             ));
         }
-        wire_figures.extend(batch.figures);
+        reading = off_the_runtime(move || reading.read(&batch.figures)).await?;
+        if reading.pending.len() >= STAGE_STEP {
+            stage_pending(&state.store, &stage.id, &mut staged, &mut reading.pending).await?;
+        }
         message += 1;
     }
+    let Reading {
+        mut v,
+        digest,
+        citations,
+        mut pending,
+        count,
+    } = reading;
     let request_id = request_id.unwrap_or_default();
     if request_id.is_empty() {
         v.push("request_id", "is required");
     } else if uuid::Uuid::parse_str(&request_id).is_err() {
         v.push("request_id", "must be a UUID");
     }
-    Ok((request_id, wire_figures, v))
+    finish(v)?;
+    stage_pending(&state.store, &stage.id, &mut staged, &mut pending).await?;
+    Ok(Received {
+        request_id,
+        digest: digest.finish(),
+        count,
+        organizations: citations.organizations,
+        sources: citations.sources,
+    })
+}
+
+/// What reading an import has found so far: every violation, the digest, the citations,
+/// the converted figures not yet staged (none once a violation is found: nothing will be
+/// written) and how many figures came.
+struct Reading {
+    v: Violations,
+    digest: Digest,
+    citations: References,
+    pending: Vec<SalesFigure>,
+    count: usize,
+}
+
+impl Default for Reading {
+    fn default() -> Self {
+        Self {
+            v: Violations::new(),
+            digest: Digest::new(),
+            citations: References::default(),
+            pending: Vec::new(),
+            count: 0,
+        }
+    }
+}
+
+impl Reading {
+    /// Converts and checks one message's figures (linear; run off the async workers).
+    fn read(mut self, figures: &[wire::SalesFigure]) -> Result<Self, StatsError> {
+        for w in figures {
+            digest_figure(&mut self.digest, w);
+            // A placeholder id; the real one is assigned once the import is accepted.
+            let placeholder = figure_id(0).ok_or_else(|| StatsError::Internal("id".to_owned()))?;
+            if let Some(f) = self.v.check_nested(
+                &format!("figures[{}]", self.count),
+                sales_figure_from_wire(placeholder, w),
+            ) && self.v.is_empty()
+            {
+                self.citations.add(&f, self.count);
+                self.pending.push(f);
+            }
+            self.count += 1;
+        }
+        if !self.v.is_empty() {
+            self.pending.clear();
+        }
+        Ok(self)
+    }
+}
+
+/// Runs import work that grows with a message or a step (conversion, digests, revision
+/// links) on the blocking pool, so the async workers keep serving health and every other
+/// request meanwhile.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StatsError> + Send + 'static,
+) -> Result<T, StatsError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StatsError::Internal(format!("import work failed: {e}")))?
+}
+
+async fn stage_pending(
+    store: &Store,
+    stage_id: &str,
+    staged: &mut usize,
+    pending: &mut Vec<SalesFigure>,
+) -> Result<(), StatsError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let first = i64::try_from(*staged).unwrap_or(i64::MAX);
+    store.stage(stage_id, first, pending).await?;
+    *staged += pending.len();
+    pending.clear();
+    Ok(())
+}
+
+/// Adds a figure to the import's digest: the figure without its output-only fields, as its
+/// encoded length and bytes (the digest of every figure's bytes in turn).
+fn digest_figure(digest: &mut Digest, w: &wire::SalesFigure) {
+    let mut f = w.clone();
+    // Output-only fields do not make a different import.
+    f.name.clear();
+    f.supersedes.clear();
+    f.superseded_by.clear();
+    f.create_time = None;
+    let encoded = f.encode_to_vec();
+    digest.update(&(encoded.len() as u64).to_le_bytes());
+    digest.update(&encoded);
 }
 
 /// The answer to a request id seen before: its import's counts, when the content is the
@@ -151,93 +314,31 @@ fn replayed(
     }
 }
 
-/// Runs import work that grows with the import (decoding, digests, revision links, engine
-/// inserts) on the blocking pool, so the async workers keep serving health and every other
-/// request meanwhile.
-async fn off_the_runtime<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, StatsError> + Send + 'static,
-) -> Result<T, StatsError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| StatsError::Internal(format!("import work failed: {e}")))?
-}
+/// Distinct values cited by an import, each with the index of the first figure citing it.
+type Citations<T> = Vec<(T, usize)>;
 
-/// An import's figures as domain values (placeholder ids), its content digest and the
-/// organisations and sources it cites, each once with the first figure citing it.
-struct DecodedImport {
-    figures: Vec<SalesFigure>,
-    digest: String,
+/// The organisations and sources an import cites, each once (hash sets, not a scan per
+/// figure), in first-cited order with the index of the first figure citing it.
+#[derive(Default)]
+struct References {
+    seen_organizations: HashSet<OrganizationId>,
+    seen_sources: HashSet<SourceId>,
     organizations: Citations<OrganizationId>,
     sources: Citations<SourceId>,
 }
 
-/// Distinct values cited by an import, each with the index of the first figure citing it.
-type Citations<T> = Vec<(T, usize)>;
-
-/// Converts and checks every figure (violations of the stream already in `v`); linear.
-fn decode(
-    mut v: Violations,
-    wire_figures: &[wire::SalesFigure],
-) -> Result<DecodedImport, StatsError> {
-    let mut figures = Vec::with_capacity(wire_figures.len());
-    for (i, w) in wire_figures.iter().enumerate() {
-        // A placeholder id; the real one is assigned once the import is accepted.
-        let placeholder = figure_id(0).ok_or_else(|| StatsError::Internal("id".to_owned()))?;
-        if let Some(f) = v.check_nested(
-            &format!("figures[{i}]"),
-            sales_figure_from_wire(placeholder, w),
-        ) {
-            figures.push(f);
-        }
-    }
-    finish(v)?;
-    let (organizations, sources) = distinct_references(&figures);
-    Ok(DecodedImport {
-        digest: import_digest(wire_figures),
-        figures,
-        organizations,
-        sources,
-    })
-}
-
-/// The digest of an import's content: its figures without their output-only fields.
-fn import_digest(figures: &[wire::SalesFigure]) -> String {
-    let mut bytes = Vec::new();
-    for f in figures {
-        let mut f = f.clone();
-        // Output-only fields do not make a different import.
-        f.name.clear();
-        f.supersedes.clear();
-        f.superseded_by.clear();
-        f.create_time = None;
-        let encoded = f.encode_to_vec();
-        bytes.extend_from_slice(&(encoded.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&encoded);
-    }
-    digest(&bytes)
-}
-
-/// The organisations and sources `figures` cite, each once (hash sets, not a scan per
-/// figure), in first-cited order with the index of the first figure citing it.
-fn distinct_references(
-    figures: &[SalesFigure],
-) -> (Citations<OrganizationId>, Citations<SourceId>) {
-    let mut seen_organizations: HashSet<&OrganizationId> = HashSet::new();
-    let mut seen_sources: HashSet<&SourceId> = HashSet::new();
-    let mut organizations = Vec::new();
-    let mut sources = Vec::new();
-    for (i, f) in figures.iter().enumerate() {
+impl References {
+    fn add(&mut self, f: &SalesFigure, i: usize) {
         if let Some(o) = &f.key.organization
-            && seen_organizations.insert(o)
+            && self.seen_organizations.insert(o.clone())
         {
-            organizations.push((o.clone(), i));
+            self.organizations.push((o.clone(), i));
         }
         let s = &f.provenance.source;
-        if seen_sources.insert(s) {
-            sources.push((s.clone(), i));
+        if self.seen_sources.insert(s.clone()) {
+            self.sources.push((s.clone(), i));
         }
     }
-    (organizations, sources)
 }
 
 /// Checks every organisation and source (each once, with the first figure citing it)
@@ -296,17 +397,110 @@ async fn check_references(
     }
 }
 
-/// Gives every figure its id (UUIDv7, in import order) and links it to the revision it
-/// follows ([`Engine::link_revisions`]); returns the figures and how many revise an earlier
-/// figure.
-fn number_and_link(
-    engine: &Engine,
-    mut figures: Vec<SalesFigure>,
-) -> Result<(Vec<SalesFigure>, i64), StatsError> {
-    for f in &mut figures {
-        let number = uuid::Uuid::now_v7().as_u128();
-        f.id = figure_id(number).ok_or_else(|| StatsError::Internal("figure id".to_owned()))?;
+/// Gives every staged figure its id (UUIDv7, in import order) and links it to the revision
+/// it follows, reading the stage chain by chain ([`Engine::link_chain`](crate::engine::Engine::link_chain));
+/// returns the numbers to write and how many figures revise an earlier one.
+async fn number_and_link(
+    state: &Arc<State>,
+    stage_id: &str,
+    count: usize,
+) -> Result<(StagedNumbers, i64), StatsError> {
+    let mut linking = Linking {
+        ids: (0..count).map(|_| uuid::Uuid::now_v7().as_u128()).collect(),
+        supersedes: vec![0u128; count],
+        chain: Vec::new(),
+        revision_count: 0,
+    };
+    let mut after: Option<(String, i64)> = None;
+    loop {
+        let page = state
+            .store
+            .staged_by_chain(
+                stage_id,
+                after.as_ref().map(|(c, o)| (c.as_str(), *o)),
+                LINK_STEP,
+            )
+            .await?;
+        let last_page = i64::try_from(page.len()).unwrap_or(i64::MAX) < LINK_STEP;
+        after = page.last().map(|f| (f.chain.clone(), f.ordinal));
+        let state = state.clone();
+        linking = off_the_runtime(move || {
+            linking.take(&state, page, last_page)?;
+            Ok(linking)
+        })
+        .await?;
+        if last_page {
+            break;
+        }
     }
-    let revision_count = engine.link_revisions(&mut figures);
-    Ok((figures, i64::try_from(revision_count).unwrap_or(i64::MAX)))
+    let numbers = StagedNumbers {
+        stage_id: stage_id.to_owned(),
+        ids: linking.ids,
+        supersedes: linking.supersedes,
+    };
+    Ok((
+        numbers,
+        i64::try_from(linking.revision_count).unwrap_or(i64::MAX),
+    ))
+}
+
+/// An import's ids and links so far, and the staged figures of the chain being read
+/// (which may go on in the next step).
+struct Linking {
+    ids: Vec<u128>,
+    supersedes: Vec<u128>,
+    chain: Vec<StagedFigure>,
+    revision_count: usize,
+}
+
+impl Linking {
+    /// Takes one step of staged figures in chain order, linking every chain that ends in
+    /// it (all of them after the last step).
+    fn take(
+        &mut self,
+        state: &State,
+        page: Vec<StagedFigure>,
+        last_page: bool,
+    ) -> Result<(), StatsError> {
+        for staged in page {
+            if self.chain.first().is_some_and(|c| c.chain != staged.chain) {
+                self.link(state)?;
+            }
+            self.chain.push(staged);
+        }
+        if last_page {
+            self.link(state)?;
+        }
+        Ok(())
+    }
+
+    /// Links the chain read so far, then forgets its figures.
+    fn link(&mut self, state: &State) -> Result<(), StatsError> {
+        let ids = &self.ids;
+        let position = |ordinal: i64| {
+            usize::try_from(ordinal)
+                .ok()
+                .filter(|&at| at < ids.len())
+                .ok_or_else(|| {
+                    StatsError::Internal(format!("staged figure {ordinal} out of range"))
+                })
+        };
+        let figures: Vec<SalesFigure> = self.chain.iter().map(|s| s.figure.clone()).collect();
+        let engine = state.read()?;
+        let (links, revisions) = engine.link_chain(&figures);
+        for (staged, link) in self.chain.iter().zip(links) {
+            self.supersedes[position(staged.ordinal)?] = match link {
+                Link::None => 0,
+                Link::Earlier(j) => ids[position(self.chain[j].ordinal)?],
+                Link::Stored(e) => engine
+                    .figure_id(e)
+                    .as_ref()
+                    .and_then(figure_number)
+                    .unwrap_or(0),
+            };
+        }
+        self.revision_count += revisions;
+        self.chain.clear();
+        Ok(())
+    }
 }

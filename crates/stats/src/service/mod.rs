@@ -62,12 +62,31 @@ fn present<T>(value: Option<T>) -> Result<T, StatsError> {
 /// FNV-1a (128-bit) of a byte string: a stable content digest without another dependency
 /// (imports' idempotency, page tokens' fingerprints).
 fn digest(bytes: &[u8]) -> String {
+    let mut d = Digest::new();
+    d.update(bytes);
+    d.finish()
+}
+
+/// [`digest`] of bytes that arrive in pieces: the digest of their concatenation.
+struct Digest(u128);
+
+impl Digest {
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-    let hash = bytes
-        .iter()
-        .fold(OFFSET, |h, &b| (h ^ u128::from(b)).wrapping_mul(PRIME));
-    format!("{hash:032x}")
+
+    fn new() -> Self {
+        Self(Self::OFFSET)
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.0 = bytes.iter().fold(self.0, |h, &b| {
+            (h ^ u128::from(b)).wrapping_mul(Self::PRIME)
+        });
+    }
+
+    fn finish(&self) -> String {
+        format!("{:032x}", self.0)
+    }
 }
 
 /// What a tonic handler answers.

@@ -14,6 +14,10 @@ use crate::error::StatsError;
 use crate::registry_client::RegistryClient;
 use crate::store::{Store, StoredFigure};
 
+/// Figures applied to the engine under one hold of its write lock while catching up (a
+/// few milliseconds of work).
+const APPLY_SLICE: usize = 1_000;
+
 /// What the service shares between requests and the refresh task.
 #[derive(Debug)]
 pub struct State {
@@ -99,11 +103,20 @@ impl State {
                 }
             }
             let full = batch.len() == usize::try_from(BATCH).unwrap_or(usize::MAX);
-            let mut engine = self.write()?;
-            // figures already applied (this replica's imports) are skipped
-            applied += apply(&mut engine, sources, &batch)?;
-            if let Some(last) = batch.last() {
-                engine.set_last_seq(last.seq);
+            {
+                let mut engine = self.write()?;
+                for source in sources {
+                    engine.put_source(source);
+                }
+            }
+            // In slices, each under the write lock on its own: a query waits for one slice
+            // at most, never for a whole import.
+            for slice in batch.chunks(APPLY_SLICE) {
+                let mut engine = self.write()?;
+                applied += apply(&mut engine, slice)?;
+                if let Some(last) = slice.last() {
+                    engine.set_last_seq(last.seq);
+                }
             }
             if !full {
                 return Ok(applied);
@@ -112,17 +125,10 @@ impl State {
     }
 }
 
-/// Applies sources, then stored figures, to the engine: one merge per series for the whole
-/// batch (a long chain delivered newest first is not quadratic), figures already loaded
-/// skipped; returns how many were new.
-pub(super) fn apply(
-    engine: &mut Engine,
-    sources: Vec<Source>,
-    stored: &[StoredFigure],
-) -> Result<usize, StatsError> {
-    for source in sources {
-        engine.put_source(source);
-    }
+/// Applies stored figures to the engine: one merge per series for the whole slice (a long
+/// chain delivered newest first is not quadratic), figures already loaded skipped; returns
+/// how many were new.
+fn apply(engine: &mut Engine, stored: &[StoredFigure]) -> Result<usize, StatsError> {
     engine
         .insert_stored(
             stored
@@ -130,24 +136,6 @@ pub(super) fn apply(
                 .map(|s| (&s.figure, s.create_time_micros, s.seq)),
         )
         .map_err(|e| StatsError::Internal(e.to_string()))
-}
-
-/// [`apply`] of an import this service has just written, whose figures have consecutive
-/// sequence numbers: when the engine held every figure up to the one before them, it now
-/// holds every figure up to their last, and listings may read them at once (otherwise the
-/// refresh, which fills the gap, moves the mark on).
-pub(super) fn apply_import(
-    engine: &mut Engine,
-    sources: Vec<Source>,
-    stored: &[StoredFigure],
-) -> Result<usize, StatsError> {
-    let added = apply(engine, sources, stored)?;
-    if let (Some(first), Some(last)) = (stored.first(), stored.last())
-        && engine.last_seq() == first.seq - 1
-    {
-        engine.set_last_seq(last.seq);
-    }
-    Ok(added)
 }
 
 /// Most figures [`WireFigures`] keeps (a few hundred bytes each); it starts over when full.

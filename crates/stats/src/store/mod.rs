@@ -22,9 +22,11 @@ use sqlx::{AnyPool, Row};
 use crate::engine::{date_from_code, day_code};
 
 mod snapshots;
+mod staging;
 
 use crate::error::StatsError;
 pub use snapshots::{SNAPSHOT_CHUNK_BYTES, StoredSnapshot};
+pub use staging::{StagedFigure, StagedNumbers, chain_key};
 
 pub use autointel_db::Backend;
 
@@ -56,8 +58,13 @@ pub struct ImportRecord {
 /// What writing an import did.
 #[derive(Clone, Debug)]
 pub enum ImportOutcome {
-    /// Written; the figures with their sequence numbers.
-    Written(Vec<StoredFigure>),
+    /// Written, with consecutive sequence numbers: the first and the last.
+    Written {
+        /// Sequence number of the import's first figure.
+        first_seq: i64,
+        /// Sequence number of its last figure.
+        last_seq: i64,
+    },
     /// Another attempt with this request id committed first.
     AlreadyImported(ImportRecord),
 }
@@ -142,6 +149,23 @@ fn migrations(backend: Backend) -> Vec<Migration> {
             Compatibility::Expand { since: 3 },
         ));
     }
+    // Expand: a new table only.
+    let (staging, since) = match backend {
+        Backend::Sqlite => (
+            include_str!("../../migrations/sqlite/0006_import_staging.sql"),
+            2,
+        ),
+        Backend::Postgres => (
+            include_str!("../../migrations/postgres/0006_import_staging.sql"),
+            3,
+        ),
+    };
+    migrations.push(migration(
+        6,
+        "import staging",
+        staging,
+        Compatibility::Expand { since },
+    ));
     migrations
 }
 
@@ -291,8 +315,9 @@ impl Store {
         row.map(|r| record_from_row(&r)).transpose()
     }
 
-    /// Writes one import in one transaction: the sources it cites (if new), its figures
-    /// with consecutive sequence numbers, and its request record.
+    /// Writes one staged import in one transaction: the sources it cites (if new), its
+    /// figures (read back from the stage a page at a time, each given its id and the
+    /// figure it supersedes) with consecutive sequence numbers, and its request record.
     ///
     /// Figures go in bulk: PostgreSQL binary `COPY … FROM STDIN`, SQLite multi-row
     /// `INSERT`s of [`INSERT_BATCH`] rows.
@@ -300,13 +325,19 @@ impl Store {
         &self,
         request_id: &str,
         digest: &str,
-        figures: Vec<SalesFigure>,
+        staged: &StagedNumbers,
         sources: &[Source],
         revision_count: i64,
     ) -> Result<ImportOutcome, StatsError> {
         let result = self
-            .write_import_once(request_id, digest, figures, sources, revision_count)
+            .write_import_once(request_id, digest, staged, sources, revision_count)
             .await;
+        self.track(result)
+    }
+
+    /// Records what a write says about whether the store takes writes (a full disk turns
+    /// it off until a write commits again).
+    fn track<T>(&self, result: Result<T, StatsError>) -> Result<T, StatsError> {
         match &result {
             Ok(_) => self.writability.committed(),
             Err(StatsError::Database(e)) => self.writability.failed(e),
@@ -319,14 +350,16 @@ impl Store {
         &self,
         request_id: &str,
         digest: &str,
-        figures: Vec<SalesFigure>,
+        staged: &StagedNumbers,
         sources: &[Source],
         revision_count: i64,
     ) -> Result<ImportOutcome, StatsError> {
         if let Some(pg) = &self.pg {
-            return write_import_pg(pg, request_id, digest, figures, sources, revision_count).await;
+            return self
+                .write_import_pg(pg, request_id, digest, staged, sources, revision_count)
+                .await;
         }
-        let count = i64::try_from(figures.len())
+        let count = i64::try_from(staged.len())
             .map_err(|_| StatsError::Internal("too many figures".to_owned()))?;
         let create_time = now_micros();
         let mut tx = self.pool.begin().await?;
@@ -357,60 +390,60 @@ impl Store {
                 .await?;
         }
         let first = last - count + 1;
-        let mut stored = Vec::with_capacity(figures.len());
-        let mut figures = figures.into_iter().peekable();
-        let mut seq = first;
-        while figures.peek().is_some() {
-            let chunk: Vec<SalesFigure> = figures.by_ref().take(INSERT_BATCH).collect();
-            let sql = multi_row_insert(chunk.len());
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for f in chunk {
-                query = query
-                    .bind(seq)
-                    .bind(f.id.as_str().to_owned())
-                    .bind(
-                        f.key
-                            .organization
-                            .as_ref()
-                            .map(|o| o.as_str().to_owned())
-                            .unwrap_or_default(),
-                    )
-                    .bind(f.key.basis.as_str())
-                    .bind(f.key.flow.as_str())
-                    .bind(f.key.market.as_str().to_owned())
-                    .bind(f.key.scope.as_str())
-                    .bind(f.key.powertrain.as_str())
-                    .bind(i64::from(f.period.start().index()))
-                    .bind(i64::from(f.period.end().index()))
-                    .bind(f.units.to_i64())
-                    .bind(f.comparable_prior.map(Units::to_i64))
-                    .bind(f.provenance.source.as_str().to_owned())
-                    .bind(f.provenance.stage.as_str())
-                    .bind(i64::from(day_code(f.provenance.as_of)))
-                    .bind(
-                        f.provenance
-                            .supersedes
-                            .as_ref()
-                            .map(|s| s.as_str().to_owned()),
-                    )
-                    .bind(f.note.clone())
-                    .bind(create_time)
-                    .bind(f.nature.as_str())
-                    .bind(
-                        f.key
-                            .destination
-                            .as_ref()
-                            .map(|d| d.as_str().to_owned())
-                            .unwrap_or_default(),
-                    );
-                stored.push(StoredFigure {
-                    seq,
-                    figure: f,
-                    create_time_micros: create_time,
-                });
-                seq += 1;
+        let mut ordinal = 0i64;
+        while ordinal < count {
+            // In the transaction: an in-memory database has one connection.
+            let page =
+                Self::staged_page(&mut *tx, &staged.stage_id, ordinal, STAGED_PAGE, staged).await?;
+            if i64::try_from(page.len()).ok() != Some(STAGED_PAGE.min(count - ordinal)) {
+                return Err(corrupt("import stage", "figures are missing"));
             }
-            query.execute(&mut *tx).await?;
+            for chunk in page.chunks(INSERT_BATCH) {
+                let sql = multi_row_insert(chunk.len());
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for f in chunk {
+                    query = query
+                        .bind(first + ordinal)
+                        .bind(f.id.as_str().to_owned())
+                        .bind(
+                            f.key
+                                .organization
+                                .as_ref()
+                                .map(|o| o.as_str().to_owned())
+                                .unwrap_or_default(),
+                        )
+                        .bind(f.key.basis.as_str())
+                        .bind(f.key.flow.as_str())
+                        .bind(f.key.market.as_str().to_owned())
+                        .bind(f.key.scope.as_str())
+                        .bind(f.key.powertrain.as_str())
+                        .bind(i64::from(f.period.start().index()))
+                        .bind(i64::from(f.period.end().index()))
+                        .bind(f.units.to_i64())
+                        .bind(f.comparable_prior.map(Units::to_i64))
+                        .bind(f.provenance.source.as_str().to_owned())
+                        .bind(f.provenance.stage.as_str())
+                        .bind(i64::from(day_code(f.provenance.as_of)))
+                        .bind(
+                            f.provenance
+                                .supersedes
+                                .as_ref()
+                                .map(|s| s.as_str().to_owned()),
+                        )
+                        .bind(f.note.clone())
+                        .bind(create_time)
+                        .bind(f.nature.as_str())
+                        .bind(
+                            f.key
+                                .destination
+                                .as_ref()
+                                .map(|d| d.as_str().to_owned())
+                                .unwrap_or_default(),
+                        );
+                    ordinal += 1;
+                }
+                query.execute(&mut *tx).await?;
+            }
         }
         sqlx::query(INSERT_REQUEST)
             .bind(request_id.to_owned())
@@ -421,12 +454,19 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(ImportOutcome::Written(stored))
+        Ok(ImportOutcome::Written {
+            first_seq: first,
+            last_seq: last,
+        })
     }
 }
 
 /// Rows per multi-row `INSERT` on SQLite (20 parameters each, under SQLite's 32,766).
 const INSERT_BATCH: usize = 500;
+
+/// Staged figures read back per step while an import is written (small in debug builds, so
+/// that the tests' imports take several steps).
+const STAGED_PAGE: i64 = if cfg!(debug_assertions) { 64 } else { 10_000 };
 
 const NEXT_SEQ: &str = "UPDATE seq_counter SET value = value + $1 WHERE id = 1 RETURNING value";
 const SELECT_REQUEST: &str =
@@ -515,85 +555,97 @@ fn copy_figure_row(
     Ok(())
 }
 
-/// [`Store::write_import`] on PostgreSQL: the same statements, figures by binary `COPY`.
-async fn write_import_pg(
-    pg: &PgPool,
-    request_id: &str,
-    digest: &str,
-    figures: Vec<SalesFigure>,
-    sources: &[Source],
-    revision_count: i64,
-) -> Result<ImportOutcome, StatsError> {
-    let count = i64::try_from(figures.len())
-        .map_err(|_| StatsError::Internal("too many figures".to_owned()))?;
-    let create_time = now_micros();
-    let mut tx = pg.begin().await?;
-    let last: i64 = sqlx::query(NEXT_SEQ)
-        .bind(count)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-    let existing = sqlx::query(SELECT_REQUEST)
-        .bind(request_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(row) = existing {
-        let record = ImportRecord {
-            digest: row.try_get("digest")?,
-            imported_count: row.try_get("imported_count")?,
-            revision_count: row.try_get("revision_count")?,
-        };
-        tx.rollback().await?;
-        return Ok(ImportOutcome::AlreadyImported(record));
-    }
-    for s in sources {
-        sqlx::query(INSERT_SOURCE)
-            .bind(s.id.as_str())
-            .bind(s.kind.as_str())
-            .bind(&s.publisher)
-            .bind(&s.title)
-            .bind(s.uri.as_deref())
-            .bind(s.published_date.map(|d| i64::from(day_code(d))))
+impl Store {
+    /// [`Store::write_import`] on PostgreSQL: the same statements, figures by binary `COPY`.
+    async fn write_import_pg(
+        &self,
+        pg: &PgPool,
+        request_id: &str,
+        digest: &str,
+        staged: &StagedNumbers,
+        sources: &[Source],
+        revision_count: i64,
+    ) -> Result<ImportOutcome, StatsError> {
+        let count = i64::try_from(staged.len())
+            .map_err(|_| StatsError::Internal("too many figures".to_owned()))?;
+        let create_time = now_micros();
+        let mut tx = pg.begin().await?;
+        let last: i64 = sqlx::query(NEXT_SEQ)
+            .bind(count)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let existing = sqlx::query(SELECT_REQUEST)
+            .bind(request_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = existing {
+            let record = ImportRecord {
+                digest: row.try_get("digest")?,
+                imported_count: row.try_get("imported_count")?,
+                revision_count: row.try_get("revision_count")?,
+            };
+            tx.rollback().await?;
+            return Ok(ImportOutcome::AlreadyImported(record));
+        }
+        for s in sources {
+            sqlx::query(INSERT_SOURCE)
+                .bind(s.id.as_str())
+                .bind(s.kind.as_str())
+                .bind(&s.publisher)
+                .bind(&s.title)
+                .bind(s.uri.as_deref())
+                .bind(s.published_date.map(|d| i64::from(day_code(d))))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let first = last - count + 1;
+        {
+            let mut copy = tx
+                .copy_in_raw(&format!(
+                    "COPY sales_figures ({FIGURE_COLUMNS}) FROM STDIN WITH (FORMAT binary)"
+                ))
+                .await?;
+            let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+            buf.extend_from_slice(COPY_BINARY_HEADER);
+            let mut ordinal = 0i64;
+            while ordinal < count {
+                // Read on the general pool: staged rows are committed, and this
+                // connection is busy with the COPY.
+                let page =
+                    Self::staged_page(&self.pool, &staged.stage_id, ordinal, STAGED_PAGE, staged)
+                        .await?;
+                if i64::try_from(page.len()).ok() != Some(STAGED_PAGE.min(count - ordinal)) {
+                    return Err(corrupt("import stage", "figures are missing"));
+                }
+                for f in &page {
+                    copy_figure_row(&mut buf, first + ordinal, f, create_time)?;
+                    if buf.len() >= 1 << 20 {
+                        copy.send(std::mem::take(&mut buf)).await?;
+                        buf.reserve(1 << 20);
+                    }
+                    ordinal += 1;
+                }
+            }
+            // The trailer: a field count of -1.
+            buf.extend_from_slice(&(-1i16).to_be_bytes());
+            copy.send(buf).await?;
+            copy.finish().await?;
+        }
+        sqlx::query(INSERT_REQUEST)
+            .bind(request_id)
+            .bind(digest)
+            .bind(count)
+            .bind(revision_count)
+            .bind(create_time)
             .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        Ok(ImportOutcome::Written {
+            first_seq: first,
+            last_seq: last,
+        })
     }
-    let first = last - count + 1;
-    let mut stored = Vec::with_capacity(figures.len());
-    {
-        let mut copy = tx
-            .copy_in_raw(&format!(
-                "COPY sales_figures ({FIGURE_COLUMNS}) FROM STDIN WITH (FORMAT binary)"
-            ))
-            .await?;
-        let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
-        buf.extend_from_slice(COPY_BINARY_HEADER);
-        for (seq, f) in (first..).zip(figures) {
-            copy_figure_row(&mut buf, seq, &f, create_time)?;
-            if buf.len() >= 1 << 20 {
-                copy.send(std::mem::take(&mut buf)).await?;
-                buf.reserve(1 << 20);
-            }
-            stored.push(StoredFigure {
-                seq,
-                figure: f,
-                create_time_micros: create_time,
-            });
-        }
-        // The trailer: a field count of -1.
-        buf.extend_from_slice(&(-1i16).to_be_bytes());
-        copy.send(buf).await?;
-        copy.finish().await?;
-    }
-    sqlx::query(INSERT_REQUEST)
-        .bind(request_id)
-        .bind(digest)
-        .bind(count)
-        .bind(revision_count)
-        .bind(create_time)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(ImportOutcome::Written(stored))
 }
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StatsError {

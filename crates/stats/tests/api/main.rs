@@ -18,3 +18,4 @@ mod replicas;
 mod revisions;
 mod rollups;
 mod snapshots;
+mod staging;
