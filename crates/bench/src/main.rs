@@ -3,6 +3,7 @@
 
 mod destinations;
 mod groups;
+mod import;
 mod render;
 mod service;
 mod shapes;
@@ -16,8 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use autointel_dataset as dataset;
 use autointel_domain::SalesFigure;
-use autointel_stats::engine::{Engine, figure_id, figure_number};
-use autointel_stats::store::{StagedNumbers, Store};
+use autointel_stats::engine::{Engine, figure_id};
+use autointel_stats::store::{ImportFigures, Store};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, Row};
@@ -93,6 +94,13 @@ struct RunArgs {
     /// Run only the rankings of groups (consolidated, equity share; engine and DuckDB).
     #[arg(long)]
     only_groups: bool,
+    /// Run only the store import into PostgreSQL, a new replica there, and the import
+    /// beside a replica.
+    #[arg(long)]
+    only_import: bool,
+    /// Figures of the import through one replica beside another (PostgreSQL; 0 skips it).
+    #[arg(long, default_value_t = 1_000_000)]
+    import_figures: usize,
     /// h2load requests per run.
     #[arg(long, default_value_t = 200_000)]
     requests: u64,
@@ -305,6 +313,15 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         }
         return Ok(out);
     }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    if args.only_import {
+        drop(engine);
+        postgres_replicas(args, &rt, &csv, &ctx, &mut out)?;
+        return Ok(out);
+    }
     let mut engine_results = BTreeMap::new();
     for shape in shapes::shapes() {
         let cell = engine_cell(shape.name, args.engine_budget, || {
@@ -320,10 +337,6 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     if !args.no_duckdb {
         out["duckdb"] = duckdb(args, &csv, &ctx, &groups).context("duckdb")?;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     if !args.no_postgres {
         out["postgres"] = rt
             .block_on(postgres(args, &csv, &ctx))
@@ -349,16 +362,53 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
             .block_on(service::run(args, &sqlite_url, &ctx, figures))
             .context("service")?;
         if !args.no_postgres {
-            out["service_postgres"] = rt
-                .block_on(service::replica_on_postgres(
-                    args,
-                    &format!("{}/autointel_bench_store", args.pg),
-                    &ctx,
-                ))
-                .context("a new replica on PostgreSQL")?;
+            replicas_on_postgres(args, &rt, &ctx, &mut out)?;
         }
     }
     Ok(out)
+}
+
+/// The figures imported into PostgreSQL, then [`replicas_on_postgres`].
+fn postgres_replicas(
+    args: &RunArgs,
+    rt: &tokio::runtime::Runtime,
+    csv: &Path,
+    ctx: &Ctx,
+    out: &mut Value,
+) -> Result<()> {
+    out["import_postgres"] = rt
+        .block_on(import_store(
+            &format!("{}/autointel_bench_store", args.pg),
+            Some(&args.pg),
+            csv,
+        ))
+        .context("import into PostgreSQL")?;
+    replicas_on_postgres(args, rt, ctx, out)
+}
+
+/// A new replica on the PostgreSQL store, then an import through one replica beside
+/// another.
+fn replicas_on_postgres(
+    args: &RunArgs,
+    rt: &tokio::runtime::Runtime,
+    ctx: &Ctx,
+    out: &mut Value,
+) -> Result<()> {
+    let url = format!("{}/autointel_bench_store", args.pg);
+    out["service_postgres"] = rt
+        .block_on(service::replica_on_postgres(args, &url, ctx))
+        .context("a new replica on PostgreSQL")?;
+    if args.import_figures > 0 {
+        out["import_beside_a_replica"] = rt
+            .block_on(import::import_beside_a_replica(
+                args,
+                &url,
+                ctx,
+                args.import_figures,
+            ))
+            .context("an import beside a replica")?;
+    }
+    Ok(())
 }
 
 /// Exports by destination: `n` figures with destinations in an engine of their own, every
@@ -534,29 +584,9 @@ async fn import_store(url: &str, pg_server: Option<&str>, csv: &Path) -> Result<
         let request = format!("00000000-0000-4000-8000-{i:012}");
         let w = Instant::now();
         let n = c.len();
-        let stage = format!("bench-{i}");
-        store.stage(&stage, 0, &c).await?;
-        let numbers = StagedNumbers {
-            stage_id: stage.clone(),
-            ids: c
-                .iter()
-                .map(|f| figure_number(&f.id).context("figure id"))
-                .collect::<Result<_>>()?,
-            supersedes: c
-                .iter()
-                .map(|f| {
-                    f.provenance
-                        .supersedes
-                        .as_ref()
-                        .and_then(figure_number)
-                        .unwrap_or(0)
-                })
-                .collect(),
-        };
         store
-            .write_import(&request, "bench", &numbers, &sources, 0)
+            .write_import(&request, "bench", ImportFigures::Held(c), &sources, 0)
             .await?;
-        store.drop_stage(&stage).await?;
         write_s += w.elapsed().as_secs_f64();
         total += n;
         i += 1;

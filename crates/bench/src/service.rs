@@ -62,7 +62,7 @@ fn frame(message: &impl Message) -> Vec<u8> {
     out
 }
 
-fn yoy_request(ctx: &Ctx) -> Result<wire::ComputeChangeRequest> {
+pub(crate) fn yoy_request(ctx: &Ctx) -> Result<wire::ComputeChangeRequest> {
     let ym = |y, m| YearMonth::new(y, m).map_err(|e| anyhow::anyhow!("{e}"));
     Ok(wire::ComputeChangeRequest {
         series: Some(series_key_to_wire(&ctx.key)),
@@ -215,16 +215,26 @@ pub async fn run(args: &RunArgs, sqlite_url: &str, ctx: &Ctx, figures: usize) ->
 }
 
 /// A running stats-server and its first answer.
-struct Started {
+pub(crate) struct Started {
     _guard: Guard,
-    pid: u32,
+    pub(crate) pid: u32,
     startup_s: f64,
     response: wire::ComputeChangeResponse,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 /// Starts stats-server on `url` and times it from spawn to its first YoY answer.
 async fn start(args: &RunArgs, url: &str, ctx: &Ctx) -> Result<Started> {
+    start_with(args, url, ctx, &[]).await
+}
+
+/// [`start`] with more environment (settings) for the server.
+pub(crate) async fn start_with(
+    args: &RunArgs,
+    url: &str,
+    ctx: &Ctx,
+    env: &[(&str, &str)],
+) -> Result<Started> {
     let port = free_port()?;
     let help = Command::new(&args.stats_server).arg("--help").output()?;
     let mut flags = vec![
@@ -246,7 +256,13 @@ async fn start(args: &RunArgs, url: &str, ctx: &Ctx) -> Result<Started> {
         .env("AUTOINTEL_LOG__LEVEL", "warn")
         // loopback only, as every benchmark client is
         .env("AUTOINTEL_AUTH__DISABLED", "true")
-        .stdout(Stdio::null())
+        .envs(env.iter().copied())
+        // A server given its own log level logs to the bench's output.
+        .stdout(if env.iter().any(|(k, _)| *k == "AUTOINTEL_LOG__LEVEL") {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .stderr(Stdio::inherit())
         .spawn()
         .with_context(|| format!("starting {}", args.stats_server.display()))?;

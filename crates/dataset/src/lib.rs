@@ -490,8 +490,28 @@ fn build(shape: &Shape, target: usize, seed: u64) -> Dataset {
             }
         }
     }
-    // Release order: as imports would arrive.
+    // Release order: as imports would arrive. The service numbers figures as it imports
+    // them, so ids ascend in store order: the numbers drawn above go to the figures in
+    // release order (the same numbers, ascending), and each revision names its preliminary
+    // figure's new number (a preliminary figure is made just before the final one naming it).
+    let mut drawn: Vec<u128> = Vec::with_capacity(figures.len());
+    for (i, f) in figures.iter_mut().enumerate() {
+        drawn.push(f.number);
+        f.number = i as u128;
+        f.supersedes = f.supersedes.map(|_| (i - 1) as u128);
+    }
     figures.sort_by_key(|f| (f.as_of, f.series));
+    drawn.sort_unstable();
+    let mut renumbered = vec![0u128; figures.len()];
+    for (f, number) in figures.iter_mut().zip(drawn) {
+        renumbered[usize::try_from(f.number).unwrap_or(0)] = number;
+        f.number = number;
+    }
+    for f in &mut figures {
+        f.supersedes = f
+            .supersedes
+            .map(|s| renumbered[usize::try_from(s).unwrap_or(0)]);
+    }
     Dataset {
         orgs,
         parents,
@@ -682,6 +702,30 @@ mod tests {
             let shaped = generate_shape(&Shape::BENCH, size, seed).unwrap();
             assert_eq!(csv(&shaped), (figures, orgs));
         }
+    }
+
+    /// Numbers ascend in release order (as the service assigns ids at import), and each
+    /// revision names the preliminary figure of its series and month, released before it.
+    #[test]
+    fn figures_are_numbered_in_release_order() {
+        let data = generate(2_000, 20_240_101);
+        assert!(data.figures.windows(2).all(|w| w[0].number < w[1].number));
+        let at: std::collections::HashMap<u128, usize> = data
+            .figures
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.number, i))
+            .collect();
+        let mut revisions = 0;
+        for (i, f) in data.figures.iter().enumerate() {
+            if let Some(s) = f.supersedes {
+                let p = &data.figures[at[&s]];
+                assert!(at[&s] < i && p.preliminary && !f.preliminary);
+                assert_eq!((p.series, p.start, p.end), (f.series, f.start, f.end));
+                revisions += 1;
+            }
+        }
+        assert!(revisions > 0);
     }
 
     #[test]

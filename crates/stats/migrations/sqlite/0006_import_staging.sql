@@ -1,12 +1,11 @@
 -- Expand only: a new table, which older releases never read.
--- An import's figures while its client is still sending them, before they are given ids,
--- linked to the revisions they follow and written to sales_figures in one transaction
--- (then deleted in that transaction). Rows of an import that never finished are deleted
--- by the next start; they are never figures.
+-- The figures of an import too large to hold in memory, while its client is still sending
+-- them: read back (sorted by revision chain) to give them ids and link their revisions, then
+-- written to sales_figures in one transaction, then deleted. Rows of an import that never
+-- finished are deleted when it ends or, a day old, at the next start; they are never figures.
 CREATE TABLE import_staging (
     stage_id TEXT NOT NULL,
     ordinal BIGINT NOT NULL,
-    chain TEXT NOT NULL,
     organization TEXT NOT NULL,
     basis TEXT NOT NULL,
     flow TEXT NOT NULL,
@@ -26,5 +25,4 @@ CREATE TABLE import_staging (
     staged_at BIGINT NOT NULL,
     PRIMARY KEY (stage_id, ordinal)
 );
-CREATE INDEX import_staging_chain ON import_staging (stage_id, chain, ordinal);
 CREATE INDEX import_staging_staged_at ON import_staging (staged_at);

@@ -91,9 +91,6 @@ impl Row {
     }
 }
 
-/// (start, end, stage, as-of, number): see [`Engine::entry_key`](super::Engine::entry_key).
-pub(super) type EntryKey = (u16, u16, u8, u32, u128);
-
 /// One figure of a series: its period and row.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(super) struct Entry {

@@ -6,8 +6,8 @@ use std::cmp::Ordering;
 use autointel_domain::SalesFigure;
 
 use super::layout::{
-    Entry, EntryKey, FastMap, LONG_SERIES, NONE, Numbers, Row, UNITS_LIMIT, as_of_code,
-    figure_number, month_code, period_code, stage_code,
+    Entry, FastMap, LONG_SERIES, NONE, Numbers, Row, UNITS_LIMIT, as_of_code, figure_number,
+    month_code, period_code, stage_code,
 };
 use super::{Engine, EngineError, FigureRef};
 
@@ -192,55 +192,50 @@ impl Engine {
         list.insert(pos, entry);
     }
 
-    /// (period, stage, as-of, number): revision order within a series that is not
-    /// [`Engine::irregular`], a total order.
-    fn entry_key(&self, e: &Entry) -> EntryKey {
-        let row = &self.rows[e.row as usize];
-        (
-            e.start,
-            e.end,
-            row.stage(),
-            row.as_of(),
-            self.numbers.get(e.row as usize),
-        )
-    }
-
     /// Places several entries of a series that is not irregular in one backward merge.
-    /// There revision order is [`Engine::entry_key`] order, a total order that every insert
-    /// has kept the series sorted by, so placing the entries one by one would give exactly
-    /// this sorted merge.
+    /// There revision order is (period, stage, as-of, number), a total order that every
+    /// insert has kept the series sorted by, so placing the entries one by one would give
+    /// exactly this sorted merge. Linear in the entries after the first new one, moved in
+    /// place; a figure's number is read only to break a tie on everything else.
     fn merge(&mut self, series: u32, mut new: Vec<Entry>) {
-        new.sort_by_cached_key(|e| self.entry_key(e));
-        let Some(first_new) = new.first().map(|e| self.entry_key(e)) else {
-            return;
+        let Engine {
+            entries,
+            rows,
+            numbers,
+            ..
+        } = self;
+        let order = |a: &Entry, b: &Entry| -> Ordering {
+            let (ra, rb) = (&rows[a.row as usize], &rows[b.row as usize]);
+            (a.start, a.end, ra.order())
+                .cmp(&(b.start, b.end, rb.order()))
+                .then_with(|| {
+                    numbers
+                        .get(a.row as usize)
+                        .cmp(&numbers.get(b.row as usize))
+                })
         };
-        let old_len = self.entries[series as usize].len();
-        let from = self.entries[series as usize].partition_point(|e| self.entry_key(e) < first_new);
-        // The entries from `from` on, merged with the new ones from the back.
-        let tail: Vec<(Entry, EntryKey)> = self.entries[series as usize][from..]
-            .iter()
-            .map(|e| (*e, self.entry_key(e)))
-            .collect();
-        let new_keys: Vec<EntryKey> = new.iter().map(|e| self.entry_key(e)).collect();
-        let list = &mut self.entries[series as usize];
+        new.sort_by(order);
+        let list = &mut entries[series as usize];
+        let old_len = list.len();
         let wanted = old_len + new.len();
         if list.capacity() < wanted {
-            list.reserve_exact((wanted - list.len()).max(list.len() / 8).max(4));
+            list.reserve_exact((wanted - old_len).max(old_len / 8).max(4));
         }
-        list.truncate(from);
-        let (mut i, mut j) = (0, 0);
-        while i < tail.len() || j < new.len() {
-            let take_old = match (tail.get(i), new_keys.get(j)) {
-                (Some((_, old_key)), Some(new_key)) => old_key < new_key,
-                (Some(_), None) => true,
-                _ => false,
-            };
-            if take_old {
-                list.push(tail[i].0);
-                i += 1;
+        let Some(&filler) = new.first() else {
+            return;
+        };
+        list.resize(wanted, filler);
+        let (mut i, mut j) = (old_len, new.len());
+        for k in (0..wanted).rev() {
+            if j == 0 {
+                break;
+            }
+            if i > 0 && order(&list[i - 1], &new[j - 1]) == Ordering::Greater {
+                list[k] = list[i - 1];
+                i -= 1;
             } else {
-                list.push(new[j]);
-                j += 1;
+                list[k] = new[j - 1];
+                j -= 1;
             }
         }
     }

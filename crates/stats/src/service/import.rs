@@ -1,9 +1,11 @@
 //! `ImportSalesFigures`: read the stream a message at a time, converting every figure (all
-//! violations), digesting the content for idempotency and staging the figures in the
-//! store; check what the import cites against the registry; give the figures their ids and
-//! link their revisions chain by chain from the stage; write them in one transaction; then
-//! apply them to the engine in slices, as any replica does. Memory is bounded by a slice of
-//! figures and 32 bytes a figure (ids and links), whatever the import's size.
+//! violations) and digesting the content for idempotency; hold the figures, or once there
+//! are more than [`HELD_MAX`], stage them all in the store as they come; check what the
+//! import cites against the registry; give the figures their ids and link their revisions
+//! (a staged import chain by chain, read back sorted); write them in one transaction; then
+//! apply them to the engine in slices, as any replica does. Memory is bounded by
+//! [`HELD_MAX`] figures, or a step of figures and 32 bytes a figure (ids and links) for a
+//! staged import, whatever its size.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -21,14 +23,20 @@ use super::state::State;
 use super::{Digest, finish};
 use crate::engine::{Link, figure_id, figure_number};
 use crate::error::{Precondition, StatsError};
-use crate::store::{ImportOutcome, ImportRecord, StagedFigure, StagedNumbers, Store};
+use crate::store::{
+    ImportFigures, ImportOutcome, ImportRecord, StagedFigure, StagedNumbers, Store,
+};
 
-/// Figures converted before they are staged in one step. Small in debug builds, so that
-/// the tests' imports take several steps (a chain read across steps, say).
+/// Most figures an import holds in memory (about 20 MB); a larger one is staged in the
+/// store. Small in debug builds, so that the tests' imports take both paths and staged
+/// ones several steps (a chain read across steps, say).
+const HELD_MAX: usize = if cfg!(debug_assertions) { 64 } else { 50_000 };
+
+/// Figures converted before they are staged in one step (small in debug builds, as above).
 const STAGE_STEP: usize = if cfg!(debug_assertions) { 64 } else { 5_000 };
 
-/// Staged figures read back per step while linking (small in debug builds, as above).
-const LINK_STEP: i64 = if cfg!(debug_assertions) { 64 } else { 10_000 };
+/// Staged figures linked per step (small in debug builds, as above).
+const LINK_STEP: usize = if cfg!(debug_assertions) { 64 } else { 10_000 };
 
 /// `ImportSalesFigures`.
 pub(super) async fn import(
@@ -36,12 +44,14 @@ pub(super) async fn import(
     stream: Streaming<wire::ImportSalesFiguresRequest>,
 ) -> Result<wire::ImportSalesFiguresResponse, StatsError> {
     let stage = Stage::new(state.store.clone());
+    let started = std::time::Instant::now();
     let Received {
         request_id,
         digest,
         count,
         organizations,
         sources,
+        held,
     } = receive(state, stream, &stage).await?;
 
     if let Some(record) = state.store.import_record(&request_id).await? {
@@ -51,13 +61,31 @@ pub(super) async fn import(
     let new_sources = check_references(state, &organizations, &sources).await?;
 
     let _guard = state.import_lock.lock().await;
-    let (numbers, revision_count) = number_and_link(state, &stage.id, count).await?;
+    let received = started.elapsed();
+    let (mut figures, revision_count) = match held {
+        Some(figures) => {
+            let linking = state.clone();
+            let (figures, revision_count) =
+                off_the_runtime(move || number_and_link_held(&linking, figures)).await?;
+            (Numbered::Held(figures), revision_count)
+        }
+        None => {
+            let (numbers, revision_count) = number_and_link(state, &stage.id, count).await?;
+            (Numbered::Staged(numbers), revision_count)
+        }
+    };
+    let linked = started.elapsed();
 
     let outcome = state
         .store
-        .write_import(&request_id, &digest, &numbers, &new_sources, revision_count)
+        .write_import(
+            &request_id,
+            &digest,
+            figures.take_for_write(),
+            &new_sources,
+            revision_count,
+        )
         .await?;
-    drop(numbers);
     match outcome {
         ImportOutcome::AlreadyImported(record) => {
             // an earlier attempt (perhaps on another replica) wrote it: read what this engine
@@ -66,6 +94,7 @@ pub(super) async fn import(
             replayed(&record, &digest)
         }
         ImportOutcome::Written { last_seq, .. } => {
+            let written = started.elapsed();
             {
                 let mut engine = state.write()?;
                 for source in new_sources {
@@ -86,6 +115,10 @@ pub(super) async fn import(
                 request_id,
                 imported = count,
                 revision_count,
+                received_s = received.as_secs_f64(),
+                linked_s = (linked - received).as_secs_f64(),
+                written_s = (written - linked).as_secs_f64(),
+                applied_s = (started.elapsed() - written).as_secs_f64(),
                 "imported figures"
             );
             Ok(import_response(
@@ -141,11 +174,14 @@ struct Received {
     count: usize,
     organizations: Citations<OrganizationId>,
     sources: Citations<SourceId>,
+    /// The figures, unless they are staged.
+    held: Option<Vec<SalesFigure>>,
 }
 
 /// Reads the stream: the request id (the same in every message, a UUID), every figure
 /// converted and checked (every violation reported, nothing staged once one is found), the
-/// digest, the distinct citations; stages the figures a step at a time. An import over
+/// digest, the distinct citations; holds the figures or, past [`HELD_MAX`], stages them a
+/// step at a time. An import over
 /// `import.max_figures` is refused as soon as the stream passes the limit (the rest is
 /// never read): nothing is written.
 async fn receive(
@@ -178,7 +214,8 @@ async fn receive(
             ));
         }
         reading = off_the_runtime(move || reading.read(&batch.figures)).await?;
-        if reading.pending.len() >= STAGE_STEP {
+        let staging = staged > 0 || reading.pending.len() > HELD_MAX;
+        if staging && reading.pending.len() >= STAGE_STEP {
             stage_pending(&state.store, &stage.id, &mut staged, &mut reading.pending).await?;
         }
         message += 1;
@@ -197,13 +234,19 @@ async fn receive(
         v.push("request_id", "must be a UUID");
     }
     finish(v)?;
-    stage_pending(&state.store, &stage.id, &mut staged, &mut pending).await?;
+    let held = if staged == 0 {
+        Some(pending)
+    } else {
+        stage_pending(&state.store, &stage.id, &mut staged, &mut pending).await?;
+        None
+    };
     Ok(Received {
         request_id,
         digest: digest.finish(),
         count,
         organizations: citations.organizations,
         sources: citations.sources,
+        held,
     })
 }
 
@@ -397,8 +440,39 @@ async fn check_references(
     }
 }
 
+/// An import's figures with their ids and links: held, or the numbers of staged ones.
+enum Numbered {
+    Held(Vec<SalesFigure>),
+    Staged(StagedNumbers),
+}
+
+impl Numbered {
+    /// The figures for [`Store::write_import`] (held ones are moved out).
+    fn take_for_write(&mut self) -> ImportFigures<'_> {
+        match self {
+            Self::Held(figures) => ImportFigures::Held(std::mem::take(figures)),
+            Self::Staged(numbers) => ImportFigures::Staged(numbers),
+        }
+    }
+}
+
+/// Gives every held figure its id (UUIDv7, in import order) and links it to the revision it
+/// follows ([`Engine::link_revisions`](crate::engine::Engine::link_revisions)); returns the
+/// figures and how many revise an earlier figure.
+fn number_and_link_held(
+    state: &State,
+    mut figures: Vec<SalesFigure>,
+) -> Result<(Vec<SalesFigure>, i64), StatsError> {
+    for f in &mut figures {
+        let number = uuid::Uuid::now_v7().as_u128();
+        f.id = figure_id(number).ok_or_else(|| StatsError::Internal("figure id".to_owned()))?;
+    }
+    let revision_count = state.read()?.link_revisions(&mut figures);
+    Ok((figures, i64::try_from(revision_count).unwrap_or(i64::MAX)))
+}
+
 /// Gives every staged figure its id (UUIDv7, in import order) and links it to the revision
-/// it follows, reading the stage chain by chain ([`Engine::link_chain`](crate::engine::Engine::link_chain));
+/// it follows, reading the stage sorted by chain ([`Engine::link_chain`](crate::engine::Engine::link_chain));
 /// returns the numbers to write and how many figures revise an earlier one.
 async fn number_and_link(
     state: &Arc<State>,
@@ -411,25 +485,23 @@ async fn number_and_link(
         chain: Vec::new(),
         revision_count: 0,
     };
-    let mut after: Option<(String, i64)> = None;
+    let mut staged = std::pin::pin!(state.store.staged_by_chain(stage_id));
     loop {
-        let page = state
-            .store
-            .staged_by_chain(
-                stage_id,
-                after.as_ref().map(|(c, o)| (c.as_str(), *o)),
-                LINK_STEP,
-            )
-            .await?;
-        let last_page = i64::try_from(page.len()).unwrap_or(i64::MAX) < LINK_STEP;
-        after = page.last().map(|f| (f.chain.clone(), f.ordinal));
+        let mut step = Vec::with_capacity(LINK_STEP);
+        while step.len() < LINK_STEP {
+            match staged.next().await {
+                Some(figure) => step.push(figure?),
+                None => break,
+            }
+        }
+        let last_step = step.len() < LINK_STEP;
         let state = state.clone();
         linking = off_the_runtime(move || {
-            linking.take(&state, page, last_page)?;
+            linking.take(&state, step, last_step)?;
             Ok(linking)
         })
         .await?;
-        if last_page {
+        if last_step {
             break;
         }
     }
@@ -442,6 +514,14 @@ async fn number_and_link(
         numbers,
         i64::try_from(linking.revision_count).unwrap_or(i64::MAX),
     ))
+}
+
+/// True when two figures belong to one revision chain: series key, nature, source, period.
+fn same_chain(a: &SalesFigure, b: &SalesFigure) -> bool {
+    a.key == b.key
+        && a.nature == b.nature
+        && a.provenance.source == b.provenance.source
+        && a.period == b.period
 }
 
 /// An import's ids and links so far, and the staged figures of the chain being read
@@ -463,7 +543,11 @@ impl Linking {
         last_page: bool,
     ) -> Result<(), StatsError> {
         for staged in page {
-            if self.chain.first().is_some_and(|c| c.chain != staged.chain) {
+            if self
+                .chain
+                .first()
+                .is_some_and(|c| !same_chain(&c.figure, &staged.figure))
+            {
                 self.link(state)?;
             }
             self.chain.push(staged);

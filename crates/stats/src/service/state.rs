@@ -18,6 +18,9 @@ use crate::store::{Store, StoredFigure};
 /// few milliseconds of work).
 const APPLY_SLICE: usize = 1_000;
 
+/// The pause between two slices (see [`State::refresh`]).
+const SLICE_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// What the service shares between requests and the refresh task.
 #[derive(Debug)]
 pub struct State {
@@ -112,11 +115,16 @@ impl State {
             // In slices, each under the write lock on its own: a query waits for one slice
             // at most, never for a whole import.
             for slice in batch.chunks(APPLY_SLICE) {
-                let mut engine = self.write()?;
-                applied += apply(&mut engine, slice)?;
-                if let Some(last) = slice.last() {
-                    engine.set_last_seq(last.seq);
+                {
+                    let mut engine = self.write()?;
+                    applied += apply(&mut engine, slice)?;
+                    if let Some(last) = slice.last() {
+                        engine.set_last_seq(last.seq);
+                    }
                 }
+                // A pause between slices, so that queries woken by the release take the
+                // lock before the next slice does (the lock does not queue them).
+                tokio::time::sleep(SLICE_PAUSE).await;
             }
             if !full {
                 return Ok(applied);

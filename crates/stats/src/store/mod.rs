@@ -26,7 +26,7 @@ mod staging;
 
 use crate::error::StatsError;
 pub use snapshots::{SNAPSHOT_CHUNK_BYTES, StoredSnapshot};
-pub use staging::{StagedFigure, StagedNumbers, chain_key};
+pub use staging::{ImportFigures, StagedFigure, StagedNumbers};
 
 pub use autointel_db::Backend;
 
@@ -315,8 +315,8 @@ impl Store {
         row.map(|r| record_from_row(&r)).transpose()
     }
 
-    /// Writes one staged import in one transaction: the sources it cites (if new), its
-    /// figures (read back from the stage a page at a time, each given its id and the
+    /// Writes one import in one transaction: the sources it cites (if new), its figures
+    /// (held, or read back from their stage a page at a time, each given its id and the
     /// figure it supersedes) with consecutive sequence numbers, and its request record.
     ///
     /// Figures go in bulk: PostgreSQL binary `COPY … FROM STDIN`, SQLite multi-row
@@ -325,12 +325,12 @@ impl Store {
         &self,
         request_id: &str,
         digest: &str,
-        staged: &StagedNumbers,
+        figures: ImportFigures<'_>,
         sources: &[Source],
         revision_count: i64,
     ) -> Result<ImportOutcome, StatsError> {
         let result = self
-            .write_import_once(request_id, digest, staged, sources, revision_count)
+            .write_import_once(request_id, digest, figures, sources, revision_count)
             .await;
         self.track(result)
     }
@@ -350,16 +350,16 @@ impl Store {
         &self,
         request_id: &str,
         digest: &str,
-        staged: &StagedNumbers,
+        figures: ImportFigures<'_>,
         sources: &[Source],
         revision_count: i64,
     ) -> Result<ImportOutcome, StatsError> {
         if let Some(pg) = &self.pg {
             return self
-                .write_import_pg(pg, request_id, digest, staged, sources, revision_count)
+                .write_import_pg(pg, request_id, digest, figures, sources, revision_count)
                 .await;
         }
-        let count = i64::try_from(staged.len())
+        let count = i64::try_from(figures.len())
             .map_err(|_| StatsError::Internal("too many figures".to_owned()))?;
         let create_time = now_micros();
         let mut tx = self.pool.begin().await?;
@@ -391,13 +391,10 @@ impl Store {
         }
         let first = last - count + 1;
         let mut ordinal = 0i64;
-        while ordinal < count {
-            // In the transaction: an in-memory database has one connection.
-            let page =
-                Self::staged_page(&mut *tx, &staged.stage_id, ordinal, STAGED_PAGE, staged).await?;
-            if i64::try_from(page.len()).ok() != Some(STAGED_PAGE.min(count - ordinal)) {
-                return Err(corrupt("import stage", "figures are missing"));
-            }
+        let mut pages = figures.pages();
+        // Staged figures are read in the transaction: an in-memory database has one
+        // connection.
+        while let Some(page) = pages.next(&mut *tx).await? {
             for chunk in page.chunks(INSERT_BATCH) {
                 let sql = multi_row_insert(chunk.len());
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -445,6 +442,9 @@ impl Store {
                 query.execute(&mut *tx).await?;
             }
         }
+        if ordinal != count {
+            return Err(corrupt("import stage", "figures are missing"));
+        }
         sqlx::query(INSERT_REQUEST)
             .bind(request_id.to_owned())
             .bind(digest.to_owned())
@@ -463,10 +463,6 @@ impl Store {
 
 /// Rows per multi-row `INSERT` on SQLite (20 parameters each, under SQLite's 32,766).
 const INSERT_BATCH: usize = 500;
-
-/// Staged figures read back per step while an import is written (small in debug builds, so
-/// that the tests' imports take several steps).
-const STAGED_PAGE: i64 = if cfg!(debug_assertions) { 64 } else { 10_000 };
 
 const NEXT_SEQ: &str = "UPDATE seq_counter SET value = value + $1 WHERE id = 1 RETURNING value";
 const SELECT_REQUEST: &str =
@@ -562,11 +558,11 @@ impl Store {
         pg: &PgPool,
         request_id: &str,
         digest: &str,
-        staged: &StagedNumbers,
+        figures: ImportFigures<'_>,
         sources: &[Source],
         revision_count: i64,
     ) -> Result<ImportOutcome, StatsError> {
-        let count = i64::try_from(staged.len())
+        let count = i64::try_from(figures.len())
             .map_err(|_| StatsError::Internal("too many figures".to_owned()))?;
         let create_time = now_micros();
         let mut tx = pg.begin().await?;
@@ -609,15 +605,10 @@ impl Store {
             let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
             buf.extend_from_slice(COPY_BINARY_HEADER);
             let mut ordinal = 0i64;
-            while ordinal < count {
-                // Read on the general pool: staged rows are committed, and this
-                // connection is busy with the COPY.
-                let page =
-                    Self::staged_page(&self.pool, &staged.stage_id, ordinal, STAGED_PAGE, staged)
-                        .await?;
-                if i64::try_from(page.len()).ok() != Some(STAGED_PAGE.min(count - ordinal)) {
-                    return Err(corrupt("import stage", "figures are missing"));
-                }
+            let mut pages = figures.pages();
+            // Staged figures are read on the general pool: they are committed, and this
+            // connection is busy with the COPY.
+            while let Some(page) = pages.next(&self.pool).await? {
                 for f in &page {
                     copy_figure_row(&mut buf, first + ordinal, f, create_time)?;
                     if buf.len() >= 1 << 20 {
@@ -626,6 +617,9 @@ impl Store {
                     }
                     ordinal += 1;
                 }
+            }
+            if ordinal != count {
+                return Err(corrupt("import stage", "figures are missing"));
             }
             // The trailer: a field count of -1.
             buf.extend_from_slice(&(-1i16).to_be_bytes());

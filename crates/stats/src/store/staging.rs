@@ -1,57 +1,43 @@
-//! An import's figures staged in the store while its client is still sending them, so that
-//! an import of any size costs the service a slice of figures at a time: staged rows are
-//! never figures; the import reads them back by revision chain to link its revisions, then
-//! by position to write them to `sales_figures` in one transaction, then deletes them.
+//! The figures of an import too large to hold, staged in the store while its client is
+//! still sending them, so that an import of any size costs the service a slice of figures at
+//! a time: staged rows are never figures; the import reads them back sorted by revision chain
+//! to link its revisions, then by position to write them to `sales_figures` in one
+//! transaction, then deletes them.
 
 use autointel_domain::{SalesFigure, SalesFigureId, Units};
 
-use super::{Store, StoredFigure, figure_from_row, now_micros};
+use super::{
+    COPY_BINARY_HEADER, Store, StoredFigure, copy_bigint, copy_null, copy_text, figure_from_row,
+    now_micros,
+};
 use crate::engine::{day_code, figure_id};
 use crate::error::StatsError;
 
-/// Rows per multi-row `INSERT` into the staging table (19 parameters each).
+/// Rows per multi-row `INSERT` into the staging table on SQLite (19 parameters each).
 const STAGE_BATCH: usize = 500;
 
 /// The staged columns, read back in the shape of a stored figure: the position as its
 /// sequence number, a placeholder id, no `supersedes` (the import sets both).
-const STAGED_COLUMNS: &str = "ordinal AS seq, chain, \
+const STAGED_COLUMNS: &str = "ordinal AS seq, \
      'f00000000000000000000000000000000' AS id, organization, basis, flow, market, scope, \
      powertrain, period_start, period_end, units, comparable_prior_units, source, stage, \
      as_of, CAST(NULL AS TEXT) AS supersedes, note, staged_at AS create_time, nature, \
      destination";
 
-/// One staged figure: its position in the import, its revision chain (see [`chain_key`])
-/// and the figure, with a placeholder id and without `supersedes`.
+/// One staged figure: its position in the import and the figure, with a placeholder id and
+/// without `supersedes`.
 #[derive(Clone, Debug)]
 pub struct StagedFigure {
     /// Position in the import, from 0.
     pub ordinal: i64,
-    /// Its revision chain's key.
-    pub chain: String,
     /// The figure.
     pub figure: SalesFigure,
 }
 
-/// The revision chain a figure belongs to, as text that sorts every figure of one chain
-/// together: its series key, nature, source and period (a figure revises only figures of
-/// the same source). Ids, markets and codes never hold the separator.
-pub fn chain_key(f: &SalesFigure) -> String {
-    let k = &f.key;
-    [
-        k.organization.as_ref().map_or("", |o| o.as_str()),
-        k.market.as_str(),
-        k.destination.as_ref().map_or("", |d| d.as_str()),
-        k.basis.as_str(),
-        k.flow.as_str(),
-        k.scope.as_str(),
-        k.powertrain.as_str(),
-        f.nature.as_str(),
-        f.provenance.source.as_str(),
-        &f.period.start().index().to_string(),
-        &f.period.end().index().to_string(),
-    ]
-    .join("\u{1f}")
-}
+/// The order that puts every figure of one revision chain (series key, nature, source and
+/// period: a figure revises only figures of its own source) together, in import order.
+const CHAIN_ORDER: &str = "organization, market, destination, basis, flow, scope, \
+     powertrain, nature, source, period_start, period_end, ordinal";
 
 impl Store {
     /// Stages figures `first_ordinal..` of an import (each step in its own short
@@ -73,27 +59,24 @@ impl Store {
         figures: &[SalesFigure],
     ) -> Result<(), StatsError> {
         let staged_at = now_micros();
-        let row = format!("({})", vec!["?"; 20].join(", "));
+        if let Some(pg) = &self.pg {
+            return stage_pg(pg, stage_id, first_ordinal, figures, staged_at).await;
+        }
+        let row = format!("({})", vec!["?"; 19].join(", "));
         for (c, chunk) in figures.chunks(STAGE_BATCH).enumerate() {
             let sql = format!(
-                "INSERT INTO import_staging (stage_id, ordinal, chain, organization, basis, \
-                 flow, market, scope, powertrain, period_start, period_end, units, \
+                "INSERT INTO import_staging (stage_id, ordinal, organization, basis, flow, \
+                 market, scope, powertrain, period_start, period_end, units, \
                  comparable_prior_units, source, stage, as_of, note, nature, destination, \
                  staged_at) VALUES {}",
                 vec![row.as_str(); chunk.len()].join(", ")
             );
-            let sql = match self.backend {
-                // The Any driver passes `?` through; PostgreSQL wants `$n`.
-                super::Backend::Postgres => numbered(&sql),
-                super::Backend::Sqlite => sql,
-            };
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             let first = first_ordinal + i64::try_from(c * STAGE_BATCH).unwrap_or(i64::MAX);
             for (ordinal, f) in (first..).zip(chunk) {
                 query = query
                     .bind(stage_id.to_owned())
                     .bind(ordinal)
-                    .bind(chain_key(f))
                     .bind(
                         f.key
                             .organization
@@ -129,37 +112,26 @@ impl Store {
         Ok(())
     }
 
-    /// At most `limit` staged figures of an import in chain order (see [`chain_key`]),
-    /// then by position, after `(chain, ordinal)`.
-    pub async fn staged_by_chain(
-        &self,
-        stage_id: &str,
-        after: Option<(&str, i64)>,
-        limit: i64,
-    ) -> Result<Vec<StagedFigure>, StatsError> {
-        let (chain, ordinal) = after.unwrap_or(("", -1));
-        let sql = format!(
+    /// Every staged figure of an import, sorted so that each revision chain's figures come
+    /// together in import order (one sort by the database, read as a stream).
+    pub fn staged_by_chain<'a>(
+        &'a self,
+        stage_id: &'a str,
+    ) -> impl futures_util::Stream<Item = Result<StagedFigure, StatsError>> + 'a {
+        use futures_util::StreamExt;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {STAGED_COLUMNS} FROM import_staging WHERE stage_id = $1 \
-             AND (chain, ordinal) > ($2, $3) \
-             ORDER BY chain, ordinal LIMIT $4"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(stage_id.to_owned())
-            .bind(chain.to_owned())
-            .bind(ordinal)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let StoredFigure { seq, figure, .. } = figure_from_row(row)?;
-                Ok(StagedFigure {
-                    ordinal: seq,
-                    chain: sqlx::Row::try_get(row, "chain")?,
-                    figure,
-                })
+             ORDER BY {CHAIN_ORDER}"
+        )))
+        .bind(stage_id.to_owned())
+        .fetch(&self.pool)
+        .map(|row| {
+            let StoredFigure { seq, figure, .. } = figure_from_row(&row?)?;
+            Ok(StagedFigure {
+                ordinal: seq,
+                figure,
             })
-            .collect()
+        })
     }
 
     /// Staged figures `from..from + limit` of an import, by position, each with its id and
@@ -224,20 +196,143 @@ impl Store {
     }
 }
 
-/// `?` placeholders as `$1, $2, …` (the text has no other `?`).
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + sql.len() / 2);
-    let mut n = 0u32;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(c);
+/// [`Store::stage`] on PostgreSQL: one binary `COPY`.
+async fn stage_pg(
+    pg: &sqlx::PgPool,
+    stage_id: &str,
+    first_ordinal: i64,
+    figures: &[SalesFigure],
+    staged_at: i64,
+) -> Result<(), StatsError> {
+    const FIELDS: i16 = 19;
+    let mut conn = pg.acquire().await?;
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY import_staging (stage_id, ordinal, organization, basis, flow, market, scope, \
+             powertrain, period_start, period_end, units, comparable_prior_units, source, stage, \
+             as_of, note, nature, destination, staged_at) FROM STDIN WITH (FORMAT binary)",
+        )
+        .await?;
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+    buf.extend_from_slice(COPY_BINARY_HEADER);
+    for (ordinal, f) in (first_ordinal..).zip(figures) {
+        buf.extend_from_slice(&FIELDS.to_be_bytes());
+        copy_text(&mut buf, stage_id)?;
+        copy_bigint(&mut buf, ordinal);
+        copy_text(
+            &mut buf,
+            f.key.organization.as_ref().map_or("", |o| o.as_str()),
+        )?;
+        copy_text(&mut buf, f.key.basis.as_str())?;
+        copy_text(&mut buf, f.key.flow.as_str())?;
+        copy_text(&mut buf, f.key.market.as_str())?;
+        copy_text(&mut buf, f.key.scope.as_str())?;
+        copy_text(&mut buf, f.key.powertrain.as_str())?;
+        copy_bigint(&mut buf, i64::from(f.period.start().index()));
+        copy_bigint(&mut buf, i64::from(f.period.end().index()));
+        copy_bigint(&mut buf, f.units.to_i64());
+        match f.comparable_prior {
+            Some(prior) => copy_bigint(&mut buf, prior.to_i64()),
+            None => copy_null(&mut buf),
+        }
+        copy_text(&mut buf, f.provenance.source.as_str())?;
+        copy_text(&mut buf, f.provenance.stage.as_str())?;
+        copy_bigint(&mut buf, i64::from(day_code(f.provenance.as_of)));
+        match &f.note {
+            Some(note) => copy_text(&mut buf, note)?,
+            None => copy_null(&mut buf),
+        }
+        copy_text(&mut buf, f.nature.as_str())?;
+        copy_text(
+            &mut buf,
+            f.key.destination.as_ref().map_or("", |d| d.as_str()),
+        )?;
+        copy_bigint(&mut buf, staged_at);
+        if buf.len() >= 1 << 20 {
+            copy.send(std::mem::take(&mut buf)).await?;
+            buf.reserve(1 << 20);
         }
     }
-    out
+    buf.extend_from_slice(&(-1i16).to_be_bytes());
+    copy.send(buf).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+/// An import's figures ready to write: held (ids and links set), or staged.
+#[derive(Debug)]
+pub enum ImportFigures<'a> {
+    /// In memory.
+    Held(Vec<SalesFigure>),
+    /// In the store, with their numbers.
+    Staged(&'a StagedNumbers),
+}
+
+impl ImportFigures<'_> {
+    /// How many.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Held(figures) => figures.len(),
+            Self::Staged(numbers) => numbers.len(),
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<'a> ImportFigures<'a> {
+    /// The figures a page at a time, in import order.
+    pub(super) fn pages(self) -> Pages<'a> {
+        match self {
+            Self::Held(figures) => Pages {
+                held: figures.into_iter(),
+                staged: None,
+            },
+            Self::Staged(numbers) => Pages {
+                held: Vec::new().into_iter(),
+                staged: Some((numbers, 0)),
+            },
+        }
+    }
+}
+
+/// Figures read back per step while an import is written (small in debug builds, so that
+/// the tests' imports take several steps).
+const PAGE: i64 = if cfg!(debug_assertions) { 64 } else { 10_000 };
+
+/// An import's figures, a page at a time (see [`ImportFigures::pages`]).
+pub(super) struct Pages<'a> {
+    held: std::vec::IntoIter<SalesFigure>,
+    /// The staged figures and the position of the next page.
+    staged: Option<(&'a StagedNumbers, i64)>,
+}
+
+impl Pages<'_> {
+    /// The next page, `None` after the last; staged figures are read with `executor`.
+    pub(super) async fn next<'e>(
+        &mut self,
+        executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    ) -> Result<Option<Vec<SalesFigure>>, StatsError> {
+        let Some((numbers, next)) = &mut self.staged else {
+            let page: Vec<SalesFigure> = self
+                .held
+                .by_ref()
+                .take(usize::try_from(PAGE).unwrap_or(usize::MAX))
+                .collect();
+            return Ok((!page.is_empty()).then_some(page));
+        };
+        if *next >= i64::try_from(numbers.len()).unwrap_or(i64::MAX) {
+            return Ok(None);
+        }
+        let page = Store::staged_page(executor, &numbers.stage_id, *next, PAGE, numbers).await?;
+        // A page short of figures (a stage deleted under the import) is found by the
+        // writer's count.
+        *next += PAGE;
+        Ok((!page.is_empty()).then_some(page))
+    }
 }
 
 /// A staged import ready to write: its stage, how many figures, and for each position the
