@@ -105,6 +105,9 @@ COPY --from=builder /out/usr/local/bin/stats-server /usr/local/bin/stats-server
 # owned by the runtime user so a fresh named volume inherits writable ownership
 COPY --from=builder --chown=65532:65532 /out/var/lib/autointel /var/lib/autointel
 USER 65532:65532
+# glibc's malloc keeps freed memory in up to 8 arenas a core; two keep a large import's
+# transient memory from staying resident (OPERATIONS.md, Capacity model).
+ENV MALLOC_ARENA_MAX=2
 # 50052 gRPC (health, reflection, API); 9091 Prometheus metrics (HTTP)
 EXPOSE 50052 9091
 ENTRYPOINT ["/usr/local/bin/stats-server"]

@@ -188,6 +188,32 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
                     f(&pg["snapshot_bytes"]) / 1e6
                 ));
             }
+            let im = &r["import_beside_a_replica"];
+            if !im.is_null() {
+                let (before, during) = (&im["other_queries_before"], &im["other_queries_during"]);
+                w(format!(
+                    "| import of {:.0} figures through one replica beside another (PostgreSQL): acknowledged after / the other answers with them after the acknowledgement | {:.1} s / {:.3} s |",
+                    f(&im["figures"]),
+                    f(&im["import_s"]),
+                    f(&im["visible_after_ack_s"])
+                ));
+                w(format!(
+                    "| importing replica's resident memory: steady → peak (peak − steady) | {:.1} MB → {:.1} MB ({:.1} MB) |",
+                    f(&im["importer_steady_rss_bytes"]) / 1e6,
+                    f(&im["importer_peak_rss_bytes"]) / 1e6,
+                    f(&im["importer_peak_over_steady_bytes"]) / 1e6
+                ));
+                w(format!(
+                    "| the other replica's YoY query (one client in a loop): p50 / p99 / max before, then throughout the import | {:.2} / {:.2} / {:.2} ms, then {:.2} / {:.2} / {:.2} ms ({:.0} queries) |",
+                    f(&before["p50_us"]) / 1e3,
+                    f(&before["p99_us"]) / 1e3,
+                    f(&before["max_us"]) / 1e3,
+                    f(&during["p50_us"]) / 1e3,
+                    f(&during["p99_us"]) / 1e3,
+                    f(&during["max_us"]) / 1e3,
+                    f(&during["queries"])
+                ));
+            }
             w(String::new());
             w(
                 "| service (h2load) | req/s | p50 | p90 | p99 | bytes/response | grpc-status |"

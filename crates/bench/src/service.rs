@@ -256,6 +256,8 @@ pub(crate) async fn start_with(
         .env("AUTOINTEL_LOG__LEVEL", "warn")
         // loopback only, as every benchmark client is
         .env("AUTOINTEL_AUTH__DISABLED", "true")
+        // as the image and the Deployment set it (OPERATIONS.md, Memory)
+        .env("MALLOC_ARENA_MAX", "2")
         .envs(env.iter().copied())
         // A server given its own log level logs to the bench's output.
         .stdout(if env.iter().any(|(k, _)| *k == "AUTOINTEL_LOG__LEVEL") {
