@@ -180,18 +180,6 @@ fn percentiles(latencies: &[(Instant, Duration)], from: Instant) -> Value {
     })
 }
 
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Imports `n` figures through one replica beside another (see the module docs).
 pub async fn import_beside_a_replica(
     args: &RunArgs,
@@ -219,7 +207,7 @@ pub async fn import_beside_a_replica(
 
     // Steady state: both up, a few seconds of queries on the other replica.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let steady_kib = status_kib(importer.pid, "VmRSS:");
+    let steady = crate::proc_status_bytes(Some(importer.pid), "VmRSS:");
     // Resets the importer's peak resident memory to its current (Linux `clear_refs` 5).
     std::fs::write(format!("/proc/{}/clear_refs", importer.pid), "5")
         .context("resetting the importer's peak memory")?;
@@ -266,19 +254,19 @@ pub async fn import_beside_a_replica(
     };
     stop.store(true, Ordering::Relaxed);
     let during = during.await??;
-    let peak_kib = status_kib(importer.pid, "VmHWM:");
-    let after_kib = status_kib(importer.pid, "VmRSS:");
-    let other_kib = status_kib(other.pid, "VmRSS:");
+    let peak = crate::proc_status_bytes(Some(importer.pid), "VmHWM:");
+    let after = crate::proc_status_bytes(Some(importer.pid), "VmRSS:");
+    let other_after = crate::proc_status_bytes(Some(other.pid), "VmRSS:");
     let out = json!({
         "figures": n,
         "import_s": acknowledged.as_secs_f64(),
         "revision_count": answer.revision_count,
         "visible_after_ack_s": visible.as_secs_f64(),
-        "importer_steady_rss_bytes": steady_kib * 1024,
-        "importer_peak_rss_bytes": peak_kib * 1024,
-        "importer_peak_over_steady_bytes": peak_kib.saturating_sub(steady_kib) * 1024,
-        "importer_after_rss_bytes": after_kib * 1024,
-        "other_after_rss_bytes": other_kib * 1024,
+        "importer_steady_rss_bytes": steady,
+        "importer_peak_rss_bytes": peak,
+        "importer_peak_over_steady_bytes": peak.saturating_sub(steady),
+        "importer_after_rss_bytes": after,
+        "other_after_rss_bytes": other_after,
         "other_queries_before": percentiles(&before, baseline),
         "other_queries_during": percentiles(&during, started),
     });

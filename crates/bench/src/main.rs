@@ -121,8 +121,13 @@ fn parse_size(s: &str) -> Result<usize> {
     Ok(num.parse::<usize>().context("size")? * mul)
 }
 
-/// Resident memory of this process, in bytes.
+/// Resident memory of this process (`None`) or of `pid`, in bytes.
 fn rss_bytes(pid: Option<u32>) -> u64 {
+    proc_status_bytes(pid, "VmRSS:")
+}
+
+/// A memory field of `/proc/<pid>/status` (`VmRSS:`, `VmHWM:`, …), in bytes; 0 when unreadable.
+pub(crate) fn proc_status_bytes(pid: Option<u32>, field: &str) -> u64 {
     let path = match pid {
         Some(p) => format!("/proc/{p}/status"),
         None => "/proc/self/status".to_owned(),
@@ -131,7 +136,7 @@ fn rss_bytes(pid: Option<u32>) -> u64 {
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse::<u64>().ok())
         })

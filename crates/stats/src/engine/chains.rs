@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use autointel_domain::{
-    Date, FigureNature, MonthRange, ReleaseStage, SalesFigure, SeriesKey, SourceId,
+    Date, FigureNature, MonthRange, ReleaseStage, SalesFigure, SalesFigureId, SeriesKey, SourceId,
 };
 
 use super::layout::{
@@ -282,15 +282,19 @@ impl Engine {
         }
         let mut revision_count = 0;
         for members in chains.into_values() {
-            let chain: Vec<SalesFigure> = members.iter().map(|&i| figures[i].clone()).collect();
+            let chain: Vec<&SalesFigure> = members.iter().map(|&i| &figures[i]).collect();
             let (links, revisions) = self.link_chain(&chain);
             revision_count += revisions;
-            for (&i, link) in members.iter().zip(links) {
-                figures[i].provenance.supersedes = match link {
+            let predecessors: Vec<Option<SalesFigureId>> = links
+                .into_iter()
+                .map(|link| match link {
                     Link::Earlier(j) => Some(chain[j].id.clone()),
                     Link::Stored(e) => self.figure_id(e),
                     Link::None => None,
-                };
+                })
+                .collect();
+            for (&i, predecessor) in members.iter().zip(predecessors) {
+                figures[i].provenance.supersedes = predecessor;
             }
         }
         revision_count
@@ -305,7 +309,7 @@ impl Engine {
     /// Linear in the chain and logarithmic in the engine's: the chain's figures so far are
     /// kept by revision order (one entry per stage and as-of date, the latest figure with
     /// it), so each figure's predecessor is one ordered lookup.
-    pub fn link_chain(&self, chain: &[SalesFigure]) -> (Vec<Link>, usize) {
+    pub fn link_chain(&self, chain: &[&SalesFigure]) -> (Vec<Link>, usize) {
         type Order = (ReleaseStage, Date);
         let mut revision_count = 0;
         let mut earlier: BTreeMap<Order, usize> = BTreeMap::new();

@@ -215,15 +215,15 @@ impl Engine {
                 })
         };
         new.sort_by(order);
+        let Some(&filler) = new.first() else {
+            return;
+        };
         let list = &mut entries[series as usize];
         let old_len = list.len();
         let wanted = old_len + new.len();
         if list.capacity() < wanted {
             list.reserve_exact((wanted - old_len).max(old_len / 8).max(4));
         }
-        let Some(&filler) = new.first() else {
-            return;
-        };
         list.resize(wanted, filler);
         let (mut i, mut j) = (old_len, new.len());
         for k in (0..wanted).rev() {

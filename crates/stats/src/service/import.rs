@@ -138,10 +138,13 @@ async fn catch_up(state: &State) {
 }
 
 /// An import's staged figures, deleted when the import ends however it ends (written,
-/// refused, or its client gone).
+/// refused, or its client gone); an import held in memory stages nothing and deletes
+/// nothing.
 struct Stage {
     store: Store,
     id: String,
+    /// Whether anything was staged.
+    used: std::sync::atomic::AtomicBool,
 }
 
 impl Stage {
@@ -149,12 +152,23 @@ impl Stage {
         Self {
             store,
             id: uuid::Uuid::new_v4().to_string(),
+            used: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Stages figures `first..` of the import.
+    async fn stage(&self, first: usize, figures: &[SalesFigure]) -> Result<(), StatsError> {
+        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
+        let first = i64::try_from(first).unwrap_or(i64::MAX);
+        self.store.stage(&self.id, first, figures).await
     }
 }
 
 impl Drop for Stage {
     fn drop(&mut self) {
+        if !self.used.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let (store, id) = (self.store.clone(), std::mem::take(&mut self.id));
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
@@ -216,7 +230,7 @@ async fn receive(
         reading = off_the_runtime(move || reading.read(&batch.figures)).await?;
         let staging = staged > 0 || reading.pending.len() > HELD_MAX;
         if staging && reading.pending.len() >= STAGE_STEP {
-            stage_pending(&state.store, &stage.id, &mut staged, &mut reading.pending).await?;
+            stage_pending(stage, &mut staged, &mut reading.pending).await?;
         }
         message += 1;
     }
@@ -237,7 +251,7 @@ async fn receive(
     let held = if staged == 0 {
         Some(pending)
     } else {
-        stage_pending(&state.store, &stage.id, &mut staged, &mut pending).await?;
+        stage_pending(stage, &mut staged, &mut pending).await?;
         None
     };
     Ok(Received {
@@ -276,13 +290,13 @@ impl Default for Reading {
 impl Reading {
     /// Converts and checks one message's figures (linear; run off the async workers).
     fn read(mut self, figures: &[wire::SalesFigure]) -> Result<Self, StatsError> {
+        // A placeholder id; the real one is assigned once the import is accepted.
+        let placeholder = figure_id(0).ok_or_else(|| StatsError::Internal("id".to_owned()))?;
         for w in figures {
             digest_figure(&mut self.digest, w);
-            // A placeholder id; the real one is assigned once the import is accepted.
-            let placeholder = figure_id(0).ok_or_else(|| StatsError::Internal("id".to_owned()))?;
             if let Some(f) = self.v.check_nested(
                 &format!("figures[{}]", self.count),
-                sales_figure_from_wire(placeholder, w),
+                sales_figure_from_wire(placeholder.clone(), w),
             ) && self.v.is_empty()
             {
                 self.citations.add(&f, self.count);
@@ -308,17 +322,16 @@ async fn off_the_runtime<T: Send + 'static>(
         .map_err(|e| StatsError::Internal(format!("import work failed: {e}")))?
 }
 
+/// Stages the figures converted so far and forgets them.
 async fn stage_pending(
-    store: &Store,
-    stage_id: &str,
+    stage: &Stage,
     staged: &mut usize,
     pending: &mut Vec<SalesFigure>,
 ) -> Result<(), StatsError> {
     if pending.is_empty() {
         return Ok(());
     }
-    let first = i64::try_from(*staged).unwrap_or(i64::MAX);
-    store.stage(stage_id, first, pending).await?;
+    stage.stage(*staged, pending).await?;
     *staged += pending.len();
     pending.clear();
     Ok(())
@@ -569,7 +582,7 @@ impl Linking {
                     StatsError::Internal(format!("staged figure {ordinal} out of range"))
                 })
         };
-        let figures: Vec<SalesFigure> = self.chain.iter().map(|s| s.figure.clone()).collect();
+        let figures: Vec<&SalesFigure> = self.chain.iter().map(|s| &s.figure).collect();
         let engine = state.read()?;
         let (links, revisions) = engine.link_chain(&figures);
         for (staged, link) in self.chain.iter().zip(links) {

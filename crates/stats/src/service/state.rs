@@ -106,7 +106,7 @@ impl State {
                 }
             }
             let full = batch.len() == usize::try_from(BATCH).unwrap_or(usize::MAX);
-            {
+            if !sources.is_empty() {
                 let mut engine = self.write()?;
                 for source in sources {
                     engine.put_source(source);

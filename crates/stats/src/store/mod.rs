@@ -399,44 +399,26 @@ impl Store {
                 let sql = multi_row_insert(chunk.len());
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for f in chunk {
-                    query = query
-                        .bind(first + ordinal)
-                        .bind(f.id.as_str().to_owned())
-                        .bind(
-                            f.key
-                                .organization
-                                .as_ref()
-                                .map(|o| o.as_str().to_owned())
-                                .unwrap_or_default(),
-                        )
-                        .bind(f.key.basis.as_str())
-                        .bind(f.key.flow.as_str())
-                        .bind(f.key.market.as_str().to_owned())
-                        .bind(f.key.scope.as_str())
-                        .bind(f.key.powertrain.as_str())
-                        .bind(i64::from(f.period.start().index()))
-                        .bind(i64::from(f.period.end().index()))
-                        .bind(f.units.to_i64())
-                        .bind(f.comparable_prior.map(Units::to_i64))
-                        .bind(f.provenance.source.as_str().to_owned())
-                        .bind(f.provenance.stage.as_str())
-                        .bind(i64::from(day_code(f.provenance.as_of)))
-                        .bind(
-                            f.provenance
-                                .supersedes
-                                .as_ref()
-                                .map(|s| s.as_str().to_owned()),
-                        )
-                        .bind(f.note.clone())
-                        .bind(create_time)
-                        .bind(f.nature.as_str())
-                        .bind(
-                            f.key
-                                .destination
-                                .as_ref()
-                                .map(|d| d.as_str().to_owned())
-                                .unwrap_or_default(),
-                        );
+                    query = bind_figure_body(
+                        query.bind(first + ordinal).bind(f.id.as_str().to_owned()),
+                        f,
+                    )
+                    .bind(
+                        f.provenance
+                            .supersedes
+                            .as_ref()
+                            .map(|s| s.as_str().to_owned()),
+                    )
+                    .bind(f.note.clone())
+                    .bind(create_time)
+                    .bind(f.nature.as_str())
+                    .bind(
+                        f.key
+                            .destination
+                            .as_ref()
+                            .map(|d| d.as_str().to_owned())
+                            .unwrap_or_default(),
+                    );
                     ordinal += 1;
                 }
                 query.execute(&mut *tx).await?;
@@ -510,17 +492,37 @@ fn copy_null(out: &mut Vec<u8>) {
     out.extend_from_slice(&(-1i32).to_be_bytes());
 }
 
-/// Appends one `sales_figures` row (the [`FIGURE_COLUMNS`]) in binary `COPY` format.
-fn copy_figure_row(
-    out: &mut Vec<u8>,
-    seq: i64,
-    f: &SalesFigure,
-    create_time: i64,
-) -> Result<(), StatsError> {
-    const FIELDS: i16 = 20;
-    out.extend_from_slice(&FIELDS.to_be_bytes());
-    copy_bigint(out, seq);
-    copy_text(out, f.id.as_str())?;
+/// A query of the Any driver.
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds the columns `sales_figures` and `import_staging` share, in their order: from
+/// `organization` to `as_of` (series key, period, units, like-for-like units, source,
+/// stage, as-of date).
+fn bind_figure_body<'q>(query: AnyQuery<'q>, f: &SalesFigure) -> AnyQuery<'q> {
+    query
+        .bind(
+            f.key
+                .organization
+                .as_ref()
+                .map(|o| o.as_str().to_owned())
+                .unwrap_or_default(),
+        )
+        .bind(f.key.basis.as_str())
+        .bind(f.key.flow.as_str())
+        .bind(f.key.market.as_str().to_owned())
+        .bind(f.key.scope.as_str())
+        .bind(f.key.powertrain.as_str())
+        .bind(i64::from(f.period.start().index()))
+        .bind(i64::from(f.period.end().index()))
+        .bind(f.units.to_i64())
+        .bind(f.comparable_prior.map(Units::to_i64))
+        .bind(f.provenance.source.as_str().to_owned())
+        .bind(f.provenance.stage.as_str())
+        .bind(i64::from(day_code(f.provenance.as_of)))
+}
+
+/// [`bind_figure_body`] for binary `COPY`: the same columns, appended to `out`.
+fn copy_figure_body(out: &mut Vec<u8>, f: &SalesFigure) -> Result<(), StatsError> {
     copy_text(out, f.key.organization.as_ref().map_or("", |o| o.as_str()))?;
     copy_text(out, f.key.basis.as_str())?;
     copy_text(out, f.key.flow.as_str())?;
@@ -537,6 +539,21 @@ fn copy_figure_row(
     copy_text(out, f.provenance.source.as_str())?;
     copy_text(out, f.provenance.stage.as_str())?;
     copy_bigint(out, i64::from(day_code(f.provenance.as_of)));
+    Ok(())
+}
+
+/// Appends one `sales_figures` row (the [`FIGURE_COLUMNS`]) in binary `COPY` format.
+fn copy_figure_row(
+    out: &mut Vec<u8>,
+    seq: i64,
+    f: &SalesFigure,
+    create_time: i64,
+) -> Result<(), StatsError> {
+    const FIELDS: i16 = 20;
+    out.extend_from_slice(&FIELDS.to_be_bytes());
+    copy_bigint(out, seq);
+    copy_text(out, f.id.as_str())?;
+    copy_figure_body(out, f)?;
     match &f.provenance.supersedes {
         Some(s) => copy_text(out, s.as_str())?,
         None => copy_null(out),

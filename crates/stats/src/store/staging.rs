@@ -4,13 +4,13 @@
 //! to link its revisions, then by position to write them to `sales_figures` in one
 //! transaction, then deletes them.
 
-use autointel_domain::{SalesFigure, SalesFigureId, Units};
+use autointel_domain::{SalesFigure, SalesFigureId};
 
 use super::{
-    COPY_BINARY_HEADER, Store, StoredFigure, copy_bigint, copy_null, copy_text, figure_from_row,
-    now_micros,
+    COPY_BINARY_HEADER, Store, StoredFigure, bind_figure_body, copy_bigint, copy_figure_body,
+    copy_null, copy_text, figure_from_row, now_micros,
 };
-use crate::engine::{day_code, figure_id};
+use crate::engine::figure_id;
 use crate::error::StatsError;
 
 /// Rows per multi-row `INSERT` into the staging table on SQLite (19 parameters each).
@@ -74,28 +74,7 @@ impl Store {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             let first = first_ordinal + i64::try_from(c * STAGE_BATCH).unwrap_or(i64::MAX);
             for (ordinal, f) in (first..).zip(chunk) {
-                query = query
-                    .bind(stage_id.to_owned())
-                    .bind(ordinal)
-                    .bind(
-                        f.key
-                            .organization
-                            .as_ref()
-                            .map(|o| o.as_str().to_owned())
-                            .unwrap_or_default(),
-                    )
-                    .bind(f.key.basis.as_str())
-                    .bind(f.key.flow.as_str())
-                    .bind(f.key.market.as_str().to_owned())
-                    .bind(f.key.scope.as_str())
-                    .bind(f.key.powertrain.as_str())
-                    .bind(i64::from(f.period.start().index()))
-                    .bind(i64::from(f.period.end().index()))
-                    .bind(f.units.to_i64())
-                    .bind(f.comparable_prior.map(Units::to_i64))
-                    .bind(f.provenance.source.as_str().to_owned())
-                    .bind(f.provenance.stage.as_str())
-                    .bind(i64::from(day_code(f.provenance.as_of)))
+                query = bind_figure_body(query.bind(stage_id.to_owned()).bind(ordinal), f)
                     .bind(f.note.clone())
                     .bind(f.nature.as_str())
                     .bind(
@@ -219,25 +198,7 @@ async fn stage_pg(
         buf.extend_from_slice(&FIELDS.to_be_bytes());
         copy_text(&mut buf, stage_id)?;
         copy_bigint(&mut buf, ordinal);
-        copy_text(
-            &mut buf,
-            f.key.organization.as_ref().map_or("", |o| o.as_str()),
-        )?;
-        copy_text(&mut buf, f.key.basis.as_str())?;
-        copy_text(&mut buf, f.key.flow.as_str())?;
-        copy_text(&mut buf, f.key.market.as_str())?;
-        copy_text(&mut buf, f.key.scope.as_str())?;
-        copy_text(&mut buf, f.key.powertrain.as_str())?;
-        copy_bigint(&mut buf, i64::from(f.period.start().index()));
-        copy_bigint(&mut buf, i64::from(f.period.end().index()));
-        copy_bigint(&mut buf, f.units.to_i64());
-        match f.comparable_prior {
-            Some(prior) => copy_bigint(&mut buf, prior.to_i64()),
-            None => copy_null(&mut buf),
-        }
-        copy_text(&mut buf, f.provenance.source.as_str())?;
-        copy_text(&mut buf, f.provenance.stage.as_str())?;
-        copy_bigint(&mut buf, i64::from(day_code(f.provenance.as_of)));
+        copy_figure_body(&mut buf, f)?;
         match &f.note {
             Some(note) => copy_text(&mut buf, note)?,
             None => copy_null(&mut buf),
