@@ -29,12 +29,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::Compiler::new([&proto_root])?
         .include_imports(true)
         .include_source_info(true)
-        .open_files(ours)?
+        .open_files(ours.iter().copied())?
         .file_descriptor_set();
 
+    // What reflection serves (and the gate and the tests enumerate): ours and the vendored
+    // Arrow Flight protocol, whose code comes from the `arrow-flight` crate, not from here.
+    let served: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| {
+            f.starts_with(proto_root.join("autointel")) || f.starts_with(proto_root.join("arrow"))
+        })
+        .collect();
+    let served = protox::Compiler::new([&proto_root])?
+        .include_imports(true)
+        .include_source_info(true)
+        .open_files(served)?
+        .file_descriptor_set();
     std::fs::write(
         out_dir.join("autointel_descriptor.bin"),
-        prost::Message::encode_to_vec(&descriptors),
+        prost::Message::encode_to_vec(&served),
     )?;
 
     tonic_prost_build::configure()

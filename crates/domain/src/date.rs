@@ -64,6 +64,23 @@ impl Date {
         self.day
     }
 
+    /// Days since 1970-01-01 (negative before it), as Arrow's `date32` and Parquet's `DATE`
+    /// count them (H. Hinnant's `days_from_civil`, proleptic Gregorian).
+    pub fn days_since_epoch(self) -> i32 {
+        let y = if self.month <= 2 {
+            self.year - 1
+        } else {
+            self.year
+        };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = i32::from(self.month);
+        let d = i32::from(self.day);
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// The month this day falls in.
     pub fn year_month(self) -> YearMonth {
         // A valid date always has a valid year and month.
@@ -320,6 +337,16 @@ impl FromStr for PartialDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_since_epoch_counts_as_arrow_and_parquet_do() {
+        let day = |y, m, d| Date::new(y, m, d).map(Date::days_since_epoch);
+        assert_eq!(day(1970, 1, 1), Ok(0));
+        assert_eq!(day(1969, 12, 31), Ok(-1));
+        assert_eq!(day(2000, 3, 1), Ok(11_017));
+        assert_eq!(day(2024, 2, 29), Ok(19_782));
+        assert_eq!(day(2023, 11, 30), Ok(19_691));
+    }
 
     fn date(s: &str) -> Date {
         s.parse().unwrap()

@@ -48,7 +48,8 @@ pub use autointel::r#type::v1 as types;
 
 pub mod convert;
 
-/// Encoded `FileDescriptorSet` of every autointel proto and its imports,
-/// with source info, for server reflection.
+/// Encoded `FileDescriptorSet` of every autointel proto, the vendored Arrow Flight protocol
+/// (`arrow.flight.protocol`, served by stats) and their imports, with source info, for server
+/// reflection and the gate's table of methods.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/autointel_descriptor.bin"));

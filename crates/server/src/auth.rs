@@ -44,11 +44,37 @@ impl fmt::Display for Role {
     }
 }
 
-/// The role a gRPC method needs, from its name alone: `Create*`, `Update*`, `Delete*` and
-/// `Import*` need a writer, everything else a reader. `method` is the bare method name
-/// (`CreateOrganization`) or the full path (`/autointel.registry.v1.RegistryService/…`).
+/// The Arrow Flight service, whose methods get their roles from [`FLIGHT_READS`].
+pub const FLIGHT_SERVICE: &str = "arrow.flight.protocol.FlightService";
+
+/// The Flight methods a reader may call; every other Flight method (`DoPut`, `DoExchange`,
+/// `DoAction`, and any a later protocol adds) needs a writer.
+pub const FLIGHT_READS: [&str; 7] = [
+    "Handshake",
+    "ListFlights",
+    "GetFlightInfo",
+    "PollFlightInfo",
+    "GetSchema",
+    "DoGet",
+    "ListActions",
+];
+
+/// The role a gRPC method needs. Ours, from the name alone: `Create*`, `Update*`, `Delete*`
+/// and `Import*` need a writer, everything else a reader. Arrow Flight's, from an explicit
+/// list (its verbs say nothing about writing): [`FLIGHT_READS`] need a reader, the rest a
+/// writer. `method` is the bare method name (`CreateOrganization`) or the full path
+/// (`/autointel.registry.v1.RegistryService/…`); a Flight method is known by its full path.
 pub fn required_role(method: &str) -> Role {
     let name = method.rsplit('/').next().unwrap_or(method);
+    if let Some(service) = method.strip_prefix('/').and_then(|m| m.split('/').next())
+        && service == FLIGHT_SERVICE
+    {
+        return if FLIGHT_READS.contains(&name) {
+            Role::Reader
+        } else {
+            Role::Writer
+        };
+    }
     if ["Create", "Update", "Delete", "Import"]
         .iter()
         .any(|verb| name.starts_with(verb))
@@ -362,6 +388,17 @@ mod tests {
         }
         assert!(Role::Writer.allows(Role::Reader));
         assert!(!Role::Reader.allows(Role::Writer));
+    }
+
+    #[test]
+    fn flight_methods_have_explicit_roles() {
+        let path = |m: &str| format!("/{FLIGHT_SERVICE}/{m}");
+        for method in ["DoPut", "DoExchange", "DoAction", "DoSomethingNew"] {
+            assert_eq!(required_role(&path(method)), Role::Writer, "{method}");
+        }
+        for method in FLIGHT_READS {
+            assert_eq!(required_role(&path(method)), Role::Reader, "{method}");
+        }
     }
 
     #[test]

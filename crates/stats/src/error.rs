@@ -36,11 +36,11 @@ pub enum StatsError {
     /// frame, a cancelled call): its status, code unchanged, as tonic reported it.
     #[error("the request stream failed: {}", .0.message())]
     RequestStream(tonic::Status),
-    /// A listing's page token reads at a sequence mark this replica has not applied yet
-    /// (another replica issued it); retrying, here or there, answers it.
+    /// A listing's page token (or a Flight ticket) reads at a sequence mark this replica has
+    /// not applied yet (another replica issued it); retrying, here or there, answers it.
     #[error(
-        "the page token lists figures stored up to sequence number {mark}; this replica \
-         has applied them up to {applied} so far, retry"
+        "the page token (or Flight ticket) reads figures stored up to sequence number \
+         {mark}; this replica has applied them up to {applied} so far, retry"
     )]
     NotCaughtUp {
         /// The token's mark.

@@ -21,7 +21,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use arrow_flight::flight_service_server::FlightServiceServer;
 use autointel_proto::stats::stats_service_server::StatsServiceServer;
+use autointel_server::auth::FLIGHT_SERVICE;
 use autointel_server::{Server, ServiceInfo, StoreWatch};
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
@@ -36,7 +38,7 @@ pub use settings::{ServiceSettings, Settings};
 use crate::engine::Engine;
 use crate::metrics::StatsMetrics;
 use crate::registry_client::{Balancing, RegistryClient, RegistryConnection, RegistryToken};
-use crate::service::{State, StatsApi, WireFigures};
+use crate::service::{State, StatsApi, StatsFlight, WireFigures};
 use crate::snapshots::{Snapshots, Written};
 use crate::store::Store;
 
@@ -276,9 +278,17 @@ impl Application {
         let api = StatsServiceServer::new(StatsApi::new(self.state.clone()))
             .max_decoding_message_size(self.max_import_message_bytes)
             .max_encoding_message_size(self.max_message_bytes);
+        let flight =
+            FlightServiceServer::new(StatsFlight::new(self.state.clone(), self.max_message_bytes))
+                .max_decoding_message_size(self.max_message_bytes)
+                .max_encoding_message_size(self.max_message_bytes);
         let result = self
             .server
-            .serve(Routes::new(api), &[SERVICE_NAME], shutdown)
+            .serve(
+                Routes::new(api).add_service(flight),
+                &[SERVICE_NAME, FLIGHT_SERVICE],
+                shutdown,
+            )
             .await;
         refresher.abort();
         sources.abort();

@@ -25,7 +25,7 @@ use std::fs::File;
 use std::sync::Arc;
 
 use anyhow::Context;
-use autointel_domain::{SalesFigure, SalesFigureId, YearMonth, days_in_month};
+use autointel_domain::{Date, SalesFigure, SalesFigureId, YearMonth};
 use autointel_proto::convert::ResourceId;
 use autointel_proto::convert::stats::sales_figure_from_wire;
 use autointel_proto::stats as wire;
@@ -165,11 +165,7 @@ impl ParquetSink {
             Cell::Int(f.comparable_prior.map(|u| u.to_i64())),
             Cell::Text(text(f.provenance.source.as_str())),
             Cell::Text(text(f.provenance.stage.as_str())),
-            Cell::Date(days_from_civil(
-                f.provenance.as_of.year(),
-                f.provenance.as_of.month(),
-                f.provenance.as_of.day(),
-            )),
+            Cell::Date(f.provenance.as_of.days_since_epoch()),
             Cell::Text(optional(&w.supersedes)),
             Cell::Text(optional(&w.superseded_by)),
             Cell::Text(f.note.as_deref().and_then(text)),
@@ -224,24 +220,12 @@ fn empty_columns() -> Vec<Column> {
 
 /// Days since 1970-01-01 of the first day of a month.
 fn first_day(m: YearMonth) -> i32 {
-    days_from_civil(m.year(), m.month(), 1)
+    Date::first_of(m).days_since_epoch()
 }
 
 /// Days since 1970-01-01 of the last day of a month.
 fn last_day(m: YearMonth) -> i32 {
-    days_from_civil(m.year(), m.month(), days_in_month(m.year(), m.month()))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(year: i32, month: u8, day: u8) -> i32 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i32::from(month);
-    let d = i32::from(day);
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    Date::last_of(m).days_since_epoch()
 }
 
 impl Sink for ParquetSink {

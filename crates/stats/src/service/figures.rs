@@ -35,17 +35,8 @@ pub(super) async fn list(
     r: &wire::ListSalesFiguresRequest,
 ) -> Result<wire::ListSalesFiguresResponse, StatsError> {
     let (filter, page) = list_request(r)?;
-    if let Some(mark) = page.mark()
-        && state.read()?.last_seq() < mark
-    {
-        state.refresh().await?;
-        let applied = state.read()?.last_seq();
-        if applied < mark {
-            return Err(StatsError::NotCaughtUp { mark, applied });
-        }
-    }
+    let mark = read_mark(state, page.mark()).await?;
     let engine = state.read()?;
-    let mark = page.mark().unwrap_or_else(|| engine.last_seq());
     let (after, size) = page.window();
     let (figures, more) = engine.list_page(&filter, after, size, Some(mark));
     let next_page_token = page.next_token(&figures, more, mark);
@@ -57,6 +48,23 @@ pub(super) async fn list(
         sales_figures,
         next_page_token,
     })
+}
+
+/// The sequence mark a read pinned at `mark` is read at, or (`None`) the engine's current
+/// one. A replica that has not yet applied a pinned mark catches up first, and answers
+/// UNAVAILABLE (retry) when it still lacks figures up to it.
+pub(super) async fn read_mark(state: &State, mark: Option<i64>) -> Result<i64, StatsError> {
+    let Some(mark) = mark else {
+        return Ok(state.read()?.last_seq());
+    };
+    if state.read()?.last_seq() < mark {
+        state.refresh().await?;
+        let applied = state.read()?.last_seq();
+        if applied < mark {
+            return Err(StatsError::NotCaughtUp { mark, applied });
+        }
+    }
+    Ok(mark)
 }
 
 /// `GetRevisionHistory`: one page of a revision chain, oldest first. An altered token, or

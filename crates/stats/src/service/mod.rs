@@ -7,10 +7,11 @@
 //! `state` is what requests and the refresh task share (engine, store, registry, the cache
 //! of cited figures' wire forms), `import` the import path, `queries` the computations,
 //! `figures` reading figures and revision chains, `paging` page sizes and tokens, `answers`
-//! every answer → wire conversion.
+//! every answer → wire conversion; `flight` the Arrow Flight service over the same state.
 
 mod answers;
 mod figures;
+mod flight;
 mod import;
 mod paging;
 mod queries;
@@ -25,6 +26,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::error::StatsError;
 
+pub use flight::StatsFlight;
 pub use paging::{decode_token, encode_token};
 pub use state::{State, WireFigures};
 

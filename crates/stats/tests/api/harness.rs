@@ -60,6 +60,8 @@ impl RunningRegistry {
 
 pub(crate) struct Stack {
     pub(crate) stats: StatsServiceClient<Channel>,
+    /// Where stats serves (its Flight service too).
+    pub(crate) stats_addr: SocketAddr,
     pub(crate) registry: RegistryServiceClient<Channel>,
     pub(crate) registry_server: Option<RunningRegistry>,
     pub(crate) registry_db: String,
@@ -78,12 +80,17 @@ pub(crate) fn temp_db() -> (PathBuf, String) {
 pub(crate) async fn spawn_stack(stats_db: &str) -> Stack {
     let (_, registry_db) = temp_db();
     let registry_server = start_registry(SocketAddr::from(([127, 0, 0, 1], 0)), &registry_db).await;
-    let (stats, stats_stop) = spawn_stats(stats_db, registry_server.addr).await;
+    let (stats_addr, _, stats_stop) =
+        start_stats(stats_settings(stats_db, registry_server.addr)).await;
+    let stats = StatsServiceClient::connect(format!("http://{stats_addr}"))
+        .await
+        .unwrap();
     let registry = RegistryServiceClient::connect(format!("http://{}", registry_server.addr))
         .await
         .unwrap();
     Stack {
         stats,
+        stats_addr,
         registry,
         registry_server: Some(registry_server),
         registry_db,
@@ -124,6 +131,16 @@ pub(crate) async fn spawn_stats_with(
 ) {
     let mut settings = stats_settings(stats_db, registry);
     tweak(&mut settings);
+    let (stats_addr, metrics, stats_stop) = start_stats(settings).await;
+    let stats = StatsServiceClient::connect(format!("http://{stats_addr}"))
+        .await
+        .unwrap();
+    (stats, stats_stop, metrics)
+}
+
+/// A stats server with `settings`: its address, its metrics' address (when on), and what
+/// stops it.
+async fn start_stats(settings: Settings) -> (SocketAddr, Option<SocketAddr>, oneshot::Sender<()>) {
     let app = Application::build(settings).await.unwrap();
     let stats_addr = app.local_addr();
     let metrics = app.metrics_addr();
@@ -135,10 +152,7 @@ pub(crate) async fn spawn_stats_with(
         .await
         .unwrap();
     });
-    let stats = StatsServiceClient::connect(format!("http://{stats_addr}"))
-        .await
-        .unwrap();
-    (stats, stats_stop, metrics)
+    (stats_addr, metrics, stats_stop)
 }
 
 impl Drop for Stack {

@@ -9,6 +9,7 @@ mod fixtures;
 mod harness;
 
 mod destinations;
+mod flight;
 mod imports;
 mod listing_mark;
 mod long_chains;

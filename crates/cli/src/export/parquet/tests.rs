@@ -135,11 +135,3 @@ fn the_file_reads_back_with_the_schema_and_every_value() {
     assert_eq!(rows[2].get_string(column("destination")).unwrap(), "TH");
     assert!(rows[1].get_string(column("destination")).is_err());
 }
-
-#[test]
-fn dates_count_days_from_1970() {
-    assert_eq!(days_from_civil(1970, 1, 1), 0);
-    assert_eq!(days_from_civil(1969, 12, 31), -1);
-    assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-    assert_eq!(days_from_civil(2023, 12, 17), 19_708);
-}

@@ -1,0 +1,153 @@
+//! Figures as Arrow record batches: the schema (`autointel export --format parquet`'s
+//! columns, in its order) and a batch of figures read from the engine at a sequence mark.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Date32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use autointel_domain::Date;
+use autointel_proto::convert::ResourceId;
+
+use crate::engine::{Engine, FigureRef};
+use crate::error::StatsError;
+
+/// The columns of a figure, in order: name, type, nullable.
+const COLUMNS: [(&str, Kind, bool); 20] = [
+    ("name", Kind::Text, false),
+    ("organization", Kind::Text, true),
+    ("basis", Kind::Text, false),
+    ("flow", Kind::Text, false),
+    ("market", Kind::Text, false),
+    ("scope", Kind::Text, false),
+    ("powertrain", Kind::Text, false),
+    ("destination", Kind::Text, true),
+    ("nature", Kind::Text, false),
+    ("period_start", Kind::Date, false),
+    ("period_end", Kind::Date, false),
+    ("units", Kind::Int, false),
+    ("comparable_prior_units", Kind::Int, true),
+    ("source", Kind::Text, false),
+    ("stage", Kind::Text, false),
+    ("as_of_date", Kind::Date, false),
+    ("supersedes", Kind::Text, true),
+    ("superseded_by", Kind::Text, true),
+    ("note", Kind::Text, true),
+    ("create_time", Kind::Time, false),
+];
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Text,
+    Date,
+    Int,
+    Time,
+}
+
+/// The figures' schema, without metadata.
+pub(super) fn schema() -> Schema {
+    Schema::new(
+        COLUMNS
+            .iter()
+            .map(|&(name, kind, nullable)| {
+                let data_type = match kind {
+                    Kind::Text => DataType::Utf8,
+                    Kind::Date => DataType::Date32,
+                    Kind::Int => DataType::Int64,
+                    Kind::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                };
+                Field::new(name, data_type, nullable)
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// One batch of figures, as the engine held them at `mark` (`supersedes` and
+/// `superseded_by` name only figures stored by then).
+pub(super) fn batch(
+    engine: &Engine,
+    figures: &[FigureRef],
+    mark: i64,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, StatsError> {
+    let n = figures.len();
+    let text = |bytes_each: usize| StringBuilder::with_capacity(n, n * bytes_each);
+    let (mut name, mut organization, mut basis, mut flow, mut market) =
+        (text(50), text(16), text(16), text(10), text(2));
+    let (mut scope, mut powertrain, mut destination, mut nature) =
+        (text(10), text(6), text(2), text(6));
+    let (mut source, mut stage, mut supersedes, mut superseded_by, mut note) =
+        (text(16), text(8), text(50), text(50), text(0));
+    let date = || Date32Builder::with_capacity(n);
+    let (mut period_start, mut period_end, mut as_of_date) = (date(), date(), date());
+    let (mut units, mut comparable_prior_units) = (
+        Int64Builder::with_capacity(n),
+        Int64Builder::with_capacity(n),
+    );
+    let mut create_time = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let later = engine.holds_later_than(mark);
+    for &f in figures {
+        let figure = engine
+            .figure(f)
+            .ok_or_else(|| StatsError::Internal("figure missing from the engine".to_owned()))?;
+        let (previous, next) = if later {
+            let (p, n) = engine.neighbours_at_mark(f, mark);
+            (
+                p.and_then(|p| engine.figure_id(p)),
+                n.and_then(|n| engine.figure_id(n)),
+            )
+        } else {
+            (
+                figure.provenance.supersedes.clone(),
+                engine.superseded_by(f).and_then(|n| engine.figure_id(n)),
+            )
+        };
+        let key = &figure.key;
+        name.append_value(figure.id.resource_name());
+        organization.append_option(key.organization.as_ref().map(|o| o.as_str()));
+        basis.append_value(key.basis.as_str());
+        flow.append_value(key.flow.as_str());
+        market.append_value(key.market.as_str());
+        scope.append_value(key.scope.as_str());
+        powertrain.append_value(key.powertrain.as_str());
+        destination.append_option(key.destination.as_ref().map(|d| d.as_str()));
+        nature.append_value(figure.nature.as_str());
+        period_start.append_value(Date::first_of(figure.period.start()).days_since_epoch());
+        period_end.append_value(Date::last_of(figure.period.end()).days_since_epoch());
+        units.append_value(figure.units.to_i64());
+        comparable_prior_units.append_option(figure.comparable_prior.map(|u| u.to_i64()));
+        source.append_value(figure.provenance.source.as_str());
+        stage.append_value(figure.provenance.stage.as_str());
+        as_of_date.append_value(figure.provenance.as_of.days_since_epoch());
+        supersedes.append_option(previous.map(|p| p.resource_name()));
+        superseded_by.append_option(next.map(|n| n.resource_name()));
+        note.append_option(figure.note.as_deref());
+        create_time.append_value(engine.create_time_micros(f));
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(name.finish()),
+        Arc::new(organization.finish()),
+        Arc::new(basis.finish()),
+        Arc::new(flow.finish()),
+        Arc::new(market.finish()),
+        Arc::new(scope.finish()),
+        Arc::new(powertrain.finish()),
+        Arc::new(destination.finish()),
+        Arc::new(nature.finish()),
+        Arc::new(period_start.finish()),
+        Arc::new(period_end.finish()),
+        Arc::new(units.finish()),
+        Arc::new(comparable_prior_units.finish()),
+        Arc::new(source.finish()),
+        Arc::new(stage.finish()),
+        Arc::new(as_of_date.finish()),
+        Arc::new(supersedes.finish()),
+        Arc::new(superseded_by.finish()),
+        Arc::new(note.finish()),
+        Arc::new(create_time.finish()),
+    ];
+    RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| StatsError::Internal(format!("a figures batch: {e}")))
+}

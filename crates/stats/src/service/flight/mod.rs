@@ -1,0 +1,311 @@
+//! Arrow Flight on stats (`arrow.flight.protocol.FlightService`): figures and the computed
+//! answers (series, share, breakdown, ranking) as Arrow record batches. A ticket (or a
+//! descriptor's command) is an `autointel.stats.v1.FlightQuery` (`ticket`); figures stream
+//! a batch at a time, each read from the engine at the ticket's sequence mark (`figures`),
+//! so a stream shows one state however many imports land while it is read; an answer is
+//! the `StatsService` answer as rows (`answers`). Flight only reads: the methods that
+//! would write are UNIMPLEMENTED (and need a writer, `autointel_server::auth`).
+
+mod answers;
+mod figures;
+mod ticket;
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::{
+    Action, ActionType, Criteria, Empty, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo,
+    HandshakeRequest, HandshakeResponse, PollInfo, PutResult, SchemaResult, Ticket,
+};
+use arrow_schema::{Schema, SchemaRef};
+use autointel_proto::stats::flight_query::Query;
+use futures_util::{Stream, TryStreamExt as _};
+use tonic::{Request, Response, Status, Streaming};
+
+use self::ticket::FlightRequest;
+use super::figures::read_mark;
+use super::paging::list_request;
+use super::queries;
+use super::state::State;
+use crate::error::StatsError;
+
+/// Figures per record batch (and per hold of the engine's read lock).
+const BATCH_ROWS: usize = 16_384;
+
+/// The schema metadata key holding the sequence mark a stream was read at.
+const MARK_KEY: &str = "autointel.sequence_mark";
+
+/// The schema metadata key holding the sources an answer cites (resource names,
+/// comma-separated).
+const SOURCES_KEY: &str = "autointel.sources";
+
+type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// The Flight service over the state `StatsService` shares.
+#[derive(Clone, Debug)]
+pub struct StatsFlight {
+    state: Arc<State>,
+    /// Largest `FlightData` message the encoder aims for (the server's message limit halved).
+    max_flight_data: usize,
+}
+
+impl StatsFlight {
+    /// The service; `max_message_bytes` is the server's encoding limit.
+    pub fn new(state: Arc<State>, max_message_bytes: usize) -> Self {
+        Self {
+            state,
+            max_flight_data: (max_message_bytes / 2).max(64 * 1024),
+        }
+    }
+
+    /// The schema of a query's stream, `mark` and `sources` in its metadata.
+    fn schema(request: &FlightRequest, mark: i64, sources: &[String]) -> Schema {
+        let fields = match &request.query {
+            Query::Figures(_) => figures::schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect(),
+            Query::Series(_) => answers::series(&Default::default())
+                .map(|r| r.fields)
+                .unwrap_or_default(),
+            Query::Share(_) => answers::share(&Default::default())
+                .map(|r| r.fields)
+                .unwrap_or_default(),
+            Query::Breakdown(_) => answers::breakdown(&Default::default())
+                .map(|r| r.fields)
+                .unwrap_or_default(),
+            Query::Ranking(_) => answers::ranking(&Default::default())
+                .map(|r| r.fields)
+                .unwrap_or_default(),
+        };
+        let mut metadata = HashMap::from([(MARK_KEY.to_owned(), mark.to_string())]);
+        if !matches!(request.query, Query::Figures(_)) {
+            metadata.insert(SOURCES_KEY.to_owned(), sources.join(","));
+        }
+        Schema::new_with_metadata(fields, metadata)
+    }
+
+    /// A computed answer's rows; the violations of its request under the ticket's path.
+    async fn answer(&self, request: &FlightRequest) -> Result<answers::Rows, StatsError> {
+        let state = &self.state;
+        let within = |e| request.within(e);
+        match &request.query {
+            Query::Series(r) => {
+                let mut r = r.clone();
+                r.include_events = false;
+                answers::series(&queries::series(state, &r).await.map_err(within)?)
+            }
+            Query::Share(r) => answers::share(&queries::share(state, r).map_err(within)?),
+            Query::Breakdown(r) => {
+                answers::breakdown(&queries::breakdown(state, r).map_err(within)?)
+            }
+            Query::Ranking(r) => {
+                answers::ranking(&queries::ranking(state, r).await.map_err(within)?)
+            }
+            Query::Figures(_) => Err(StatsError::Internal("figures are not an answer".to_owned())),
+        }
+    }
+
+    /// The record batches of a query, read at `mark`, and their schema.
+    async fn batches(
+        &self,
+        request: &FlightRequest,
+        mark: i64,
+    ) -> Result<(SchemaRef, Streamed<RecordBatch>), StatsError> {
+        let Query::Figures(r) = &request.query else {
+            let rows = self.answer(request).await?;
+            let schema = Arc::new(Self::schema(request, mark, &rows.sources));
+            let batch = rows.batch(schema.clone())?;
+            return Ok((schema, Box::pin(futures_util::stream::iter([Ok(batch)]))));
+        };
+        let (filter, _) = list_request(r).map_err(|e| request.within(e))?;
+        let schema = Arc::new(Self::schema(request, mark, &[]));
+        let state = self.state.clone();
+        let batch_schema = schema.clone();
+        // Each batch under its own short hold of the read lock, off the async workers; the
+        // listing resumes after the last key of the previous batch, at the same mark.
+        let stream = futures_util::stream::try_unfold(Some(None), move |after| {
+            let state = state.clone();
+            let filter = filter.clone();
+            let schema = batch_schema.clone();
+            async move {
+                let Some(after) = after else {
+                    return Ok::<_, StatsError>(None);
+                };
+                let built = tokio::task::spawn_blocking(move || {
+                    let engine = state.read()?;
+                    let (page, more) =
+                        engine.list_page(&filter, after.as_ref(), BATCH_ROWS, Some(mark));
+                    let refs: Vec<_> = page.iter().map(|&(_, f)| f).collect();
+                    let batch = figures::batch(&engine, &refs, mark, &schema)?;
+                    let next = more.then(|| page.last().map(|(k, _)| k.clone()));
+                    Ok::<_, StatsError>((batch, next))
+                })
+                .await
+                .map_err(|e| StatsError::Internal(format!("a figures batch task: {e}")))??;
+                let (batch, next) = built;
+                if batch.num_rows() == 0 {
+                    return Ok(None);
+                }
+                Ok(Some((batch, next)))
+            }
+        })
+        .map_err(Status::from);
+        Ok((schema, Box::pin(stream)))
+    }
+
+    /// The mark a request reads at (its own, caught up to, or the current one).
+    async fn mark(&self, request: &FlightRequest) -> Result<i64, StatsError> {
+        read_mark(&self.state, request.mark).await
+    }
+
+    /// `GetFlightInfo`: the schema and one endpoint whose ticket pins the current mark.
+    async fn flight_info(&self, descriptor: FlightDescriptor) -> Result<FlightInfo, StatsError> {
+        let request = FlightRequest::decode(&descriptor.cmd, "cmd")?;
+        let mark = self.mark(&request).await?;
+        let (schema, records) = match &request.query {
+            Query::Figures(r) => {
+                list_request(r).map_err(|e| request.within(e))?;
+                (Self::schema(&request, mark, &[]), -1)
+            }
+            _ => {
+                let rows = self.answer(&request).await?;
+                let count = rows.columns.first().map_or(0, |c| c.len());
+                (
+                    Self::schema(&request, mark, &rows.sources),
+                    i64::try_from(count).unwrap_or(-1),
+                )
+            }
+        };
+        let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(request.ticket_at(mark)));
+        FlightInfo::new()
+            .try_with_schema(&schema)
+            .map(|info| {
+                info.with_endpoint(endpoint)
+                    .with_descriptor(descriptor)
+                    .with_total_records(records)
+                    .with_ordered(true)
+            })
+            .map_err(|e| StatsError::Internal(format!("encoding a schema: {e}")))
+    }
+}
+
+/// UNIMPLEMENTED, saying what stats' Flight service offers instead.
+fn unimplemented(method: &str) -> Status {
+    Status::unimplemented(format!(
+        "stats' Flight service only reads: {method} is not offered (use GetFlightInfo and DoGet with an autointel.stats.v1.FlightQuery)"
+    ))
+}
+
+#[tonic::async_trait]
+impl FlightService for StatsFlight {
+    type HandshakeStream = Streamed<HandshakeResponse>;
+    type ListFlightsStream = Streamed<FlightInfo>;
+    type DoGetStream = Streamed<FlightData>;
+    type DoPutStream = Streamed<PutResult>;
+    type DoExchangeStream = Streamed<FlightData>;
+    type DoActionStream = Streamed<arrow_flight::Result>;
+    type ListActionsStream = Streamed<ActionType>;
+
+    async fn handshake(
+        &self,
+        _request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<Self::HandshakeStream>, Status> {
+        Err(Status::unimplemented(
+            "no handshake: send the token as an `authorization: Bearer …` header on every call",
+        ))
+    }
+
+    async fn list_flights(
+        &self,
+        _request: Request<Criteria>,
+    ) -> Result<Response<Self::ListFlightsStream>, Status> {
+        // Every flight is made from a query; none is stored to list.
+        Ok(Response::new(Box::pin(futures_util::stream::empty())))
+    }
+
+    async fn get_flight_info(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        Ok(Response::new(self.flight_info(request.into_inner()).await?))
+    }
+
+    async fn poll_flight_info(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<PollInfo>, Status> {
+        // Answers are ready at once: the poll is complete on its first call.
+        let info = self.flight_info(request.into_inner()).await?;
+        Ok(Response::new(PollInfo {
+            info: Some(info),
+            flight_descriptor: None,
+            progress: Some(1.0),
+            expiration_time: None,
+        }))
+    }
+
+    async fn get_schema(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<SchemaResult>, Status> {
+        let flight = FlightRequest::decode(&request.get_ref().cmd, "cmd")?;
+        let schema = Self::schema(&flight, 0, &[]);
+        // The schema in its IPC form, as `FlightInfo` carries it.
+        let info = FlightInfo::new()
+            .try_with_schema(&schema)
+            .map_err(|e| Status::internal(format!("encoding a schema: {e}")))?;
+        Ok(Response::new(SchemaResult {
+            schema: info.schema,
+        }))
+    }
+
+    async fn do_get(
+        &self,
+        request: Request<Ticket>,
+    ) -> Result<Response<Self::DoGetStream>, Status> {
+        let flight = FlightRequest::decode(&request.get_ref().ticket, "ticket")?;
+        let mark = self.mark(&flight).await?;
+        let (schema, batches) = self.batches(&flight, mark).await?;
+        let stream = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .with_max_flight_data_size(self.max_flight_data)
+            .build(batches.map_err(FlightError::from))
+            .map_err(Status::from);
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn do_put(
+        &self,
+        _request: Request<Streaming<FlightData>>,
+    ) -> Result<Response<Self::DoPutStream>, Status> {
+        Err(unimplemented("DoPut (import with ImportSalesFigures)"))
+    }
+
+    async fn do_exchange(
+        &self,
+        _request: Request<Streaming<FlightData>>,
+    ) -> Result<Response<Self::DoExchangeStream>, Status> {
+        Err(unimplemented("DoExchange"))
+    }
+
+    async fn do_action(
+        &self,
+        _request: Request<Action>,
+    ) -> Result<Response<Self::DoActionStream>, Status> {
+        Err(unimplemented("DoAction"))
+    }
+
+    async fn list_actions(
+        &self,
+        _request: Request<Empty>,
+    ) -> Result<Response<Self::ListActionsStream>, Status> {
+        Ok(Response::new(Box::pin(futures_util::stream::empty())))
+    }
+}
