@@ -1110,10 +1110,121 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &["period.end"],
         ),
     ];
+    cases.extend(flight_cases());
     for c in &mut cases {
         c.name = format!("{} ({})", c.name, c.method);
     }
     cases
+}
+
+/// A Flight query, encoded (a descriptor's command or a ticket).
+fn flight_query(query: Option<swire::flight_query::Query>, sequence_mark: i64) -> Vec<u8> {
+    swire::FlightQuery {
+        query,
+        sequence_mark,
+    }
+    .encode_to_vec()
+}
+
+/// Arrow Flight: queries are checked like their `StatsService` requests (violations under
+/// `cmd` or `ticket`); the methods that would write are UNIMPLEMENTED.
+fn flight_cases() -> Vec<Case> {
+    use arrow_flight::{
+        Action, Criteria, Empty, FlightData, FlightDescriptor, HandshakeRequest, Ticket,
+    };
+    use swire::flight_query::Query;
+    let cmd = |bytes: Vec<u8>| FlightDescriptor::new_cmd(bytes);
+    let bad_series = Query::Series(swire::ComputeSeriesRequest {
+        series: Some(nissan_china()),
+        period: Some(seed_period()),
+        granularity: 99,
+        ..Default::default()
+    });
+    let paged = Query::Figures(swire::ListSalesFiguresRequest {
+        page_size: 5,
+        ..Default::default()
+    });
+    let unimplemented = |name: &str, method: &'static str, message: &dyn Fn() -> Vec<u8>| Case {
+        name: name.to_owned(),
+        method,
+        body: message(),
+        code: Code::Unimplemented,
+        fields: Vec::new(),
+    };
+    vec![
+        invalid(
+            "flight info: no query",
+            "GetFlightInfo",
+            &cmd(Vec::new()),
+            &["cmd.query"],
+        ),
+        invalid(
+            "flight info: not a FlightQuery",
+            "GetFlightInfo",
+            &cmd(b"\xff\xff\xff".to_vec()),
+            &["cmd"],
+        ),
+        invalid(
+            "flight info: a series of granularity 99, a negative mark",
+            "GetFlightInfo",
+            &cmd(flight_query(Some(bad_series.clone()), -1)),
+            &["cmd.sequence_mark"],
+        ),
+        invalid(
+            "flight info: a series of granularity 99",
+            "GetFlightInfo",
+            &cmd(flight_query(Some(bad_series.clone()), 0)),
+            &["cmd.series.granularity"],
+        ),
+        invalid(
+            "poll flight info: figures with a page size",
+            "PollFlightInfo",
+            &cmd(flight_query(Some(paged.clone()), 0)),
+            &["cmd.figures.page_size"],
+        ),
+        invalid(
+            "schema: no query",
+            "GetSchema",
+            &cmd(Vec::new()),
+            &["cmd.query"],
+        ),
+        invalid(
+            "do get: not a FlightQuery",
+            "DoGet",
+            &Ticket::new(b"\x0a\xff".to_vec()),
+            &["ticket"],
+        ),
+        invalid(
+            "do get: a series of granularity 99",
+            "DoGet",
+            &Ticket::new(flight_query(Some(bad_series), 0)),
+            &["ticket.series.granularity"],
+        ),
+        invalid(
+            "do get: figures with a page size",
+            "DoGet",
+            &Ticket::new(flight_query(Some(paged), 0)),
+            &["ticket.figures.page_size"],
+        ),
+        accepted(
+            "list flights: none stored",
+            "ListFlights",
+            &Criteria::default(),
+        ),
+        accepted("list actions: none", "ListActions", &Empty::default()),
+        unimplemented("handshake: tokens are headers", "Handshake", &|| {
+            HandshakeRequest::default().encode_to_vec()
+        }),
+        unimplemented("do put: read-only", "DoPut", &|| {
+            FlightData::default().encode_to_vec()
+        }),
+        unimplemented("do exchange: read-only", "DoExchange", &|| {
+            FlightData::default().encode_to_vec()
+        }),
+        unimplemented("do action: read-only", "DoAction", &|| {
+            Action::new("drop", Vec::<u8>::new()).encode_to_vec()
+        }),
+    ]
 }
 
 /// Everything either service stores, as names (figures: names), for before/after.

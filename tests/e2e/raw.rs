@@ -69,13 +69,14 @@ impl Method {
     }
 }
 
-/// Every method of every `autointel.*` service in `autointel_proto::FILE_DESCRIPTOR_SET`.
+/// Every method of every `autointel.*` service, and of Arrow Flight's (which stats serves),
+/// in `autointel_proto::FILE_DESCRIPTOR_SET`.
 pub fn methods() -> Vec<Method> {
     let set = prost_types::FileDescriptorSet::decode(autointel_proto::FILE_DESCRIPTOR_SET)
         .expect("the descriptor set decodes");
     let mut methods = Vec::new();
     for file in &set.file {
-        if !file.package().starts_with("autointel.") {
+        if !file.package().starts_with("autointel.") && file.package() != "arrow.flight.protocol" {
             continue;
         }
         for service in &file.service {

@@ -45,14 +45,20 @@ async fn reflection_lists_only_what_each_port_serves() {
     for (url, own) in [
         (
             stack.registry.url(),
-            "autointel.registry.v1.RegistryService",
+            &["autointel.registry.v1.RegistryService"][..],
         ),
-        (stack.stats.url(), "autointel.stats.v1.StatsService"),
+        (
+            stack.stats.url(),
+            &[
+                "autointel.stats.v1.StatsService",
+                "arrow.flight.protocol.FlightService",
+            ][..],
+        ),
     ] {
         let expected: BTreeSet<String> = common
             .iter()
             .copied()
-            .chain([own])
+            .chain(own.iter().copied())
             .map(str::to_owned)
             .collect();
         assert_eq!(listed_services(&url).await, expected, "{url}");

@@ -4,8 +4,8 @@
 //!   cannot slip through), refuses calls without a token or with an unknown one
 //!   (UNAUTHENTICATED), refuses a reader on anything that is not a query
 //!   (PERMISSION_DENIED; queries are the `Get`/`List`/`Lookup`/`Compute`/`Watch` verbs,
-//!   an allow-list kept here independently of the server's rule) and never refuses a
-//!   writer for auth reasons; health needs no token;
+//!   and Arrow Flight's reading methods, allow-lists kept here independently of the
+//!   server's rule) and never refuses a writer for auth reasons; health needs no token;
 //! - with `RUST_LOG=debug`, no token (client, stats → registry, or a wrong one) ever
 //!   appears in either server's output, nor in the CLI's;
 //! - SQL-looking text is stored and returned verbatim and text filters treat `%`, `_`
@@ -31,7 +31,22 @@ const WRONG: &str = "wrong-5e6f7a8b9c0d1e2f-secret";
 /// Verbs of methods a reader may call; everything else needs a writer.
 const READ_VERBS: [&str; 6] = ["Get", "BatchGet", "List", "Lookup", "Compute", "Watch"];
 
+/// Arrow Flight's methods a reader may call (its verbs say nothing about writing: `DoGet`
+/// reads, `DoPut` and `DoAction` may write).
+const FLIGHT_READS: [&str; 7] = [
+    "Handshake",
+    "ListFlights",
+    "GetFlightInfo",
+    "PollFlightInfo",
+    "GetSchema",
+    "DoGet",
+    "ListActions",
+];
+
 fn is_read(method: &Method) -> bool {
+    if method.service == "arrow.flight.protocol.FlightService" {
+        return FLIGHT_READS.contains(&method.name.as_str());
+    }
     READ_VERBS.iter().any(|v| method.name.starts_with(v))
 }
 
@@ -67,6 +82,7 @@ async fn every_method_checks_tokens_and_roles_and_no_secret_is_logged() {
     assert_eq!(
         services,
         BTreeSet::from([
+            "arrow.flight.protocol.FlightService",
             "autointel.registry.v1.RegistryService",
             "autointel.stats.v1.StatsService"
         ])
