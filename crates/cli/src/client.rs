@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use arrow_flight::flight_service_client::FlightServiceClient;
 use autointel_proto::registry::registry_service_client::RegistryServiceClient;
 use autointel_proto::stats::stats_service_client::StatsServiceClient;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -47,6 +48,9 @@ pub type Registry = RegistryServiceClient<InterceptedService<Channel, BearerToke
 /// A client of the stats service.
 pub type Stats = StatsServiceClient<InterceptedService<Channel, BearerToken>>;
 
+/// stats' Arrow Flight service (on the stats endpoint), with the token on every request.
+pub type Flight = FlightServiceClient<InterceptedService<Channel, BearerToken>>;
+
 async fn channel(url: &str, what: &str) -> Result<Channel, Failure> {
     let endpoint = Endpoint::from_shared(url.to_owned())
         .map_err(|e| Failure::invalid(format!("error: {what} endpoint {url:?} is not a URL: {e}")))?
@@ -67,6 +71,15 @@ pub async fn registry(url: &str, token: &BearerToken) -> Result<Registry, Failur
         channel,
         token.clone(),
     ))
+}
+
+/// Connects to stats' Arrow Flight service.
+pub async fn flight(url: &str, token: &BearerToken) -> Result<Flight, Failure> {
+    let channel = channel(url, "stats").await?;
+    Ok(
+        FlightServiceClient::with_interceptor(channel, token.clone())
+            .max_decoding_message_size(64 * 1024 * 1024),
+    )
 }
 
 /// Connects to the stats service.

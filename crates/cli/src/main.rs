@@ -85,7 +85,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Revisions(a) => {
             query::revisions(client::stats(&stats_url, &token).await?, a, format).await
         }
-        Command::Export(a) => export::run(client::stats(&stats_url, &token).await?, a).await,
+        Command::Export(a) => export::run(client::flight(&stats_url, &token).await?, a).await,
         Command::Organizations(c) => {
             registry::organizations(client::registry(&registry_url, &token).await?, c, format).await
         }

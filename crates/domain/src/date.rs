@@ -81,6 +81,24 @@ impl Date {
         era * 146_097 + doe - 719_468
     }
 
+    /// The day `days` after 1970-01-01 (before it when negative): the inverse of
+    /// [`Self::days_since_epoch`] (H. Hinnant's `civil_from_days`); a day outside the years
+    /// dates may hold is an error.
+    pub fn from_days_since_epoch(days: i32) -> Result<Self, ValueError> {
+        let z = i64::from(days) + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let year = i32::try_from(year).map_err(|_| ValueError::new("is out of range"))?;
+        // Month and day are in range by construction.
+        Self::new(year, month as u8, day as u8)
+    }
+
     /// The month this day falls in.
     pub fn year_month(self) -> YearMonth {
         // A valid date always has a valid year and month.
@@ -346,6 +364,10 @@ mod tests {
         assert_eq!(day(2000, 3, 1), Ok(11_017));
         assert_eq!(day(2024, 2, 29), Ok(19_782));
         assert_eq!(day(2023, 11, 30), Ok(19_691));
+        for days in [-800_000, -1, 0, 59, 11_017, 19_782, 2_000_000] {
+            let date = Date::from_days_since_epoch(days).unwrap();
+            assert_eq!(date.days_since_epoch(), days, "{date}");
+        }
     }
 
     fn date(s: &str) -> Date {

@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use autointel_figure_file::FigureWriter;
-use autointel_proto::stats as wire;
+
+use arrow_array::RecordBatch;
 
 use super::Sink;
 
@@ -21,8 +22,8 @@ impl<W: Write> CsvSink<W> {
 }
 
 impl<W: Write> Sink for CsvSink<W> {
-    fn write(&mut self, figures: &[wire::SalesFigure]) -> anyhow::Result<()> {
-        for figure in figures {
+    fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+        for figure in &super::rows::figures(batch)? {
             self.writer.write(figure)?;
         }
         Ok(())

@@ -8,6 +8,8 @@ use autointel_proto::stats as wire;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 
+use arrow_array::RecordBatch;
+
 use super::Sink;
 
 const SALES_FIGURE: &str = "autointel.stats.v1.SalesFigure";
@@ -36,8 +38,8 @@ fn line(descriptor: &MessageDescriptor, figure: &wire::SalesFigure) -> anyhow::R
 }
 
 impl<W: Write> Sink for JsonLinesSink<W> {
-    fn write(&mut self, figures: &[wire::SalesFigure]) -> anyhow::Result<()> {
-        for figure in figures {
+    fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+        for figure in &super::rows::figures(batch)? {
             let text = line(&self.descriptor, figure)?;
             self.out.write_all(text.as_bytes())?;
             self.out.write_all(b"\n")?;
@@ -70,12 +72,10 @@ mod tests {
             }),
             ..Default::default()
         };
-        let mut sink = Box::new(JsonLinesSink::new(Vec::new()).unwrap());
-        sink.write(&[figure.clone(), figure]).unwrap();
-        let text = String::from_utf8(sink.out.clone()).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2);
-        let value: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        let sink = JsonLinesSink::new(Vec::new()).unwrap();
+        let text = line(&sink.descriptor, &figure).unwrap();
+        assert!(!text.contains('\n'));
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["name"], "salesFigures/f0123");
         assert_eq!(value["units"], "694900");
         assert_eq!(value["comparablePriorUnits"], "974700");

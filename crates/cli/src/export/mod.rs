@@ -1,10 +1,12 @@
 //! `autointel export`: every figure a `ListSalesFigures` request lists (its filters,
 //! `as_of_date`, with or without superseded figures) written as CSV (the import format),
-//! JSON Lines or Parquet, page after page, with a progress bar on a terminal.
+//! JSON Lines or Parquet, with a progress bar on a terminal.
 //!
-//! One export reads one state: the service pins the listing's first page to its sequence
-//! mark and every later page token carries it, so figures imported while an export runs
-//! are not in it, and figures they revise appear as they were.
+//! The figures come from stats' Arrow Flight service (`DoGet` with a `FlightQuery` of the
+//! listing), as record batches read at one sequence mark: figures imported while an export
+//! runs are not in it, and figures they revise appear as they were. Parquet writes the
+//! batches as they come; CSV and JSON Lines turn each row back into a `SalesFigure`
+//! (`rows`).
 //!
 //! Figures come in list order (series, period, then revision order: stage, as-of date,
 //! import order), so each source's revisions of a period come oldest first: an import of
@@ -13,34 +15,39 @@
 mod csv;
 mod jsonl;
 mod parquet;
+mod rows;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use arrow_array::RecordBatch;
+use arrow_flight::Ticket;
+use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::error::FlightError;
 use autointel_domain::{MonthRange, ValueError};
 use autointel_proto::convert::types::{date_to_wire, month_range_to_wire};
 use autointel_proto::convert::{ResourceId, WireEnum};
 use autointel_proto::stats as wire;
+use autointel_proto::stats::flight_query::Query;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use indicatif::{ProgressBar, ProgressStyle};
+use prost::Message as _;
 
 use crate::args::{ExportFiguresArgs, FigureFormat};
-use crate::client::Stats;
+use crate::client::Flight;
 use crate::failure::Failure;
 
-/// Figures asked for per page (the service's largest page).
-const PAGE_SIZE: i32 = 1000;
-
-/// Where exported figures go, one page at a time.
+/// Where exported figures go, one record batch at a time.
 trait Sink {
-    /// Writes a page of figures, in order.
-    fn write(&mut self, figures: &[wire::SalesFigure]) -> anyhow::Result<()>;
+    /// Writes a batch of figures (the Flight figures schema), in order.
+    fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()>;
     /// Writes what is buffered and closes the output.
     fn finish(self: Box<Self>) -> anyhow::Result<()>;
 }
 
-/// The `ListSalesFigures` request of the export's flags (the first page).
+/// The `ListSalesFigures` request of the export's flags (the whole listing).
 pub(crate) fn request(args: &ExportFiguresArgs) -> Result<wire::ListSalesFiguresRequest, Failure> {
     let organization = match &args.organization {
         Some(id) => autointel_domain::OrganizationId::parse(id)
@@ -49,7 +56,7 @@ pub(crate) fn request(args: &ExportFiguresArgs) -> Result<wire::ListSalesFigures
         None => String::new(),
     };
     Ok(wire::ListSalesFiguresRequest {
-        page_size: PAGE_SIZE,
+        page_size: 0,
         page_token: String::new(),
         organization,
         basis: args.basis.map_or(0, WireEnum::to_wire),
@@ -68,11 +75,11 @@ pub(crate) fn request(args: &ExportFiguresArgs) -> Result<wire::ListSalesFigures
 }
 
 /// Runs `autointel export`.
-pub(crate) async fn run(mut client: Stats, args: ExportFiguresArgs) -> anyhow::Result<()> {
-    let mut request = request(&args)?;
+pub(crate) async fn run(mut client: Flight, args: ExportFiguresArgs) -> anyhow::Result<()> {
+    let request = request(&args)?;
     let (sink, partial) = open(&args)?;
     let progress = progress_bar();
-    let result = export(&mut client, &mut request, sink, &progress).await;
+    let result = export(&mut client, request, sink, &progress).await;
     progress.finish_and_clear();
     match (result, partial) {
         (Ok(count), Some((partial, file))) => {
@@ -92,26 +99,37 @@ pub(crate) async fn run(mut client: Stats, args: ExportFiguresArgs) -> anyhow::R
     }
 }
 
-/// Reads every page into `sink`; returns how many figures it wrote.
+/// A Flight failure as the CLI reports it: the service's status as such.
+fn flight_error(e: FlightError) -> anyhow::Error {
+    match e {
+        FlightError::Tonic(status) => anyhow::Error::new(*status),
+        other => anyhow::anyhow!("reading the figures stream: {other}"),
+    }
+}
+
+/// Streams every figure into `sink`; returns how many it wrote.
 async fn export(
-    client: &mut Stats,
-    request: &mut wire::ListSalesFiguresRequest,
+    client: &mut Flight,
+    request: wire::ListSalesFiguresRequest,
     mut sink: Box<dyn Sink>,
     progress: &ProgressBar,
 ) -> anyhow::Result<u64> {
+    let query = wire::FlightQuery {
+        query: Some(Query::Figures(request)),
+        sequence_mark: 0,
+    };
+    let stream = client
+        .do_get(Ticket::new(query.encode_to_vec()))
+        .await?
+        .into_inner();
+    let mut batches =
+        FlightRecordBatchStream::new_from_flight_data(stream.map_err(FlightError::from));
     let mut count = 0u64;
-    loop {
-        let page = client
-            .list_sales_figures(request.clone())
-            .await?
-            .into_inner();
-        sink.write(&page.sales_figures)?;
-        count += page.sales_figures.len() as u64;
+    while let Some(batch) = batches.next().await {
+        let batch = batch.map_err(flight_error)?;
+        sink.write(&batch)?;
+        count += batch.num_rows() as u64;
         progress.set_position(count);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        request.page_token = page.next_page_token;
     }
     sink.finish()?;
     Ok(count)

@@ -26,7 +26,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::error::StatsError;
 
-pub use flight::StatsFlight;
+pub use flight::{StatsFlight, figure_batch, figure_schema};
 pub use paging::{decode_token, encode_token};
 pub use state::{State, WireFigures};
 

@@ -5,9 +5,16 @@
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::RowAccessor;
 
+use arrow_array::RecordBatch;
+use autointel_domain::{SalesFigure, SalesFigureId};
+use autointel_proto::convert::ResourceId;
+use autointel_proto::convert::stats::sales_figure_from_wire;
+use autointel_stats::engine::Engine;
+use autointel_stats::service::{figure_batch, figure_schema};
+
 use super::*;
 
-fn figure(i: u32, note: &str, destination: &str) -> wire::SalesFigure {
+fn figure(i: u32, note: &str, destination: &str) -> SalesFigure {
     let text = format!(
         "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note,nature,destination\n\
          {},wholesale,export,CN,passenger,bev,2024-01..2024-02,{},,{},cpca,final,2024-03-0{},\"{}\",{},{destination}\n",
@@ -22,18 +29,27 @@ fn figure(i: u32, note: &str, destination: &str) -> wire::SalesFigure {
         note.replace('"', "\"\""),
         if i.is_multiple_of(4) { "forecast" } else { "" },
     );
-    let mut f = autointel_figure_file::read_sales_figures(text.as_bytes())
+    let w = autointel_figure_file::read_sales_figures(text.as_bytes())
         .unwrap()
         .remove(0);
-    f.name = format!("salesFigures/f{:032x}", i + 1);
-    if i > 0 {
-        f.supersedes = format!("salesFigures/f{:032x}", i);
+    let id = SalesFigureId::from_resource_name(&format!("salesFigures/f{:032x}", i + 1)).unwrap();
+    sales_figure_from_wire(id, &w).unwrap()
+}
+
+/// `figures` as the Flight service streams them: held by an engine (which links each
+/// series' revisions), then one batch in the given order.
+fn batch(figures: &[SalesFigure]) -> RecordBatch {
+    let mut engine = Engine::new();
+    for (i, f) in figures.iter().enumerate() {
+        let micros = (1_700_000_000 + i64::try_from(i).unwrap()) * 1_000_000 + 123_456;
+        engine.insert(f, micros).unwrap();
     }
-    f.create_time = Some(prost_types::Timestamp {
-        seconds: 1_700_000_000 + i64::from(i),
-        nanos: 123_456_000,
-    });
-    f
+    let refs: Vec<_> = figures
+        .iter()
+        .map(|f| engine.find(&f.id).unwrap())
+        .collect();
+    let schema = std::sync::Arc::new(figure_schema());
+    figure_batch(&engine, &refs, i64::MAX, &schema).unwrap()
 }
 
 /// The DATE value (days since 1970-01-01) of a row's column.
@@ -48,7 +64,7 @@ fn date(row: &parquet::record::Row, column: usize) -> i32 {
 fn the_file_reads_back_with_the_schema_and_every_value() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("figures.parquet");
-    let figures: Vec<wire::SalesFigure> = (0..5)
+    let figures: Vec<SalesFigure> = (0..5)
         .map(|i| {
             figure(
                 i,
@@ -57,9 +73,10 @@ fn the_file_reads_back_with_the_schema_and_every_value() {
             )
         })
         .collect();
+    let all = batch(&figures);
     let mut sink = Box::new(ParquetSink::new(File::create(&path).unwrap()).unwrap());
-    sink.write(&figures[..2]).unwrap();
-    sink.write(&figures[2..]).unwrap();
+    sink.write(&all.slice(0, 2)).unwrap();
+    sink.write(&all.slice(2, 3)).unwrap();
     sink.finish().unwrap();
 
     let reader = SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
@@ -90,7 +107,10 @@ fn the_file_reads_back_with_the_schema_and_every_value() {
     assert_eq!(date(&rows[0], column("as_of_date")), 19_783);
     for (i, row) in rows.iter().enumerate() {
         let i32_ = u32::try_from(i).unwrap();
-        assert_eq!(row.get_string(column("name")).unwrap(), &figures[i].name);
+        assert_eq!(
+            row.get_string(column("name")).unwrap(),
+            &figures[i].id.resource_name()
+        );
         assert_eq!(
             row.get_long(column("units")).unwrap(),
             1_000_000_000_000 - i64::from(i32_)
@@ -115,13 +135,24 @@ fn the_file_reads_back_with_the_schema_and_every_value() {
         );
         assert_eq!(row.get_string(column("source")).unwrap(), "cpca");
         assert_eq!(row.get_string(column("stage")).unwrap(), "final");
+        // Revisions of one series (organisation, nature, destination): 4 revises 0, 3
+        // revises 1.
+        let name = |j: usize| figures[j].id.resource_name();
+        let (supersedes, superseded_by) = match i {
+            0 => (None, Some(name(4))),
+            1 => (None, Some(name(3))),
+            3 => (Some(name(1)), None),
+            4 => (Some(name(0)), None),
+            _ => (None, None),
+        };
         assert_eq!(
-            row.get_string(column("supersedes"))
-                .ok()
-                .map(String::as_str),
-            (i > 0).then(|| figures[i].supersedes.as_str())
+            row.get_string(column("supersedes")).ok(),
+            supersedes.as_ref()
         );
-        assert!(row.get_string(column("superseded_by")).is_err());
+        assert_eq!(
+            row.get_string(column("superseded_by")).ok(),
+            superseded_by.as_ref()
+        );
         assert_eq!(
             row.get_timestamp_micros(column("create_time")).unwrap(),
             (1_700_000_000 + i64::from(i32_)) * 1_000_000 + 123_456

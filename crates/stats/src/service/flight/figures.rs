@@ -46,8 +46,9 @@ enum Kind {
     Time,
 }
 
-/// The figures' schema, without metadata.
-pub(super) fn schema() -> Schema {
+/// The figures' schema (Arrow), without metadata: the columns of `flight.proto`'s `figures`
+/// and of `autointel export --format parquet`.
+pub fn figure_schema() -> Schema {
     Schema::new(
         COLUMNS
             .iter()
@@ -64,9 +65,9 @@ pub(super) fn schema() -> Schema {
     )
 }
 
-/// One batch of figures, as the engine held them at `mark` (`supersedes` and
-/// `superseded_by` name only figures stored by then).
-pub(super) fn batch(
+/// One batch of figures (in [`figure_schema`]), as the engine held them at `mark`
+/// (`supersedes` and `superseded_by` name only figures stored by then).
+pub fn figure_batch(
     engine: &Engine,
     figures: &[FigureRef],
     mark: i64,

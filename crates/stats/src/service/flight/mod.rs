@@ -27,6 +27,7 @@ use autointel_proto::stats::flight_query::Query;
 use futures_util::{Stream, TryStreamExt as _};
 use tonic::{Request, Response, Status, Streaming};
 
+pub use self::figures::{figure_batch, figure_schema};
 use self::ticket::FlightRequest;
 use super::figures::read_mark;
 use super::paging::list_request;
@@ -66,7 +67,7 @@ impl StatsFlight {
     /// The schema of a query's stream, `mark` and `sources` in its metadata.
     fn schema(request: &FlightRequest, mark: i64, sources: &[String]) -> Schema {
         let fields = match &request.query {
-            Query::Figures(_) => figures::schema()
+            Query::Figures(_) => figure_schema()
                 .fields()
                 .iter()
                 .map(|f| f.as_ref().clone())
@@ -143,7 +144,7 @@ impl StatsFlight {
                     let (page, more) =
                         engine.list_page(&filter, after.as_ref(), BATCH_ROWS, Some(mark));
                     let refs: Vec<_> = page.iter().map(|&(_, f)| f).collect();
-                    let batch = figures::batch(&engine, &refs, mark, &schema)?;
+                    let batch = figure_batch(&engine, &refs, mark, &schema)?;
                     let next = more.then(|| page.last().map(|(k, _)| k.clone()));
                     Ok::<_, StatsError>((batch, next))
                 })
