@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh [--sizes 100k,1m,10m] [any other autointel-bench run flag]
 #
-# Installs what it needs: the duckdb Python package in .venv-bench, h2load (Debian
+# Installs what it needs: the duckdb and pyarrow Python packages in .venv-bench, h2load (Debian
 # nghttp2-client) when missing; needs a PostgreSQL server (default
 # postgres://postgres@127.0.0.1:5432, override with --pg). Data goes under /tmp/autointel-bench.
 set -euo pipefail
@@ -19,9 +19,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-if [ ! -x .venv-bench/bin/python ] || ! .venv-bench/bin/python -c 'import duckdb' 2>/dev/null; then
+if [ ! -x .venv-bench/bin/python ] || ! .venv-bench/bin/python -c 'import duckdb, pyarrow.flight' 2>/dev/null; then
   python3 -m venv .venv-bench
-  .venv-bench/bin/pip install --quiet --disable-pip-version-check duckdb
+  .venv-bench/bin/pip install --quiet --disable-pip-version-check duckdb pyarrow
 fi
 if ! command -v h2load >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nghttp2-client
@@ -30,7 +30,7 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
 fi
 
-cargo build --release --locked -p autointel-bench -p autointel-stats --bins
+cargo build --release --locked -p autointel-bench -p autointel-stats -p autointel-cli --bins
 
 {
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM"

@@ -2,6 +2,7 @@
 //! the service against DuckDB and PostgreSQL in the same run. See `BENCHMARKS.md`.
 
 mod destinations;
+mod flight;
 mod groups;
 mod import;
 mod render;
@@ -98,6 +99,10 @@ struct RunArgs {
     /// beside a replica.
     #[arg(long)]
     only_import: bool,
+    /// Run only the analysts' access: every figure over Arrow Flight beside paged gRPC, and
+    /// the Parquet export beside DuckDB's `COPY` (SQLite store).
+    #[arg(long)]
+    only_flight: bool,
     /// Figures of the import through one replica beside another (PostgreSQL; 0 skips it).
     #[arg(long, default_value_t = 1_000_000)]
     import_figures: usize,
@@ -327,6 +332,17 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         postgres_replicas(args, &rt, &csv, &ctx, &mut out)?;
         return Ok(out);
     }
+    if args.only_flight {
+        drop(engine);
+        let sqlite_url = sqlite_store(dir);
+        out["import_sqlite"] = rt
+            .block_on(import_store(&sqlite_url, None, &csv))
+            .context("import into SQLite")?;
+        out["flight"] = rt
+            .block_on(flight::run(args, &sqlite_url, &ctx, dir))
+            .context("flight and export")?;
+        return Ok(out);
+    }
     let mut engine_results = BTreeMap::new();
     for shape in shapes::shapes() {
         let cell = engine_cell(shape.name, args.engine_budget, || {
@@ -354,11 +370,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
             ))
             .context("import into PostgreSQL")?;
     }
-    let db = dir.join("stats.db");
-    let _ = std::fs::remove_file(&db);
-    let _ = std::fs::remove_file(dir.join("stats.db-wal"));
-    let _ = std::fs::remove_file(dir.join("stats.db-shm"));
-    let sqlite_url = format!("sqlite:{}?mode=rwc", db.display());
+    let sqlite_url = sqlite_store(dir);
     out["import_sqlite"] = rt
         .block_on(import_store(&sqlite_url, None, &csv))
         .context("import into SQLite")?;
@@ -366,11 +378,23 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         out["service"] = rt
             .block_on(service::run(args, &sqlite_url, &ctx, figures))
             .context("service")?;
+        out["flight"] = rt
+            .block_on(flight::run(args, &sqlite_url, &ctx, dir))
+            .context("flight and export")?;
         if !args.no_postgres {
             replicas_on_postgres(args, &rt, &ctx, &mut out)?;
         }
     }
     Ok(out)
+}
+
+/// The URL of a new, empty SQLite store in `dir` (an earlier run's deleted).
+fn sqlite_store(dir: &Path) -> String {
+    let db = dir.join("stats.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    format!("sqlite:{}?mode=rwc", db.display())
 }
 
 /// The figures imported into PostgreSQL, then [`replicas_on_postgres`].

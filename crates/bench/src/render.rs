@@ -38,6 +38,14 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
         let cores = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .to_string();
+        if r["engine"].is_null() && !r["flight"].is_null() {
+            w(format!(
+                "\n### {size}: analysts' access only ({} figures)",
+                r["figures"]
+            ));
+            flight_table(&mut w, &r["flight"]);
+            continue;
+        }
         if r["engine"].is_null() && !r["groups"].is_null() {
             w(format!(
                 "\n### {size}: rankings of groups only ({} figures)",
@@ -243,9 +251,56 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
                 100.0 * f(&sv["stats_health"]["rps"]) / f(&sv["ceiling"]["rps"])
             ));
         }
+        flight_table(&mut w, &r["flight"]);
     }
     let _ = std::io::stdout().flush();
     s
+}
+
+/// Every figure over Arrow Flight against paged gRPC, and the Parquet export against
+/// DuckDB's `COPY`, when they ran.
+fn flight_table(w: &mut impl FnMut(String), fl: &Value) {
+    if fl.is_null() {
+        return;
+    }
+    let duck = &fl["duckdb"];
+    w(String::new());
+    w("| analysts' access | measured |".to_owned());
+    w("|---|---|".to_owned());
+    w(format!(
+        "| every figure ({:.0}) to a `pyarrow.flight` client | {:.2} s, **{:.0} rows/s** |",
+        f(&fl["rows"]),
+        f(&fl["flight_s"]),
+        f(&fl["flight_rows_per_s"])
+    ));
+    w(format!(
+        "| paging `ListSalesFigures` (1,000 a page) over gRPC | {:.0} rows/s; Flight / paging = **{:.1}×** |",
+        f(&fl["paging_rows_per_s"]),
+        f(&fl["flight_over_paging"])
+    ));
+    w(format!(
+        "| stats-server resident memory while streaming: steady → peak | {:.1} MB → {:.1} MB |",
+        f(&fl["server_steady_rss_bytes"]) / 1e6,
+        f(&fl["server_peak_rss_bytes"]) / 1e6
+    ));
+    w(format!(
+        "| `autointel export --format parquet` (Flight → Arrow writer) | {:.2} s, {:.1} MB |",
+        f(&fl["export_parquet_s"]),
+        f(&fl["export_parquet_bytes"]) / 1e6
+    ));
+    let copy = duck["copy_s"].as_object().cloned().unwrap_or_default();
+    let cells: Vec<String> = copy
+        .iter()
+        .map(|(threads, s)| format!("{:.2} s with {threads} thread(s)", f(s)))
+        .collect();
+    w(format!(
+        "| DuckDB {} `COPY f TO 'x.parquet'` of the same table | {}, {:.1} MB; ours / DuckDB = **{:.2}** (1 thread), {:.2} (all cores) |",
+        duck["version"].as_str().unwrap_or("?"),
+        cells.join(", "),
+        f(&duck["bytes"]) / 1e6,
+        f(&fl["export_over_duckdb_1_thread"]),
+        f(&fl["export_over_duckdb_all_threads"])
+    ));
 }
 
 /// The destination shapes' table, when they ran.
