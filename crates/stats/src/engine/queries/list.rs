@@ -5,6 +5,10 @@ use autointel_domain::ListFilter;
 use crate::engine::layout::{CompactKey, Entry, NONE, as_of_to_day_code, month_code};
 use crate::engine::{Engine, FigureRef};
 
+/// The series part of a [`ListKey`]: series that differ only in destination or nature share
+/// it and are listed as one.
+type ListPrefix = (String, u8, u8, String, u8, u8);
+
 /// Sort key of a listed figure: series (as `SeriesKey` orders), period, then revision. Its
 /// text form is the cursor of a keyset page token.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -135,36 +139,7 @@ impl Engine {
         size: usize,
         mark: Option<i64>,
     ) -> (Vec<(ListKey, FigureRef)>, bool) {
-        let Some(keys) = self
-            .key_filter(
-                filter.organization.as_ref().map(Some),
-                filter.market.as_ref(),
-                filter.basis,
-                filter.flow,
-                filter.scope,
-                filter.powertrain,
-            )
-            .map(|keys| keys.any_destination_and_nature())
-        else {
-            return (Vec::new(), false);
-        };
-        // Matching series in list order (the key's series part); series that differ only
-        // in destination or nature share a prefix and are merged.
-        type Prefix = (String, u8, u8, String, u8, u8);
-        let mut series: Vec<(Prefix, usize)> = self
-            .series_keys
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| keys.matches(k))
-            .filter_map(|(s, k)| {
-                let (organization, market) = self.key_texts(k)?;
-                Some((
-                    (organization, k.basis, k.flow, market, k.scope, k.powertrain),
-                    s,
-                ))
-            })
-            .collect();
-        series.sort_unstable();
+        let series = self.list_order(filter);
         let start = after.map_or(0, |a| {
             let prefix = (
                 a.organization.clone(),
@@ -178,13 +153,9 @@ impl Engine {
         });
         let mut out: Vec<(ListKey, FigureRef)> = Vec::new();
         for group in series[start..].chunk_by(|a, b| a.0 == b.0) {
-            let mut items: Vec<(ListKey, FigureRef)> = Vec::new();
-            for &(_, s) in group {
-                self.list_series(filter, s, mark, &mut items);
-            }
-            items.sort_by(|a, b| a.0.cmp(&b.0));
+            let group: Vec<usize> = group.iter().map(|&(_, s)| s).collect();
             out.extend(
-                items
+                self.list_group(filter, &group, mark)
                     .into_iter()
                     .filter(|(k, _)| after.is_none_or(|a| k > a)),
             );
@@ -195,6 +166,65 @@ impl Engine {
         let more = out.len() > size;
         out.truncate(size);
         (out, more)
+    }
+
+    /// The series `filter` lists, grouped as listed: series that differ only in destination
+    /// or nature share a group, and groups come in list order. A stream of the whole listing
+    /// reads this once and then [`Self::list_group`] group after group (series are never
+    /// renumbered, so the groups stay valid while figures land).
+    pub fn list_groups(&self, filter: &ListFilter) -> Vec<Vec<usize>> {
+        self.list_order(filter)
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|group| group.iter().map(|&(_, s)| s).collect())
+            .collect()
+    }
+
+    /// The figures of one group of [`Self::list_groups`] that `filter` lists at `mark`,
+    /// sorted by [`ListKey`].
+    pub fn list_group(
+        &self,
+        filter: &ListFilter,
+        group: &[usize],
+        mark: Option<i64>,
+    ) -> Vec<(ListKey, FigureRef)> {
+        let mut items = Vec::new();
+        for &s in group {
+            self.list_series(filter, s, mark, &mut items);
+        }
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        items
+    }
+
+    /// The series matching `filter`, each with its list prefix, sorted by it.
+    fn list_order(&self, filter: &ListFilter) -> Vec<(ListPrefix, usize)> {
+        let Some(keys) = self
+            .key_filter(
+                filter.organization.as_ref().map(Some),
+                filter.market.as_ref(),
+                filter.basis,
+                filter.flow,
+                filter.scope,
+                filter.powertrain,
+            )
+            .map(|keys| keys.any_destination_and_nature())
+        else {
+            return Vec::new();
+        };
+        let mut series: Vec<(ListPrefix, usize)> = self
+            .series_keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| keys.matches(k))
+            .filter_map(|(s, k)| {
+                let (organization, market) = self.key_texts(k)?;
+                Some((
+                    (organization, k.basis, k.flow, market, k.scope, k.powertrain),
+                    s,
+                ))
+            })
+            .collect();
+        series.sort_unstable();
+        series
     }
 
     /// The figures of series `s` that `filter` lists at `mark`, unsorted.

@@ -25,6 +25,7 @@ use arrow_flight::{
 use arrow_schema::{Schema, SchemaRef};
 use autointel_proto::stats::flight_query::Query;
 use futures_util::{Stream, TryStreamExt as _};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use self::figures::{figure_batch, figure_schema};
@@ -35,8 +36,11 @@ use super::queries;
 use super::state::State;
 use crate::error::StatsError;
 
-/// Figures per record batch (and per hold of the engine's read lock).
+/// Figures per record batch (and per hold of the engine's read lock), at least.
 const BATCH_ROWS: usize = 16_384;
+
+/// Batches built ahead of the one being sent.
+const PREFETCH: usize = 2;
 
 /// The schema metadata key holding the sequence mark a stream was read at.
 const MARK_KEY: &str = "autointel.sequence_mark";
@@ -127,38 +131,45 @@ impl StatsFlight {
         };
         let (filter, _) = list_request(r).map_err(|e| request.within(e))?;
         let schema = Arc::new(Self::schema(request, mark, &[]));
+        let (tx, rx) = tokio::sync::mpsc::channel(PREFETCH);
         let state = self.state.clone();
         let batch_schema = schema.clone();
-        // Each batch under its own short hold of the read lock, off the async workers; the
-        // listing resumes after the last key of the previous batch, at the same mark.
-        let stream = futures_util::stream::try_unfold(Some(None), move |after| {
-            let state = state.clone();
-            let filter = filter.clone();
-            let schema = batch_schema.clone();
-            async move {
-                let Some(after) = after else {
-                    return Ok::<_, StatsError>(None);
-                };
-                let built = tokio::task::spawn_blocking(move || {
-                    let engine = state.read()?;
-                    let (page, more) =
-                        engine.list_page(&filter, after.as_ref(), BATCH_ROWS, Some(mark));
-                    let refs: Vec<_> = page.iter().map(|&(_, f)| f).collect();
-                    let batch = figure_batch(&engine, &refs, mark, &schema)?;
-                    let next = more.then(|| page.last().map(|(k, _)| k.clone()));
-                    Ok::<_, StatsError>((batch, next))
-                })
-                .await
-                .map_err(|e| StatsError::Internal(format!("a figures batch task: {e}")))??;
-                let (batch, next) = built;
-                if batch.num_rows() == 0 {
-                    return Ok(None);
+        // Built off the async workers, a batch ahead of the encoder: the listing's groups
+        // once, then batches of whole groups, each under its own short hold of the read
+        // lock, all at the same mark. A client gone closes the channel and ends the loop.
+        tokio::task::spawn_blocking(move || {
+            let groups = match state.read() {
+                Ok(engine) => engine.list_groups(&filter),
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(Status::from(e)));
+                    return;
                 }
-                Ok(Some((batch, next)))
+            };
+            let mut next = 0;
+            while next < groups.len() {
+                let built = state.read().and_then(|engine| {
+                    let mut refs = Vec::with_capacity(BATCH_ROWS);
+                    while next < groups.len() && refs.len() < BATCH_ROWS {
+                        let listed = engine.list_group(&filter, &groups[next], Some(mark));
+                        refs.extend(listed.into_iter().map(|(_, f)| f));
+                        next += 1;
+                    }
+                    figure_batch(&engine, &refs, mark, &batch_schema)
+                });
+                let sent = match built {
+                    Ok(batch) if batch.num_rows() == 0 => true,
+                    Ok(batch) => tx.blocking_send(Ok(batch)).is_ok(),
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(Status::from(e)));
+                        false
+                    }
+                };
+                if !sent {
+                    return;
+                }
             }
-        })
-        .map_err(Status::from);
-        Ok((schema, Box::pin(stream)))
+        });
+        Ok((schema, Box::pin(ReceiverStream::new(rx))))
     }
 
     /// The mark a request reads at (its own, caught up to, or the current one).
