@@ -45,6 +45,7 @@ mod queries;
 mod rollup_tests;
 mod series;
 mod snapshot;
+mod view;
 #[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]
@@ -64,6 +65,7 @@ pub use chains::{Link, RevisionPage};
 pub use layout::{FastHasher, FastMap, date_from_code, day_code, figure_id, figure_number};
 pub use queries::*;
 pub use snapshot::{SNAPSHOT_FORMAT, SnapshotError, SnapshotHeader};
+pub use view::{FigureName, FigureView};
 
 use layout::{
     CompactKey, Dims, Entry, FastSet, IdIndex, Interner, Numbers, Row, as_of_to_day_code,

@@ -1,6 +1,7 @@
 //! Figures as Arrow record batches: the schema (`autointel export --format parquet`'s
 //! columns, in its order) and a batch of figures read from the engine at a sequence mark.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -9,9 +10,8 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use autointel_domain::Date;
-use autointel_proto::convert::ResourceId;
 
-use crate::engine::{Engine, FigureRef};
+use crate::engine::{Engine, FigureName, FigureRef};
 use crate::error::StatsError;
 
 /// The columns of a figure, in order: name, type, nullable.
@@ -65,6 +65,19 @@ pub fn figure_schema() -> Schema {
     )
 }
 
+/// Appends a figure's name (or null) to a text column, formatted in place.
+fn write_name(column: &mut StringBuilder, name: Option<FigureName>) -> Result<(), StatsError> {
+    match name {
+        Some(name) => {
+            write!(column, "{name}")
+                .map_err(|e| StatsError::Internal(format!("writing a name: {e}")))?;
+            column.append_value("");
+        }
+        None => column.append_null(),
+    }
+    Ok(())
+}
+
 /// One batch of figures (in [`figure_schema`]), as the engine held them at `mark`
 /// (`supersedes` and `superseded_by` name only figures stored by then).
 pub fn figure_batch(
@@ -88,44 +101,30 @@ pub fn figure_batch(
         Int64Builder::with_capacity(n),
     );
     let mut create_time = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
-    let later = engine.holds_later_than(mark);
+    let missing = || StatsError::Internal("figure missing from the engine".to_owned());
     for &f in figures {
-        let figure = engine
-            .figure(f)
-            .ok_or_else(|| StatsError::Internal("figure missing from the engine".to_owned()))?;
-        let (previous, next) = if later {
-            let (p, n) = engine.neighbours_at_mark(f, mark);
-            (
-                p.and_then(|p| engine.figure_id(p)),
-                n.and_then(|n| engine.figure_id(n)),
-            )
-        } else {
-            (
-                figure.provenance.supersedes.clone(),
-                engine.superseded_by(f).and_then(|n| engine.figure_id(n)),
-            )
-        };
-        let key = &figure.key;
-        name.append_value(figure.id.resource_name());
-        organization.append_option(key.organization.as_ref().map(|o| o.as_str()));
-        basis.append_value(key.basis.as_str());
-        flow.append_value(key.flow.as_str());
-        market.append_value(key.market.as_str());
-        scope.append_value(key.scope.as_str());
-        powertrain.append_value(key.powertrain.as_str());
-        destination.append_option(key.destination.as_ref().map(|d| d.as_str()));
-        nature.append_value(figure.nature.as_str());
-        period_start.append_value(Date::first_of(figure.period.start()).days_since_epoch());
-        period_end.append_value(Date::last_of(figure.period.end()).days_since_epoch());
-        units.append_value(figure.units.to_i64());
-        comparable_prior_units.append_option(figure.comparable_prior.map(|u| u.to_i64()));
-        source.append_value(figure.provenance.source.as_str());
-        stage.append_value(figure.provenance.stage.as_str());
-        as_of_date.append_value(figure.provenance.as_of.days_since_epoch());
-        supersedes.append_option(previous.map(|p| p.resource_name()));
-        superseded_by.append_option(next.map(|n| n.resource_name()));
-        note.append_option(figure.note.as_deref());
-        create_time.append_value(engine.create_time_micros(f));
+        let v = engine.view(f, Some(mark)).ok_or_else(missing)?;
+        write_name(&mut name, Some(v.name))?;
+        organization.append_option(v.organization);
+        basis.append_value(v.basis.as_str());
+        flow.append_value(v.flow.as_str());
+        market.append_value(v.market);
+        scope.append_value(v.scope.as_str());
+        powertrain.append_value(v.powertrain.as_str());
+        destination.append_option(v.destination);
+        nature.append_value(v.nature.as_str());
+        period_start.append_value(Date::first_of(v.period.start()).days_since_epoch());
+        period_end.append_value(Date::last_of(v.period.end()).days_since_epoch());
+        units.append_value(i64::try_from(v.units).map_err(|_| missing())?);
+        comparable_prior_units
+            .append_option(v.comparable_prior.and_then(|u| i64::try_from(u).ok()));
+        source.append_value(v.source);
+        stage.append_value(v.stage.as_str());
+        as_of_date.append_value(v.as_of.days_since_epoch());
+        write_name(&mut supersedes, v.supersedes)?;
+        write_name(&mut superseded_by, v.superseded_by)?;
+        note.append_option(v.note);
+        create_time.append_value(v.create_time_micros);
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(name.finish()),

@@ -1,0 +1,114 @@
+//! A figure's fields borrowed from the engine, for columnar output (Arrow Flight): what
+//! [`Engine::figure`] gives, without building a domain value or allocating a string.
+
+use std::fmt;
+
+use autointel_domain::{
+    FigureNature, Flow, MeasureBasis, MonthRange, Powertrain, ReleaseStage, VehicleScope,
+};
+
+use super::layout::{NONE, as_of_to_day_code, enum_value, range_from_codes};
+use super::{Engine, FigureRef, date_from_code};
+use autointel_domain::Date;
+
+/// A figure's resource name (`salesFigures/f…`, as [`super::figure_id`] names it), written
+/// without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FigureName(pub u128);
+
+impl fmt::Display for FigureName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "salesFigures/f{:032x}", self.0)
+    }
+}
+
+/// A figure's fields, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct FigureView<'a> {
+    /// Its resource name.
+    pub name: FigureName,
+    /// Bare organisation id; `None` for a whole market.
+    pub organization: Option<&'a str>,
+    /// Measure basis.
+    pub basis: MeasureBasis,
+    /// Flow.
+    pub flow: Flow,
+    /// Market code.
+    pub market: &'a str,
+    /// Vehicle scope.
+    pub scope: VehicleScope,
+    /// Powertrain.
+    pub powertrain: Powertrain,
+    /// An export's destination market.
+    pub destination: Option<&'a str>,
+    /// Actual or forecast.
+    pub nature: FigureNature,
+    /// Its months.
+    pub period: MonthRange,
+    /// Whole vehicles.
+    pub units: u64,
+    /// The like-for-like base, when stated.
+    pub comparable_prior: Option<u64>,
+    /// Bare source id.
+    pub source: &'a str,
+    /// Release stage.
+    pub stage: ReleaseStage,
+    /// As-of date.
+    pub as_of: Date,
+    /// The revision of the same source it follows (at the mark asked for).
+    pub supersedes: Option<FigureName>,
+    /// The revision of the same source that follows it (at the mark asked for).
+    pub superseded_by: Option<FigureName>,
+    /// The source's remarks.
+    pub note: Option<&'a str>,
+    /// Import time, microseconds since the Unix epoch.
+    pub create_time_micros: i64,
+}
+
+impl Engine {
+    /// A figure's fields as the engine held them at `mark` (its neighbours among the
+    /// figures stored up to it; `None`: as it holds them now).
+    pub fn view(&self, f: FigureRef, mark: Option<i64>) -> Option<FigureView<'_>> {
+        let row = self.rows.get(f.0 as usize)?;
+        let k = self.series_keys.get(row.series as usize)?;
+        let (list, pos) = self.entry_of(f)?;
+        let entry = list[pos];
+        let (previous, next) = match mark {
+            Some(mark) if self.holds_later_than(mark) => self.neighbours_at_mark(f, mark),
+            _ => self.neighbours_at(list, pos),
+        };
+        let name = |r: Option<FigureRef>| {
+            r.and_then(|r| self.numbers.try_get(r.0 as usize))
+                .map(FigureName)
+        };
+        Some(FigureView {
+            name: FigureName(self.numbers.try_get(f.0 as usize)?),
+            organization: if k.organization == NONE {
+                None
+            } else {
+                Some(self.organizations.value(k.organization)?.as_str())
+            },
+            basis: enum_value(MeasureBasis::ALL, k.basis)?,
+            flow: enum_value(Flow::ALL, k.flow)?,
+            market: self.markets.value(k.market)?.as_str(),
+            scope: enum_value(VehicleScope::ALL, k.scope)?,
+            powertrain: enum_value(Powertrain::ALL, k.powertrain)?,
+            destination: if k.destination == NONE {
+                None
+            } else {
+                Some(self.markets.value(k.destination)?.as_str())
+            },
+            nature: Self::nature_of(k)?,
+            period: range_from_codes(entry.start, entry.end),
+            units: row.units(),
+            comparable_prior: self.comparable_priors.get(&f.0).copied(),
+            source: self.sources.value(row.source)?.as_str(),
+            stage: enum_value(ReleaseStage::ALL, row.stage())?,
+            as_of: date_from_code(as_of_to_day_code(row.as_of()))?,
+            supersedes: name(previous),
+            superseded_by: name(next),
+            note: self.notes.get(&f.0).map(|n| &**n),
+            create_time_micros: self.create_time_micros(f),
+        })
+    }
+}
