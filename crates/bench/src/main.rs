@@ -103,6 +103,11 @@ struct RunArgs {
     /// the Parquet export beside DuckDB's `COPY` (SQLite store).
     #[arg(long)]
     only_flight: bool,
+    /// Reuse this size's figures CSV and filled SQLite store from an earlier run when they
+    /// are complete (the generator is deterministic for a seed; a store is complete once
+    /// its import finished, marked by `stats.db.imported`), instead of writing them again.
+    #[arg(long)]
+    reuse: bool,
     /// Figures of the import through one replica beside another (PostgreSQL; 0 skips it).
     #[arg(long, default_value_t = 1_000_000)]
     import_figures: usize,
@@ -261,7 +266,9 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     }
     let t = Instant::now();
     let data = dataset::generate(n, args.seed);
-    data.write_csv(dir)?;
+    if !(args.reuse && dir.join("figures.csv").is_file()) {
+        data.write_csv(dir)?;
+    }
     let figures = data.figures.len();
     eprintln!(
         "generated {figures} figures ({} series) in {:.1?}",
@@ -334,10 +341,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     }
     if args.only_flight {
         drop(engine);
-        let sqlite_url = sqlite_store(dir);
-        out["import_sqlite"] = rt
-            .block_on(import_store(&sqlite_url, None, &csv))
-            .context("import into SQLite")?;
+        let sqlite_url = filled_sqlite_store(args, &rt, dir, &csv, &mut out)?;
         out["flight"] = rt
             .block_on(flight::run(args, &sqlite_url, &ctx, dir))
             .context("flight and export")?;
@@ -370,10 +374,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
             ))
             .context("import into PostgreSQL")?;
     }
-    let sqlite_url = sqlite_store(dir);
-    out["import_sqlite"] = rt
-        .block_on(import_store(&sqlite_url, None, &csv))
-        .context("import into SQLite")?;
+    let sqlite_url = filled_sqlite_store(args, &rt, dir, &csv, &mut out)?;
     if !args.no_service {
         out["service"] = rt
             .block_on(service::run(args, &sqlite_url, &ctx, figures))
@@ -395,6 +396,33 @@ fn sqlite_store(dir: &Path) -> String {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     format!("sqlite:{}?mode=rwc", db.display())
+}
+
+/// A SQLite store in `dir` holding the CSV's figures: the one an earlier run filled when
+/// `--reuse` is given and it is marked complete, else a new one, imported (and timed).
+fn filled_sqlite_store(
+    args: &RunArgs,
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    csv: &Path,
+    out: &mut Value,
+) -> Result<String> {
+    let marker = dir.join("stats.db.imported");
+    if args.reuse && marker.is_file() {
+        eprintln!("reusing the filled store in {}", dir.display());
+        return Ok(format!(
+            "sqlite:{}?mode=rwc",
+            dir.join("stats.db").display()
+        ));
+    }
+    let _ = std::fs::remove_file(&marker);
+    let _ = std::fs::remove_file(dir.join("stats.db.engine-snapshot"));
+    let url = sqlite_store(dir);
+    out["import_sqlite"] = rt
+        .block_on(import_store(&url, None, csv))
+        .context("import into SQLite")?;
+    std::fs::write(&marker, b"")?;
+    Ok(url)
 }
 
 /// The figures imported into PostgreSQL, then [`replicas_on_postgres`].

@@ -43,6 +43,9 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// How long a start (a full replay of 100M figures included) or a snapshot may take.
+const START_LIMIT: Duration = Duration::from_secs(3 * 3600);
+
 /// A child process killed on drop.
 struct Guard(Child);
 
@@ -273,7 +276,7 @@ pub(crate) async fn start_with(
     let endpoint = format!("http://127.0.0.1:{port}");
     let request = yoy_request(ctx)?;
     let response = loop {
-        if started.elapsed() > Duration::from_secs(1800) {
+        if started.elapsed() > START_LIMIT {
             bail!("stats-server did not start");
         }
         if let Some(status) = guard.0.try_wait()? {
@@ -297,7 +300,7 @@ pub(crate) async fn start_with(
     })
 }
 
-/// Polls `done` every 50 ms for up to 30 minutes.
+/// Polls `done` every 50 ms for up to [`START_LIMIT`].
 async fn wait_for<F, Fut>(mut done: F, what: &str) -> Result<()>
 where
     F: FnMut() -> Fut,
@@ -305,7 +308,7 @@ where
 {
     let started = Instant::now();
     while !done().await? {
-        if started.elapsed() > Duration::from_secs(1800) {
+        if started.elapsed() > START_LIMIT {
             bail!("{what} did not appear");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

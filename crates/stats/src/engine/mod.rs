@@ -45,11 +45,11 @@ mod queries;
 mod rollup_tests;
 mod series;
 mod snapshot;
-mod view;
 #[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]
 mod tests;
+mod view;
 
 use std::collections::HashMap;
 

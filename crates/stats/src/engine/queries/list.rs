@@ -235,40 +235,79 @@ impl Engine {
         mark: Option<i64>,
         out: &mut Vec<(ListKey, FigureRef)>,
     ) {
-        let as_of = Self::as_of_key(filter.as_of);
-        let known = |r: u32| {
-            as_of.is_none_or(|d| self.rows[r as usize].as_of() <= d) && self.visible_at(r, mark)
-        };
         let Some(k) = self.series_keys.get(s) else {
             return;
         };
         let texts = self.key_texts(k).unwrap_or_default();
-        for chain in self.entries[s].chunk_by(|a, b| a.period() == b.period()) {
+        self.each_listed(filter, s, mark, |e| {
+            out.push((self.list_key_in(&texts, k, e), FigureRef(e.row)));
+        });
+    }
+
+    /// The figures of one group of [`Self::list_groups`] that `filter` lists at `mark`, in
+    /// list order, without their keys: what a stream of the whole listing needs (the group's
+    /// series share the key's text parts, so the rest orders them).
+    pub fn list_group_figures(
+        &self,
+        filter: &ListFilter,
+        group: &[usize],
+        mark: Option<i64>,
+    ) -> Vec<FigureRef> {
+        let mut items: Vec<((u16, u16, u8, u32, u128), u32)> = Vec::new();
+        for &s in group {
+            self.each_listed(filter, s, mark, |e| {
+                let row = &self.rows[e.row as usize];
+                let order = (
+                    e.start,
+                    e.end,
+                    row.stage(),
+                    as_of_to_day_code(row.as_of()),
+                    self.numbers.get(e.row as usize),
+                );
+                items.push((order, e.row));
+            });
+        }
+        items.sort_unstable();
+        items.into_iter().map(|(_, r)| FigureRef(r)).collect()
+    }
+
+    /// Calls `each` with every entry of series `s` that `filter` lists at `mark`.
+    fn each_listed(
+        &self,
+        filter: &ListFilter,
+        s: usize,
+        mark: Option<i64>,
+        mut each: impl FnMut(Entry),
+    ) {
+        let as_of = Self::as_of_key(filter.as_of);
+        let known = |r: u32| {
+            as_of.is_none_or(|d| self.rows[r as usize].as_of() <= d) && self.visible_at(r, mark)
+        };
+        let Some(entries) = self.entries.get(s) else {
+            return;
+        };
+        for chain in entries.chunk_by(|a, b| a.period() == b.period()) {
             let Some(&e) = chain.first() else { continue };
             if let Some(range) = filter.overlapping
                 && (e.start > month_code(range.end()) || e.end < month_code(range.start()))
             {
                 continue;
             }
-            let picked: Vec<u32> = if filter.include_superseded {
-                chain.iter().map(|e| e.row).filter(|&r| known(r)).collect()
+            if filter.include_superseded {
+                for c in chain.iter().filter(|c| known(c.row)) {
+                    each(Entry { row: c.row, ..e });
+                }
             } else {
                 // The latest known revision of each source: a source's figure is
                 // superseded only by its own later revisions.
                 let mut sources = Vec::new();
-                let mut latest = Vec::new();
-                for e in chain.iter().rev() {
-                    let row = &self.rows[e.row as usize];
-                    if known(e.row) && !sources.contains(&row.source) {
+                for c in chain.iter().rev() {
+                    let row = &self.rows[c.row as usize];
+                    if known(c.row) && !sources.contains(&row.source) {
                         sources.push(row.source);
-                        latest.push(e.row);
+                        each(Entry { row: c.row, ..e });
                     }
                 }
-                latest
-            };
-            for row in picked {
-                let key = self.list_key_in(&texts, k, Entry { row, ..e });
-                out.push((key, FigureRef(row)));
             }
         }
     }

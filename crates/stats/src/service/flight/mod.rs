@@ -150,8 +150,7 @@ impl StatsFlight {
                 let built = state.read().and_then(|engine| {
                     let mut refs = Vec::with_capacity(BATCH_ROWS);
                     while next < groups.len() && refs.len() < BATCH_ROWS {
-                        let listed = engine.list_group(&filter, &groups[next], Some(mark));
-                        refs.extend(listed.into_iter().map(|(_, f)| f));
+                        refs.extend(engine.list_group_figures(&filter, &groups[next], Some(mark)));
                         next += 1;
                     }
                     figure_batch(&engine, &refs, mark, &batch_schema)
