@@ -9,6 +9,10 @@ use crate::engine::{Engine, FigureRef};
 /// it and are listed as one.
 type ListPrefix = (String, u8, u8, String, u8, u8);
 
+/// The rest of a [`ListKey`] after its series part: period (start, end), stage, as-of day,
+/// number.
+type RevisionOrder = (u16, u16, u8, u32, u128);
+
 /// Sort key of a listed figure: series (as `SeriesKey` orders), period, then revision. Its
 /// text form is the cursor of a keyset page token.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -253,7 +257,7 @@ impl Engine {
         group: &[usize],
         mark: Option<i64>,
     ) -> Vec<FigureRef> {
-        let mut items: Vec<((u16, u16, u8, u32, u128), u32)> = Vec::new();
+        let mut items: Vec<(RevisionOrder, u32)> = Vec::new();
         for &s in group {
             self.each_listed(filter, s, mark, |e| {
                 let row = &self.rows[e.row as usize];
