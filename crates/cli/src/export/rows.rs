@@ -3,7 +3,7 @@
 
 use anyhow::{Context, anyhow};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::types::{Date32Type, Int8Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use autointel_domain::{
     Date, MonthRange, OrganizationId, Provenance, SalesFigure, SalesFigureId, SeriesKey, SourceId,
@@ -17,11 +17,27 @@ use autointel_proto::stats as wire;
 struct Columns<'a>(&'a RecordBatch);
 
 impl Columns<'_> {
+    /// A text column's value: plain text, or a token of a dictionary column.
     fn text(&self, name: &str, row: usize) -> anyhow::Result<Option<&str>> {
         let column = self
             .0
             .column_by_name(name)
-            .with_context(|| format!("the figures stream has no column {name}"))?
+            .with_context(|| format!("the figures stream has no column {name}"))?;
+        if let Some(tokens) = column.as_dictionary_opt::<Int8Type>() {
+            if tokens.is_null(row) {
+                return Ok(None);
+            }
+            let values = tokens
+                .values()
+                .as_string_opt::<i32>()
+                .with_context(|| format!("column {name}'s dictionary is not text"))?;
+            let key = usize::try_from(tokens.keys().value(row))
+                .ok()
+                .filter(|&k| k < values.len())
+                .with_context(|| format!("row {row}: {name} has no token"))?;
+            return Ok(Some(values.value(key)));
+        }
+        let column = column
             .as_string_opt::<i32>()
             .with_context(|| format!("column {name} is not text"))?;
         Ok((!column.is_null(row)).then(|| column.value(row)))

@@ -5,11 +5,14 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Date32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Date32Builder, Int8Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::types::Int8Type;
+use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use autointel_domain::Date;
+use autointel_domain::{
+    Date, FigureNature, Flow, MeasureBasis, Powertrain, ReleaseStage, VehicleScope,
+};
 
 use crate::engine::{Engine, FigureName, FigureRef};
 use crate::error::StatsError;
@@ -18,19 +21,19 @@ use crate::error::StatsError;
 const COLUMNS: [(&str, Kind, bool); 20] = [
     ("name", Kind::Text, false),
     ("organization", Kind::Text, true),
-    ("basis", Kind::Text, false),
-    ("flow", Kind::Text, false),
+    ("basis", Kind::Token, false),
+    ("flow", Kind::Token, false),
     ("market", Kind::Text, false),
-    ("scope", Kind::Text, false),
-    ("powertrain", Kind::Text, false),
+    ("scope", Kind::Token, false),
+    ("powertrain", Kind::Token, false),
     ("destination", Kind::Text, true),
-    ("nature", Kind::Text, false),
+    ("nature", Kind::Token, false),
     ("period_start", Kind::Date, false),
     ("period_end", Kind::Date, false),
     ("units", Kind::Int, false),
     ("comparable_prior_units", Kind::Int, true),
     ("source", Kind::Text, false),
-    ("stage", Kind::Text, false),
+    ("stage", Kind::Token, false),
     ("as_of_date", Kind::Date, false),
     ("supersedes", Kind::Text, true),
     ("superseded_by", Kind::Text, true),
@@ -41,6 +44,8 @@ const COLUMNS: [(&str, Kind, bool); 20] = [
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     Text,
+    /// A closed vocabulary's token: dictionary-encoded (int8 keys into every token).
+    Token,
     Date,
     Int,
     Time,
@@ -55,6 +60,9 @@ pub fn figure_schema() -> Schema {
             .map(|&(name, kind, nullable)| {
                 let data_type = match kind {
                     Kind::Text => DataType::Utf8,
+                    Kind::Token => {
+                        DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8))
+                    }
                     Kind::Date => DataType::Date32,
                     Kind::Int => DataType::Int64,
                     Kind::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
@@ -63,6 +71,26 @@ pub fn figure_schema() -> Schema {
             })
             .collect::<Vec<_>>(),
     )
+}
+
+/// A value's key in its vocabulary's dictionary: its position in `all`.
+fn code<T: PartialEq>(all: &[T], value: T) -> i8 {
+    all.iter()
+        .position(|v| *v == value)
+        .and_then(|p| i8::try_from(p).ok())
+        .unwrap_or_default()
+}
+
+/// A token column: its keys over the dictionary of every token of the vocabulary.
+fn tokens<T: Copy>(
+    mut keys: Int8Builder,
+    all: &[T],
+    token: fn(T) -> &'static str,
+) -> Result<ArrayRef, StatsError> {
+    let values = StringArray::from_iter_values(all.iter().map(|&v| token(v)));
+    DictionaryArray::<Int8Type>::try_new(keys.finish(), Arc::new(values))
+        .map(|a| Arc::new(a) as ArrayRef)
+        .map_err(|e| StatsError::Internal(format!("a token column: {e}")))
 }
 
 /// Appends a figure's name (or null) to a text column, formatted in place.
@@ -88,12 +116,13 @@ pub fn figure_batch(
 ) -> Result<RecordBatch, StatsError> {
     let n = figures.len();
     let text = |bytes_each: usize| StringBuilder::with_capacity(n, n * bytes_each);
-    let (mut name, mut organization, mut basis, mut flow, mut market) =
-        (text(50), text(16), text(16), text(10), text(2));
-    let (mut scope, mut powertrain, mut destination, mut nature) =
-        (text(10), text(6), text(2), text(6));
-    let (mut source, mut stage, mut supersedes, mut superseded_by, mut note) =
-        (text(16), text(8), text(50), text(50), text(0));
+    let (mut name, mut organization, mut market, mut destination) =
+        (text(50), text(16), text(2), text(2));
+    let (mut source, mut supersedes, mut superseded_by, mut note) =
+        (text(16), text(50), text(50), text(0));
+    let token = || Int8Builder::with_capacity(n);
+    let (mut basis, mut flow, mut scope, mut powertrain, mut nature, mut stage) =
+        (token(), token(), token(), token(), token(), token());
     let date = || Date32Builder::with_capacity(n);
     let (mut period_start, mut period_end, mut as_of_date) = (date(), date(), date());
     let (mut units, mut comparable_prior_units) = (
@@ -106,20 +135,20 @@ pub fn figure_batch(
         let v = engine.view(f, Some(mark)).ok_or_else(missing)?;
         write_name(&mut name, Some(v.name))?;
         organization.append_option(v.organization);
-        basis.append_value(v.basis.as_str());
-        flow.append_value(v.flow.as_str());
+        basis.append_value(code(MeasureBasis::ALL, v.basis));
+        flow.append_value(code(Flow::ALL, v.flow));
         market.append_value(v.market);
-        scope.append_value(v.scope.as_str());
-        powertrain.append_value(v.powertrain.as_str());
+        scope.append_value(code(VehicleScope::ALL, v.scope));
+        powertrain.append_value(code(Powertrain::ALL, v.powertrain));
         destination.append_option(v.destination);
-        nature.append_value(v.nature.as_str());
+        nature.append_value(code(FigureNature::ALL, v.nature));
         period_start.append_value(Date::first_of(v.period.start()).days_since_epoch());
         period_end.append_value(Date::last_of(v.period.end()).days_since_epoch());
         units.append_value(i64::try_from(v.units).map_err(|_| missing())?);
         comparable_prior_units
             .append_option(v.comparable_prior.and_then(|u| i64::try_from(u).ok()));
         source.append_value(v.source);
-        stage.append_value(v.stage.as_str());
+        stage.append_value(code(ReleaseStage::ALL, v.stage));
         as_of_date.append_value(v.as_of.days_since_epoch());
         write_name(&mut supersedes, v.supersedes)?;
         write_name(&mut superseded_by, v.superseded_by)?;
@@ -129,19 +158,19 @@ pub fn figure_batch(
     let columns: Vec<ArrayRef> = vec![
         Arc::new(name.finish()),
         Arc::new(organization.finish()),
-        Arc::new(basis.finish()),
-        Arc::new(flow.finish()),
+        tokens(basis, MeasureBasis::ALL, MeasureBasis::as_str)?,
+        tokens(flow, Flow::ALL, Flow::as_str)?,
         Arc::new(market.finish()),
-        Arc::new(scope.finish()),
-        Arc::new(powertrain.finish()),
+        tokens(scope, VehicleScope::ALL, VehicleScope::as_str)?,
+        tokens(powertrain, Powertrain::ALL, Powertrain::as_str)?,
         Arc::new(destination.finish()),
-        Arc::new(nature.finish()),
+        tokens(nature, FigureNature::ALL, FigureNature::as_str)?,
         Arc::new(period_start.finish()),
         Arc::new(period_end.finish()),
         Arc::new(units.finish()),
         Arc::new(comparable_prior_units.finish()),
         Arc::new(source.finish()),
-        Arc::new(stage.finish()),
+        tokens(stage, ReleaseStage::ALL, ReleaseStage::as_str)?,
         Arc::new(as_of_date.finish()),
         Arc::new(supersedes.finish()),
         Arc::new(superseded_by.finish()),

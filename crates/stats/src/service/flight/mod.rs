@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::encode::{DictionaryHandling, FlightDataEncoderBuilder};
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::{
@@ -287,6 +287,8 @@ impl FlightService for StatsFlight {
         let stream = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .with_max_flight_data_size(self.max_flight_data)
+            // Token columns stay dictionaries (a few bytes of tokens a batch), not text.
+            .with_dictionary_handling(DictionaryHandling::Resend)
             .build(batches.map_err(FlightError::from))
             .map_err(Status::from);
         Ok(Response::new(Box::pin(stream)))
