@@ -22,8 +22,10 @@
 //! | `create_time` | TIMESTAMP (µs, UTC) | when the figure was imported |
 
 use std::fs::File;
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
+use arrow_schema::{Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
@@ -37,10 +39,19 @@ pub(crate) const SCHEMA_NAME: &str = "autointel.sales_figure.v1";
 /// Figures per row group.
 const ROW_GROUP: usize = 128 * 1024;
 
-/// Figures as Parquet rows; the writer is made with the first batch's schema.
+/// Figures as Parquet rows; the writer is made with the first batch's schema, named
+/// [`SCHEMA_NAME`] in its metadata too (readers such as pyarrow show the Arrow schema's
+/// metadata, not the file's key-value pairs).
 pub(super) struct ParquetSink {
     file: Option<File>,
-    writer: Option<ArrowWriter<File>>,
+    writer: Option<(ArrowWriter<File>, SchemaRef)>,
+}
+
+/// `schema` with `autointel.schema` in its metadata.
+fn named(schema: &Schema) -> SchemaRef {
+    let mut metadata = schema.metadata().clone();
+    metadata.insert("autointel.schema".to_owned(), SCHEMA_NAME.to_owned());
+    Arc::new(Schema::new_with_metadata(schema.fields().clone(), metadata))
 }
 
 impl ParquetSink {
@@ -69,14 +80,14 @@ impl Sink for ParquetSink {
         if self.writer.is_none()
             && let Some(file) = self.file.take()
         {
-            self.writer = Some(ArrowWriter::try_new(
-                file,
-                batch.schema(),
-                Some(Self::properties()),
-            )?);
+            let schema = named(&batch.schema());
+            let writer = ArrowWriter::try_new(file, schema.clone(), Some(Self::properties()))?;
+            self.writer = Some((writer, schema));
         }
         match &mut self.writer {
-            Some(writer) => Ok(writer.write(batch)?),
+            Some((writer, schema)) => {
+                Ok(writer.write(&batch.clone().with_schema(schema.clone())?)?)
+            }
             None => anyhow::bail!("the Parquet writer is gone"),
         }
     }
@@ -84,14 +95,11 @@ impl Sink for ParquetSink {
     fn finish(mut self: Box<Self>) -> anyhow::Result<()> {
         if let Some(file) = self.file.take() {
             // No figure: a file with the figures schema and no rows.
-            let schema = std::sync::Arc::new(autointel_stats::service::figure_schema());
-            self.writer = Some(ArrowWriter::try_new(
-                file,
-                schema,
-                Some(Self::properties()),
-            )?);
+            let schema = named(&autointel_stats::service::figure_schema());
+            let writer = ArrowWriter::try_new(file, schema.clone(), Some(Self::properties()))?;
+            self.writer = Some((writer, schema));
         }
-        if let Some(writer) = self.writer.take() {
+        if let Some((writer, _)) = self.writer.take() {
             let file = writer.into_inner()?;
             file.sync_all()?;
         }
