@@ -284,6 +284,19 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         "csv_bytes": csv_bytes,
     });
 
+    if args.only_flight {
+        drop(data);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let sqlite_url = filled_sqlite_store(args, &rt, dir, &csv, &mut out)?;
+        out["flight"] = rt
+            .block_on(flight::run(args, &sqlite_url, &ctx, dir))
+            .context("flight and export")?;
+        return Ok(out);
+    }
+
     // Engine: load from domain figures (library call), memory, then every shape.
     let (engine, load) = {
         let keys = (0..data.series.len())
@@ -339,14 +352,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         postgres_replicas(args, &rt, &csv, &ctx, &mut out)?;
         return Ok(out);
     }
-    if args.only_flight {
-        drop(engine);
-        let sqlite_url = filled_sqlite_store(args, &rt, dir, &csv, &mut out)?;
-        out["flight"] = rt
-            .block_on(flight::run(args, &sqlite_url, &ctx, dir))
-            .context("flight and export")?;
-        return Ok(out);
-    }
+
     let mut engine_results = BTreeMap::new();
     for shape in shapes::shapes() {
         let cell = engine_cell(shape.name, args.engine_budget, || {
