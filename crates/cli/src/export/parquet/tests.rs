@@ -48,7 +48,7 @@ fn batch(figures: &[SalesFigure]) -> RecordBatch {
         .iter()
         .map(|f| engine.find(&f.id).unwrap())
         .collect();
-    let schema = std::sync::Arc::new(figure_schema());
+    let schema = Arc::new(figure_schema());
     figure_batch(&engine, &refs, i64::MAX, &schema).unwrap()
 }
 
