@@ -43,6 +43,7 @@ const PY_DUCK_COPY: &str = r#"
 import json, os, sys, time
 import duckdb
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 con.execute(f"CREATE TABLE f AS SELECT * FROM read_parquet('{sys.argv[1]}')")
 rows = con.execute("SELECT count(*) FROM f").fetchone()[0]
 out = {"rows": rows, "version": duckdb.__version__, "copy_s": {}}
@@ -101,7 +102,10 @@ fn python_json(args: &RunArgs, script: &str, argv: &[&str]) -> Result<Value> {
     if !out.status.success() {
         bail!("python failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    Ok(serde_json::from_slice(&out.stdout)?)
+    // The last line: anything a library prints before it (a progress bar) is not the answer.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    serde_json::from_str(last).with_context(|| format!("python printed {text:?}"))
 }
 
 /// Every figure over Flight and over paged gRPC, then the Parquet export beside DuckDB, on
