@@ -104,7 +104,11 @@ fn python_json(args: &RunArgs, script: &str, argv: &[&str]) -> Result<Value> {
     }
     // The last line: anything a library prints before it (a progress bar) is not the answer.
     let text = String::from_utf8_lossy(&out.stdout);
-    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
     serde_json::from_str(last).with_context(|| format!("python printed {text:?}"))
 }
 
