@@ -16,8 +16,8 @@ use autointel_proto::stats::stats_service_client::StatsServiceClient;
 use prost::Message;
 use serde_json::{Value, json};
 
-use crate::RunArgs;
 use crate::shapes::Ctx;
+use crate::{RunArgs, python_json};
 
 /// Seconds spent paging `ListSalesFigures` (the rate is what counts; all 10M would take
 /// minutes).
@@ -92,26 +92,6 @@ impl Sampler {
     }
 }
 
-fn python_json(args: &RunArgs, script: &str, argv: &[&str]) -> Result<Value> {
-    let out = Command::new(&args.python)
-        .arg("-c")
-        .arg(script)
-        .args(argv)
-        .output()
-        .with_context(|| format!("running {}", args.python.display()))?;
-    if !out.status.success() {
-        bail!("python failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    // The last line: anything a library prints before it (a progress bar) is not the answer.
-    let text = String::from_utf8_lossy(&out.stdout);
-    let last = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or_default();
-    serde_json::from_str(last).with_context(|| format!("python printed {text:?}"))
-}
-
 /// Every figure over Flight and over paged gRPC, then the Parquet export beside DuckDB, on
 /// a stats-server over `sqlite_url` holding `figures` figures.
 pub async fn run(args: &RunArgs, sqlite_url: &str, ctx: &Ctx, dir: &Path) -> Result<Value> {
@@ -131,7 +111,7 @@ pub async fn run(args: &RunArgs, sqlite_url: &str, ctx: &Ctx, dir: &Path) -> Res
     let hex: String = ticket.iter().map(|b| format!("{b:02x}")).collect();
     let location = endpoint.replace("http://", "grpc://");
     let sampler = Sampler::start(server.pid);
-    let flight = python_json(args, PY_FLIGHT, &[&location, &hex])?;
+    let flight = python_json(args, &["-c", PY_FLIGHT, &location, &hex])?;
     let peak = sampler.peak();
     let rows = flight["rows"].as_u64().unwrap_or(0);
     let flight_s = flight["seconds"].as_f64().unwrap_or(f64::NAN);
@@ -197,7 +177,7 @@ pub async fn run(args: &RunArgs, sqlite_url: &str, ctx: &Ctx, dir: &Path) -> Res
     let duck_file = dir.join("duckdb-copy.parquet");
     let ours_text = ours.display().to_string();
     let duck_text = duck_file.display().to_string();
-    let duck = python_json(args, PY_DUCK_COPY, &[&ours_text, &duck_text])?;
+    let duck = python_json(args, &["-c", PY_DUCK_COPY, &ours_text, &duck_text])?;
     let _ = std::fs::remove_file(&duck_file);
     let _ = std::fs::remove_file(&ours);
     if duck["rows"].as_u64() != Some(rows) {

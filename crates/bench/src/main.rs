@@ -395,6 +395,25 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     Ok(out)
 }
 
+/// Runs the peers' Python (`--python`) with `argv` and reads the JSON it prints last
+/// (anything a library prints before it, a progress bar, is not the answer).
+pub(crate) fn python_json<S: AsRef<std::ffi::OsStr>>(args: &RunArgs, argv: &[S]) -> Result<Value> {
+    let out = Command::new(&args.python)
+        .args(argv)
+        .output()
+        .with_context(|| format!("running {}", args.python.display()))?;
+    if !out.status.success() {
+        bail!("python failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    serde_json::from_str(last).with_context(|| format!("python printed {text:?}"))
+}
+
 /// The URL of a new, empty SQLite store in `dir` (an earlier run's deleted).
 fn sqlite_store(dir: &Path) -> String {
     let db = dir.join("stats.db");
@@ -753,18 +772,8 @@ fn duckdb_job(
     });
     let job_path = dir.join("duckdb_job.json");
     std::fs::write(&job_path, serde_json::to_string(&job)?)?;
-    let output = Command::new(&args.python)
-        .arg(&script)
-        .arg(&job_path)
-        .output()
-        .with_context(|| format!("running {}", args.python.display()))?;
-    if !output.status.success() {
-        bail!(
-            "duckdb peer failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let v: Value = serde_json::from_slice(&output.stdout)?;
+    let v = python_json(args, &[script.as_os_str(), job_path.as_os_str()])
+        .context("the duckdb peer")?;
     eprintln!(
         "duckdb {}: load {:.2}s derive {:.2}s",
         v["version"], v["load_s"], v["derive_s"]

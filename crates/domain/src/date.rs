@@ -368,6 +368,13 @@ mod tests {
             let date = Date::from_days_since_epoch(days).unwrap();
             assert_eq!(date.days_since_epoch(), days, "{date}");
         }
+        let civil =
+            |days| Date::from_days_since_epoch(days).map(|d| (d.year(), d.month(), d.day()));
+        assert_eq!(civil(0), Ok((1970, 1, 1)));
+        assert_eq!(civil(59), Ok((1970, 3, 1)));
+        assert_eq!(civil(11_016), Ok((2000, 2, 29)));
+        assert_eq!(civil(19_723), Ok((2024, 1, 1)));
+        assert_eq!(civil(-1), Ok((1969, 12, 31)));
         // Outside the years a date may hold (1900..=2999): an error, not a wrong date.
         assert!(Date::from_days_since_epoch(-800_000).is_err());
         assert!(Date::from_days_since_epoch(2_000_000).is_err());

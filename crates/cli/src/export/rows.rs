@@ -4,7 +4,7 @@
 use anyhow::{Context, anyhow};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Int8Type, Int64Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use autointel_domain::{
     Date, MonthRange, OrganizationId, Provenance, SalesFigure, SalesFigureId, SeriesKey, SourceId,
     Units, ValueError,
@@ -17,12 +17,15 @@ use autointel_proto::stats as wire;
 struct Columns<'a>(&'a RecordBatch);
 
 impl Columns<'_> {
+    fn column(&self, name: &str) -> anyhow::Result<&ArrayRef> {
+        self.0
+            .column_by_name(name)
+            .with_context(|| format!("the figures stream has no column {name}"))
+    }
+
     /// A text column's value: plain text, or a token of a dictionary column.
     fn text(&self, name: &str, row: usize) -> anyhow::Result<Option<&str>> {
-        let column = self
-            .0
-            .column_by_name(name)
-            .with_context(|| format!("the figures stream has no column {name}"))?;
+        let column = self.column(name)?;
         if let Some(tokens) = column.as_dictionary_opt::<Int8Type>() {
             if tokens.is_null(row) {
                 return Ok(None);
@@ -60,9 +63,7 @@ impl Columns<'_> {
 
     fn int(&self, name: &str, row: usize) -> anyhow::Result<Option<i64>> {
         let column = self
-            .0
-            .column_by_name(name)
-            .with_context(|| format!("the figures stream has no column {name}"))?
+            .column(name)?
             .as_primitive_opt::<Int64Type>()
             .with_context(|| format!("column {name} is not int64"))?;
         Ok((!column.is_null(row)).then(|| column.value(row)))
@@ -70,9 +71,7 @@ impl Columns<'_> {
 
     fn date(&self, name: &str, row: usize) -> anyhow::Result<Date> {
         let column = self
-            .0
-            .column_by_name(name)
-            .with_context(|| format!("the figures stream has no column {name}"))?
+            .column(name)?
             .as_primitive_opt::<Date32Type>()
             .with_context(|| format!("column {name} is not a date"))?;
         Date::from_days_since_epoch(column.value(row))
@@ -81,9 +80,7 @@ impl Columns<'_> {
 
     fn micros(&self, name: &str, row: usize) -> anyhow::Result<i64> {
         let column = self
-            .0
-            .column_by_name(name)
-            .with_context(|| format!("the figures stream has no column {name}"))?
+            .column(name)?
             .as_primitive_opt::<TimestampMicrosecondType>()
             .with_context(|| format!("column {name} is not a timestamp"))?;
         Ok(column.value(row))

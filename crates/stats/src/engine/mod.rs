@@ -54,7 +54,7 @@ mod view;
 use std::collections::HashMap;
 
 use autointel_domain::{
-    Market, OrganizationId, Provenance, ReleaseStage, SalesFigure, SalesFigureId, Source, SourceId,
+    Market, OrganizationId, Provenance, SalesFigure, SalesFigureId, SeriesKey, Source, SourceId,
     Units,
 };
 
@@ -67,10 +67,7 @@ pub use queries::*;
 pub use snapshot::{SNAPSHOT_FORMAT, SnapshotError, SnapshotHeader};
 pub use view::{FigureName, FigureView};
 
-use layout::{
-    CompactKey, Dims, Entry, FastSet, IdIndex, Interner, Numbers, Row, as_of_to_day_code,
-    enum_value, range_from_codes,
-};
+use layout::{CompactKey, Dims, Entry, FastSet, IdIndex, Interner, Numbers, Row};
 // In scope for the tests' `use super::*`.
 #[cfg(test)]
 use layout::{as_of_code, stage_code};
@@ -279,30 +276,29 @@ impl Engine {
 
     /// A figure as a domain value; `supersedes` is its predecessor in its revision chain.
     pub fn figure(&self, f: FigureRef) -> Option<SalesFigure> {
-        let row = self.rows.get(f.0 as usize)?;
-        let compact = self.series_keys.get(row.series as usize)?;
-        let key = self.key_of(compact)?;
-        let nature = Self::nature_of(compact)?;
-        let (list, pos) = self.entry_of(f)?;
-        let entry = list[pos];
-        let (previous, _) = self.neighbours_at(list, pos);
+        let v = self.view(f, None)?;
         Some(SalesFigure {
-            id: self.figure_id(f)?,
-            key,
-            period: range_from_codes(entry.start, entry.end),
-            units: Units::from_u64(row.units()).ok()?,
-            nature,
-            comparable_prior: self
-                .comparable_priors
-                .get(&f.0)
-                .and_then(|&p| Units::from_u64(p).ok()),
-            provenance: Provenance {
-                source: self.sources.value(row.source)?.clone(),
-                stage: enum_value(ReleaseStage::ALL, row.stage())?,
-                as_of: date_from_code(as_of_to_day_code(row.as_of()))?,
-                supersedes: previous.and_then(|p| self.figure_id(p)),
+            id: figure_id(v.name.0)?,
+            key: SeriesKey {
+                organization: v.organization.cloned(),
+                basis: v.basis,
+                flow: v.flow,
+                market: v.market.clone(),
+                scope: v.scope,
+                powertrain: v.powertrain,
+                destination: v.destination.cloned(),
             },
-            note: self.notes.get(&f.0).map(|n| n.to_string()),
+            period: v.period,
+            units: Units::from_u64(v.units).ok()?,
+            nature: v.nature,
+            comparable_prior: v.comparable_prior.and_then(|p| Units::from_u64(p).ok()),
+            provenance: Provenance {
+                source: v.source.clone(),
+                stage: v.stage,
+                as_of: v.as_of,
+                supersedes: v.supersedes.and_then(|p| figure_id(p.0)),
+            },
+            note: v.note.map(str::to_owned),
         })
     }
 

@@ -144,23 +144,36 @@ impl Engine {
     }
 
     pub(super) fn key_of(&self, k: &CompactKey) -> Option<SeriesKey> {
+        let (organization, market, destination) = self.key_names(k)?;
         Some(SeriesKey {
-            organization: if k.organization == NONE {
-                None
-            } else {
-                Some(self.organizations.value(k.organization)?.clone())
-            },
+            organization: organization.cloned(),
             basis: enum_value(MeasureBasis::ALL, k.basis)?,
             flow: enum_value(Flow::ALL, k.flow)?,
-            market: self.markets.value(k.market)?.clone(),
+            market: market.clone(),
             scope: enum_value(VehicleScope::ALL, k.scope)?,
             powertrain: enum_value(Powertrain::ALL, k.powertrain)?,
-            destination: if k.destination == NONE {
-                None
-            } else {
-                Some(self.markets.value(k.destination)?.clone())
-            },
+            destination: destination.cloned(),
         })
+    }
+
+    /// The interned names of a key, borrowed: organisation (`None` for a whole market),
+    /// market and destination.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn key_names(
+        &self,
+        k: &CompactKey,
+    ) -> Option<(Option<&OrganizationId>, &Market, Option<&Market>)> {
+        let organization = if k.organization == NONE {
+            None
+        } else {
+            Some(self.organizations.value(k.organization)?)
+        };
+        let destination = if k.destination == NONE {
+            None
+        } else {
+            Some(self.markets.value(k.destination)?)
+        };
+        Some((organization, self.markets.value(k.market)?, destination))
     }
 
     /// The nature of the figures of a series.

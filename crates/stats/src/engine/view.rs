@@ -4,10 +4,11 @@
 use std::fmt;
 
 use autointel_domain::{
-    FigureNature, Flow, MeasureBasis, MonthRange, Powertrain, ReleaseStage, VehicleScope,
+    FigureNature, Flow, Market, MeasureBasis, MonthRange, OrganizationId, Powertrain, ReleaseStage,
+    SourceId, VehicleScope,
 };
 
-use super::layout::{NONE, as_of_to_day_code, enum_value, range_from_codes};
+use super::layout::{as_of_to_day_code, enum_value, range_from_codes};
 use super::{Engine, FigureRef, date_from_code};
 use autointel_domain::Date;
 
@@ -54,20 +55,20 @@ mod tests {
 pub struct FigureView<'a> {
     /// Its resource name.
     pub name: FigureName,
-    /// Bare organisation id; `None` for a whole market.
-    pub organization: Option<&'a str>,
+    /// Organisation; `None` for a whole market.
+    pub organization: Option<&'a OrganizationId>,
     /// Measure basis.
     pub basis: MeasureBasis,
     /// Flow.
     pub flow: Flow,
-    /// Market code.
-    pub market: &'a str,
+    /// Market.
+    pub market: &'a Market,
     /// Vehicle scope.
     pub scope: VehicleScope,
     /// Powertrain.
     pub powertrain: Powertrain,
     /// An export's destination market.
-    pub destination: Option<&'a str>,
+    pub destination: Option<&'a Market>,
     /// Actual or forecast.
     pub nature: FigureNature,
     /// Its months.
@@ -76,8 +77,8 @@ pub struct FigureView<'a> {
     pub units: u64,
     /// The like-for-like base, when stated.
     pub comparable_prior: Option<u64>,
-    /// Bare source id.
-    pub source: &'a str,
+    /// Source.
+    pub source: &'a SourceId,
     /// Release stage.
     pub stage: ReleaseStage,
     /// As-of date.
@@ -108,28 +109,21 @@ impl Engine {
             r.and_then(|r| self.numbers.try_get(r.0 as usize))
                 .map(FigureName)
         };
+        let (organization, market, destination) = self.key_names(k)?;
         Some(FigureView {
             name: FigureName(self.numbers.try_get(f.0 as usize)?),
-            organization: if k.organization == NONE {
-                None
-            } else {
-                Some(self.organizations.value(k.organization)?.as_str())
-            },
+            organization,
             basis: enum_value(MeasureBasis::ALL, k.basis)?,
             flow: enum_value(Flow::ALL, k.flow)?,
-            market: self.markets.value(k.market)?.as_str(),
+            market,
             scope: enum_value(VehicleScope::ALL, k.scope)?,
             powertrain: enum_value(Powertrain::ALL, k.powertrain)?,
-            destination: if k.destination == NONE {
-                None
-            } else {
-                Some(self.markets.value(k.destination)?.as_str())
-            },
+            destination,
             nature: Self::nature_of(k)?,
             period: range_from_codes(entry.start, entry.end),
             units: row.units(),
             comparable_prior: self.comparable_priors.get(&f.0).copied(),
-            source: self.sources.value(row.source)?.as_str(),
+            source: self.sources.value(row.source)?,
             stage: enum_value(ReleaseStage::ALL, row.stage())?,
             as_of: date_from_code(as_of_to_day_code(row.as_of()))?,
             supersedes: name(previous),

@@ -184,8 +184,8 @@ impl Engine {
     }
 
     /// The figures of one group of [`Self::list_groups`] that `filter` lists at `mark`,
-    /// sorted by [`ListKey`].
-    pub fn list_group(
+    /// sorted by [`ListKey`] (a page's keys; a stream uses [`Self::list_group_figures`]).
+    fn list_group(
         &self,
         filter: &ListFilter,
         group: &[usize],

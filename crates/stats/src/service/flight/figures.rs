@@ -134,20 +134,20 @@ pub fn figure_batch(
     for &f in figures {
         let v = engine.view(f, Some(mark)).ok_or_else(missing)?;
         write_name(&mut name, Some(v.name))?;
-        organization.append_option(v.organization);
+        organization.append_option(v.organization.map(|o| o.as_str()));
         basis.append_value(code(MeasureBasis::ALL, v.basis));
         flow.append_value(code(Flow::ALL, v.flow));
-        market.append_value(v.market);
+        market.append_value(v.market.as_str());
         scope.append_value(code(VehicleScope::ALL, v.scope));
         powertrain.append_value(code(Powertrain::ALL, v.powertrain));
-        destination.append_option(v.destination);
+        destination.append_option(v.destination.map(|d| d.as_str()));
         nature.append_value(code(FigureNature::ALL, v.nature));
         period_start.append_value(Date::first_of(v.period.start()).days_since_epoch());
         period_end.append_value(Date::last_of(v.period.end()).days_since_epoch());
         units.append_value(i64::try_from(v.units).map_err(|_| missing())?);
         comparable_prior_units
             .append_option(v.comparable_prior.and_then(|u| i64::try_from(u).ok()));
-        source.append_value(v.source);
+        source.append_value(v.source.as_str());
         stage.append_value(code(ReleaseStage::ALL, v.stage));
         as_of_date.append_value(v.as_of.days_since_epoch());
         write_name(&mut supersedes, v.supersedes)?;
