@@ -47,6 +47,7 @@ async fn silent_request_streams_neither_hold_slots_nor_starve_others() {
     let mut other = stack.stats_client().await;
     other
         .compute_total(swire::ComputeTotalRequest {
+            source: String::new(),
             series: Some(nissan_china()),
             period: Some(seed_period()),
             as_of_date: None,

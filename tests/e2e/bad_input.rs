@@ -127,6 +127,7 @@ fn total(
     period: Option<twire::MonthRange>,
 ) -> swire::ComputeTotalRequest {
     swire::ComputeTotalRequest {
+        source: String::new(),
         series,
         period,
         as_of_date: None,
@@ -969,6 +970,36 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             &["comparison", "percent_decimals"],
         ),
         invalid(
+            "total: a source that is not a resource name",
+            "ComputeTotal",
+            &swire::ComputeTotalRequest {
+                source: "cpca".to_owned(),
+                ..total(Some(nissan_china()), Some(seed_period()))
+            },
+            &["source"],
+        ),
+        invalid(
+            "series: a source that is not a resource name, and unknown granularity",
+            "ComputeSeries",
+            &swire::ComputeSeriesRequest {
+                series: Some(nissan_china()),
+                period: Some(seed_period()),
+                granularity: 99,
+                source: "sources/".to_owned(),
+                ..Default::default()
+            },
+            &["granularity", "source"],
+        ),
+        invalid(
+            "rollup: a bad source beside an empty request",
+            "ComputeRollup",
+            &swire::ComputeRollupRequest {
+                source: "organizations/byd".to_owned(),
+                ..Default::default()
+            },
+            &["series", "period", "source"],
+        ),
+        invalid(
             "series: unknown granularity",
             "ComputeSeries",
             &swire::ComputeSeriesRequest {
@@ -1009,6 +1040,7 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
             "breakdown: unknown dimension",
             "ComputeBreakdown",
             &swire::ComputeBreakdownRequest {
+                source: String::new(),
                 series: Some(nissan_china()),
                 group_by: vec![99],
                 period: Some(seed_period()),

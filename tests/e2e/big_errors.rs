@@ -26,6 +26,7 @@ async fn errors_stay_under_the_metadata_limit_of_default_clients() {
     series.market = "M".repeat(20_000);
     let status = stats
         .compute_total(swire::ComputeTotalRequest {
+            source: String::new(),
             series: Some(series),
             period: Some(period()),
             as_of_date: None,

@@ -76,6 +76,7 @@ pub fn seed_period() -> twire::MonthRange {
 async fn total(stats: &mut StatsServiceClient<Channel>) -> Result<(), tonic::Status> {
     let answer = stats
         .compute_total(swire::ComputeTotalRequest {
+            source: String::new(),
             series: Some(nissan_china()),
             period: Some(seed_period()),
             as_of_date: None,
@@ -94,6 +95,7 @@ async fn total(stats: &mut StatsServiceClient<Channel>) -> Result<(), tonic::Sta
 async fn rollup(stats: &mut StatsServiceClient<Channel>) -> Result<(), tonic::Status> {
     stats
         .compute_rollup(swire::ComputeRollupRequest {
+            source: String::new(),
             series: Some(nissan_china()),
             period: Some(seed_period()),
             hierarchy_date: Some(Date {

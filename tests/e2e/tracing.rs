@@ -127,6 +127,7 @@ async fn one_trace_spans_the_caller_stats_and_registry() {
     let traceparent = format!("00-{}-{}-01", hex(&trace_id), hex(&caller_span));
     let mut stats = StatsServiceClient::new(channel(&stack.stats.url()).await.unwrap());
     let mut request = tonic::Request::new(swire::ComputeRollupRequest {
+        source: String::new(),
         series: Some(nissan_china()),
         period: Some(seed_period()),
         hierarchy_date: Some(autointel_proto::google::r#type::Date {

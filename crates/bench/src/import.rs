@@ -126,6 +126,7 @@ fn check(n: usize) -> Result<(wire::ComputeTotalRequest, i64)> {
         MonthRange::new(month(first)?, month(MONTHS - 1)?).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((
         wire::ComputeTotalRequest {
+            source: String::new(),
             series: Some(series_key_to_wire(&key(0, 0)?)),
             period: Some(month_range_to_wire(period)),
             as_of_date: None,

@@ -68,6 +68,7 @@ fn frame(message: &impl Message) -> Vec<u8> {
 pub(crate) fn yoy_request(ctx: &Ctx) -> Result<wire::ComputeChangeRequest> {
     let ym = |y, m| YearMonth::new(y, m).map_err(|e| anyhow::anyhow!("{e}"));
     Ok(wire::ComputeChangeRequest {
+        source: String::new(),
         series: Some(series_key_to_wire(&ctx.key)),
         period: Some(month_range_to_wire(
             MonthRange::new(ym(2023, 1)?, ym(2023, 11)?).map_err(|e| anyhow::anyhow!("{e}"))?,

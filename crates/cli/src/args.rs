@@ -11,11 +11,13 @@ use std::str::FromStr;
 
 use autointel_domain::{
     Comparison, Date, Dimension, Flow, Granularity, Market, MeasureBasis, MonthRange, Powertrain,
-    RollupMode, ValueError, VehicleScope,
+    RollupMode, SourceId, ValueError, VehicleScope,
 };
 use clap::builder::ArgPredicate;
 use clap::error::ErrorKind;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use autointel_proto::convert::ResourceId;
 
 use crate::output::Format;
 
@@ -264,7 +266,7 @@ pub struct Series {
     pub powertrain: Powertrain,
 }
 
-/// A month range and an optional as-of date.
+/// A month range, an optional as-of date and an optional source.
 #[derive(Debug, Args, Clone)]
 pub struct When {
     /// Months, inclusive: `2023-01..2023-11`, or one month `2023-11`.
@@ -273,6 +275,20 @@ pub struct When {
     /// Answer with what was known on this date (YYYY-MM-DD).
     #[arg(long, alias = "as-of", value_parser = token::<Date>)]
     pub as_of_date: Option<Date>,
+    /// Only this source's figures (source id, e.g. `cpca`); without it, where several
+    /// sources publish one month the service's source preference chooses.
+    #[arg(long, value_name = "ID", value_parser = SourceId::parse)]
+    pub source: Option<SourceId>,
+}
+
+impl When {
+    /// `--source` as a resource name, empty when not given.
+    pub fn source_name(&self) -> String {
+        self.source
+            .as_ref()
+            .map(ResourceId::resource_name)
+            .unwrap_or_default()
+    }
 }
 
 /// Options of `total`.
@@ -559,6 +575,9 @@ pub struct TargetProgressArgs {
     /// Answer with what was known on this date.
     #[arg(long, alias = "as-of", value_parser = token::<Date>)]
     pub as_of_date: Option<Date>,
+    /// Only this source's figures (source id, e.g. `cpca`).
+    #[arg(long, value_name = "ID", value_parser = SourceId::parse)]
+    pub source: Option<SourceId>,
 }
 
 /// Options of `forecast-accuracy`.
@@ -566,11 +585,9 @@ pub struct TargetProgressArgs {
 pub struct ForecastAccuracyArgs {
     #[command(flatten)]
     pub series: Series,
+    /// The months, as-of date and `--source` (only this source's forecasts).
     #[command(flatten)]
     pub when: When,
-    /// Only this source's forecasts (source id, e.g. `cpca`).
-    #[arg(long, value_name = "ID")]
-    pub source: Option<String>,
     /// Decimals of percentages, 0 to 6.
     #[arg(long, default_value_t = 1)]
     pub percent_decimals: i32,

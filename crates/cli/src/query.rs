@@ -117,6 +117,7 @@ fn provenance_notes(table: &mut Table, p: Option<&wire::Provenance>) {
 /// `autointel total`.
 pub async fn total(mut client: Stats, args: TotalArgs, format: Format) -> Outcome {
     let request = wire::ComputeTotalRequest {
+        source: args.when.source_name(),
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
         as_of_date: as_of(args.when.as_of_date),
@@ -163,6 +164,7 @@ fn change_row(label: &str, c: &twire::Change) -> Vec<String> {
 /// `autointel compare`.
 pub async fn compare(mut client: Stats, args: CompareArgs, format: Format) -> Outcome {
     let request = wire::ComputeChangeRequest {
+        source: args.when.source_name(),
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
         comparison: args.comparison.to_wire(),
@@ -204,6 +206,7 @@ pub async fn compare(mut client: Stats, args: CompareArgs, format: Format) -> Ou
 /// `autointel series`.
 pub async fn series(mut client: Stats, args: SeriesArgs, format: Format) -> Outcome {
     let request = wire::ComputeSeriesRequest {
+        source: args.when.source_name(),
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
         granularity: args.granularity.to_wire(),
@@ -260,6 +263,7 @@ pub(crate) fn refuse_rank_organization(args: &RankArgs) -> Result<(), Failure> {
 pub async fn rank(mut client: Stats, args: RankArgs, format: Format) -> Outcome {
     refuse_rank_organization(&args)?;
     let request = wire::ComputeRankingRequest {
+        source: args.when.source_name(),
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
         limit: args.limit,
@@ -388,6 +392,7 @@ async fn share_request(
     format: Format,
 ) -> Outcome {
     let request = wire::ComputeShareRequest {
+        source: args.when.source_name(),
         numerator: Some(wire_series(&numerator)?),
         denominator: Some(wire_series(&denominator)?),
         period: Some(month_range_to_wire(args.when.period)),
@@ -472,6 +477,7 @@ pub async fn breakdown(mut client: Stats, args: BreakdownArgs, format: Format) -
         group_by.push(d.to_wire());
     }
     let request = wire::ComputeBreakdownRequest {
+        source: args.when.source_name(),
         series: Some(series),
         group_by,
         period: Some(month_range_to_wire(args.when.period)),
@@ -505,6 +511,7 @@ pub async fn rollup(mut client: Stats, args: RollupArgs, format: Format) -> Outc
         .into());
     }
     let request = wire::ComputeRollupRequest {
+        source: args.when.source_name(),
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),
         hierarchy_date: as_of(args.hierarchy_date),
@@ -573,6 +580,11 @@ pub async fn target_progress(
     let id = autointel_domain::TargetId::parse(&args.target)
         .map_err(|e| Failure::invalid(format!("error: target: {e}")))?;
     let request = wire::ComputeTargetProgressRequest {
+        source: args
+            .source
+            .as_ref()
+            .map(ResourceId::resource_name)
+            .unwrap_or_default(),
         target: id.resource_name(),
         as_of_date: as_of(args.as_of_date),
         percent_decimals: Some(1),
@@ -635,16 +647,7 @@ pub async fn forecast_accuracy(
     args: ForecastAccuracyArgs,
     format: Format,
 ) -> Outcome {
-    let source = args
-        .source
-        .as_deref()
-        .map(|s| {
-            autointel_domain::SourceId::parse(s)
-                .map(|id| id.resource_name())
-                .map_err(|e| Failure::invalid(format!("error: --source: {e}")))
-        })
-        .transpose()?
-        .unwrap_or_default();
+    let source = args.when.source_name();
     let request = wire::ComputeForecastAccuracyRequest {
         series: Some(wire_series(&args.series)?),
         period: Some(month_range_to_wire(args.when.period)),

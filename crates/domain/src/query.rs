@@ -105,6 +105,44 @@ pub fn grain_periods(period: MonthRange, grain: Granularity) -> Vec<MonthRange> 
     out
 }
 
+/// Which figures an answer reads: those known on `as_of`, and of one source when the
+/// request names it.
+///
+/// Several sources may publish the same series and period; each keeps its own revision
+/// chain. Without a named source, each period is answered by the configured source
+/// preference (the first listed source that has a figure known on `as_of`), and among
+/// sources the preference does not list (or without one) by the latest (stage, as-of)
+/// revision. An answer cites the figures, hence the sources, it used.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Reading {
+    /// Answer as known on this date (latest when `None`).
+    pub as_of: Option<Date>,
+    /// Only this source's figures (the preference when `None`).
+    pub source: Option<SourceId>,
+}
+
+impl Reading {
+    /// Every source, as known on `as_of`.
+    pub fn as_of(as_of: Option<Date>) -> Self {
+        Self {
+            as_of,
+            source: None,
+        }
+    }
+}
+
+impl From<Option<Date>> for Reading {
+    fn from(as_of: Option<Date>) -> Self {
+        Self::as_of(as_of)
+    }
+}
+
+impl From<&Reading> for Reading {
+    fn from(reading: &Reading) -> Self {
+        reading.clone()
+    }
+}
+
 /// The total of one series over a range.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TotalQuery {
@@ -112,8 +150,8 @@ pub struct TotalQuery {
     pub series: SeriesKey,
     /// The months totalled.
     pub period: MonthRange,
-    /// Answer as known on this date (latest when `None`).
-    pub as_of: Option<Date>,
+    /// What the answer reads: as known on a date, of one source.
+    pub reading: Reading,
 }
 
 /// One series' total over a range against its total over a prior range.
@@ -125,8 +163,8 @@ pub struct ChangeQuery {
     pub period: MonthRange,
     /// The months compared with: named, or implied by the [`Comparison`].
     pub prior_period: MonthRange,
-    /// Answer as known on this date (latest when `None`).
-    pub as_of: Option<Date>,
+    /// What the answer reads: as known on a date, of one source.
+    pub reading: Reading,
     /// Decimals of percentages in the answer.
     pub percent_decimals: u32,
 }
@@ -144,8 +182,8 @@ pub struct SeriesQuery {
     pub cumulative_within_year: bool,
     /// Also the organisation's events in the period (the series names an organisation).
     pub include_events: bool,
-    /// Answer as known on this date (latest when `None`).
-    pub as_of: Option<Date>,
+    /// What the answer reads: as known on a date, of one source.
+    pub reading: Reading,
 }
 
 /// The top organisations of a series over a range.
@@ -157,8 +195,8 @@ pub struct RankingQuery {
     pub period: MonthRange,
     /// How many organisations (1 to 1,000).
     pub limit: usize,
-    /// Answer as known on this date (latest when `None`).
-    pub as_of: Option<Date>,
+    /// What the answer reads: as known on a date, of one source.
+    pub reading: Reading,
     /// Decimals of percentages in the answer.
     pub percent_decimals: u32,
     /// Rank groups by their rollup in this mode instead of organisations by their own
@@ -177,8 +215,8 @@ pub struct ShareQuery {
     pub period: MonthRange,
     /// The grain of the points.
     pub granularity: Granularity,
-    /// Answer as known on this date (latest when `None`).
-    pub as_of: Option<Date>,
+    /// What the answer reads: as known on a date, of one source.
+    pub reading: Reading,
     /// Decimals of percentages in the answer.
     pub percent_decimals: u32,
 }
@@ -210,8 +248,8 @@ pub struct BreakdownQuery {
     pub filter: BreakdownFilter,
     /// The months totalled.
     pub period: MonthRange,
-    /// Answer as known on this date (latest when `None`).
-    pub as_of: Option<Date>,
+    /// What the answer reads: as known on a date, of one source.
+    pub reading: Reading,
 }
 
 /// An origin's exports broken down by destination: the destination series of one
@@ -226,8 +264,8 @@ pub struct DestinationsQuery {
     pub limit: Option<usize>,
     /// Also each destination's units per month of the period (a destination × month matrix).
     pub include_months: bool,
-    /// Answer as known on this date (latest when `None`).
-    pub as_of: Option<Date>,
+    /// What the answer reads: as known on a date, of one source.
+    pub reading: Reading,
     /// Decimals of percentages in the answer.
     pub percent_decimals: u32,
 }
@@ -270,8 +308,8 @@ pub struct RollupQuery {
     pub period: MonthRange,
     /// The date whose hierarchy is used (the period's last day when `None`).
     pub hierarchy_date: Option<Date>,
-    /// Answer as known on this date (latest when `None`).
-    pub as_of: Option<Date>,
+    /// What the answer reads: as known on a date, of one source.
+    pub reading: Reading,
     /// How descendants count.
     pub mode: RollupMode,
 }
@@ -294,8 +332,8 @@ impl RollupQuery {
 pub struct TargetProgressQuery {
     /// The target.
     pub target: TargetId,
-    /// Answer as known on this date (latest when `None`).
-    pub as_of: Option<Date>,
+    /// What the answer reads: as known on a date, of one source.
+    pub reading: Reading,
     /// Decimals of percentages in the answer.
     pub percent_decimals: u32,
 }
@@ -419,7 +457,7 @@ mod tests {
             },
             period: range("2024-01..2024-02"),
             hierarchy_date: None,
-            as_of: None,
+            reading: Reading::default(),
             mode: RollupMode::Gross,
         };
         assert_eq!(q.hierarchy_on(), "2024-02-29".parse().unwrap());

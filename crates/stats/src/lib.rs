@@ -173,6 +173,9 @@ impl Application {
     /// UNAVAILABLE; liveness answers throughout.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         settings.validate().map_err(StartupError::InvalidSettings)?;
+        let source_preference = settings
+            .source_preference()
+            .map_err(|e| StartupError::InvalidSettings(vec![e]))?;
         let mut server = Server::bind(
             &settings.common.server,
             &settings.common.auth,
@@ -208,6 +211,7 @@ impl Application {
             metrics: metrics.clone(),
             wire_figures: WireFigures::default(),
             max_import_figures: settings.import.max_figures,
+            source_preference,
         });
         metrics.register(server.registry_mut());
         let (ready, ready_rx) = tokio::sync::watch::channel(false);
@@ -379,6 +383,7 @@ async fn load(
         for source in sources {
             engine.put_source(source);
         }
+        engine.set_source_preference(state.source_preference.clone());
     }
     let loaded = state.refresh().await?;
     state.write()?.compact();

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use autointel_domain::SourceId;
+use autointel_proto::convert::ResourceId;
 pub use autointel_server::config::ServiceSettings;
 use autointel_server::settings::{ClientTlsSettings, CommonSettings, Secret};
 use serde::{Deserialize, Serialize};
@@ -84,6 +86,11 @@ pub struct EngineSettings {
     /// Ignore any snapshot at start, load every figure from the store, then write a fresh
     /// snapshot (for a snapshot suspected wrong; every defect it can detect falls back anyway).
     pub rebuild_snapshot: bool,
+    /// Which source answers a series and period that several sources publish, first listed
+    /// first (resource names, `sources/{source}`); a request naming a `source` overrides
+    /// it. Among sources not listed, or with an empty list, the latest revision by (stage,
+    /// as-of date) answers.
+    pub source_preference: Vec<String>,
 }
 
 impl Default for EngineSettings {
@@ -96,6 +103,7 @@ impl Default for EngineSettings {
             snapshot_interval_seconds: 300,
             snapshot_min_new_figures: 10_000,
             rebuild_snapshot: false,
+            source_preference: Vec::new(),
         }
     }
 }
@@ -202,6 +210,9 @@ impl ServiceSettings for Settings {
                 problems.push(format!("{key} must be at least 1"));
             }
         }
+        if let Err(e) = self.source_preference() {
+            problems.push(e);
+        }
         if self.import.max_figures == 0 {
             problems.push("import.max_figures must be at least 1".to_owned());
         }
@@ -222,6 +233,23 @@ impl Settings {
     /// The host name of `registry.endpoint` (without brackets for an IPv6 address).
     pub fn registry_host(&self) -> Option<String> {
         crate::registry_client::uri_host(&self.registry.endpoint.parse().ok()?)
+    }
+
+    /// `engine.source_preference` as source ids, or which entry is not one (or repeats).
+    pub fn source_preference(&self) -> Result<Vec<SourceId>, String> {
+        let mut ids: Vec<SourceId> = Vec::new();
+        for (i, name) in self.engine.source_preference.iter().enumerate() {
+            let id = SourceId::from_resource_name(name).map_err(|e| {
+                format!("engine.source_preference[{i}] {name:?} is not a source: {e}")
+            })?;
+            if ids.contains(&id) {
+                return Err(format!(
+                    "engine.source_preference[{i}] {name:?} is listed twice"
+                ));
+            }
+            ids.push(id);
+        }
+        Ok(ids)
     }
 
     /// `engine.refresh_interval_ms` as a duration.

@@ -195,6 +195,7 @@ pub async fn series(services: &Services<'_>, args: &ChartSeriesArgs) -> Result<C
     let mut stats = services.stats().await?;
     let answer = stats
         .compute_series(swire::ComputeSeriesRequest {
+            source: args.when.source_name(),
             series: Some(series_key_to_wire(&key)),
             period: Some(month_range_to_wire(args.when.period)),
             granularity: args.granularity.to_wire(),
@@ -253,6 +254,7 @@ pub async fn share(services: &Services<'_>, args: &ChartShareArgs) -> Result<Cha
     let mut stats = services.stats().await?;
     let answer = stats
         .compute_share(swire::ComputeShareRequest {
+            source: share.when.source_name(),
             numerator: Some(series_key_to_wire(&numerator)),
             denominator: Some(series_key_to_wire(&denominator)),
             period: Some(month_range_to_wire(share.when.period)),
@@ -300,6 +302,7 @@ pub async fn rank(services: &Services<'_>, args: &ChartRankArgs) -> Result<Chart
     let mut stats = services.stats().await?;
     let answer = stats
         .compute_ranking(swire::ComputeRankingRequest {
+            source: rank.when.source_name(),
             series: Some(series_key_to_wire(&key)),
             period: Some(month_range_to_wire(rank.when.period)),
             limit: rank.limit,

@@ -18,6 +18,7 @@ pub async fn destinations(mut client: Stats, args: DestinationsArgs, format: For
     if let Some(to) = &args.destination {
         series.destination = to.as_str().to_owned();
         let request = wire::ComputeRankingRequest {
+            source: args.when.source_name(),
             series: Some(series),
             period: Some(month_range_to_wire(args.when.period)),
             limit: args.limit.unwrap_or(0),
@@ -42,6 +43,7 @@ pub async fn destinations(mut client: Stats, args: DestinationsArgs, format: For
         );
     }
     let request = wire::ComputeDestinationsRequest {
+        source: args.when.source_name(),
         series: Some(series),
         period: Some(month_range_to_wire(args.when.period)),
         limit: args.limit.unwrap_or(0),

@@ -251,18 +251,6 @@ impl Engine {
         })
     }
 
-    /// The figure known on `as_of` (latest when `None`) among one chain.
-    pub(super) fn latest_known(&self, chain: &[Entry], as_of: Option<u32>) -> Option<u32> {
-        match as_of {
-            None => chain.last().map(|e| e.row),
-            Some(d) => chain
-                .iter()
-                .rev()
-                .find(|e| self.rows[e.row as usize].as_of() <= d)
-                .map(|e| e.row),
-        }
-    }
-
     /// Links every figure of an import (ids assigned, in import order) to the revision it
     /// follows ([`Engine::link_chain`] per revision chain); returns how many revise an
     /// earlier figure.

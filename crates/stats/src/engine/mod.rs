@@ -38,6 +38,7 @@
 mod chains;
 mod layout;
 mod load;
+mod pick;
 #[cfg(test)]
 mod proptests;
 mod queries;
@@ -130,6 +131,9 @@ pub struct Engine {
     /// inserts use it directly.
     irregular: FastSet<u32>,
     last_seq: i64,
+    /// Which source answers a series and period that several publish (see
+    /// [`Engine::set_source_preference`]); not part of a snapshot.
+    source_preference: Vec<SourceId>,
 }
 
 impl Engine {

@@ -37,7 +37,7 @@ pub(super) fn total(
     let q: TotalQuery = query(r)?;
     answer(
         state,
-        |engine| engine.total(&q.series, q.period, q.as_of),
+        |engine| engine.total(&q.series, q.period, &q.reading),
         answers::total_response,
     )
 }
@@ -50,7 +50,7 @@ pub(super) fn change(
     let q: ChangeQuery = query(r)?;
     answer(
         state,
-        |engine| engine.change(&q.series, q.period, q.prior_period, q.as_of),
+        |engine| engine.change(&q.series, q.period, q.prior_period, &q.reading),
         |a, cited| answers::change_response(a, q.percent_decimals, cited),
     )
 }
@@ -66,7 +66,7 @@ pub(super) async fn series(
         state,
         |engine| {
             let (grain, cumulative) = (q.granularity, q.cumulative_within_year);
-            engine.series(&q.series, q.period, grain, cumulative, q.as_of)
+            engine.series(&q.series, q.period, grain, cumulative, &q.reading)
         },
         answers::series_response,
     )?;
@@ -112,7 +112,7 @@ pub(super) async fn ranking(
     let Some(mode) = q.group_mode else {
         return answer(
             state,
-            |engine| engine.ranking(&q.series, q.period, q.limit, q.as_of),
+            |engine| engine.ranking(&q.series, q.period, q.limit, &q.reading),
             |a, cited| answers::ranking_response(a, q.percent_decimals, cited),
         );
     };
@@ -126,7 +126,7 @@ pub(super) async fn ranking(
     };
     answer(
         state,
-        |engine| engine.group_ranking(&q.series, hierarchy, q.period, q.limit, q.as_of, mode),
+        |engine| engine.group_ranking(&q.series, hierarchy, q.period, q.limit, &q.reading, mode),
         |a, cited| answers::ranking_response(a, q.percent_decimals, cited),
     )
 }
@@ -141,7 +141,7 @@ pub(super) fn share(
         state,
         |engine| {
             let (part, whole) = (&q.numerator, &q.denominator);
-            engine.share(part, whole, q.period, q.granularity, q.as_of)
+            engine.share(part, whole, q.period, q.granularity, &q.reading)
         },
         |a, cited| answers::share_response(a, q.percent_decimals, cited),
     )
@@ -155,7 +155,7 @@ pub(super) fn breakdown(
     let q: BreakdownQuery = query(r)?;
     answer(
         state,
-        |engine| engine.breakdown(&q.filter, q.period, q.as_of),
+        |engine| engine.breakdown(&q.filter, q.period, &q.reading),
         answers::breakdown_response,
     )
 }
@@ -170,7 +170,7 @@ pub(super) fn destinations(
         state,
         |engine| {
             let (limit, months) = (q.limit, q.include_months);
-            engine.destinations(&q.origin, q.period, limit, months, q.as_of)
+            engine.destinations(&q.origin, q.period, limit, months, &q.reading)
         },
         |a, cited| answers::destinations_response(a, q.percent_decimals, cited),
     )
@@ -209,7 +209,7 @@ pub(super) async fn rollup(
         split_by(q.period, |date| history.links_below(root, date))
     };
     let engine = state.read()?;
-    let answer = engine.rollup_over_time(&q.series, &segments, q.period, q.as_of, q.mode);
+    let answer = engine.rollup_over_time(&q.series, &segments, q.period, &q.reading, q.mode);
     answers::rollup_response(&answer, &Cited::new(&engine, &state.wire_figures))
 }
 
@@ -224,7 +224,13 @@ pub(super) async fn target_progress(
         state,
         |engine| {
             let (metric, threshold) = (&target.metric, target.threshold.get());
-            engine.target_progress(metric, target.period, threshold, target.comparator, q.as_of)
+            engine.target_progress(
+                metric,
+                target.period,
+                threshold,
+                target.comparator,
+                &q.reading,
+            )
         },
         |a, cited| {
             let decimals = q.percent_decimals;

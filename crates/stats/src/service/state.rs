@@ -38,6 +38,9 @@ pub struct State {
     pub wire_figures: WireFigures,
     /// Most figures one import may hold (`import.max_figures`).
     pub max_import_figures: usize,
+    /// Which source answers a series and period that several publish
+    /// (`engine.source_preference`), set on every engine the service loads.
+    pub source_preference: Vec<autointel_domain::SourceId>,
 }
 
 impl State {

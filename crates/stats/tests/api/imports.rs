@@ -10,7 +10,7 @@ use tonic_types::StatusExt;
 use autointel_testkit::status::{fields, precondition_subjects};
 
 use crate::fixtures::{figures, import, list_all, months, new_id, seed_figures, violated_fields};
-use crate::harness::spawn_stack;
+use crate::harness::{spawn_stack, spawn_stats_with};
 
 autointel_testkit::on_each_backend!(
     crate::harness::database =>
@@ -18,6 +18,7 @@ autointel_testkit::on_each_backend!(
     invalid_rows_reject_the_whole_import,
     unknown_organization_is_failed_precondition,
     forecasts_sources_and_destinations_are_kept_apart,
+    the_configured_source_preference_chooses_and_is_cited,
     a_source_the_registry_changes_is_cited_as_it_is_now,
 );
 
@@ -171,6 +172,7 @@ async fn forecasts_sources_and_destinations_are_kept_apart(db: &str) {
         destination: destination.to_owned(),
     };
     let total = |destination: &str| wire::ComputeTotalRequest {
+        source: String::new(),
         series: Some(key(destination)),
         period: Some(months((2024, 1), (2024, 1))),
         as_of_date: None,
@@ -321,6 +323,26 @@ async fn forecasts_sources_and_destinations_are_kept_apart(db: &str) {
         .unwrap();
     assert_eq!(jv_restated.supersedes, jv.name);
     assert_eq!(units(total("")).await, Some(125));
+    // Both sources kept and each answerable by name; the answer cites the one it used.
+    let of = |source: &str| wire::ComputeTotalRequest {
+        source: source.to_owned(),
+        ..total("")
+    };
+    assert_eq!(units(of(JV)).await, Some(125));
+    assert_eq!(units(of(&format!("sources/{a}"))).await, Some(101));
+    let cited = |response: wire::ComputeTotalResponse| -> Vec<String> {
+        let p = response.provenance.unwrap();
+        p.sources.into_iter().map(|s| s.name).collect()
+    };
+    let article = stack
+        .stats
+        .compute_total(of(&format!("sources/{a}")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cited(article), [format!("sources/{a}")]);
+    let err = stack.stats.compute_total(of("cpca")).await.unwrap_err();
+    assert_eq!(violated_fields(&err), ["source"]);
 
     // A destination on a non-export flow, and a bad destination code, are refused.
     let mut domestic = read_sales_figures(
@@ -341,6 +363,85 @@ async fn forecasts_sources_and_destinations_are_kept_apart(db: &str) {
             "figures[1].series.destination"
         ]
     );
+}
+
+/// With `engine.source_preference`, a month two sources publish is answered by the
+/// preferred one, even when the other published later; a named source still wins.
+async fn the_configured_source_preference_chooses_and_is_cited(db: &str) {
+    const WITH: &str = "organization,basis,flow,market,scope,powertrain,period,units,ten_thousand_units,comparable_prior_units,source,stage,as_of_date,note\n";
+    const ARTICLE: &str = "article-nissan-china-exports-2023";
+    const JV: &str = "nissan-dongfeng-jv-structure";
+    let stack = spawn_stack(db).await;
+    let registry = stack.registry_server.as_ref().unwrap().addr;
+    let (mut stats, _stop, _) = spawn_stats_with(db, registry, |s| {
+        s.engine.source_preference = vec![format!("sources/{ARTICLE}")];
+    })
+    .await;
+    let row = |month: &str, units: u32, source: &str, as_of: &str| {
+        format!(
+            "nissan-china,wholesale,domestic,CN,passenger,all,{month},{units},,,{source},final,{as_of},"
+        )
+    };
+    let text = format!(
+        "{WITH}{}\n",
+        [
+            row("2024-01", 100, ARTICLE, "2024-02-05"),
+            row("2024-01", 120, JV, "2024-02-20"),
+            row("2024-02", 80, JV, "2024-03-20"),
+        ]
+        .join("\n")
+    );
+    import(
+        &mut stats,
+        &new_id(),
+        vec![read_sales_figures(text.as_bytes()).unwrap()],
+    )
+    .await
+    .unwrap();
+    let request = |source: &str| wire::ComputeTotalRequest {
+        source: source.to_owned(),
+        series: Some(twire::SeriesKey {
+            organization: "organizations/nissan-china".to_owned(),
+            basis: twire::MeasureBasis::Wholesale as i32,
+            flow: twire::Flow::Domestic as i32,
+            market: "CN".to_owned(),
+            scope: twire::VehicleScope::Passenger as i32,
+            powertrain: twire::Powertrain::All as i32,
+            destination: String::new(),
+        }),
+        period: Some(months((2024, 1), (2024, 2))),
+        as_of_date: None,
+    };
+    let mut answer = async |source: &str| {
+        let r = stats
+            .compute_total(request(source))
+            .await
+            .unwrap()
+            .into_inner();
+        let cited: Vec<String> = r
+            .provenance
+            .unwrap()
+            .sources
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        (r.total.unwrap().units, cited)
+    };
+    // January from the preferred article, February from the only source that has it.
+    assert_eq!(
+        answer("").await,
+        (
+            Some(180),
+            vec![format!("sources/{ARTICLE}"), format!("sources/{JV}")]
+        )
+    );
+    // Only the JV: both months of its own.
+    assert_eq!(
+        answer(&format!("sources/{JV}")).await,
+        (Some(200), vec![format!("sources/{JV}")])
+    );
+    // Only the article: February is missing, never taken from another source.
+    assert_eq!(answer(&format!("sources/{ARTICLE}")).await, (None, vec![]));
 }
 
 /// stats copies a source when a figure first cites it; once the registry changes the
@@ -410,6 +511,7 @@ async fn cited_titles(
 ) -> Vec<String> {
     stats
         .compute_total(wire::ComputeTotalRequest {
+            source: String::new(),
             series: Some(crate::fixtures::nissan_china()),
             period: Some(months((2023, 1), (2023, 11))),
             as_of_date: None,

@@ -82,6 +82,7 @@ async fn coverage_reports_uncovered_months(db: &str) {
     let total = stack
         .stats
         .compute_total(wire::ComputeTotalRequest {
+            source: String::new(),
             series: Some(key.clone()),
             period: Some(months((2023, 1), (2023, 5))),
             as_of_date: None,
@@ -265,6 +266,7 @@ async fn registry_outage_fails_fast_and_recovers(db: &str) {
     stack
         .stats
         .compute_total(wire::ComputeTotalRequest {
+            source: String::new(),
             series: Some(nissan_china()),
             period: Some(months((2023, 1), (2023, 11))),
             as_of_date: None,
@@ -404,6 +406,7 @@ async fn ranking_share_and_breakdown(db: &str) {
     let breakdown = stack
         .stats
         .compute_breakdown(wire::ComputeBreakdownRequest {
+            source: String::new(),
             series: Some(twire::SeriesKey {
                 organization: String::new(),
                 powertrain: 0,
@@ -459,6 +462,7 @@ async fn ranking_share_and_breakdown(db: &str) {
     let err = stack
         .stats
         .compute_breakdown(wire::ComputeBreakdownRequest {
+            source: String::new(),
             series: Some(key("", twire::Powertrain::All)),
             group_by: vec![wire::Dimension::Powertrain as i32],
             period: Some(months((2023, 10), (2023, 10))),
@@ -527,6 +531,7 @@ async fn forecast_accuracy_ranks_each_forecast_against_the_actual(db: &str) {
     let total = stack
         .stats
         .compute_total(wire::ComputeTotalRequest {
+            source: String::new(),
             series: Some(nissan_china()),
             period: Some(months((2024, 1), (2024, 12))),
             as_of_date: None,

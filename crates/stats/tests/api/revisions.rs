@@ -51,6 +51,7 @@ async fn revisions_are_kept_and_as_of_reads_the_past(db: &str) {
         destination: String::new(),
     };
     let total = |as_of: Option<autointel_proto::google::r#type::Date>| wire::ComputeTotalRequest {
+        source: String::new(),
         series: Some(key.clone()),
         period: Some(months((2023, 10), (2023, 10))),
         as_of_date: as_of,

@@ -99,6 +99,7 @@ async fn answers(client: &mut StatsServiceClient<Channel>) -> String {
     figures.sort_by(|a, b| a.name.cmp(&b.name));
     let change = client.compute_change(change_request()).await.unwrap();
     let total = |as_of| wire::ComputeTotalRequest {
+        source: String::new(),
         series: Some(chain_key()),
         period: Some(months((2023, 5), (2023, 5))),
         as_of_date: as_of,

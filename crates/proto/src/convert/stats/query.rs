@@ -8,9 +8,9 @@
 use autointel_domain::{
     BreakdownFilter, BreakdownQuery, ChangeQuery, Comparison, DestinationsQuery, Dimension, Flow,
     ForecastAccuracyQuery, Granularity, ListFilter, Market, MeasureBasis, OrganizationId,
-    Powertrain, ProgressStatus, RankingQuery, RevisionHistoryQuery, RollupMode, RollupQuery,
-    SeriesQuery, ShareQuery, SourceId, TargetId, TargetProgressQuery, TotalQuery, ValidationError,
-    ValueError, VehicleScope, Violations,
+    Powertrain, ProgressStatus, RankingQuery, Reading, RevisionHistoryQuery, RollupMode,
+    RollupQuery, SeriesQuery, ShareQuery, SourceId, TargetId, TargetProgressQuery, TotalQuery,
+    ValidationError, ValueError, VehicleScope, Violations,
 };
 
 use crate::convert::types::{
@@ -52,6 +52,20 @@ fn as_of(
     optional_message(v, "as_of_date", value, date_from_wire)
 }
 
+/// Reads the optional `as_of_date` and `source` of a query into `v`.
+fn reading(
+    v: &mut Violations,
+    as_of_date: Option<&crate::google::r#type::Date>,
+    source: &str,
+) -> Option<Reading> {
+    let as_of = as_of(v, as_of_date);
+    let source = v.check("source", SourceId::from_optional_resource_name(source));
+    Some(Reading {
+        as_of: as_of?,
+        source: source?,
+    })
+}
+
 impl TryFrom<&wire::ComputeTotalRequest> for TotalQuery {
     type Error = ValidationError;
 
@@ -59,14 +73,14 @@ impl TryFrom<&wire::ComputeTotalRequest> for TotalQuery {
         let mut v = Violations::new();
         let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
         let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
-        let as_of = as_of(&mut v, r.as_of_date.as_ref());
-        let (Some(series), Some(period), Some(as_of)) = (series, period, as_of) else {
+        let reading = reading(&mut v, r.as_of_date.as_ref(), &r.source);
+        let (Some(series), Some(period), Some(reading)) = (series, period, reading) else {
             return Err(rejected(v));
         };
         Ok(Self {
             series,
             period,
-            as_of,
+            reading,
         })
     }
 }
@@ -80,7 +94,7 @@ impl TryFrom<&wire::ComputeChangeRequest> for ChangeQuery {
         let mut v = Violations::new();
         let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
         let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
-        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let reading = reading(&mut v, r.as_of_date.as_ref(), &r.source);
         let decimals = decimals(&mut v, r.percent_decimals);
         let prior_period = match v.check("comparison", Comparison::from_wire(r.comparison)) {
             Some(Comparison::Custom) => required(
@@ -109,11 +123,18 @@ impl TryFrom<&wire::ComputeChangeRequest> for ChangeQuery {
         let (
             Some(series),
             Some(period),
-            Some(as_of),
+            Some(reading),
             Some(percent_decimals),
             Some(prior_period),
             true,
-        ) = (series, period, as_of, decimals, prior_period, v.is_empty())
+        ) = (
+            series,
+            period,
+            reading,
+            decimals,
+            prior_period,
+            v.is_empty(),
+        )
         else {
             return Err(rejected(v));
         };
@@ -121,7 +142,7 @@ impl TryFrom<&wire::ComputeChangeRequest> for ChangeQuery {
             series,
             period,
             prior_period,
-            as_of,
+            reading,
             percent_decimals,
         })
     }
@@ -135,15 +156,15 @@ impl TryFrom<&wire::ComputeSeriesRequest> for SeriesQuery {
         let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
         let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
         let granularity = v.check("granularity", Granularity::from_wire(r.granularity));
-        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let reading = reading(&mut v, r.as_of_date.as_ref(), &r.source);
         if r.include_events && r.series.as_ref().is_some_and(|s| s.organization.is_empty()) {
             v.push(
                 "include_events",
                 "needs series.organization: the whole market has no events",
             );
         }
-        let (Some(series), Some(period), Some(granularity), Some(as_of), true) =
-            (series, period, granularity, as_of, v.is_empty())
+        let (Some(series), Some(period), Some(granularity), Some(reading), true) =
+            (series, period, granularity, reading, v.is_empty())
         else {
             return Err(rejected(v));
         };
@@ -153,7 +174,7 @@ impl TryFrom<&wire::ComputeSeriesRequest> for SeriesQuery {
             granularity,
             cumulative_within_year: r.cumulative_within_year,
             include_events: r.include_events,
-            as_of,
+            reading,
         })
     }
 }
@@ -174,7 +195,7 @@ impl TryFrom<&wire::ComputeRankingRequest> for RankingQuery {
         }
         let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
         let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
-        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let reading = reading(&mut v, r.as_of_date.as_ref(), &r.source);
         let decimals = decimals(&mut v, r.percent_decimals);
         let limit = match r.limit {
             0 => Some(10),
@@ -188,7 +209,7 @@ impl TryFrom<&wire::ComputeRankingRequest> for RankingQuery {
         let (
             Some(series),
             Some(period),
-            Some(as_of),
+            Some(reading),
             Some(percent_decimals),
             Some(limit),
             Some(group_mode),
@@ -196,7 +217,7 @@ impl TryFrom<&wire::ComputeRankingRequest> for RankingQuery {
         ) = (
             series,
             period,
-            as_of,
+            reading,
             decimals,
             limit,
             group_mode,
@@ -209,7 +230,7 @@ impl TryFrom<&wire::ComputeRankingRequest> for RankingQuery {
             series,
             period,
             limit,
-            as_of,
+            reading,
             percent_decimals,
             group_mode,
         })
@@ -235,16 +256,23 @@ impl TryFrom<&wire::ComputeShareRequest> for ShareQuery {
         );
         let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
         let granularity = v.check("granularity", Granularity::from_wire(r.granularity));
-        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let reading = reading(&mut v, r.as_of_date.as_ref(), &r.source);
         let decimals = decimals(&mut v, r.percent_decimals);
         let (
             Some(numerator),
             Some(denominator),
             Some(period),
             Some(granularity),
-            Some(as_of),
+            Some(reading),
             Some(percent_decimals),
-        ) = (numerator, denominator, period, granularity, as_of, decimals)
+        ) = (
+            numerator,
+            denominator,
+            period,
+            granularity,
+            reading,
+            decimals,
+        )
         else {
             return Err(rejected(v));
         };
@@ -253,7 +281,7 @@ impl TryFrom<&wire::ComputeShareRequest> for ShareQuery {
             denominator,
             period,
             granularity,
-            as_of,
+            reading,
             percent_decimals,
         })
     }
@@ -291,10 +319,10 @@ impl TryFrom<&wire::ComputeDestinationsRequest> for DestinationsQuery {
                 None
             }
         };
-        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let reading = reading(&mut v, r.as_of_date.as_ref(), &r.source);
         let decimals = decimals(&mut v, r.percent_decimals);
-        let (Some(origin), Some(period), Some(limit), Some(as_of), Some(percent_decimals), true) =
-            (origin, period, limit, as_of, decimals, v.is_empty())
+        let (Some(origin), Some(period), Some(limit), Some(reading), Some(percent_decimals), true) =
+            (origin, period, limit, reading, decimals, v.is_empty())
         else {
             return Err(rejected(v));
         };
@@ -303,7 +331,7 @@ impl TryFrom<&wire::ComputeDestinationsRequest> for DestinationsQuery {
             period,
             limit,
             include_months: r.include_months,
-            as_of,
+            reading,
             percent_decimals,
         })
     }
@@ -407,7 +435,7 @@ impl TryFrom<&wire::ComputeBreakdownRequest> for BreakdownQuery {
             || Powertrain::from_wire(s.powertrain),
         );
         let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
-        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let reading = reading(&mut v, r.as_of_date.as_ref(), &r.source);
         let (
             Some(organization),
             Some(basis),
@@ -416,7 +444,7 @@ impl TryFrom<&wire::ComputeBreakdownRequest> for BreakdownQuery {
             Some(scope),
             Some(powertrain),
             Some(period),
-            Some(as_of),
+            Some(reading),
             true,
         ) = (
             organization,
@@ -426,7 +454,7 @@ impl TryFrom<&wire::ComputeBreakdownRequest> for BreakdownQuery {
             scope,
             powertrain,
             period,
-            as_of,
+            reading,
             v.is_empty(),
         )
         else {
@@ -442,7 +470,7 @@ impl TryFrom<&wire::ComputeBreakdownRequest> for BreakdownQuery {
                 powertrain,
             },
             period,
-            as_of,
+            reading,
         })
     }
 }
@@ -464,13 +492,13 @@ impl TryFrom<&wire::ComputeRollupRequest> for RollupQuery {
             r.hierarchy_date.as_ref(),
             date_from_wire,
         );
-        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let reading = reading(&mut v, r.as_of_date.as_ref(), &r.source);
         // Unset is gross, as every rollup was before modes existed.
         let mode = v
             .check("mode", RollupMode::from_wire_filter(r.mode))
             .map(|m| m.unwrap_or(RollupMode::Gross));
-        let (Some(series), Some(period), Some(hierarchy_date), Some(as_of), Some(mode), true) =
-            (series, period, hierarchy_date, as_of, mode, v.is_empty())
+        let (Some(series), Some(period), Some(hierarchy_date), Some(reading), Some(mode), true) =
+            (series, period, hierarchy_date, reading, mode, v.is_empty())
         else {
             return Err(rejected(v));
         };
@@ -478,7 +506,7 @@ impl TryFrom<&wire::ComputeRollupRequest> for RollupQuery {
             series,
             period,
             hierarchy_date,
-            as_of,
+            reading,
             mode,
         })
     }
@@ -490,14 +518,15 @@ impl TryFrom<&wire::ComputeTargetProgressRequest> for TargetProgressQuery {
     fn try_from(r: &wire::ComputeTargetProgressRequest) -> Result<Self, ValidationError> {
         let mut v = Violations::new();
         let target = v.check("target", TargetId::from_resource_name(&r.target));
-        let as_of = as_of(&mut v, r.as_of_date.as_ref());
+        let reading = reading(&mut v, r.as_of_date.as_ref(), &r.source);
         let decimals = decimals(&mut v, r.percent_decimals);
-        let (Some(target), Some(as_of), Some(percent_decimals)) = (target, as_of, decimals) else {
+        let (Some(target), Some(reading), Some(percent_decimals)) = (target, reading, decimals)
+        else {
             return Err(rejected(v));
         };
         Ok(Self {
             target,
-            as_of,
+            reading,
             percent_decimals,
         })
     }

@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 
-use autointel_domain::{Date, FigureNature, MonthRange, Ratio, SeriesKey, SourceId};
+use autointel_domain::{Date, FigureNature, MonthRange, Ratio, Reading, SeriesKey, SourceId};
 
 use super::Total;
 use crate::engine::layout::{as_of_to_day_code, date_from_code, month_code};
@@ -50,7 +50,8 @@ impl Engine {
         as_of: Option<Date>,
     ) -> ForecastAccuracyAnswer {
         let as_of_code = Self::as_of_key(as_of);
-        let (actual, rows) = self.total_in(self.series_of(key), period, as_of_code);
+        let pick = &self.pick(&Reading::as_of(as_of));
+        let (actual, rows) = self.total_in(self.series_of(key), period, pick);
         let source_code = match source {
             Some(s) => self.sources.get(s).map(Some),
             None => Some(None),

@@ -1,6 +1,6 @@
 //! Totals of every series a filter matches, one row per series.
 
-use autointel_domain::{BreakdownFilter, Date, MonthRange, SeriesKey};
+use autointel_domain::{BreakdownFilter, MonthRange, Reading, SeriesKey};
 
 use super::Total;
 use crate::engine::layout::NONE;
@@ -21,9 +21,9 @@ impl Engine {
         &self,
         filter: &BreakdownFilter,
         period: MonthRange,
-        as_of: Option<Date>,
+        reading: impl Into<Reading>,
     ) -> BreakdownAnswer {
-        let as_of = Self::as_of_key(as_of);
+        let pick = &self.pick(&reading.into());
         let Some(keys) = self.key_filter(
             filter.organization.as_ref().map(Option::as_ref),
             filter.market.as_ref(),
@@ -54,7 +54,7 @@ impl Engine {
             // A grouped organisation means every organisation, not the whole market.
             let ok = keys.matches(k) && (keys.organization.is_some() || k.organization != NONE);
             if ok
-                && self.has_figures_in(s, period, as_of)
+                && self.has_figures_in(s, period, pick)
                 && let Some(key) = self.key_of(k)
             {
                 groups.push((key, s));
@@ -66,7 +66,7 @@ impl Engine {
         let rows = groups
             .into_iter()
             .map(|(key, s)| {
-                let (total, rows) = self.total_in(Some(s), period, as_of);
+                let (total, rows) = self.total_in(Some(s), period, pick);
                 figures.extend(rows.into_iter().map(FigureRef));
                 (key, total)
             })

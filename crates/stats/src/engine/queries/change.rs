@@ -1,6 +1,6 @@
 //! One series over a range against a prior range: raw and like-for-like change.
 
-use autointel_domain::{Change, Date, MonthRange, SeriesKey};
+use autointel_domain::{Change, MonthRange, Reading, SeriesKey};
 
 use super::{Total, Used};
 use crate::engine::Engine;
@@ -30,12 +30,12 @@ impl Engine {
         key: &SeriesKey,
         current: MonthRange,
         prior: MonthRange,
-        as_of: Option<Date>,
+        reading: impl Into<Reading>,
     ) -> ChangeAnswer {
         let series = self.series_of(key);
-        let as_of = Self::as_of_key(as_of);
-        let (current_total, current_rows) = self.total_in(series, current, as_of);
-        let (prior_total, prior_rows) = self.total_in(series, prior, as_of);
+        let pick = &self.pick(&reading.into());
+        let (current_total, current_rows) = self.total_in(series, current, pick);
+        let (prior_total, prior_rows) = self.total_in(series, prior, pick);
         let mut used = Used::default();
         used.add(&current_rows);
         used.add(&prior_rows);

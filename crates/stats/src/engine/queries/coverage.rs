@@ -1,6 +1,7 @@
 //! Totals with coverage: a range is totalled only from figures that tile it exactly (fewest
 //! pieces); otherwise its covered and uncovered runs are reported and no number is given.
 
+use crate::engine::pick::Pick;
 use autointel_domain::{MonthRange, Tiling, tile};
 
 use crate::engine::Engine;
@@ -179,7 +180,7 @@ impl Engine {
         &self,
         series: Option<u32>,
         period: MonthRange,
-        as_of: Option<u32>,
+        pick: &Pick,
     ) -> (Total, Vec<u32>) {
         let Some(series) = series else {
             return (Total::nothing(period), Vec::new());
@@ -205,7 +206,7 @@ impl Engine {
             if first.end > end {
                 continue;
             }
-            if let Some(row) = self.latest_known(chain, as_of) {
+            if let Some(row) = self.latest_known(chain, pick) {
                 longer |= first.end != first.start;
                 candidates.push(Entry {
                     start: first.start,
@@ -260,18 +261,13 @@ impl Engine {
         }
     }
 
-    /// True when series `series` has a figure known on `as_of` that overlaps `period`.
-    pub(super) fn has_figures_in(
-        &self,
-        series: u32,
-        period: MonthRange,
-        as_of: Option<u32>,
-    ) -> bool {
+    /// True when series `series` has a figure known by `pick` that overlaps `period`.
+    pub(super) fn has_figures_in(&self, series: u32, period: MonthRange, pick: &Pick) -> bool {
         let (start, end) = (month_code(period.start()), month_code(period.end()));
         self.entries[series as usize]
             .iter()
             .take_while(|e| e.start <= end)
-            .any(|e| e.end >= start && as_of.is_none_or(|d| self.rows[e.row as usize].as_of() <= d))
+            .any(|e| e.end >= start && pick.known(&self.rows[e.row as usize]))
     }
 }
 

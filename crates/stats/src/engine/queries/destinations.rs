@@ -9,7 +9,8 @@
 //! A region (`Market::is_region`) may contain countries listed beside it, so regions are
 //! ranked with the others but never summed with anything.
 
-use autointel_domain::{Change, Date, Market, MonthRange, Ratio, SeriesKey, share};
+use crate::engine::pick::Pick;
+use autointel_domain::{Change, Market, MonthRange, Ratio, Reading, SeriesKey, share};
 
 use super::{Total, Used};
 use crate::engine::layout::{ACTUAL, NONE};
@@ -86,9 +87,9 @@ impl Engine {
         period: MonthRange,
         limit: Option<usize>,
         include_months: bool,
-        as_of: Option<Date>,
+        reading: impl Into<Reading>,
     ) -> DestinationsAnswer {
-        let as_of = Self::as_of_key(as_of);
+        let pick = &self.pick(&reading.into());
         // Only the origin's own destination series: the index holds them by origin.
         let mut found = Vec::new();
         for &s in self.destinations_of(origin, ACTUAL) {
@@ -98,8 +99,8 @@ impl Engine {
             };
             // Usable figures in the period mean figures in it; only a series without any
             // is walked again for figures that overlap the period without fitting it.
-            let (total, rows) = self.total_in(Some(s), period, as_of);
-            if total.coverage.covered.is_empty() && !self.has_figures_in(s, period, as_of) {
+            let (total, rows) = self.total_in(Some(s), period, pick);
+            if total.coverage.covered.is_empty() && !self.has_figures_in(s, period, pick) {
                 continue;
             }
             found.push(Found {
@@ -120,7 +121,7 @@ impl Engine {
 
         let mut used = Used::default();
         let origin_series = self.series_of(origin);
-        let (all_destinations, all_rows) = self.total_in(origin_series, period, as_of);
+        let (all_destinations, all_rows) = self.total_in(origin_series, period, pick);
         used.add(&all_rows);
 
         let countries = found.iter().filter(|f| !f.region);
@@ -164,7 +165,7 @@ impl Engine {
             used.add(&f.rows);
             let year_over_year = match (f.total.units, prior) {
                 (Some(current), Some(prior)) => {
-                    let (prior_total, prior_rows) = self.total_in(Some(f.series), prior, as_of);
+                    let (prior_total, prior_rows) = self.total_in(Some(f.series), prior, pick);
                     prior_total.units.map(|p| {
                         used.add(&prior_rows);
                         Change { current, prior: p }
@@ -173,7 +174,7 @@ impl Engine {
                 _ => None,
             };
             let months = if include_months {
-                self.month_totals(Some(f.series), period, as_of, &mut used)
+                self.month_totals(Some(f.series), period, pick, &mut used)
             } else {
                 Vec::new()
             };
@@ -191,7 +192,7 @@ impl Engine {
             });
         }
         let all_destinations_months = if include_months {
-            self.month_totals(origin_series, period, as_of, &mut used)
+            self.month_totals(origin_series, period, pick, &mut used)
         } else {
             Vec::new()
         };
@@ -213,10 +214,10 @@ impl Engine {
         &self,
         series: Option<u32>,
         period: MonthRange,
-        as_of: Option<u32>,
+        pick: &Pick,
         used: &mut Used,
     ) -> Vec<Total> {
-        let rows = self.month_rows(series, period, as_of);
+        let rows = self.month_rows(series, period, pick);
         let units = self.units_of(&rows);
         let months = Self::months_of(period);
         used.add(

@@ -1,11 +1,12 @@
 //! The top groups of a series: every top-level organisation of the ownership graph (one no
 //! link holds) and every organisation outside it, ranked by its rollup in one mode.
 
+use crate::engine::pick::Pick;
 use std::collections::{BTreeSet, HashSet};
 
 use autointel_domain::{
-    Change, Date, HierarchyLink, MonthRange, OrganizationId, OwnershipHistory, Ratio, RollupMode,
-    Segment, SeriesKey, split_by,
+    Change, HierarchyLink, MonthRange, OrganizationId, OwnershipHistory, Ratio, Reading,
+    RollupMode, Segment, SeriesKey, split_by,
 };
 
 use super::Used;
@@ -73,9 +74,10 @@ impl Engine {
         hierarchy: GroupHierarchy<'_>,
         period: MonthRange,
         limit: usize,
-        as_of: Option<Date>,
+        reading: impl Into<Reading>,
         mode: RollupMode,
     ) -> RankingAnswer {
+        let pick = &self.pick(&reading.into());
         let candidates = self
             .lookup_dims(dims)
             .and_then(|d| self.by_dims.get(&d))
@@ -116,9 +118,9 @@ impl Engine {
                 ..dims.clone()
             };
             match hierarchy {
-                GroupHierarchy::On(links) => {
-                    Some(GroupValue::of(self.rollup(&key, links, range, as_of, mode)))
-                }
+                GroupHierarchy::On(links) => Some(GroupValue::of(
+                    self.rollup_picked(&key, links, range, pick, mode),
+                )),
                 GroupHierarchy::Dated(history) => {
                     let runs: Vec<Segment<Vec<HierarchyLink>>> = split_by(range, |date| {
                         let held = history.is_held(group, date);
@@ -133,7 +135,7 @@ impl Engine {
                         })
                     })
                     .collect();
-                    (!runs.is_empty()).then(|| self.group_runs(&key, &runs, as_of, mode))
+                    (!runs.is_empty()).then(|| self.group_runs(&key, &runs, pick, mode))
                 }
             }
         };
@@ -164,8 +166,7 @@ impl Engine {
         });
 
         let mut used = Used::default();
-        let (market_total, market_rows) =
-            self.total_in(market_series, period, Self::as_of_key(as_of));
+        let (market_total, market_rows) = self.total_in(market_series, period, pick);
         let (denominator, total_is_market) = match market_total.units {
             Some(units) => {
                 used.add(&market_rows);
@@ -244,7 +245,7 @@ impl Engine {
         &self,
         key: &SeriesKey,
         runs: &[Segment<Vec<HierarchyLink>>],
-        as_of: Option<Date>,
+        pick: &Pick,
         mode: RollupMode,
     ) -> GroupValue {
         let mut sum = Ratio::new(0, 1);
@@ -252,7 +253,7 @@ impl Engine {
         let mut assumptions = Vec::new();
         let mut covered = false;
         for run in runs {
-            let part = GroupValue::of(self.rollup(key, &run.value, run.months, as_of, mode));
+            let part = GroupValue::of(self.rollup_picked(key, &run.value, run.months, pick, mode));
             covered |= part.covered;
             sum = sum.and_then(|s| s.checked_add(part.exact?));
             used.add_figures(&part.figures);

@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 
 use autointel_domain::{
-    Comparator, Date, FigureNature, MonthRange, ProgressStatus, Ratio, SeriesKey, share,
+    Comparator, FigureNature, MonthRange, ProgressStatus, Ratio, Reading, SeriesKey, share,
 };
 
 use super::Total;
@@ -59,23 +59,23 @@ impl Engine {
         period: MonthRange,
         threshold: u64,
         comparator: Comparator,
-        as_of: Option<Date>,
+        reading: impl Into<Reading>,
     ) -> TargetProgressAnswer {
         let series = self.series_of(metric);
-        let as_of = Self::as_of_key(as_of);
+        let pick = &self.pick(&reading.into());
         let (plan, plan_figures) = {
             let forecasts = self.series_of_nature(
                 metric,
                 crate::engine::series::nature_code(FigureNature::Forecast),
             );
-            let (total, rows) = self.total_in(forecasts, period, as_of);
+            let (total, rows) = self.total_in(forecasts, period, pick);
             if total.units.is_some() {
                 (Some(total), rows.into_iter().map(FigureRef).collect())
             } else {
                 (None, Vec::new())
             }
         };
-        let (full, full_rows) = self.total_in(series, period, as_of);
+        let (full, full_rows) = self.total_in(series, period, pick);
         let (actual, rows, measured) = if full.units.is_some() {
             (full, full_rows, period.len_months())
         } else {
@@ -86,7 +86,7 @@ impl Engine {
                     break;
                 }
                 if let Ok(prefix) = MonthRange::new(period.start(), e) {
-                    let (t, r) = self.total_in(series, prefix, as_of);
+                    let (t, r) = self.total_in(series, prefix, pick);
                     if t.units.is_some() {
                         found = Some((t, r, prefix.len_months()));
                         break;

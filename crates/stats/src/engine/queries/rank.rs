@@ -1,7 +1,7 @@
 //! The top organisations of a series over a range, with shares and year-on-year change.
 
 use autointel_domain::{
-    Change, Date, MonthRange, OrganizationId, Ratio, RollupMode, SeriesKey, share,
+    Change, MonthRange, OrganizationId, Ratio, Reading, RollupMode, SeriesKey, share,
 };
 
 use super::Used;
@@ -53,9 +53,9 @@ impl Engine {
         dims: &SeriesKey,
         period: MonthRange,
         limit: usize,
-        as_of: Option<Date>,
+        reading: impl Into<Reading>,
     ) -> RankingAnswer {
-        let as_of = Self::as_of_key(as_of);
+        let pick = &self.pick(&reading.into());
         let candidates = self
             .lookup_dims(dims)
             .and_then(|d| self.by_dims.get(&d))
@@ -72,17 +72,17 @@ impl Engine {
             let Some(org) = self.organizations.value(k.organization) else {
                 continue;
             };
-            let (total, rows) = self.total_in(Some(s), period, as_of);
+            let (total, rows) = self.total_in(Some(s), period, pick);
             match total.units {
                 Some(units) => complete.push((org, units, s, rows)),
-                None if self.has_figures_in(s, period, as_of) => incomplete_count += 1,
+                None if self.has_figures_in(s, period, pick) => incomplete_count += 1,
                 None => {}
             }
         }
         complete.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
 
         let mut used = Used::default();
-        let (market_total, market_rows) = self.total_in(market_series, period, as_of);
+        let (market_total, market_rows) = self.total_in(market_series, period, pick);
         let (total_units, total_is_market) = match market_total.units {
             Some(units) => {
                 used.add(&market_rows);
@@ -111,7 +111,7 @@ impl Engine {
             }
             used.add(&rows);
             let year_over_year = prior.and_then(|prior| {
-                let (prior_total, prior_rows) = self.total_in(Some(s), prior, as_of);
+                let (prior_total, prior_rows) = self.total_in(Some(s), prior, pick);
                 let p = prior_total.units?;
                 used.add(&prior_rows);
                 Some(Change {

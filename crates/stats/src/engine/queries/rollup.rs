@@ -2,10 +2,12 @@
 //! gross (every descendant at 100%), consolidated (what the root controls, at 100%) or
 //! equity share (weighted by the root's effective stake).
 
+use crate::engine::pick::Pick;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use autointel_domain::{
-    Date, HierarchyLink, MonthRange, OrganizationId, Ratio, RelationshipKind, RollupMode, SeriesKey,
+    Date, HierarchyLink, MonthRange, OrganizationId, Ratio, Reading, RelationshipKind, RollupMode,
+    SeriesKey,
 };
 
 use super::coverage::runs;
@@ -130,10 +132,21 @@ impl Engine {
         key: &SeriesKey,
         links: &[HierarchyLink],
         period: MonthRange,
-        as_of: Option<Date>,
+        reading: impl Into<Reading>,
         mode: RollupMode,
     ) -> RollupAnswer {
-        let as_of_code = Self::as_of_key(as_of);
+        self.rollup_picked(key, links, period, &self.pick(&reading.into()), mode)
+    }
+
+    /// [`Engine::rollup`] of a reading in the engine's codes.
+    pub(super) fn rollup_picked(
+        &self,
+        key: &SeriesKey,
+        links: &[HierarchyLink],
+        period: MonthRange,
+        pick: &Pick,
+        mode: RollupMode,
+    ) -> RollupAnswer {
         let Some(root) = key.organization.clone() else {
             return RollupAnswer {
                 total: Total::nothing(period),
@@ -246,7 +259,7 @@ impl Engine {
             .iter()
             .map(|&org| {
                 let series = self.series_of(&dims(org));
-                (series, self.total_in(series, period, as_of_code))
+                (series, self.total_in(series, period, pick))
             })
             .collect();
         // Consolidated and equity share recompute the group from its entities: a figure
@@ -316,7 +329,7 @@ impl Engine {
                     "its figures tile the period; counted once for itself and everything below it"
                         .to_owned(),
                 )
-            } else if series.is_some_and(|s| self.has_figures_in(s, period, as_of_code)) {
+            } else if series.is_some_and(|s| self.has_figures_in(s, period, pick)) {
                 if has_children {
                     (
                         State::Open,
@@ -344,7 +357,7 @@ impl Engine {
                 reason,
                 stake: weights.stake(org),
                 has_figures: own.units.is_some()
-                    || series.is_some_and(|s| self.has_figures_in(s, period, as_of_code)),
+                    || series.is_some_and(|s| self.has_figures_in(s, period, pick)),
             });
         }
 

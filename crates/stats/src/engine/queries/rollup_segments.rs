@@ -20,19 +20,20 @@ impl Engine {
         key: &SeriesKey,
         segments: &[Segment<Vec<HierarchyLink>>],
         period: MonthRange,
-        as_of: Option<autointel_domain::Date>,
+        reading: impl Into<autointel_domain::Reading>,
         mode: RollupMode,
     ) -> RollupAnswer {
+        let pick = &self.pick(&reading.into());
         match segments {
-            [] => self.rollup(key, &[], period, as_of, mode),
-            [one] => self.rollup(key, &one.value, period, as_of, mode),
+            [] => self.rollup_picked(key, &[], period, pick, mode),
+            [one] => self.rollup_picked(key, &one.value, period, pick, mode),
             _ => {
                 let parts = segments
                     .iter()
                     .map(|s| RollupSegment {
                         months: s.months,
                         hierarchy_date: s.date,
-                        answer: self.rollup(key, &s.value, s.months, as_of, mode),
+                        answer: self.rollup_picked(key, &s.value, s.months, pick, mode),
                     })
                     .collect();
                 added(period, mode, parts)

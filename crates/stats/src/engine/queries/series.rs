@@ -1,7 +1,8 @@
 //! One series per period of a grain, optionally cumulative within each year; the
 //! one-walk monthly path that shares use too.
 
-use autointel_domain::{Date, Granularity, MonthRange, SeriesKey, grain_periods};
+use crate::engine::pick::Pick;
+use autointel_domain::{Granularity, MonthRange, Reading, SeriesKey, grain_periods};
 
 use super::{Coverage, Runs, Total, Used};
 use crate::engine::layout::{NONE, month_code};
@@ -26,13 +27,13 @@ impl Engine {
         period: MonthRange,
         grain: Granularity,
         cumulative_within_year: bool,
-        as_of: Option<Date>,
+        reading: impl Into<Reading>,
     ) -> SeriesAnswer {
         let series = self.series_of(key);
-        let as_of = Self::as_of_key(as_of);
+        let pick = &self.pick(&reading.into());
         if grain == Granularity::Month && !cumulative_within_year {
             // Each month is its own figure: one walk over the series, rows distinct.
-            let rows = self.month_rows(series, period, as_of);
+            let rows = self.month_rows(series, period, pick);
             let units = self.units_of(&rows);
             // Collected (not pushed one by one) so each point is written in place rather
             // than assembled on the stack and copied.
@@ -54,7 +55,7 @@ impl Engine {
                 } else {
                     p
                 };
-                let (total, rows) = self.total_in(series, p, as_of);
+                let (total, rows) = self.total_in(series, p, pick);
                 used.add(&rows);
                 total
             })
@@ -65,13 +66,13 @@ impl Engine {
         }
     }
 
-    /// The row known on `as_of` of every month of `period` (a month is tiled only by its own
+    /// The row known by `pick` of every month of `period` (a month is tiled only by its own
     /// monthly figure), [`NONE`] where there is none; one walk over the series' entries.
     pub(super) fn month_rows(
         &self,
         series: Option<u32>,
         period: MonthRange,
-        as_of: Option<u32>,
+        pick: &Pick,
     ) -> Vec<u32> {
         let (start, end) = (month_code(period.start()), month_code(period.end()));
         let mut picked = vec![NONE; usize::from(end - start) + 1];
@@ -79,14 +80,15 @@ impl Engine {
         let from = list.partition_point(|e| e.start < start);
         // Entries are sorted by (start, end, revision): each month's own chain is one
         // contiguous run in revision order, so the last entry of the run that is known on
-        // `as_of` (any, without one) is the month's figure. Longer periods are skipped.
+        // `pick` (any, without one) is the month's figure. Longer periods are skipped.
         for e in &list[from..] {
             if e.start > end {
                 break;
             }
             if e.end == e.start
-                && as_of.is_none_or(|d| self.rows[e.row as usize].as_of() <= d)
+                && pick.known(&self.rows[e.row as usize])
                 && let Some(slot) = picked.get_mut(usize::from(e.start - start))
+                && self.answers_before(pick, e.row, *slot)
             {
                 *slot = e.row;
             }

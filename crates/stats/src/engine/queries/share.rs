@@ -1,6 +1,6 @@
 //! One series over another per period of a grain.
 
-use autointel_domain::{Date, Granularity, MonthRange, Ratio, SeriesKey, grain_periods, share};
+use autointel_domain::{Granularity, MonthRange, Ratio, Reading, SeriesKey, grain_periods, share};
 
 use super::{Total, Used};
 use crate::engine::layout::NONE;
@@ -34,16 +34,16 @@ impl Engine {
         denominator: &SeriesKey,
         period: MonthRange,
         grain: Granularity,
-        as_of: Option<Date>,
+        reading: impl Into<Reading>,
     ) -> ShareAnswer {
-        let as_of = Self::as_of_key(as_of);
+        let pick = &self.pick(&reading.into());
         let (ns, ds) = (self.series_of(numerator), self.series_of(denominator));
         if grain == Granularity::Month && (ns != ds || ns.is_none()) {
             // One walk over each series; rows distinct (different series), used in the
             // order numerator, denominator per month.
             let (nrows, drows) = (
-                self.month_rows(ns, period, as_of),
-                self.month_rows(ds, period, as_of),
+                self.month_rows(ns, period, pick),
+                self.month_rows(ds, period, pick),
             );
             let (nunits, dunits) = (self.units_of(&nrows), self.units_of(&drows));
             // The ratios first, in a loop of their own: the reductions are independent and
@@ -86,8 +86,8 @@ impl Engine {
         let points = grain_periods(period, grain)
             .into_iter()
             .map(|p| {
-                let (n, nrows) = self.total_in(ns, p, as_of);
-                let (d, drows) = self.total_in(ds, p, as_of);
+                let (n, nrows) = self.total_in(ns, p, pick);
+                let (d, drows) = self.total_in(ds, p, pick);
                 used.add(&nrows);
                 used.add(&drows);
                 let ratio = match (n.units, d.units) {

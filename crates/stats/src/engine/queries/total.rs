@@ -1,6 +1,6 @@
 //! The total of one series over a range.
 
-use autointel_domain::{Date, MonthRange, SeriesKey};
+use autointel_domain::{MonthRange, Reading, SeriesKey};
 
 use super::Total;
 use crate::engine::{Engine, FigureRef};
@@ -15,9 +15,15 @@ pub struct TotalAnswer {
 }
 
 impl Engine {
-    /// Total of `key` over `period` as known on `as_of` (latest when `None`).
-    pub fn total(&self, key: &SeriesKey, period: MonthRange, as_of: Option<Date>) -> TotalAnswer {
-        let (total, rows) = self.total_in(self.series_of(key), period, Self::as_of_key(as_of));
+    /// Total of `key` over `period` as `reading` reads it.
+    pub fn total(
+        &self,
+        key: &SeriesKey,
+        period: MonthRange,
+        reading: impl Into<Reading>,
+    ) -> TotalAnswer {
+        let pick = &self.pick(&reading.into());
+        let (total, rows) = self.total_in(self.series_of(key), period, pick);
         TotalAnswer {
             total,
             figures: rows.into_iter().map(FigureRef).collect(),

@@ -15,6 +15,7 @@ mod queries;
 mod revisions;
 mod rollup;
 mod rollup_over_time;
+mod sources;
 mod storage;
 mod totals;
 
