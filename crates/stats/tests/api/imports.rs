@@ -454,7 +454,7 @@ async fn a_source_the_registry_changes_is_cited_as_it_is_now(db: &str) {
         &registry_db,
     )
     .await;
-    let (mut stats, _stop, _) = crate::harness::spawn_stats_with(db, registry_server.addr, |s| {
+    let (mut stats, _stop, _) = spawn_stats_with(db, registry_server.addr, |s| {
         s.registry.cache_ttl_ms = 200;
     })
     .await;
