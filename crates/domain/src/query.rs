@@ -353,6 +353,63 @@ pub struct ForecastAccuracyQuery {
     pub percent_decimals: u32,
 }
 
+/// Every basis, flow and source that measures one organisation (or a market) over a range,
+/// side by side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeasuresQuery {
+    /// The organisation; `None` for the whole market.
+    pub organization: Option<OrganizationId>,
+    /// The market.
+    pub market: Market,
+    /// The vehicle scope.
+    pub scope: VehicleScope,
+    /// The powertrain.
+    pub powertrain: Powertrain,
+    /// The months totalled.
+    pub period: MonthRange,
+    /// Answer as known on this date (latest when `None`).
+    pub as_of: Option<Date>,
+    /// A divergence is flagged when its ratio differs from 1 by more than this many basis
+    /// points.
+    pub threshold_basis_points: u32,
+    /// Decimals of percentages in the answer.
+    pub percent_decimals: u32,
+}
+
+/// Which vintages a diff compares, and which figures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VintageDiffQuery {
+    /// Which series and periods (its `as_of` and `include_superseded` are not read).
+    pub filter: ListFilter,
+    /// Only this source's figures.
+    pub source: Option<SourceId>,
+    /// The earlier vintage.
+    pub from: Date,
+    /// The later vintage (after `from`).
+    pub to: Date,
+}
+
+/// Which figures a watch of releases streams.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseWatch {
+    /// Which series (its scope, powertrain, overlap, `as_of` and `include_superseded` are
+    /// not read).
+    pub filter: ListFilter,
+    /// Only this source's figures.
+    pub source: Option<SourceId>,
+}
+
+/// Which releases to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReleaseFilter {
+    /// Only this source's.
+    pub source: Option<SourceId>,
+    /// Only releases dated on or after this date.
+    pub from: Option<Date>,
+    /// Only releases dated on or before this date.
+    pub to: Option<Date>,
+}
+
 /// Filters of a figure listing.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ListFilter {

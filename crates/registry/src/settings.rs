@@ -3,6 +3,7 @@
 
 pub use autointel_server::config::ServiceSettings;
 use autointel_server::settings::CommonSettings;
+pub use autointel_server::settings::WatchSettings;
 use serde::{Deserialize, Serialize};
 
 /// `[seed]`.
@@ -11,25 +12,6 @@ use serde::{Deserialize, Serialize};
 pub struct SeedSettings {
     /// Load the bundled seed dataset at start-up (idempotent).
     pub load: bool,
-}
-
-/// `[watch]`: `WatchEvents` streams.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct WatchSettings {
-    /// Open streams per server; more are refused with RESOURCE_EXHAUSTED.
-    pub max_subscribers: usize,
-    /// How often the one shared poll reads the change log for other replicas' writes.
-    pub poll_interval_ms: u64,
-}
-
-impl Default for WatchSettings {
-    fn default() -> Self {
-        Self {
-            max_subscribers: 1_000,
-            poll_interval_ms: 1_000,
-        }
-    }
 }
 
 /// Settings of the registry server.
@@ -65,12 +47,7 @@ impl ServiceSettings for Settings {
     }
 
     fn validate_own(&self, problems: &mut Vec<String>) {
-        if self.watch.max_subscribers == 0 {
-            problems.push("watch.max_subscribers must be at least 1".to_owned());
-        }
-        if self.watch.poll_interval_ms == 0 {
-            problems.push("watch.poll_interval_ms must be at least 1".to_owned());
-        }
+        self.watch.validate(problems);
     }
 }
 

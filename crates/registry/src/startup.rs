@@ -3,10 +3,9 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use autointel_proto::registry::registry_service_server::RegistryServiceServer;
-use autointel_server::fanout::{Fanout, FanoutLimits};
+use autointel_server::fanout::Fanout;
 use autointel_server::{Server, ServiceInfo, StoreWatch};
 use tonic::service::Routes;
 
@@ -161,11 +160,7 @@ impl Application {
             EventFeed(self.store.clone()),
             self.store.subscribe(),
             self.server.draining(),
-            FanoutLimits {
-                max_subscribers: self.watch.max_subscribers,
-                poll_interval: Duration::from_millis(self.watch.poll_interval_ms),
-                ..FanoutLimits::default()
-            },
+            self.watch.limits(),
         ));
         let api = RegistryServiceServer::new(RegistryApi::new(self.store.clone(), watch))
             .max_decoding_message_size(self.max_message_bytes)

@@ -13,6 +13,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
@@ -285,4 +287,20 @@ async fn send<T>(
 /// Completes when draining starts (or the server is gone).
 async fn until_draining(draining: &mut watch::Receiver<bool>) {
     let _ = draining.wait_for(|d| *d).await.map(|_| ());
+}
+
+/// An opaque watch cursor for a change seq.
+pub fn encode_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1:{seq}"))
+}
+
+/// The change seq of a cursor, if it is one of ours.
+pub fn decode_cursor(cursor: &str) -> Option<i64> {
+    let bytes = {
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+        (URL_SAFE_NO_PAD.encode(&bytes) == cursor).then_some(bytes)?
+    };
+    let text = String::from_utf8(bytes).ok()?;
+    let seq: i64 = text.strip_prefix("v1:")?.parse().ok()?;
+    (seq >= 0).then_some(seq)
 }

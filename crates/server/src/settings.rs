@@ -554,3 +554,43 @@ pub fn file_exists(section: &str, key: &str, path: Option<&PathBuf>, problems: &
         ));
     }
 }
+
+/// `[watch]`: resumable watch streams (registry's `WatchEvents`, stats' `WatchReleases`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WatchSettings {
+    /// Open streams per server; more are refused with RESOURCE_EXHAUSTED.
+    pub max_subscribers: usize,
+    /// How often the one shared poll reads the change log for other replicas' writes.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WatchSettings {
+    fn default() -> Self {
+        Self {
+            max_subscribers: 1_000,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
+impl WatchSettings {
+    /// Records every problem of `[watch]`.
+    pub fn validate(&self, problems: &mut Vec<String>) {
+        if self.max_subscribers == 0 {
+            problems.push("watch.max_subscribers must be at least 1".to_owned());
+        }
+        if self.poll_interval_ms == 0 {
+            problems.push("watch.poll_interval_ms must be at least 1".to_owned());
+        }
+    }
+
+    /// The limits of a [`Fanout`](crate::fanout::Fanout) these settings give.
+    pub fn limits(&self) -> crate::fanout::FanoutLimits {
+        crate::fanout::FanoutLimits {
+            max_subscribers: self.max_subscribers,
+            poll_interval: Duration::from_millis(self.poll_interval_ms),
+            ..crate::fanout::FanoutLimits::default()
+        }
+    }
+}

@@ -38,9 +38,10 @@ pub use settings::{ServiceSettings, Settings};
 use crate::engine::Engine;
 use crate::metrics::StatsMetrics;
 use crate::registry_client::{Balancing, RegistryClient, RegistryConnection, RegistryToken};
-use crate::service::{State, StatsApi, StatsFlight, WireFigures};
+use crate::service::{FigureFeed, State, StatsApi, StatsFlight, WireFigures};
 use crate::snapshots::{Snapshots, Written};
 use crate::store::Store;
+use autointel_server::fanout::Fanout;
 
 /// Age after which an import's staged figures are taken as abandoned.
 const STALE_STAGE_MICROS: i64 = 24 * 3600 * 1_000_000;
@@ -212,6 +213,7 @@ impl Application {
             wire_figures: WireFigures::default(),
             max_import_figures: settings.import.max_figures,
             source_preference,
+            imported: tokio::sync::watch::channel(0).0,
         });
         metrics.register(server.registry_mut());
         let (ready, ready_rx) = tokio::sync::watch::channel(false);
@@ -279,7 +281,13 @@ impl Application {
             self.server.health(),
             self.probe_interval,
         ));
-        let api = StatsServiceServer::new(StatsApi::new(self.state.clone()))
+        let watch = Arc::new(Fanout::start(
+            FigureFeed(self.state.store.clone()),
+            self.state.imported.subscribe(),
+            self.server.draining(),
+            self.settings.watch.limits(),
+        ));
+        let api = StatsServiceServer::new(StatsApi::new(self.state.clone(), watch))
             .max_decoding_message_size(self.max_import_message_bytes)
             .max_encoding_message_size(self.max_message_bytes);
         let flight =

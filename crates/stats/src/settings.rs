@@ -7,7 +7,7 @@ use std::time::Duration;
 use autointel_domain::SourceId;
 use autointel_proto::convert::ResourceId;
 pub use autointel_server::config::ServiceSettings;
-use autointel_server::settings::{ClientTlsSettings, CommonSettings, Secret};
+use autointel_server::settings::{ClientTlsSettings, CommonSettings, Secret, WatchSettings};
 use serde::{Deserialize, Serialize};
 
 /// How stats spreads its calls over the registry's replicas.
@@ -142,6 +142,8 @@ pub struct Settings {
     pub engine: EngineSettings,
     /// `[import]`.
     pub import: ImportSettings,
+    /// `[watch]`: `WatchReleases` streams.
+    pub watch: WatchSettings,
 }
 
 impl Default for Settings {
@@ -151,6 +153,7 @@ impl Default for Settings {
             registry: RegistrySettings::default(),
             engine: EngineSettings::default(),
             import: ImportSettings::default(),
+            watch: WatchSettings::default(),
         }
     }
 }
@@ -210,6 +213,7 @@ impl ServiceSettings for Settings {
                 problems.push(format!("{key} must be at least 1"));
             }
         }
+        self.watch.validate(problems);
         if let Err(e) = self.source_preference() {
             problems.push(e);
         }

@@ -1,6 +1,7 @@
 //! `autointel.stats.v1` ↔ domain values: sales figures here, queries in [`query`].
 
 pub mod query;
+pub mod vintage;
 
 use autointel_domain::{
     FigureNature, Provenance, ReleaseStage, SalesFigure, SalesFigureId, SourceId, TEXT_MAX_CHARS,

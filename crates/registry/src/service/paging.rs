@@ -172,18 +172,7 @@ pub fn decode_page_token(page_token: &str) -> Option<(u64, i64, String)> {
     ))
 }
 
-/// An opaque watch cursor for a change seq.
-pub fn encode_cursor(seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1:{seq}"))
-}
-
-/// The change seq of a cursor, if it is one of ours.
-pub fn decode_cursor(cursor: &str) -> Option<i64> {
-    let bytes = canonical_base64(cursor)?;
-    let text = String::from_utf8(bytes).ok()?;
-    let seq: i64 = text.strip_prefix("v1:")?.parse().ok()?;
-    (seq >= 0).then_some(seq)
-}
+pub use autointel_server::fanout::{decode_cursor, encode_cursor};
 
 #[cfg(test)]
 mod token_tests {

@@ -21,6 +21,16 @@ pub(super) struct Pick {
 const UNLISTED: u16 = u16::MAX;
 
 impl Pick {
+    /// Figures known on `as_of` (an as-of code) of `source` (an interned code), or of any
+    /// source latest first.
+    pub(super) fn of_source(as_of: Option<u32>, source: Option<u32>) -> Self {
+        Self {
+            as_of,
+            source,
+            ranks: Vec::new(),
+        }
+    }
+
     /// True when `row` is known on the reading's date and of its source.
     #[inline]
     pub(super) fn known(&self, row: &Row) -> bool {

@@ -39,7 +39,10 @@ impl<'a> Cited<'a> {
 
     /// Every figure used, then every source those figures cite (each once; a source without
     /// a recorded snapshot by name only).
-    fn provenance(&self, figures: &[FigureRef]) -> Result<Option<wire::Provenance>, StatsError> {
+    pub(super) fn provenance(
+        &self,
+        figures: &[FigureRef],
+    ) -> Result<Option<wire::Provenance>, StatsError> {
         let wire_figures = figures
             .iter()
             .map(|&f| self.figures.get(self.engine, f))
@@ -64,7 +67,7 @@ impl<'a> Cited<'a> {
 }
 
 /// Whole vehicles as the wire's `int64` (the domain bound, 10^12, always fits).
-fn units(units: u64) -> i64 {
+pub(super) fn units(units: u64) -> i64 {
     i64::try_from(units).unwrap_or(i64::MAX)
 }
 
@@ -77,11 +80,11 @@ fn change(change: Option<&Change>, decimals: u32) -> Option<twire::Change> {
     change.and_then(|c| change_to_wire(c, decimals))
 }
 
-fn ratio(ratio: Option<&Ratio>, decimals: u32) -> Option<twire::Ratio> {
+pub(super) fn ratio(ratio: Option<&Ratio>, decimals: u32) -> Option<twire::Ratio> {
     ratio.and_then(|r| ratio_to_wire(r, decimals))
 }
 
-fn total(t: &Total) -> wire::Total {
+pub(super) fn total(t: &Total) -> wire::Total {
     wire::Total {
         period: Some(month_range_to_wire(t.period)),
         units: t.units.map(units),
@@ -344,7 +347,7 @@ pub(super) fn forecast_accuracy_response(
     })
 }
 
-fn timestamp(micros: i64) -> prost_types::Timestamp {
+pub(super) fn timestamp(micros: i64) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: micros.div_euclid(1_000_000),
         nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1_000).unwrap_or(0),

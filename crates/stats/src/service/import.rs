@@ -95,6 +95,7 @@ pub(super) async fn import(
         }
         ImportOutcome::Written { last_seq, .. } => {
             let written = started.elapsed();
+            state.imported.send_replace(last_seq);
             {
                 let mut engine = state.write()?;
                 for source in new_sources {

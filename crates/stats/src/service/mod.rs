@@ -6,8 +6,9 @@
 //!
 //! `state` is what requests and the refresh task share (engine, store, registry, the cache
 //! of cited figures' wire forms), `import` the import path, `queries` the computations,
-//! `figures` reading figures and revision chains, `paging` page sizes and tokens, `answers`
-//! every answer → wire conversion; `flight` the Arrow Flight service over the same state.
+//! `figures` reading figures and revision chains, `vintages` releases, vintage diffs and
+//! measures side by side, `watch` the release stream, `paging` page sizes and tokens,
+//! `answers` every answer → wire conversion; `flight` the Arrow Flight service over the same state.
 
 mod answers;
 mod figures;
@@ -16,6 +17,8 @@ mod import;
 mod paging;
 mod queries;
 mod state;
+mod vintages;
+mod watch;
 
 use std::sync::Arc;
 
@@ -24,22 +27,26 @@ use autointel_proto::stats as wire;
 use autointel_proto::stats::stats_service_server::StatsService;
 use tonic::{Request, Response, Status, Streaming};
 
+use autointel_server::fanout::Fanout;
+
 use crate::error::StatsError;
 
 pub use flight::{StatsFlight, figure_batch, figure_schema};
 pub use paging::{decode_token, encode_token};
 pub use state::{State, WireFigures};
+pub use watch::FigureFeed;
 
 /// The gRPC service.
 #[derive(Clone, Debug)]
 pub struct StatsApi {
     state: Arc<State>,
+    watch: Arc<Fanout<FigureFeed>>,
 }
 
 impl StatsApi {
-    /// A service over shared state.
-    pub fn new(state: Arc<State>) -> Self {
-        Self { state }
+    /// A service over shared state, its release watches fed by `watch`.
+    pub fn new(state: Arc<State>, watch: Arc<Fanout<FigureFeed>>) -> Self {
+        Self { state, watch }
     }
 }
 
@@ -197,5 +204,37 @@ impl StatsService for StatsApi {
         request: Request<wire::ComputeForecastAccuracyRequest>,
     ) -> Reply<wire::ComputeForecastAccuracyResponse> {
         respond(queries::forecast_accuracy(&self.state, request.get_ref()))
+    }
+
+    async fn list_releases(
+        &self,
+        request: Request<wire::ListReleasesRequest>,
+    ) -> Reply<wire::ListReleasesResponse> {
+        respond(vintages::list_releases(&self.state, request.get_ref()))
+    }
+
+    async fn diff_vintages(
+        &self,
+        request: Request<wire::DiffVintagesRequest>,
+    ) -> Reply<wire::DiffVintagesResponse> {
+        respond(vintages::diff(&self.state, request.get_ref()))
+    }
+
+    type WatchReleasesStream = watch::ReleaseStream;
+
+    async fn watch_releases(
+        &self,
+        request: Request<wire::WatchReleasesRequest>,
+    ) -> Reply<Self::WatchReleasesStream> {
+        watch::watch(self.state.clone(), &self.watch, request.get_ref())
+            .await
+            .map(Response::new)
+    }
+
+    async fn compute_measures(
+        &self,
+        request: Request<wire::ComputeMeasuresRequest>,
+    ) -> Reply<wire::ComputeMeasuresResponse> {
+        respond(vintages::measures(&self.state, request.get_ref()))
     }
 }

@@ -1,4 +1,4 @@
-//! Paging of `ListSalesFigures` and `GetRevisionHistory` (AIP-158): page sizes and page
+//! Paging of `ListSalesFigures`, `GetRevisionHistory`, `ListReleases` and `DiffVintages` (AIP-158): page sizes and page
 //! tokens. A token is the [`ListKey`] of the last figure served under a fingerprint of the
 //! request that issued it, so a token used with other filters, or edited, is refused.
 //!
@@ -26,20 +26,109 @@ const DEFAULT_HISTORY_PAGE_SIZE: usize = 100;
 
 /// An opaque page token: the query's fingerprint and the last key served.
 pub fn encode_token(fingerprint: &str, key: &ListKey) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1\n{fingerprint}\n{}", key.encode()))
+    encode_cursor_token(fingerprint, &key.encode())
 }
 
 /// The (fingerprint, last key) of a page token, if it is one of ours.
 pub fn decode_token(token: &str) -> Option<(String, ListKey)> {
+    let (fingerprint, cursor) = decode_cursor_token(token)?;
+    Some((fingerprint, ListKey::decode(&cursor)?))
+}
+
+/// An opaque page token: the query's fingerprint and the text of the last item served.
+fn encode_cursor_token(fingerprint: &str, cursor: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1\n{fingerprint}\n{cursor}"))
+}
+
+/// The (fingerprint, cursor text) of [`encode_cursor_token`]'s token, if it is one of ours.
+fn decode_cursor_token(token: &str) -> Option<(String, String)> {
     let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let mut parts = text.splitn(3, '\n');
     if parts.next()? != "v1" {
         return None;
     }
-    let fingerprint = parts.next()?.to_owned();
-    let key = ListKey::decode(parts.next()?)?;
-    Some((fingerprint, key))
+    Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
+}
+
+/// One page of a request that continues after the text of the last item served (a vintage
+/// diff's [`ListKey`], a release's date and source): its size, that text, and the request
+/// without its paging fields, which its tokens are bound to.
+pub(super) struct CursorPage {
+    /// Most items on the page.
+    pub(super) size: usize,
+    /// The text of the item the page continues after.
+    pub(super) after: Option<String>,
+    query: Vec<u8>,
+}
+
+/// The fingerprint of a [`CursorPage`] token: a digest of the request without its paging
+/// fields and of the cursor, so that editing either is noticed.
+fn cursor_fingerprint(query: &[u8], cursor: &str) -> String {
+    let mut bytes = query.to_vec();
+    bytes.extend_from_slice(b"\nafter\n");
+    bytes.extend_from_slice(cursor.as_bytes());
+    digest(&bytes)
+}
+
+/// Reads the page of a request paged by [`CursorPage`] into `v`; a token is accepted only
+/// exactly as this service wrote it for the same request.
+fn cursor_page(v: &mut Violations, r: &impl Paged) -> Option<CursorPage> {
+    let size = page_size(v, r, DEFAULT_PAGE_SIZE);
+    let query = r.query();
+    let after = match r.page_token() {
+        "" => None,
+        token => match decode_cursor_token(token) {
+            Some((fingerprint, cursor))
+                if fingerprint == cursor_fingerprint(&query, &cursor)
+                    && encode_cursor_token(&fingerprint, &cursor) == token =>
+            {
+                Some(cursor)
+            }
+            Some(_) => {
+                v.push(
+                    "page_token",
+                    "was issued for a different request, or was altered",
+                );
+                None
+            }
+            None => {
+                v.push("page_token", "is malformed");
+                None
+            }
+        },
+    };
+    Some(CursorPage {
+        size: size?,
+        after,
+        query,
+    })
+}
+
+impl CursorPage {
+    /// The token of the page after the one ending with `last`; empty unless `more` follow.
+    pub(super) fn next_token(&self, last: Option<String>, more: bool) -> String {
+        match last {
+            Some(last) if more => {
+                encode_cursor_token(&cursor_fingerprint(&self.query, &last), &last)
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+/// Converts a paged request: its query (proto's `TryFrom`) and its [`CursorPage`], every
+/// violation in field order.
+pub(super) fn cursor_request<'a, R, Q>(r: &'a R) -> Result<(Q, CursorPage), StatsError>
+where
+    R: Paged,
+    Q: TryFrom<&'a R, Error = autointel_domain::ValidationError>,
+{
+    let mut v = Violations::new();
+    let page = cursor_page(&mut v, r);
+    let query = v.check_nested("", Q::try_from(r));
+    finish(v)?;
+    Ok((present(query)?, present(page)?))
 }
 
 /// A `ListSalesFigures` page token: the fingerprint of the query, mark and cursor, the
@@ -84,7 +173,7 @@ fn list_fingerprint(query: &[u8], mark: i64, key: &ListKey) -> String {
 }
 
 /// A paged request: its paging fields, and the rest of it, which its tokens are bound to.
-trait Paged: Message + Clone {
+pub(super) trait Paged: Message + Clone {
     fn page_size(&self) -> i32;
     fn page_token(&self) -> &str;
     fn clear_paging(&mut self);
@@ -116,7 +205,9 @@ macro_rules! paged {
 
 paged!(
     wire::ListSalesFiguresRequest,
-    wire::GetRevisionHistoryRequest
+    wire::GetRevisionHistoryRequest,
+    wire::ListReleasesRequest,
+    wire::DiffVintagesRequest
 );
 
 /// The page size asked for: `default` for 0, at most [`MAX_PAGE_SIZE`], never negative.

@@ -41,6 +41,9 @@ pub struct State {
     /// Which source answers a series and period that several publish
     /// (`engine.source_preference`), set on every engine the service loads.
     pub source_preference: Vec<autointel_domain::SourceId>,
+    /// The last sequence number this process wrote, sent after each import so release
+    /// watches read it at once.
+    pub imported: tokio::sync::watch::Sender<i64>,
 }
 
 impl State {

@@ -40,12 +40,12 @@ wire_enum!(ProgressStatus, wire::TargetProgressStatus, {
 });
 
 /// Reads the optional `percent_decimals` of a query into `v`.
-fn decimals(v: &mut Violations, value: Option<i32>) -> Option<u32> {
+pub(crate) fn decimals(v: &mut Violations, value: Option<i32>) -> Option<u32> {
     v.check("percent_decimals", percent_decimals_from_wire(value))
 }
 
 /// Reads the optional `as_of_date` of a query into `v`.
-fn as_of(
+pub(crate) fn as_of(
     v: &mut Violations,
     value: Option<&crate::google::r#type::Date>,
 ) -> Option<Option<autointel_domain::Date>> {
@@ -557,60 +557,69 @@ impl TryFrom<&wire::ComputeForecastAccuracyRequest> for ForecastAccuracyQuery {
     }
 }
 
+/// The series filter fields a listing, a vintage diff and a release watch share
+/// (`UNSPECIFIED` and empty mean any).
+pub(crate) struct FilterFields<'a> {
+    pub(crate) organization: &'a str,
+    pub(crate) basis: i32,
+    pub(crate) flow: i32,
+    pub(crate) market: &'a str,
+    pub(crate) scope: i32,
+    pub(crate) powertrain: i32,
+    pub(crate) overlapping: Option<&'a twire::MonthRange>,
+}
+
+/// Reads [`FilterFields`] into a listing filter without an as-of date, into `v`.
+pub(crate) fn list_filter(v: &mut Violations, f: &FilterFields<'_>) -> Option<ListFilter> {
+    let organization = v.check(
+        "organization",
+        OrganizationId::from_optional_resource_name(f.organization),
+    );
+    let basis = v.check("basis", MeasureBasis::from_wire_filter(f.basis));
+    let flow = v.check("flow", Flow::from_wire_filter(f.flow));
+    let market = v.check("market", optional_value(f.market, Market::parse));
+    let scope = v.check("scope", VehicleScope::from_wire_filter(f.scope));
+    let powertrain = v.check("powertrain", Powertrain::from_wire_filter(f.powertrain));
+    let overlapping = optional_message(v, "overlapping", f.overlapping, month_range_from_wire);
+    Some(ListFilter {
+        organization: organization?,
+        basis: basis?,
+        flow: flow?,
+        market: market?,
+        scope: scope?,
+        powertrain: powertrain?,
+        overlapping: overlapping?,
+        as_of: None,
+        include_superseded: false,
+    })
+}
+
 impl TryFrom<&wire::ListSalesFiguresRequest> for ListFilter {
     type Error = ValidationError;
 
     /// Every filter field (`UNSPECIFIED` and empty mean any); not the paging fields.
     fn try_from(r: &wire::ListSalesFiguresRequest) -> Result<Self, ValidationError> {
         let mut v = Violations::new();
-        let organization = v.check(
-            "organization",
-            OrganizationId::from_optional_resource_name(&r.organization),
-        );
-        let basis = v.check("basis", MeasureBasis::from_wire_filter(r.basis));
-        let flow = v.check("flow", Flow::from_wire_filter(r.flow));
-        let market = v.check("market", optional_value(&r.market, Market::parse));
-        let scope = v.check("scope", VehicleScope::from_wire_filter(r.scope));
-        let powertrain = v.check("powertrain", Powertrain::from_wire_filter(r.powertrain));
-        let overlapping = optional_message(
+        let filter = list_filter(
             &mut v,
-            "overlapping",
-            r.overlapping.as_ref(),
-            month_range_from_wire,
+            &FilterFields {
+                organization: &r.organization,
+                basis: r.basis,
+                flow: r.flow,
+                market: &r.market,
+                scope: r.scope,
+                powertrain: r.powertrain,
+                overlapping: r.overlapping.as_ref(),
+            },
         );
         let as_of = as_of(&mut v, r.as_of_date.as_ref());
-        let (
-            Some(organization),
-            Some(basis),
-            Some(flow),
-            Some(market),
-            Some(scope),
-            Some(powertrain),
-            Some(overlapping),
-            Some(as_of),
-        ) = (
-            organization,
-            basis,
-            flow,
-            market,
-            scope,
-            powertrain,
-            overlapping,
-            as_of,
-        )
-        else {
+        let (Some(filter), Some(as_of)) = (filter, as_of) else {
             return Err(rejected(v));
         };
         Ok(Self {
-            organization,
-            basis,
-            flow,
-            market,
-            scope,
-            powertrain,
-            overlapping,
             as_of,
             include_superseded: r.include_superseded,
+            ..filter
         })
     }
 }

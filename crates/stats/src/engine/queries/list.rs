@@ -70,10 +70,24 @@ impl ListKey {
     }
 }
 
+impl ListKey {
+    /// The series part of the key.
+    pub(super) fn prefix(&self) -> ListPrefix {
+        (
+            self.organization.clone(),
+            self.basis,
+            self.flow,
+            self.market.clone(),
+            self.scope,
+            self.powertrain,
+        )
+    }
+}
+
 impl Engine {
     /// The organisation and market of a series key as list keys spell them (the whole
     /// market's organisation is empty).
-    fn key_texts(&self, k: &CompactKey) -> Option<(String, String)> {
+    pub(super) fn key_texts(&self, k: &CompactKey) -> Option<(String, String)> {
         let organization = if k.organization == NONE {
             String::new()
         } else {
@@ -87,7 +101,7 @@ impl Engine {
     }
 
     /// The [`ListKey`] of the figure of entry `e` of series key `k`, spelt `texts`.
-    fn list_key_in(
+    pub(super) fn list_key_in(
         &self,
         (organization, market): &(String, String),
         k: &CompactKey,
@@ -144,17 +158,7 @@ impl Engine {
         mark: Option<i64>,
     ) -> (Vec<(ListKey, FigureRef)>, bool) {
         let series = self.list_order(filter);
-        let start = after.map_or(0, |a| {
-            let prefix = (
-                a.organization.clone(),
-                a.basis,
-                a.flow,
-                a.market.clone(),
-                a.scope,
-                a.powertrain,
-            );
-            series.partition_point(|(p, _)| p < &prefix)
-        });
+        let start = after.map_or(0, |a| series.partition_point(|(p, _)| p < &a.prefix()));
         let mut out: Vec<(ListKey, FigureRef)> = Vec::new();
         for group in series[start..].chunk_by(|a, b| a.0 == b.0) {
             let group: Vec<usize> = group.iter().map(|&(_, s)| s).collect();
@@ -200,7 +204,7 @@ impl Engine {
     }
 
     /// The series matching `filter`, each with its list prefix, sorted by it.
-    fn list_order(&self, filter: &ListFilter) -> Vec<(ListPrefix, usize)> {
+    pub(super) fn list_order(&self, filter: &ListFilter) -> Vec<(ListPrefix, usize)> {
         let Some(keys) = self
             .key_filter(
                 filter.organization.as_ref().map(Some),

@@ -10,6 +10,7 @@ mod coverage;
 mod destinations;
 mod group_rank;
 mod list;
+mod measures;
 mod progress;
 mod rank;
 mod rollup;
@@ -17,6 +18,7 @@ mod rollup_segments;
 mod series;
 mod share;
 mod total;
+mod vintages;
 
 use autointel_domain::Date;
 
@@ -27,12 +29,14 @@ pub use coverage::{Coverage, Runs, Total};
 pub use destinations::{DestinationEntry, DestinationsAnswer};
 pub use group_rank::GroupHierarchy;
 pub use list::ListKey;
+pub use measures::{Divergence, Measure, MeasuresAnswer};
 pub use progress::TargetProgressAnswer;
 pub use rank::{RankingAnswer, RankingEntry};
 pub use rollup::{Contribution, RollupAnswer, RollupSegment};
 pub use series::SeriesAnswer;
 pub use share::{ShareAnswer, SharePoint};
 pub use total::TotalAnswer;
+pub use vintages::{Release, VintageChange, VintageChangeKind};
 
 use super::layout::{FastSet, as_of_code};
 use super::{Engine, FigureRef};
