@@ -18,6 +18,7 @@ mod rollup_over_time;
 mod sources;
 mod storage;
 mod totals;
+mod vintages;
 
 pub(super) fn range(s: &str) -> MonthRange {
     s.parse().unwrap()
