@@ -6,7 +6,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use autointel_domain::{ReleaseWatch, SalesFigure};
+use autointel_domain::{ReleaseWatch, SalesFigure, Violations};
 use autointel_proto::convert::stats::sales_figure_to_wire;
 use autointel_proto::stats as wire;
 use autointel_server::fanout::{Fanout, Feed, decode_cursor, encode_cursor};
@@ -14,9 +14,8 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::Status;
 
 use super::answers;
-use super::query;
 use super::state::State;
-use crate::error::StatsError;
+use super::{finish, present};
 use crate::store::{Store, StoredFigure};
 
 /// The store's figures as a change log: positions are sequence numbers.
@@ -67,13 +66,20 @@ pub(super) async fn watch(
     fanout: &Fanout<FigureFeed>,
     r: &wire::WatchReleasesRequest,
 ) -> Result<ReleaseStream, Status> {
-    let filter: ReleaseWatch = query(r)?;
+    let mut v = Violations::new();
     let start = match r.cursor.as_str() {
         "" => None,
-        cursor => Some(
-            decode_cursor(cursor).ok_or_else(|| StatsError::invalid("cursor", "is malformed"))?,
-        ),
+        cursor => {
+            let start = decode_cursor(cursor);
+            if start.is_none() {
+                v.push("cursor", "is malformed");
+            }
+            start
+        }
     };
+    let filter = v.check_nested("", ReleaseWatch::try_from(r));
+    finish(v)?;
+    let filter = present(filter)?;
     let changes = fanout.subscribe(start, encode_cursor).await?;
     let stream = changes.filter_map(move |change| match change {
         Err(status) => Some(Err(status)),

@@ -20,3 +20,4 @@ mod revisions;
 mod rollups;
 mod snapshots;
 mod staging;
+mod vintages;
