@@ -134,6 +134,10 @@ fn total(
     }
 }
 
+fn gdate(year: i32, month: i32, day: i32) -> Option<Date> {
+    Some(Date { year, month, day })
+}
+
 fn with_series(f: impl FnOnce(&mut twire::SeriesKey)) -> Option<twire::SeriesKey> {
     let mut s = nissan_china();
     f(&mut s);
@@ -998,6 +1002,64 @@ fn table(org_token: &str, figure_token: &str) -> Vec<Case> {
                 ..Default::default()
             },
             &["series", "period", "source"],
+        ),
+        invalid(
+            "list releases: bad source, inverted dates, negative page size, garbage token",
+            "ListReleases",
+            &swire::ListReleasesRequest {
+                page_size: -1,
+                page_token: "garbage".to_owned(),
+                source: "cpca".to_owned(),
+                from_as_of_date: gdate(2024, 3, 1),
+                to_as_of_date: gdate(2024, 2, 1),
+            },
+            &["page_size", "page_token", "source", "to_as_of_date"],
+        ),
+        invalid(
+            "diff vintages: empty",
+            "DiffVintages",
+            &swire::DiffVintagesRequest::default(),
+            &["from_as_of_date", "to_as_of_date"],
+        ),
+        invalid(
+            "diff vintages: the later vintage first, a bad month and a bad organisation",
+            "DiffVintages",
+            &swire::DiffVintagesRequest {
+                from_as_of_date: gdate(2024, 3, 1),
+                to_as_of_date: gdate(2024, 2, 1),
+                organization: "nissan-china".to_owned(),
+                overlapping: range((2024, 13), (2024, 1)),
+                ..Default::default()
+            },
+            &["to_as_of_date", "organization", "overlapping.start.month"],
+        ),
+        invalid(
+            "watch releases: garbage cursor and a bad market",
+            "WatchReleases",
+            &swire::WatchReleasesRequest {
+                cursor: "garbage".to_owned(),
+                market: "china".to_owned(),
+                ..Default::default()
+            },
+            &["cursor", "market"],
+        ),
+        invalid(
+            "measures: empty",
+            "ComputeMeasures",
+            &swire::ComputeMeasuresRequest::default(),
+            &["market", "period"],
+        ),
+        invalid(
+            "measures: threshold out of range and too many decimals",
+            "ComputeMeasures",
+            &swire::ComputeMeasuresRequest {
+                market: "CN".to_owned(),
+                period: Some(seed_period()),
+                divergence_threshold_basis_points: 1_000_001,
+                percent_decimals: Some(9),
+                ..Default::default()
+            },
+            &["divergence_threshold_basis_points", "percent_decimals"],
         ),
         invalid(
             "series: unknown granularity",

@@ -3,7 +3,7 @@
 //! - every method of both services, enumerated from the descriptor set (so a new RPC
 //!   cannot slip through), refuses calls without a token or with an unknown one
 //!   (UNAUTHENTICATED), refuses a reader on anything that is not a query
-//!   (PERMISSION_DENIED; queries are the `Get`/`List`/`Lookup`/`Compute`/`Watch` verbs,
+//!   (PERMISSION_DENIED; queries are the `Get`/`List`/`Lookup`/`Compute`/`Watch`/`Diff` verbs,
 //!   and Arrow Flight's reading methods, allow-lists kept here independently of the
 //!   server's rule) and never refuses a writer for auth reasons; health needs no token;
 //! - with `RUST_LOG=debug`, no token (client, stats → registry, or a wrong one) ever
@@ -29,7 +29,9 @@ const STATS_TO_REGISTRY: &str = "stats-to-registry-7c2a9e41d05b-secret";
 const WRONG: &str = "wrong-5e6f7a8b9c0d1e2f-secret";
 
 /// Verbs of methods a reader may call; everything else needs a writer.
-const READ_VERBS: [&str; 6] = ["Get", "BatchGet", "List", "Lookup", "Compute", "Watch"];
+const READ_VERBS: [&str; 7] = [
+    "Get", "BatchGet", "List", "Lookup", "Compute", "Watch", "Diff",
+];
 
 /// Arrow Flight's methods a reader may call (its verbs say nothing about writing: `DoGet`
 /// reads, `DoPut` and `DoAction` may write).
