@@ -244,7 +244,8 @@ fn measures_put_every_basis_and_source_side_by_side_with_exact_ratios() {
             ),
         ]
     );
-    let pairs: Vec<(usize, usize, bool, (i128, i128), bool)> = a
+    type Pair = (usize, usize, bool, (i128, i128), bool);
+    let pairs: Vec<Pair> = a
         .divergences
         .iter()
         .map(|d| {
