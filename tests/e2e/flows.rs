@@ -19,6 +19,7 @@ on_each_backend!(
     target_progress_measures_imported_figures,
     series_is_annotated_with_registry_events,
     exports_by_destination_through_the_cli,
+    vintages_and_sources_through_the_cli,
 );
 
 fn new_id() -> String {
@@ -511,4 +512,127 @@ async fn exports_by_destination_through_the_cli(backend: Backend) {
         out.code != 0 && out.stderr.contains("cannot be used with"),
         "{out}"
     );
+}
+
+/// Vintages and sources side by side through the CLI: two sources publish one month, the
+/// release log, a diff across a revision, measures with their divergence, `--source`, and
+/// a watch of everything stored.
+async fn vintages_and_sources_through_the_cli(backend: Backend) {
+    let stack = Stack::start(&backend, true).await;
+    let jv = "nissan-dongfeng-jv-structure";
+    let article = SOURCE.trim_start_matches("sources/");
+    let row = |units: u32, source: &str, stage: &str, as_of: &str| {
+        format!(
+            "nissan-china,wholesale,domestic,CN,passenger,all,2024-01,{units},,,{source},{stage},{as_of},"
+        )
+    };
+    for (name, rows) in [
+        (
+            "february.csv",
+            vec![
+                row(100, article, "preliminary", "2024-02-01"),
+                row(120, jv, "final", "2024-02-10"),
+            ],
+        ),
+        ("march.csv", vec![row(105, article, "final", "2024-03-01")]),
+    ] {
+        let path = stack.dir.path().join(name);
+        std::fs::write(&path, format!("{HEADER}{}\n", rows.join("\n"))).expect("write CSV");
+        stack
+            .cli()
+            .run(&["import", &path.to_string_lossy()])
+            .assert_success();
+    }
+
+    let releases = stack.cli().json(&["releases", "--from", "2024-02-01"]);
+    let listed: Vec<(&str, &str)> = releases["releases"]
+        .as_array()
+        .expect("releases")
+        .iter()
+        .map(|r| {
+            (
+                r["source"].as_str().unwrap_or_default(),
+                r["figureCount"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (SOURCE, "1"),
+            (&format!("sources/{jv}")[..], "1"),
+            (SOURCE, "1")
+        ],
+        "{releases:#}"
+    );
+
+    let diff = stack
+        .cli()
+        .json(&["diff", "--from", "2024-02-15", "--to", "2024-03-31"]);
+    assert_eq!(
+        diff["changes"][0]["kind"], "VINTAGE_CHANGE_KIND_REVISED",
+        "{diff:#}"
+    );
+    assert_eq!(diff["changes"][0]["deltaUnits"], "5", "{diff:#}");
+    let table = stack
+        .cli()
+        .table(&["diff", "--from", "2024-02-15", "--to", "2024-03-31"]);
+    assert!(table.contains("revised") && table.contains("+5"), "{table}");
+
+    let measures = [
+        "measures",
+        "--organization",
+        "nissan-china",
+        "--scope",
+        "passenger",
+        "--period",
+        "2024-01",
+    ];
+    let json = stack.cli().json(&measures);
+    assert_eq!(
+        json["measures"].as_array().map(Vec::len),
+        Some(2),
+        "{json:#}"
+    );
+    assert_eq!(
+        json["divergences"][0]["ratio"]["percent"], "87.5",
+        "{json:#}"
+    );
+    let table = stack.cli().table(&measures);
+    assert!(table.contains("same basis, different sources"), "{table}");
+    assert!(table.contains("past the threshold"), "{table}");
+
+    let total = |source: Option<&str>| {
+        let mut args = vec![
+            "total",
+            "--organization",
+            "nissan-china",
+            "--basis",
+            "wholesale",
+            "--scope",
+            "passenger",
+            "--flow",
+            "domestic",
+            "--period",
+            "2024-01",
+        ];
+        if let Some(s) = source {
+            args.extend(["--source", s]);
+        }
+        units(&stack.cli().json(&args)["total"]["units"])
+    };
+    assert_eq!(total(Some(jv)), Some(120));
+    assert_eq!(total(Some(article)), Some(105));
+
+    // every figure stored, the seed's two first, then the three imported in order
+    let out = stack
+        .cli()
+        .table(&["watch", "--from-start", "--count", "5"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(
+        lines[2].contains("100") && lines[2].contains("new"),
+        "{out}"
+    );
+    assert!(lines[4].contains("105") && lines[4].contains("+5"), "{out}");
 }

@@ -120,6 +120,14 @@ pub enum Command {
     ForecastAccuracy(ForecastAccuracyArgs),
     /// Every revision of one series and period.
     Revisions(RevisionsArgs),
+    /// The release log: what each source published on each as-of date.
+    Releases(ReleasesArgs),
+    /// What changed between two vintages (as-of dates): added, revised, superseded.
+    Diff(DiffArgs),
+    /// Follow new releases and revisions as they arrive (resumable by cursor).
+    Watch(WatchArgs),
+    /// Every basis and source measuring an organisation side by side, with divergences.
+    Measures(MeasuresArgs),
     /// Write sales figures as CSV (the import format), JSON Lines or Parquet, all read at
     /// one consistent state.
     Export(ExportFiguresArgs),
@@ -614,15 +622,9 @@ pub enum FigureFormat {
     Parquet,
 }
 
-/// Options of `export`: the filters of `ListSalesFigures`, each optional (any when unset).
-#[derive(Debug, Args)]
-pub struct ExportFiguresArgs {
-    /// The file format.
-    #[arg(long, value_enum, default_value_t = FigureFormat::Csv)]
-    pub format: FigureFormat,
-    /// Write to this file instead of stdout (Parquet needs a file).
-    #[arg(long, short = 'f', value_name = "FILE")]
-    pub file: Option<PathBuf>,
+/// Which series' figures: the filters of `ListSalesFigures`, each optional (any when unset).
+#[derive(Debug, Args, Clone)]
+pub struct FigureFilter {
     /// Only figures of this organisation (id, e.g. `nissan-china`).
     #[arg(long, alias = "org", value_name = "ID")]
     pub organization: Option<String>,
@@ -644,6 +646,126 @@ pub struct ExportFiguresArgs {
     /// Only figures whose period overlaps these months (`2023-01..2023-12`).
     #[arg(long, value_parser = token::<MonthRange>)]
     pub overlapping: Option<MonthRange>,
+}
+
+impl FigureFilter {
+    /// `--organization` as a resource name, empty when not given.
+    pub fn organization_name(&self) -> Result<String, String> {
+        self.organization
+            .as_deref()
+            .map_or(Ok(String::new()), |id| {
+                autointel_domain::OrganizationId::parse(id)
+                    .map(|o| o.resource_name())
+                    .map_err(|e| format!("--organization: {}", e.0))
+            })
+    }
+}
+
+/// Options of `releases`.
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    /// Only this source's releases (source id, e.g. `cpca`).
+    #[arg(long, value_name = "ID", value_parser = SourceId::parse)]
+    pub source: Option<SourceId>,
+    /// Only releases dated on or after this date (YYYY-MM-DD).
+    #[arg(long, value_parser = token::<Date>)]
+    pub from: Option<Date>,
+    /// Only releases dated on or before this date (YYYY-MM-DD).
+    #[arg(long, value_parser = token::<Date>)]
+    pub to: Option<Date>,
+    /// Most releases shown, newest first.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+}
+
+/// Options of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier vintage: what was known on this date (YYYY-MM-DD).
+    #[arg(long, value_parser = token::<Date>)]
+    pub from: Date,
+    /// The later vintage (YYYY-MM-DD).
+    #[arg(long, value_parser = token::<Date>)]
+    pub to: Date,
+    /// Only this source's figures (source id, e.g. `cpca`).
+    #[arg(long, value_name = "ID", value_parser = SourceId::parse)]
+    pub source: Option<SourceId>,
+    #[command(flatten)]
+    pub filter: FigureFilter,
+    /// Most changes shown.
+    #[arg(long, default_value_t = 1_000)]
+    pub limit: usize,
+}
+
+/// Options of `watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Resume after this cursor (printed with every figure); from now on without one.
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Without --cursor, start with every stored figure, oldest first.
+    #[arg(long, conflicts_with = "cursor")]
+    pub from_start: bool,
+    /// Only this source's figures (source id, e.g. `cpca`).
+    #[arg(long, value_name = "ID", value_parser = SourceId::parse)]
+    pub source: Option<SourceId>,
+    /// Only figures of this organisation (id, e.g. `nissan-china`).
+    #[arg(long, alias = "org", value_name = "ID")]
+    pub organization: Option<String>,
+    /// Only figures of this measure basis.
+    #[arg(long, value_parser = token::<MeasureBasis>)]
+    pub basis: Option<MeasureBasis>,
+    /// Only figures of this flow.
+    #[arg(long, value_parser = token::<Flow>)]
+    pub flow: Option<Flow>,
+    /// Only figures of this market.
+    #[arg(long, value_parser = token::<Market>)]
+    pub market: Option<Market>,
+    /// Stop after this many figures (runs until interrupted without it).
+    #[arg(long)]
+    pub count: Option<u64>,
+}
+
+/// Options of `measures`.
+#[derive(Debug, Args)]
+pub struct MeasuresArgs {
+    /// Organisation id, e.g. `nissan-china`; omit for the whole market.
+    #[arg(long, alias = "org", value_name = "ID")]
+    pub organization: Option<String>,
+    /// Market code, e.g. CN.
+    #[arg(long, value_parser = token::<Market>, default_value = "CN")]
+    pub market: Market,
+    /// Vehicle scope: passenger, light_commercial, commercial, all.
+    #[arg(long, value_parser = token::<VehicleScope>, default_value = "all")]
+    pub scope: VehicleScope,
+    /// Powertrain: ice, bev, phev, erev, hev, fcev, nev, all.
+    #[arg(long, value_parser = token::<Powertrain>, default_value = "all")]
+    pub powertrain: Powertrain,
+    /// Months, inclusive: `2023-01..2023-11`, or one month `2023-11`.
+    #[arg(long, value_parser = token::<MonthRange>)]
+    pub period: MonthRange,
+    /// Answer with what was known on this date (YYYY-MM-DD).
+    #[arg(long, alias = "as-of", value_parser = token::<Date>)]
+    pub as_of_date: Option<Date>,
+    /// Flag two measures whose ratio differs from 1 by more than this many percent.
+    #[arg(long, default_value_t = 5.0)]
+    pub threshold_percent: f64,
+    /// Decimals of percentages, 0 to 6.
+    #[arg(long, default_value_t = 1)]
+    pub percent_decimals: i32,
+}
+
+/// Options of `export`: the filters of `ListSalesFigures`, each optional (any when unset).
+#[derive(Debug, Args)]
+pub struct ExportFiguresArgs {
+    /// The file format.
+    #[arg(long, value_enum, default_value_t = FigureFormat::Csv)]
+    pub format: FigureFormat,
+    /// Write to this file instead of stdout (Parquet needs a file).
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub filter: FigureFilter,
     /// Only figures known on this date (YYYY-MM-DD), and of those the latest revision.
     #[arg(long, alias = "as-of", value_parser = token::<Date>)]
     pub as_of_date: Option<Date>,

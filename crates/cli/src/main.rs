@@ -85,6 +85,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Revisions(a) => {
             query::revisions(client::stats(&stats_url, &token).await?, a, format).await
         }
+        Command::Releases(a) => {
+            query::releases(client::stats(&stats_url, &token).await?, a, format).await
+        }
+        Command::Diff(a) => query::diff(client::stats(&stats_url, &token).await?, a, format).await,
+        Command::Watch(a) => {
+            query::watch(client::stats(&stats_url, &token).await?, a, format).await
+        }
+        Command::Measures(a) => {
+            query::measures(client::stats(&stats_url, &token).await?, a, format).await
+        }
         Command::Export(a) => export::run(client::flight(&stats_url, &token).await?, a).await,
         Command::Organizations(c) => {
             registry::organizations(client::registry(&registry_url, &token).await?, c, format).await

@@ -16,9 +16,11 @@ use crate::output::{Format, Table, print, signed_thousands, thousands};
 
 mod coverage;
 mod destinations;
+mod vintages;
 
 use coverage::Spans;
 pub use destinations::destinations;
+pub use vintages::{diff, measures, releases, watch};
 
 type Outcome = Result<(), anyhow::Error>;
 

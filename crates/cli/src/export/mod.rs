@@ -26,9 +26,9 @@ use arrow_array::RecordBatch;
 use arrow_flight::Ticket;
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::error::FlightError;
-use autointel_domain::{MonthRange, ValueError};
+use autointel_domain::MonthRange;
+use autointel_proto::convert::WireEnum;
 use autointel_proto::convert::types::{date_to_wire, month_range_to_wire};
-use autointel_proto::convert::{ResourceId, WireEnum};
 use autointel_proto::stats as wire;
 use autointel_proto::stats::flight_query::Query;
 use futures_util::{StreamExt as _, TryStreamExt as _};
@@ -49,26 +49,21 @@ trait Sink {
 
 /// The `ListSalesFigures` request of the export's flags (the whole listing).
 pub(crate) fn request(args: &ExportFiguresArgs) -> Result<wire::ListSalesFiguresRequest, Failure> {
-    let organization = match &args.organization {
-        Some(id) => autointel_domain::OrganizationId::parse(id)
-            .map_err(|e: ValueError| Failure::invalid(format!("--organization: {}", e.0)))?
-            .resource_name(),
-        None => String::new(),
-    };
+    let f = &args.filter;
     Ok(wire::ListSalesFiguresRequest {
         page_size: 0,
         page_token: String::new(),
-        organization,
-        basis: args.basis.map_or(0, WireEnum::to_wire),
-        flow: args.flow.map_or(0, WireEnum::to_wire),
-        market: args
+        organization: f.organization_name().map_err(Failure::invalid)?,
+        basis: f.basis.map_or(0, WireEnum::to_wire),
+        flow: f.flow.map_or(0, WireEnum::to_wire),
+        market: f
             .market
             .as_ref()
             .map(|m| m.as_str().to_owned())
             .unwrap_or_default(),
-        scope: args.scope.map_or(0, WireEnum::to_wire),
-        powertrain: args.powertrain.map_or(0, WireEnum::to_wire),
-        overlapping: args.overlapping.map(|r: MonthRange| month_range_to_wire(r)),
+        scope: f.scope.map_or(0, WireEnum::to_wire),
+        powertrain: f.powertrain.map_or(0, WireEnum::to_wire),
+        overlapping: f.overlapping.map(|r: MonthRange| month_range_to_wire(r)),
         as_of_date: args.as_of_date.map(date_to_wire),
         include_superseded: args.include_superseded,
     })

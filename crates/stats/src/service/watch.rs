@@ -68,6 +68,7 @@ pub(super) async fn watch(
 ) -> Result<ReleaseStream, Status> {
     let mut v = Violations::new();
     let start = match r.cursor.as_str() {
+        "" if r.from_start => Some(0),
         "" => None,
         cursor => {
             let start = decode_cursor(cursor);
