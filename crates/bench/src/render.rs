@@ -75,7 +75,7 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
             let p1 = &r["postgres"]["runs"]["1"][shape.name];
             let pn = &r["postgres"]["runs"]["all"][shape.name];
             let ratio = |v: &Value| ratio_cell(v, em);
-            let need = if shape.single_org { 10.0 } else { 1.0 };
+            let need = if shape.ten_x { 10.0 } else { 1.0 };
             let x = |v: &Value| f(&v["median_us"]) / em;
             let duck_ok = [d1, dn].iter().all(|v| v.is_null() || x(v) >= need);
             let pg_ok = [p1, pn].iter().all(|v| v.is_null() || x(v) >= 50.0);

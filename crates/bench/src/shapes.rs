@@ -11,7 +11,8 @@ use anyhow::Result;
 use autointel_domain::{
     Date, Flow, Market, MeasureBasis, MonthRange, Powertrain, SeriesKey, VehicleScope, YearMonth,
 };
-use autointel_stats::engine::{BreakdownFilter, Engine, Granularity};
+use autointel_domain::{ListFilter, VintageDiffQuery};
+use autointel_stats::engine::{BreakdownFilter, Engine, FigureRef, Granularity};
 
 /// SQL dialect.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub struct Ctx {
     pub org: String,
     /// As-of date of the `as_of` variants.
     pub as_of: Date,
+    /// The two vintages of the `vintage_diff` shape.
+    pub vintages: (Date, Date),
     pub(crate) key: SeriesKey,
     whole_nev: SeriesKey,
     whole_all: SeriesKey,
@@ -58,6 +61,10 @@ impl Ctx {
         Ok(Self {
             org: org.to_owned(),
             as_of: Date::new(2024, 2, 20).map_err(e)?,
+            vintages: (
+                Date::new(2024, 1, 15).map_err(e)?,
+                Date::new(2024, 2, 15).map_err(e)?,
+            ),
             key,
             whole_nev,
             whole_all,
@@ -72,8 +79,9 @@ pub struct Shape {
     pub name: &'static str,
     /// What it asks.
     pub what: &'static str,
-    /// True for the shapes that read one organisation's series (the 10× target).
-    pub single_org: bool,
+    /// True for the shapes with the 10× target: those reading one organisation's series,
+    /// and the vintage diff.
+    pub ten_x: bool,
     /// True for the `as_of` variant.
     pub as_of: bool,
     kind: Kind,
@@ -87,6 +95,7 @@ enum Kind {
     RankYear,
     Penetration,
     Breakdown,
+    VintageDiff,
 }
 
 const SHAPES: [(Kind, &str, &str, bool); 6] = [
@@ -132,7 +141,7 @@ const SHAPES: [(Kind, &str, &str, bool); 6] = [
 pub fn shapes() -> Vec<Shape> {
     let mut out = Vec::new();
     for as_of in [false, true] {
-        for (kind, name, what, single_org) in SHAPES {
+        for (kind, name, what, ten_x) in SHAPES {
             out.push(Shape {
                 name: if as_of {
                     match kind {
@@ -142,17 +151,28 @@ pub fn shapes() -> Vec<Shape> {
                         Kind::RankYear => "rank_year+asof",
                         Kind::Penetration => "nev_pen_10y+asof",
                         Kind::Breakdown => "breakdown+asof",
+                        Kind::VintageDiff => "vintage_diff",
                     }
                 } else {
                     name
                 },
                 what,
-                single_org,
+                ten_x,
                 as_of,
                 kind,
             });
         }
     }
+    // A diff compares two vintages itself: no `as_of` variant.
+    out.push(Shape {
+        name: "vintage_diff",
+        what: "every series and period whose latest known figure changed between \
+               2024-01-15 and 2024-02-15 (one month's release: December's finals and \
+               revisions, January's preliminaries, Q4's quarterlies)",
+        ten_x: true,
+        as_of: false,
+        kind: Kind::VintageDiff,
+    });
     out
 }
 
@@ -235,6 +255,21 @@ impl Shape {
                     .rows
                     .iter()
                     .map(|(_, t)| sum(t.units))
+                    .sum()
+            }
+            Kind::VintageDiff => {
+                let q = VintageDiffQuery {
+                    filter: ListFilter::default(),
+                    source: None,
+                    from: ctx.vintages.0,
+                    to: ctx.vintages.1,
+                };
+                let units = |f: FigureRef| u128::from(engine.units(f).unwrap_or(0));
+                engine
+                    .vintage_diff(&q, None, usize::MAX)
+                    .0
+                    .iter()
+                    .map(|c| units(c.figure) + c.previous.map_or(0, units))
                     .sum()
             }
         }
@@ -352,6 +387,33 @@ impl Shape {
                          FROM ({l}) t GROUP BY market, powertrain ORDER BY market, powertrain"
                     ),
                     "sum(CASE WHEN cnt = 12 THEN tot ELSE 0 END)".to_owned(),
+                )
+            }
+            Kind::VintageDiff => {
+                let k = "organization, basis, flow, market, scope, powertrain, ps, pe";
+                let (from, to) = ctx.vintages;
+                let latest = |day: Date| match d {
+                    Dialect::Duck => format!(
+                        "SELECT {k}, arg_max(units, rev) AS units, max(rev) AS rev \
+                         FROM f JOIN w USING ({k}) WHERE as_of <= DATE '{day}' GROUP BY {k}"
+                    ),
+                    Dialect::Pg => format!(
+                        "SELECT DISTINCT ON ({k}) {k}, units, rev \
+                         FROM f JOIN w USING ({k}) WHERE as_of <= DATE '{day}' \
+                         ORDER BY {k}, rev DESC"
+                    ),
+                };
+                (
+                    format!(
+                        "WITH w AS (SELECT DISTINCT {k} FROM f \
+                         WHERE as_of > DATE '{from}' AND as_of <= DATE '{to}'), \
+                         a AS ({}), b AS ({}) \
+                         SELECT b.units AS units, a.units AS before \
+                         FROM b LEFT JOIN a USING ({k}) WHERE a.rev IS NULL OR a.rev <> b.rev",
+                        latest(from),
+                        latest(to)
+                    ),
+                    "sum(units) + coalesce(sum(before), 0)".to_owned(),
                 )
             }
         }

@@ -112,6 +112,7 @@ impl Engine {
                 let s = u32::try_from(self.series_keys.len()).unwrap_or(NONE);
                 self.series.insert(key, s);
                 self.series_keys.push(key);
+                self.series_ranks = std::sync::OnceLock::new();
                 self.entries.push(Vec::new());
                 self.index_series(key, s);
                 s
@@ -143,6 +144,7 @@ impl Engine {
             // A link that revision order ranks against id order (see `irregular`).
             self.irregular.insert(series);
         }
+        self.as_of_zones.push(self.rows.len(), row.as_of());
         self.rows.push(row);
         self.numbers.push(number);
         self.ids.insert(r, &self.numbers);

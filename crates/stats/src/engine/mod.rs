@@ -51,6 +51,7 @@ mod snapshot_tests;
 #[cfg(test)]
 mod tests;
 mod view;
+mod zones;
 
 use std::collections::HashMap;
 
@@ -99,6 +100,8 @@ pub struct Engine {
     sources: Interner<SourceId>,
     source_details: HashMap<u32, Source>,
     rows: Vec<Row>,
+    /// The as-of dates of blocks of rows (derived from `rows`).
+    as_of_zones: zones::AsOfZones,
     numbers: Numbers,
     ids: IdIndex,
     /// (first row, import time): one run per import.
@@ -116,6 +119,8 @@ pub struct Engine {
     supersedes: FastMap<u32, u32>,
     series: FastMap<CompactKey, u32>,
     series_keys: Vec<CompactKey>,
+    /// Each series' rank in listing order, computed on first use after a new series.
+    series_ranks: std::sync::OnceLock<std::sync::Arc<Vec<u32>>>,
     entries: Vec<Vec<Entry>>,
     by_organization: FastMap<u32, Vec<u32>>,
     by_dims: FastMap<Dims, Vec<u32>>,
@@ -155,6 +160,7 @@ impl Engine {
     /// Releases spare capacity after a bulk load (answers are unchanged).
     pub fn compact(&mut self) {
         self.rows.shrink_to_fit();
+        self.as_of_zones.shrink_to_fit();
         self.numbers.shrink_to_fit();
         self.create_runs.shrink_to_fit();
         self.seq_runs.shrink_to_fit();

@@ -728,3 +728,4 @@ proptest! {
 }
 
 mod destinations;
+mod vintages;

@@ -584,6 +584,7 @@ impl Engine {
         }
         let rows_len = rows.len();
         let ids = IdIndex::rebuild(&numbers);
+        let as_of_zones = super::zones::AsOfZones::of_rows(&rows);
         let mut engine = Engine {
             organizations: interner(organizations, "organisations repeat")?,
             markets: interner(markets, "markets repeat")?,
@@ -601,6 +602,7 @@ impl Engine {
             long_series,
             irregular,
             last_seq: header.last_seq,
+            as_of_zones,
             ..Engine::default()
         };
         for (s, key) in series_keys.iter().enumerate() {

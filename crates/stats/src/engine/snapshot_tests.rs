@@ -97,6 +97,23 @@ proptest! {
                 full.ranking(&key, period, 100, as_of),
                 loaded.ranking(&key, period, 100, as_of)
             );
+            // the as-of zone map, rebuilt by the read, finds the same changes
+            if let Some(to) = as_of {
+                let q = autointel_domain::VintageDiffQuery {
+                    filter: autointel_domain::ListFilter::default(),
+                    source: None,
+                    from: day(start * 20),
+                    to,
+                };
+                let ids = |e: &Engine| {
+                    e.vintage_diff(&q, None, usize::MAX)
+                        .0
+                        .iter()
+                        .map(|c| e.figure_id(c.figure))
+                        .collect::<Vec<_>>()
+                };
+                prop_assert_eq!(ids(&full), ids(&loaded));
+            }
         }
     }
 

@@ -78,10 +78,11 @@ pub(super) fn diff(
         };
     let engine = state.read()?;
     let (changes, more) = engine.vintage_diff(&q, after.as_ref(), page.size);
-    let next_page_token = page.next_token(changes.last().map(|(k, _)| k.encode()), more);
+    let last = changes.last().and_then(|c| engine.list_key(c.figure));
+    let next_page_token = page.next_token(last.map(|k| k.encode()), more);
     let changes = changes
         .iter()
-        .map(|(_, c)| {
+        .map(|c| {
             let figure = answers::figure(&engine, c.figure)?;
             let previous = c
                 .previous

@@ -3,6 +3,7 @@
 use autointel_domain::ListFilter;
 
 use crate::engine::layout::{CompactKey, Entry, NONE, as_of_to_day_code, month_code};
+use crate::engine::series::KeyFilter;
 use crate::engine::{Engine, FigureRef};
 
 /// The series part of a [`ListKey`]: series that differ only in destination or nature share
@@ -203,19 +204,54 @@ impl Engine {
         items
     }
 
+    /// The rank of every series in listing order (series of one list prefix share a rank),
+    /// computed once and kept until a new series appears.
+    pub(super) fn series_ranks(&self) -> std::sync::Arc<Vec<u32>> {
+        self.series_ranks
+            .get_or_init(|| {
+                let mut order: Vec<(ListPrefix, usize)> = self
+                    .series_keys
+                    .iter()
+                    .enumerate()
+                    .map(|(s, k)| {
+                        let (organization, market) = self.key_texts(k).unwrap_or_default();
+                        (
+                            (organization, k.basis, k.flow, market, k.scope, k.powertrain),
+                            s,
+                        )
+                    })
+                    .collect();
+                order.sort_unstable();
+                let mut ranks = vec![0; order.len()];
+                let mut rank = 0u32;
+                for (i, (prefix, s)) in order.iter().enumerate() {
+                    if i > 0 && order[i - 1].0 != *prefix {
+                        rank += 1;
+                    }
+                    ranks[*s] = rank;
+                }
+                std::sync::Arc::new(ranks)
+            })
+            .clone()
+    }
+
+    /// The series keys `filter` lists (every destination and nature); `None` when none can
+    /// match.
+    pub(super) fn list_keys(&self, filter: &ListFilter) -> Option<KeyFilter> {
+        self.key_filter(
+            filter.organization.as_ref().map(Some),
+            filter.market.as_ref(),
+            filter.basis,
+            filter.flow,
+            filter.scope,
+            filter.powertrain,
+        )
+        .map(|keys| keys.any_destination_and_nature())
+    }
+
     /// The series matching `filter`, each with its list prefix, sorted by it.
     pub(super) fn list_order(&self, filter: &ListFilter) -> Vec<(ListPrefix, usize)> {
-        let Some(keys) = self
-            .key_filter(
-                filter.organization.as_ref().map(Some),
-                filter.market.as_ref(),
-                filter.basis,
-                filter.flow,
-                filter.scope,
-                filter.powertrain,
-            )
-            .map(|keys| keys.any_destination_and_nature())
-        else {
+        let Some(keys) = self.list_keys(filter) else {
             return Vec::new();
         };
         let mut series: Vec<(ListPrefix, usize)> = self

@@ -5,10 +5,10 @@
 //! Both walk the revision chains of the series they cover: a release's revision count and
 //! a diff's "latest known" are per source, as chains are.
 
-use autointel_domain::{Date, ListFilter, ReleaseFilter, SourceId, VintageDiffQuery};
+use autointel_domain::{Date, ReleaseFilter, SourceId, VintageDiffQuery};
 
 use crate::engine::layout::{
-    Entry, FastMap, as_of_code, as_of_to_day_code, date_from_code, month_code,
+    Entry, FastMap, Row, as_of_code, as_of_to_day_code, date_from_code, month_code,
 };
 use crate::engine::{Engine, FigureRef, ListKey};
 
@@ -52,6 +52,9 @@ pub struct VintageChange {
     /// The latest known figure of the same source on the earlier date.
     pub previous: Option<FigureRef>,
 }
+
+/// Listing order of a change: the series' rank, period, stage, as-of code, number.
+type DiffOrder = (u32, u16, u16, u8, u32, u128);
 
 /// Release accumulators by (interned source, as-of code).
 #[derive(Default)]
@@ -135,15 +138,21 @@ impl Engine {
         Some(at)
     }
 
-    /// The changes of a vintage diff whose [`ListKey`] (of the later figure) is after
-    /// `after`, in key order, at most `size`, and whether more follow. Reads only the
-    /// chains holding a figure of the source dated between the two vintages.
+    /// The changes of a vintage diff after the figure whose [`ListKey`] is `after`, in
+    /// listing order (of the later figure), at most `size`, and whether more follow; a
+    /// change's key is [`Engine::list_key`] of its figure.
+    ///
+    /// Reads only the rows dated between the two vintages (the blocks of rows the as-of zone
+    /// map allows, in row order), then, series by series, its revision chains from the
+    /// latest period back until every such row is accounted for: a release touches the
+    /// latest periods of a series, so that is a few chains, and an old period it restates is
+    /// still reached.
     pub fn vintage_diff(
         &self,
         q: &VintageDiffQuery,
         after: Option<&ListKey>,
         size: usize,
-    ) -> (Vec<(ListKey, VintageChange)>, bool) {
+    ) -> (Vec<VintageChange>, bool) {
         let source = match &q.source {
             Some(s) => match self.sources.get(s) {
                 Some(code) => Some(code),
@@ -151,94 +160,121 @@ impl Engine {
             },
             None => None,
         };
-        let window = (as_of_code(q.from), as_of_code(q.to));
-        let series = self.list_order(&q.filter);
-        let start = after.map_or(0, |a| series.partition_point(|(p, _)| p < &a.prefix()));
-        let mut out: Vec<(ListKey, VintageChange)> = Vec::new();
-        for group in series[start..].chunk_by(|a, b| a.0 == b.0) {
-            let mut items = Vec::new();
-            for &(_, s) in group {
-                self.diff_series(&q.filter, s, source, window, &mut items);
-            }
-            items.sort_by(|a, b| a.0.cmp(&b.0));
-            out.extend(
-                items
-                    .into_iter()
-                    .filter(|(k, _)| after.is_none_or(|a| k > a)),
-            );
-            if out.len() > size {
-                break;
-            }
-        }
-        let more = out.len() > size;
-        out.truncate(size);
-        (out, more)
-    }
-
-    /// The changes of series `s` between as-of codes `(from, to)`, unsorted.
-    fn diff_series(
-        &self,
-        filter: &ListFilter,
-        s: usize,
-        source: Option<u32>,
-        (from, to): (u32, u32),
-        out: &mut Vec<(ListKey, VintageChange)>,
-    ) {
-        let (Some(k), Some(entries)) = (self.series_keys.get(s), self.entries.get(s)) else {
-            return;
+        let Some(keys) = self.list_keys(&q.filter) else {
+            return (Vec::new(), false);
         };
-        let texts = self.key_texts(k).unwrap_or_default();
-        let dated_between = |e: &Entry| {
-            let row = &self.rows[e.row as usize];
+        let (from, to) = (as_of_code(q.from), as_of_code(q.to));
+        let dated = |row: &Row| {
             row.as_of() > from && row.as_of() <= to && source.is_none_or(|c| c == row.source)
         };
-        let mut sources: Vec<u32> = Vec::new();
-        for chain in entries.chunk_by(|a, b| a.period() == b.period()) {
-            let Some(&first) = chain.first() else {
-                continue;
-            };
-            if let Some(range) = filter.overlapping
-                && (first.start > month_code(range.end()) || first.end < month_code(range.start()))
-            {
-                continue;
-            }
-            sources.clear();
-            for e in chain.iter().filter(|e| dated_between(e)) {
-                let code = self.rows[e.row as usize].source;
-                if !sources.contains(&code) {
-                    sources.push(code);
+        // The rows dated between the vintages, by series.
+        let mut rows: Vec<(u32, u32)> = Vec::new();
+        for block in self.as_of_zones.blocks(from, to, self.rows.len()) {
+            for (r, row) in self.rows[block.clone()].iter().enumerate() {
+                if dated(row)
+                    && self
+                        .series_keys
+                        .get(row.series as usize)
+                        .is_some_and(|k| keys.matches(k))
+                    && let Ok(r) = u32::try_from(block.start + r)
+                {
+                    rows.push((row.series, r));
                 }
             }
-            for &code in &sources {
-                let latest = |day: u32| {
-                    chain.iter().rev().find(|e| {
-                        let row = &self.rows[e.row as usize];
-                        row.source == code && row.as_of() <= day
-                    })
-                };
-                let (Some(now), previous) = (latest(to), latest(from)) else {
-                    continue;
-                };
-                let kind = match previous {
-                    Some(p) if p.row == now.row => continue,
-                    Some(p)
-                        if self.rows[p.row as usize].units()
-                            == self.rows[now.row as usize].units() =>
-                    {
-                        VintageChangeKind::Superseded
+        }
+        rows.sort_unstable();
+        let overlapping = q
+            .filter
+            .overlapping
+            .map(|range| (month_code(range.start()), month_code(range.end())));
+        let ranks = self.series_ranks();
+        let mut out: Vec<(DiffOrder, VintageChange)> = Vec::new();
+        let mut sources: Vec<u32> = Vec::new();
+        for group in rows.chunk_by(|a, b| a.0 == b.0) {
+            let series = group[0].0;
+            let list = &self.entries[series as usize];
+            let rank = ranks.get(series as usize).copied().unwrap_or(u32::MAX);
+            let mut found = 0;
+            let mut end = list.len();
+            while end > 0 && found < group.len() {
+                let period = list[end - 1].period();
+                let start = list[..end]
+                    .iter()
+                    .rposition(|e| e.period() != period)
+                    .map_or(0, |p| p + 1);
+                let chain = &list[start..end];
+                end = start;
+                sources.clear();
+                for e in chain {
+                    let row = &self.rows[e.row as usize];
+                    if dated(row) {
+                        found += 1;
+                        if !sources.contains(&row.source) {
+                            sources.push(row.source);
+                        }
                     }
-                    Some(_) => VintageChangeKind::Revised,
-                    None => VintageChangeKind::Added,
-                };
-                out.push((
-                    self.list_key_in(&texts, k, *now),
-                    VintageChange {
-                        kind,
-                        figure: FigureRef(now.row),
-                        previous: previous.map(|p| FigureRef(p.row)),
-                    },
-                ));
+                }
+                if overlapping.is_some_and(|(a, b)| period.0 > b || period.1 < a) {
+                    continue;
+                }
+                for &code in &sources {
+                    if let Some(change) = self.change_in(chain, code, (from, to)) {
+                        let row = &self.rows[change.figure.0 as usize];
+                        let order = (
+                            rank,
+                            period.0,
+                            period.1,
+                            row.stage(),
+                            row.as_of(),
+                            self.numbers.get(change.figure.0 as usize),
+                        );
+                        out.push((order, change));
+                    }
+                }
             }
         }
+        out.sort_unstable_by_key(|(order, _)| *order);
+        let skip = after.map_or(0, |a| {
+            out.partition_point(|(_, c)| self.list_key(c.figure).is_some_and(|k| &k <= a))
+        });
+        let more = out.len() - skip > size;
+        let page = out
+            .into_iter()
+            .skip(skip)
+            .take(size)
+            .map(|(_, c)| c)
+            .collect();
+        (page, more)
+    }
+
+    /// How the latest known figure of `source` in `chain` changed between as-of codes
+    /// `(from, to)`, if it did.
+    fn change_in(
+        &self,
+        chain: &[Entry],
+        source: u32,
+        (from, to): (u32, u32),
+    ) -> Option<VintageChange> {
+        let latest = |day: u32| {
+            chain.iter().rev().find(|e| {
+                let row = &self.rows[e.row as usize];
+                row.source == source && row.as_of() <= day
+            })
+        };
+        let now = latest(to)?;
+        let previous = latest(from);
+        let kind = match previous {
+            Some(p) if p.row == now.row => return None,
+            Some(p) if self.rows[p.row as usize].units() == self.rows[now.row as usize].units() => {
+                VintageChangeKind::Superseded
+            }
+            Some(_) => VintageChangeKind::Revised,
+            None => VintageChangeKind::Added,
+        };
+        Some(VintageChange {
+            kind,
+            figure: FigureRef(now.row),
+            previous: previous.map(|p| FigureRef(p.row)),
+        })
     }
 }

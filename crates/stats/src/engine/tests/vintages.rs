@@ -95,7 +95,7 @@ fn a_diff_names_every_changed_latest_figure_per_source() {
             .vintage_diff(&q, None, usize::MAX)
             .0
             .into_iter()
-            .map(|(_, c)| (c.kind, c.figure, c.previous))
+            .map(|c| (c.kind, c.figure, c.previous))
             .collect::<Vec<_>>()
     };
     // CPCA's March release: January revised, February added, Geely added.
@@ -149,18 +149,15 @@ fn a_restatement_with_the_same_units_is_superseded_and_pages_continue_after_thei
     };
     let (whole, more) = f.engine.vintage_diff(&q, None, usize::MAX);
     assert!(!more);
-    assert_eq!(whole[0].1.kind, Superseded);
-    assert_eq!(
-        (whole[0].1.figure, whole[0].1.previous),
-        (same, Some(first))
-    );
+    assert_eq!(whole[0].kind, Superseded);
+    assert_eq!((whole[0].figure, whole[0].previous), (same, Some(first)));
     assert_eq!(whole.len(), 6);
     // Pages of two concatenate to the whole diff.
     let mut paged = Vec::new();
     let mut after = None;
     loop {
         let (page, more) = f.engine.vintage_diff(&q, after.as_ref(), 2);
-        after = page.last().map(|(k, _)| k.clone());
+        after = page.last().and_then(|c| f.engine.list_key(c.figure));
         paged.extend(page);
         if !more {
             break;
@@ -168,7 +165,7 @@ fn a_restatement_with_the_same_units_is_superseded_and_pages_continue_after_thei
     }
     assert_eq!(paged, whole);
     assert_eq!(
-        paged[1..].iter().map(|(_, c)| c.figure).collect::<Vec<_>>(),
+        paged[1..].iter().map(|c| c.figure).collect::<Vec<_>>(),
         months
     );
 }
