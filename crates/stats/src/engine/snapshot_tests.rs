@@ -100,7 +100,7 @@ proptest! {
             // the as-of zone map, rebuilt by the read, finds the same changes
             if let Some(to) = as_of {
                 let q = autointel_domain::VintageDiffQuery {
-                    filter: autointel_domain::ListFilter::default(),
+                    filter: ListFilter::default(),
                     source: None,
                     from: day(start * 20),
                     to,
