@@ -12,7 +12,7 @@ use autointel_domain::{
     Date, Flow, Market, MeasureBasis, MonthRange, Powertrain, SeriesKey, VehicleScope, YearMonth,
 };
 use autointel_domain::{ListFilter, VintageDiffQuery};
-use autointel_stats::engine::{BreakdownFilter, Engine, FigureRef, Granularity};
+use autointel_stats::engine::{BreakdownFilter, Engine, Granularity};
 
 /// SQL dialect.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -264,12 +264,11 @@ impl Shape {
                     from: ctx.vintages.0,
                     to: ctx.vintages.1,
                 };
-                let units = |f: FigureRef| u128::from(engine.units(f).unwrap_or(0));
                 engine
                     .vintage_diff(&q, None, usize::MAX)
                     .0
                     .iter()
-                    .map(|c| units(c.figure) + c.previous.map_or(0, units))
+                    .map(|c| u128::from(c.units) + c.previous_units.map_or(0, u128::from))
                     .sum()
             }
         }

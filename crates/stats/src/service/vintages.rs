@@ -88,10 +88,9 @@ pub(super) fn diff(
                 .previous
                 .map(|p| answers::figure(&engine, p))
                 .transpose()?;
-            let delta_units = c.previous.and_then(|p| {
-                let (now, then) = (engine.units(c.figure)?, engine.units(p)?);
-                Some(answers::units(now) - answers::units(then))
-            });
+            let delta_units = c
+                .previous_units
+                .map(|p| answers::units(c.units) - answers::units(p));
             Ok(wire::VintageChange {
                 kind: match c.kind {
                     VintageChangeKind::Added => wire::VintageChangeKind::Added,

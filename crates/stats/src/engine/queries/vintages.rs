@@ -51,10 +51,14 @@ pub struct VintageChange {
     pub figure: FigureRef,
     /// The latest known figure of the same source on the earlier date.
     pub previous: Option<FigureRef>,
+    /// The units of `figure`.
+    pub units: u64,
+    /// The units of `previous`.
+    pub previous_units: Option<u64>,
 }
 
-/// Listing order of a change: the series' rank, period, stage, as-of code, number.
-type DiffOrder = (u32, u16, u16, u8, u32, u128);
+/// Listing order of a change up to its number: the series' rank, period, stage, as-of code.
+type DiffOrder = (u32, u16, u16, u8, u32);
 
 /// Release accumulators by (interned source, as-of code).
 #[derive(Default)]
@@ -167,8 +171,9 @@ impl Engine {
         let dated = |row: &Row| {
             row.as_of() > from && row.as_of() <= to && source.is_none_or(|c| c == row.source)
         };
-        // The rows dated between the vintages, by series.
-        let mut rows: Vec<(u32, u32)> = Vec::new();
+        // The rows dated between the vintages (index and a copy, so the walk below reads
+        // no row twice), in row order.
+        let mut dated_rows: Vec<(u32, Row)> = Vec::new();
         for block in self.as_of_zones.blocks(from, to, self.rows.len()) {
             for (r, row) in self.rows[block.clone()].iter().enumerate() {
                 if dated(row)
@@ -178,22 +183,33 @@ impl Engine {
                         .is_some_and(|k| keys.matches(k))
                     && let Ok(r) = u32::try_from(block.start + r)
                 {
-                    rows.push((row.series, r));
+                    dated_rows.push((r, *row));
                 }
             }
         }
-        rows.sort_unstable();
+        let ranks = self.series_ranks();
+        // Each series' rows together, in row order (a counting sort by series, stable):
+        // series in index order read the engine's memory mostly in the order it was written.
+        let by_series = counting_sort(
+            dated_rows,
+            |(_, row)| row.series as usize,
+            self.series_keys.len(),
+        );
         let overlapping = q
             .filter
             .overlapping
             .map(|range| (month_code(range.start()), month_code(range.end())));
-        let ranks = self.series_ranks();
         let mut out: Vec<(DiffOrder, VintageChange)> = Vec::new();
         let mut sources: Vec<u32> = Vec::new();
-        for group in rows.chunk_by(|a, b| a.0 == b.0) {
-            let series = group[0].0;
+        for group in by_series.chunk_by(|a, b| a.1.series == b.1.series) {
+            let series = group[0].1.series;
             let list = &self.entries[series as usize];
             let rank = ranks.get(series as usize).copied().unwrap_or(u32::MAX);
+            // A row's values: the copy when it is one of the group's, else the row.
+            let row_of = |r: u32| match group.binary_search_by_key(&r, |&(g, _)| g) {
+                Ok(at) => group[at].1,
+                Err(_) => self.rows[r as usize],
+            };
             let mut found = 0;
             let mut end = list.len();
             while end > 0 && found < group.len() {
@@ -206,11 +222,11 @@ impl Engine {
                 end = start;
                 sources.clear();
                 for e in chain {
-                    let row = &self.rows[e.row as usize];
-                    if dated(row) {
+                    if let Ok(at) = group.binary_search_by_key(&e.row, |&(g, _)| g) {
                         found += 1;
-                        if !sources.contains(&row.source) {
-                            sources.push(row.source);
+                        let source = group[at].1.source;
+                        if !sources.contains(&source) {
+                            sources.push(source);
                         }
                     }
                 }
@@ -218,22 +234,14 @@ impl Engine {
                     continue;
                 }
                 for &code in &sources {
-                    if let Some(change) = self.change_in(chain, code, (from, to)) {
-                        let row = &self.rows[change.figure.0 as usize];
-                        let order = (
-                            rank,
-                            period.0,
-                            period.1,
-                            row.stage(),
-                            row.as_of(),
-                            self.numbers.get(change.figure.0 as usize),
-                        );
+                    if let Some((change, now)) = change_in(chain, code, (from, to), row_of) {
+                        let order = (rank, period.0, period.1, now.stage(), now.as_of());
                         out.push((order, change));
                     }
                 }
             }
         }
-        out.sort_unstable_by_key(|(order, _)| *order);
+        let out = self.sort_changes(out, ranks.len());
         let skip = after.map_or(0, |a| {
             out.partition_point(|(_, c)| self.list_key(c.figure).is_some_and(|k| &k <= a))
         });
@@ -247,34 +255,86 @@ impl Engine {
         (page, more)
     }
 
-    /// How the latest known figure of `source` in `chain` changed between as-of codes
-    /// `(from, to)`, if it did.
-    fn change_in(
+    /// Changes sorted by their order, ties (other sources, destinations or natures of one
+    /// list prefix, period, stage and date) by number, as list keys are: by rank first (a
+    /// counting sort), then each rank's few changes.
+    fn sort_changes(
         &self,
-        chain: &[Entry],
-        source: u32,
-        (from, to): (u32, u32),
-    ) -> Option<VintageChange> {
-        let latest = |day: u32| {
-            chain.iter().rev().find(|e| {
-                let row = &self.rows[e.row as usize];
-                row.source == source && row.as_of() <= day
-            })
-        };
-        let now = latest(to)?;
-        let previous = latest(from);
-        let kind = match previous {
-            Some(p) if p.row == now.row => return None,
-            Some(p) if self.rows[p.row as usize].units() == self.rows[now.row as usize].units() => {
-                VintageChangeKind::Superseded
+        changes: Vec<(DiffOrder, VintageChange)>,
+        ranks: usize,
+    ) -> Vec<(DiffOrder, VintageChange)> {
+        let mut sorted = counting_sort(changes, |(order, _)| order.0 as usize, ranks);
+        for rank in sorted.chunk_by_mut(|a, b| a.0.0 == b.0.0) {
+            if rank.len() > 1 {
+                rank.sort_unstable_by_key(|(order, _)| *order);
+                for same in rank.chunk_by_mut(|a, b| a.0 == b.0) {
+                    if same.len() > 1 {
+                        same.sort_unstable_by_key(|(_, c)| self.numbers.get(c.figure.0 as usize));
+                    }
+                }
             }
-            Some(_) => VintageChangeKind::Revised,
-            None => VintageChangeKind::Added,
-        };
-        Some(VintageChange {
-            kind,
-            figure: FigureRef(now.row),
-            previous: previous.map(|p| FigureRef(p.row)),
-        })
+        }
+        sorted
     }
+}
+
+/// How the latest known figure of `source` in `chain` changed between as-of codes
+/// `(from, to)`, if it did, with the values of the later figure; `row_of` gives a row's
+/// values.
+fn change_in(
+    chain: &[Entry],
+    source: u32,
+    (from, to): (u32, u32),
+    row_of: impl Fn(u32) -> Row,
+) -> Option<(VintageChange, Row)> {
+    let latest = |day: u32| {
+        chain.iter().rev().find_map(|e| {
+            let row = row_of(e.row);
+            (row.source == source && row.as_of() <= day).then_some((e.row, row))
+        })
+    };
+    let (now, now_row) = latest(to)?;
+    let previous = latest(from);
+    let kind = match previous {
+        Some((p, _)) if p == now => return None,
+        Some((_, p)) if p.units() == now_row.units() => VintageChangeKind::Superseded,
+        Some(_) => VintageChangeKind::Revised,
+        None => VintageChangeKind::Added,
+    };
+    Some((
+        VintageChange {
+            kind,
+            figure: FigureRef(now),
+            previous: previous.map(|(p, _)| FigureRef(p)),
+            units: now_row.units(),
+            previous_units: previous.map(|(_, p)| p.units()),
+        },
+        now_row,
+    ))
+}
+
+/// `items` sorted by `key` (below `keys`), stable: a counting sort.
+fn counting_sort<T: Copy>(items: Vec<T>, key: impl Fn(&T) -> usize, keys: usize) -> Vec<T> {
+    let Some(&fill) = items.first() else {
+        return items;
+    };
+    let mut starts = vec![0usize; keys + 1];
+    for item in &items {
+        if let Some(n) = starts.get_mut(key(item) + 1) {
+            *n += 1;
+        }
+    }
+    for k in 1..starts.len() {
+        starts[k] += starts[k - 1];
+    }
+    let mut out = vec![fill; items.len()];
+    for item in items {
+        if let Some(next) = starts.get_mut(key(&item))
+            && let Some(slot) = out.get_mut(*next)
+        {
+            *slot = item;
+            *next += 1;
+        }
+    }
+    out
 }
