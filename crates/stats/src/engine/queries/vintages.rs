@@ -241,7 +241,7 @@ impl Engine {
                 }
             }
         }
-        let out = self.sort_changes(out, ranks.len());
+        let out = self.sort_changes(out);
         let skip = after.map_or(0, |a| {
             out.partition_point(|(_, c)| self.list_key(c.figure).is_some_and(|k| &k <= a))
         });
@@ -256,22 +256,32 @@ impl Engine {
     }
 
     /// Changes sorted by their order, ties (other sources, destinations or natures of one
-    /// list prefix, period, stage and date) by number, as list keys are: by rank first (a
-    /// counting sort), then each rank's few changes.
+    /// list prefix, period, stage and date) by number, as list keys are. Sorts packed
+    /// integer keys with the changes' positions, not the changes.
     fn sort_changes(
         &self,
         changes: Vec<(DiffOrder, VintageChange)>,
-        ranks: usize,
     ) -> Vec<(DiffOrder, VintageChange)> {
-        let mut sorted = counting_sort(changes, |(order, _)| order.0 as usize, ranks);
-        for rank in sorted.chunk_by_mut(|a, b| a.0.0 == b.0.0) {
-            if rank.len() > 1 {
-                rank.sort_unstable_by_key(|(order, _)| *order);
-                for same in rank.chunk_by_mut(|a, b| a.0 == b.0) {
-                    if same.len() > 1 {
-                        same.sort_unstable_by_key(|(_, c)| self.numbers.get(c.figure.0 as usize));
-                    }
-                }
+        let pack = |(rank, start, end, stage, as_of): DiffOrder| {
+            (u128::from(rank) << 64)
+                | (u128::from(start) << 48)
+                | (u128::from(end) << 32)
+                | (u128::from(stage) << 24)
+                | u128::from(as_of)
+        };
+        let mut keys: Vec<(u128, u32)> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, (order, _))| (pack(*order), u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        keys.sort_unstable();
+        let mut sorted: Vec<(DiffOrder, VintageChange)> = keys
+            .iter()
+            .filter_map(|&(_, i)| changes.get(i as usize).copied())
+            .collect();
+        for same in sorted.chunk_by_mut(|a, b| a.0 == b.0) {
+            if same.len() > 1 {
+                same.sort_unstable_by_key(|(_, c)| self.numbers.get(c.figure.0 as usize));
             }
         }
         sorted
