@@ -8,7 +8,7 @@
 use autointel_domain::{Date, ReleaseFilter, SourceId, VintageDiffQuery};
 
 use crate::engine::layout::{
-    Entry, FastMap, Row, as_of_code, as_of_to_day_code, date_from_code, month_code,
+    Entry, FastMap, NONE, Row, as_of_code, as_of_to_day_code, date_from_code, month_code,
 };
 use crate::engine::{Engine, FigureRef, ListKey};
 
@@ -147,10 +147,10 @@ impl Engine {
     /// change's key is [`Engine::list_key`] of its figure.
     ///
     /// Reads only the rows dated between the two vintages (the blocks of rows the as-of zone
-    /// map allows, in row order), then, series by series, its revision chains from the
-    /// latest period back until every such row is accounted for: a release touches the
-    /// latest periods of a series, so that is a few chains, and an old period it restates is
-    /// still reached.
+    /// map allows, in row order), grouped by series; then each series' entries back from
+    /// the latest, testing each against the series' few dated rows, until every dated row's
+    /// chain is found (a release touches recent periods; an old period it restates is still
+    /// reached).
     pub fn vintage_diff(
         &self,
         q: &VintageDiffQuery,
@@ -195,34 +195,67 @@ impl Engine {
             |(_, row)| row.series as usize,
             self.series_keys.len(),
         );
+        let by_series_len = by_series.len();
         let overlapping = q
             .filter
             .overlapping
             .map(|range| (month_code(range.start()), month_code(range.end())));
-        let mut out: Vec<(DiffOrder, VintageChange)> = Vec::new();
+        let groups: Vec<&[(u32, Row)]> = by_series
+            .chunk_by(|a, b| a.1.series == b.1.series)
+            .collect();
+        // Each series' entries and the last of them, read in one tight pass first so that
+        // the memory reads of many series are in flight at once (a release touches the
+        // latest periods; the walk below then finds them cached).
+        let lists: Vec<(&[Entry], u32)> = groups
+            .iter()
+            .map(|g| {
+                let list = self.entries[g[0].1.series as usize].as_slice();
+                (list, list.last().map_or(NONE, |e| e.row))
+            })
+            .collect();
+        let mut out: Vec<(DiffOrder, VintageChange)> = Vec::with_capacity(by_series_len);
         let mut sources: Vec<u32> = Vec::new();
-        for group in by_series.chunk_by(|a, b| a.1.series == b.1.series) {
+        for (group, &(list, last)) in groups.into_iter().zip(&lists) {
             let series = group[0].1.series;
-            let list = &self.entries[series as usize];
+            if last == NONE {
+                continue;
+            }
             let rank = ranks.get(series as usize).copied().unwrap_or(u32::MAX);
             // A row's values: the copy when it is one of the group's, else the row.
             let row_of = |r: u32| match group.binary_search_by_key(&r, |&(g, _)| g) {
                 Ok(at) => group[at].1,
                 Err(_) => self.rows[r as usize],
             };
+            // Which of the group's rows entry `e` is, if any (groups are small).
+            let member = |e: &Entry| {
+                if group.len() <= 8 {
+                    group.iter().position(|&(g, _)| g == e.row)
+                } else {
+                    group.binary_search_by_key(&e.row, |&(g, _)| g).ok()
+                }
+            };
+            // Back from the latest entry to each dated row; its chain, then on before it.
             let mut found = 0;
-            let mut end = list.len();
-            while end > 0 && found < group.len() {
-                let period = list[end - 1].period();
-                let start = list[..end]
+            let mut pos = list.len();
+            while pos > 0 && found < group.len() {
+                pos -= 1;
+                if member(&list[pos]).is_none() {
+                    continue;
+                }
+                let period = list[pos].period();
+                let start = list[..pos]
                     .iter()
                     .rposition(|e| e.period() != period)
                     .map_or(0, |p| p + 1);
+                let end = list[pos..]
+                    .iter()
+                    .position(|e| e.period() != period)
+                    .map_or(list.len(), |p| pos + p);
                 let chain = &list[start..end];
-                end = start;
+                pos = start;
                 sources.clear();
                 for e in chain {
-                    if let Ok(at) = group.binary_search_by_key(&e.row, |&(g, _)| g) {
+                    if let Some(at) = member(e) {
                         found += 1;
                         let source = group[at].1.source;
                         if !sources.contains(&source) {
@@ -241,7 +274,7 @@ impl Engine {
                 }
             }
         }
-        let out = self.sort_changes(out);
+        let out = self.sort_changes(out, ranks.len());
         let skip = after.map_or(0, |a| {
             out.partition_point(|(_, c)| self.list_key(c.figure).is_some_and(|k| &k <= a))
         });
@@ -256,28 +289,34 @@ impl Engine {
     }
 
     /// Changes sorted by their order, ties (other sources, destinations or natures of one
-    /// list prefix, period, stage and date) by number, as list keys are. Sorts packed
-    /// integer keys with the changes' positions, not the changes.
+    /// list prefix, period, stage and date) by number, as list keys are: packed keys with
+    /// the changes' positions sorted by rank first (a counting sort, ranks being below
+    /// `ranks`), then each rank's few by the rest; the changes moved once, at the end.
     fn sort_changes(
         &self,
         changes: Vec<(DiffOrder, VintageChange)>,
+        ranks: usize,
     ) -> Vec<(DiffOrder, VintageChange)> {
-        let pack = |(rank, start, end, stage, as_of): DiffOrder| {
-            (u128::from(rank) << 64)
-                | (u128::from(start) << 48)
-                | (u128::from(end) << 32)
-                | (u128::from(stage) << 24)
-                | u128::from(as_of)
+        let pack = |(_, start, end, stage, as_of): DiffOrder| {
+            (u64::from(start) << 48)
+                | (u64::from(end) << 32)
+                | (u64::from(stage) << 24)
+                | u64::from(as_of)
         };
-        let mut keys: Vec<(u128, u32)> = changes
+        let keys: Vec<(u32, u64, u32)> = changes
             .iter()
             .enumerate()
-            .map(|(i, (order, _))| (pack(*order), u32::try_from(i).unwrap_or(u32::MAX)))
+            .map(|(i, (order, _))| (order.0, pack(*order), u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
-        keys.sort_unstable();
+        let mut keys = counting_sort(keys, |&(rank, _, _)| rank as usize, ranks);
+        for rank in keys.chunk_by_mut(|a, b| a.0 == b.0) {
+            if rank.len() > 1 {
+                rank.sort_unstable();
+            }
+        }
         let mut sorted: Vec<(DiffOrder, VintageChange)> = keys
             .iter()
-            .filter_map(|&(_, i)| changes.get(i as usize).copied())
+            .filter_map(|&(_, _, i)| changes.get(i as usize).copied())
             .collect();
         for same in sorted.chunk_by_mut(|a, b| a.0 == b.0) {
             if same.len() > 1 {
