@@ -35,7 +35,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use indicatif::{ProgressBar, ProgressStyle};
 use prost::Message as _;
 
-use crate::args::{ExportFiguresArgs, FigureFormat};
+use crate::args::{ExportFiguresArgs, FigureFilter, FigureFormat};
 use crate::client::Flight;
 use crate::failure::Failure;
 
@@ -47,12 +47,10 @@ trait Sink {
     fn finish(self: Box<Self>) -> anyhow::Result<()>;
 }
 
-/// The `ListSalesFigures` request of the export's flags (the whole listing).
-pub(crate) fn request(args: &ExportFiguresArgs) -> Result<wire::ListSalesFiguresRequest, Failure> {
-    let f = &args.filter;
+/// The `ListSalesFigures` request of a figure filter's flags: the one conversion of
+/// `--organization` … `--overlapping`, which `diff` and `watch` copy from too.
+pub(crate) fn filter_request(f: &FigureFilter) -> Result<wire::ListSalesFiguresRequest, Failure> {
     Ok(wire::ListSalesFiguresRequest {
-        page_size: 0,
-        page_token: String::new(),
         organization: f.organization_name().map_err(Failure::invalid)?,
         basis: f.basis.map_or(0, WireEnum::to_wire),
         flow: f.flow.map_or(0, WireEnum::to_wire),
@@ -64,8 +62,16 @@ pub(crate) fn request(args: &ExportFiguresArgs) -> Result<wire::ListSalesFigures
         scope: f.scope.map_or(0, WireEnum::to_wire),
         powertrain: f.powertrain.map_or(0, WireEnum::to_wire),
         overlapping: f.overlapping.map(|r: MonthRange| month_range_to_wire(r)),
+        ..Default::default()
+    })
+}
+
+/// The `ListSalesFigures` request of the export's flags (the whole listing).
+pub(crate) fn request(args: &ExportFiguresArgs) -> Result<wire::ListSalesFiguresRequest, Failure> {
+    Ok(wire::ListSalesFiguresRequest {
         as_of_date: args.as_of_date.map(date_to_wire),
         include_superseded: args.include_superseded,
+        ..filter_request(&args.filter)?
     })
 }
 

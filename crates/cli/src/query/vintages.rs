@@ -4,6 +4,7 @@ use std::io::Write as _;
 
 use super::*;
 use crate::args::{DiffArgs, FigureFilter, MeasuresArgs, ReleasesArgs, WatchArgs};
+use crate::export::filter_request;
 use crate::output::to_json;
 
 /// A source id as a resource name, empty when none.
@@ -98,23 +99,19 @@ fn day_text(seconds: i64) -> Option<String> {
 
 /// The `DiffVintages` filter fields of `--organization` … `--overlapping`.
 fn diff_request(args: &DiffArgs) -> Result<wire::DiffVintagesRequest, Failure> {
-    let f: &FigureFilter = &args.filter;
+    let f = filter_request(&args.filter)?;
     Ok(wire::DiffVintagesRequest {
         page_size: 0,
         page_token: String::new(),
         from_as_of_date: Some(date_to_wire(args.from)),
         to_as_of_date: Some(date_to_wire(args.to)),
-        organization: f.organization_name().map_err(Failure::invalid)?,
-        basis: f.basis.map_or(0, WireEnum::to_wire),
-        flow: f.flow.map_or(0, WireEnum::to_wire),
-        market: f
-            .market
-            .as_ref()
-            .map(|m| m.as_str().to_owned())
-            .unwrap_or_default(),
-        scope: f.scope.map_or(0, WireEnum::to_wire),
-        powertrain: f.powertrain.map_or(0, WireEnum::to_wire),
-        overlapping: f.overlapping.map(month_range_to_wire),
+        organization: f.organization,
+        basis: f.basis,
+        flow: f.flow,
+        market: f.market,
+        scope: f.scope,
+        powertrain: f.powertrain,
+        overlapping: f.overlapping,
         source: source_name(args.source.as_ref()),
     })
 }
@@ -188,7 +185,7 @@ pub async fn diff(mut client: Stats, args: DiffArgs, format: Format) -> Outcome 
 /// `autointel watch`: one line per figure as releases arrive (one JSON object a line with
 /// `-o json`), each with the cursor to resume after it; until interrupted or `--count`.
 pub async fn watch(mut client: Stats, args: WatchArgs, format: Format) -> Outcome {
-    let filter = FigureFilter {
+    let f = filter_request(&FigureFilter {
         organization: args.organization.clone(),
         basis: args.basis,
         flow: args.flow,
@@ -196,17 +193,13 @@ pub async fn watch(mut client: Stats, args: WatchArgs, format: Format) -> Outcom
         scope: None,
         powertrain: None,
         overlapping: None,
-    };
+    })?;
     let request = wire::WatchReleasesRequest {
         cursor: args.cursor.clone().unwrap_or_default(),
-        organization: filter.organization_name().map_err(Failure::invalid)?,
-        basis: filter.basis.map_or(0, WireEnum::to_wire),
-        flow: filter.flow.map_or(0, WireEnum::to_wire),
-        market: filter
-            .market
-            .as_ref()
-            .map(|m| m.as_str().to_owned())
-            .unwrap_or_default(),
+        organization: f.organization,
+        basis: f.basis,
+        flow: f.flow,
+        market: f.market,
         source: source_name(args.source.as_ref()),
         from_start: args.from_start,
     };

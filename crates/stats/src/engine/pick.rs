@@ -60,11 +60,6 @@ impl Engine {
         self.source_preference = preference;
     }
 
-    /// The configured source preference.
-    pub fn source_preference(&self) -> &[SourceId] {
-        &self.source_preference
-    }
-
     /// A reading in the engine's codes.
     pub(super) fn pick(&self, reading: &Reading) -> Pick {
         let as_of = reading.as_of.map(as_of_code);

@@ -52,6 +52,11 @@ pub(crate) fn as_of(
     optional_message(v, "as_of_date", value, date_from_wire)
 }
 
+/// Reads an optional `source` resource name into `v`.
+pub(crate) fn source(v: &mut Violations, name: &str) -> Option<Option<SourceId>> {
+    v.check("source", SourceId::from_optional_resource_name(name))
+}
+
 /// Reads the optional `as_of_date` and `source` of a query into `v`.
 fn reading(
     v: &mut Violations,
@@ -59,7 +64,7 @@ fn reading(
     source: &str,
 ) -> Option<Reading> {
     let as_of = as_of(v, as_of_date);
-    let source = v.check("source", SourceId::from_optional_resource_name(source));
+    let source = self::source(v, source);
     Some(Reading {
         as_of: as_of?,
         source: source?,
@@ -539,7 +544,7 @@ impl TryFrom<&wire::ComputeForecastAccuracyRequest> for ForecastAccuracyQuery {
         let mut v = Violations::new();
         let series = required(&mut v, "series", r.series.as_ref(), series_key_from_wire);
         let period = required(&mut v, "period", r.period.as_ref(), month_range_from_wire);
-        let source = v.check("source", SourceId::from_optional_resource_name(&r.source));
+        let source = source(&mut v, &r.source);
         let as_of = as_of(&mut v, r.as_of_date.as_ref());
         let decimals = decimals(&mut v, r.percent_decimals);
         let (Some(series), Some(period), Some(source), Some(as_of), Some(percent_decimals)) =

@@ -4,19 +4,14 @@
 //! Paging fields and watch cursors are left to the service, as for listings.
 
 use autointel_domain::{
-    Market, MeasuresQuery, OrganizationId, Powertrain, ReleaseFilter, ReleaseWatch, SourceId,
+    Market, MeasuresQuery, OrganizationId, Powertrain, ReleaseFilter, ReleaseWatch,
     ValidationError, VehicleScope, VintageDiffQuery, Violations,
 };
 
-use super::query::{FilterFields, as_of, decimals, list_filter};
+use super::query::{FilterFields, as_of, decimals, list_filter, source};
 use crate::convert::types::{date_from_wire, month_range_from_wire};
 use crate::convert::{ResourceId, WireEnum, optional_message, rejected, required};
 use crate::stats as wire;
-
-/// Reads an optional `source` resource name into `v`.
-fn source(v: &mut Violations, name: &str) -> Option<Option<SourceId>> {
-    v.check("source", SourceId::from_optional_resource_name(name))
-}
 
 impl TryFrom<&wire::ListReleasesRequest> for ReleaseFilter {
     type Error = ValidationError;

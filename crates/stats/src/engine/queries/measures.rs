@@ -73,6 +73,7 @@ impl Engine {
                 .map(|(s, _)| s)
                 .collect()
         });
+        let any_source = Pick::of_source(as_of, None);
         for s in series {
             let (Some(k), Some(entries)) = (self.series_keys.get(s), self.entries.get(s)) else {
                 continue;
@@ -83,11 +84,10 @@ impl Engine {
             ) else {
                 continue;
             };
-            let pick = Pick::of_source(as_of, None);
             let mut sources: Vec<u32> = Vec::new();
             for e in entries {
                 let row = &self.rows[e.row as usize];
-                if pick.known(row) && !sources.contains(&row.source) {
+                if any_source.known(row) && !sources.contains(&row.source) {
                     sources.push(row.source);
                 }
             }
