@@ -103,6 +103,10 @@ struct RunArgs {
     /// the Parquet export beside DuckDB's `COPY` (SQLite store).
     #[arg(long)]
     only_flight: bool,
+    /// Run only these engine query shapes (comma-separated names, as in the results)
+    /// beside DuckDB's SQL for them: no snapshot, groups, destinations, stores or service.
+    #[arg(long, value_delimiter = ',')]
+    only_shapes: Vec<String>,
     /// Reuse this size's figures CSV and filled SQLite store from an earlier run when they
     /// are complete (the generator is deterministic for a seed; a store is complete once
     /// its import finished, marked by `stats.db.imported`), instead of writing them again.
@@ -326,6 +330,10 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     };
     eprintln!("engine: {load}");
     out["engine_load"] = load;
+    if !args.only_shapes.is_empty() {
+        drop(data);
+        return only_shapes(args, &engine, &csv, &ctx, out);
+    }
     let groups = groups::Groups::new(&data)?;
     drop(data);
     out["groups"] = group_shapes(&engine, &groups, &ctx, args);
@@ -724,13 +732,7 @@ fn group_queries(groups: &groups::Groups) -> Vec<Value> {
 }
 
 fn duckdb(args: &RunArgs, csv: &Path, ctx: &Ctx, groups: &groups::Groups) -> Result<Value> {
-    let mut queries: Vec<Value> = shapes::shapes()
-        .iter()
-        .map(|s| {
-            let (sql, check) = s.sql(Dialect::Duck, ctx);
-            json!({"name": s.name, "sql": sql, "check": check})
-        })
-        .collect();
+    let mut queries = duck_queries(&shapes::shapes(), ctx);
     queries.extend(group_queries(groups));
     let persist = csv.parent().map(|dir| dir.join("duckdb.db"));
     duckdb_job(
@@ -741,6 +743,57 @@ fn duckdb(args: &RunArgs, csv: &Path, ctx: &Ctx, groups: &groups::Groups) -> Res
         queries,
         persist.as_deref(),
     )
+}
+
+/// DuckDB's job entries for `shapes`: name, SQL and the answer's check.
+fn duck_queries(shapes: &[shapes::Shape], ctx: &Ctx) -> Vec<Value> {
+    shapes
+        .iter()
+        .map(|s| {
+            let (sql, check) = s.sql(Dialect::Duck, ctx);
+            json!({"name": s.name, "sql": sql, "check": check})
+        })
+        .collect()
+}
+
+/// The engine shapes `--only-shapes` names, and DuckDB's SQL for them unless skipped.
+fn only_shapes(
+    args: &RunArgs,
+    engine: &Engine,
+    csv: &Path,
+    ctx: &Ctx,
+    mut out: Value,
+) -> Result<Value> {
+    let chosen: Vec<_> = shapes::shapes()
+        .into_iter()
+        .filter(|s| args.only_shapes.iter().any(|n| n == s.name))
+        .collect();
+    anyhow::ensure!(
+        !chosen.is_empty(),
+        "--only-shapes names no shape: {:?}",
+        args.only_shapes
+    );
+    let mut engine_results = BTreeMap::new();
+    for shape in &chosen {
+        let cell = engine_cell(shape.name, args.engine_budget, || {
+            shape.run_engine(engine, ctx)
+        });
+        engine_results.insert(shape.name, cell);
+    }
+    out["engine"] = json!(engine_results);
+    if !args.no_duckdb {
+        let queries = duck_queries(&chosen, ctx);
+        out["duckdb"] = duckdb_job(
+            args,
+            csv,
+            shapes::RAW_COLUMNS,
+            &shapes::derive_sql(Dialect::Duck),
+            queries,
+            None,
+        )
+        .context("duckdb")?;
+    }
+    Ok(out)
 }
 
 /// Runs the DuckDB peer over `csv` (with `columns`, derived by `derive`): every query with

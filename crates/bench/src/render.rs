@@ -67,7 +67,11 @@ pub(crate) fn render(report: &[(String, Value)]) -> String {
         ));
         w("| shape | engine median | engine p99 | DuckDB 1T | DuckDB all | PG 1T | PG all | vs DuckDB 1T | vs DuckDB all | vs PG 1T | vs PG all | answers agree | targets |".to_owned());
         w("|---|---|---|---|---|---|---|---|---|---|---|---|---|".to_owned());
-        for shape in shapes::shapes() {
+        // Every shape the run measured (`--only-shapes` measures some).
+        for shape in shapes::shapes()
+            .into_iter()
+            .filter(|s| !r["engine"][s.name].is_null())
+        {
             let e = &r["engine"][shape.name];
             let em = f(&e["median_us"]);
             let d1 = &r["duckdb"]["runs"]["1"][shape.name];

@@ -8,7 +8,7 @@
 use autointel_domain::{Date, ReleaseFilter, SourceId, VintageDiffQuery};
 
 use crate::engine::layout::{
-    Entry, FastMap, NONE, Row, as_of_code, as_of_to_day_code, date_from_code, month_code,
+    Entry, FastMap, Row, as_of_code, as_of_to_day_code, date_from_code, month_code,
 };
 use crate::engine::{Engine, FigureRef, ListKey};
 
@@ -147,10 +147,11 @@ impl Engine {
     /// change's key is [`Engine::list_key`] of its figure.
     ///
     /// Reads only the rows dated between the two vintages (the blocks of rows the as-of zone
-    /// map allows, in row order), grouped by series; then each series' entries back from
-    /// the latest, testing each against the series' few dated rows, until every dated row's
-    /// chain is found (a release touches recent periods; an old period it restates is still
-    /// reached).
+    /// map allows, in row order), grouped by series with the series in listing order; then
+    /// each series' entries back from the latest, testing each against the series' few
+    /// dated rows, until every dated row's chain is found (a release touches recent
+    /// periods; an old period it restates is still reached). Changes come out in listing
+    /// order, so only the few of one rank are sorted.
     pub fn vintage_diff(
         &self,
         q: &VintageDiffQuery,
@@ -188,93 +189,51 @@ impl Engine {
             }
         }
         let ranks = self.series_ranks();
-        // Each series' rows together, in row order (a counting sort by series, stable):
-        // series in index order read the engine's memory mostly in the order it was written.
-        let by_series = counting_sort(
+        let rank_of = |series: u32| ranks.get(series as usize).copied().unwrap_or(u32::MAX);
+        // The rows in listing order of their series (a counting sort by rank, stable, so
+        // each series' rows stay in row order; the series sharing a rank, which differ
+        // only in destination or nature, then put apart), so changes come out in listing
+        // order with only each rank's few left to sort.
+        let mut by_rank = counting_sort(
             dated_rows,
-            |(_, row)| row.series as usize,
-            self.series_keys.len(),
+            |(_, row)| rank_of(row.series) as usize,
+            ranks.len(),
         );
-        let by_series_len = by_series.len();
+        for rank in by_rank.chunk_by_mut(|a, b| rank_of(a.1.series) == rank_of(b.1.series)) {
+            if rank.iter().any(|(_, r)| r.series != rank[0].1.series) {
+                rank.sort_by_key(|(_, r)| r.series);
+            }
+        }
+        let groups: Vec<&[(u32, Row)]> =
+            by_rank.chunk_by(|a, b| a.1.series == b.1.series).collect();
         let overlapping = q
             .filter
             .overlapping
             .map(|range| (month_code(range.start()), month_code(range.end())));
-        let groups: Vec<&[(u32, Row)]> = by_series
-            .chunk_by(|a, b| a.1.series == b.1.series)
-            .collect();
-        // Each series' entries and the last of them, read in one tight pass first so that
-        // the memory reads of many series are in flight at once (a release touches the
-        // latest periods; the walk below then finds them cached).
-        let lists: Vec<(&[Entry], u32)> = groups
-            .iter()
-            .map(|g| {
-                let list = self.entries[g[0].1.series as usize].as_slice();
-                (list, list.last().map_or(NONE, |e| e.row))
-            })
-            .collect();
-        let mut out: Vec<(DiffOrder, VintageChange)> = Vec::with_capacity(by_series_len);
-        let mut sources: Vec<u32> = Vec::new();
-        for (group, &(list, last)) in groups.into_iter().zip(&lists) {
-            let series = group[0].1.series;
-            if last == NONE {
-                continue;
-            }
-            let rank = ranks.get(series as usize).copied().unwrap_or(u32::MAX);
-            // A row's values: the copy when it is one of the group's, else the row.
-            let row_of = |r: u32| match group.binary_search_by_key(&r, |&(g, _)| g) {
-                Ok(at) => group[at].1,
-                Err(_) => self.rows[r as usize],
-            };
-            // Which of the group's rows entry `e` is, if any (groups are small).
-            let member = |e: &Entry| {
-                if group.len() <= 8 {
-                    group.iter().position(|&(g, _)| g == e.row)
-                } else {
-                    group.binary_search_by_key(&e.row, |&(g, _)| g).ok()
+        let mut out: Vec<(DiffOrder, VintageChange)> = Vec::with_capacity(by_rank.len());
+        let mut rank_start = 0;
+        for batch in groups.chunks(TOUCH_BATCH) {
+            // The batch's entry lists read first, a few cache lines back from each end, in
+            // one tight loop whose reads are all in flight at once: the walks below then
+            // find their entries cached instead of waiting on each list in turn.
+            let lists: Vec<&[Entry]> = batch
+                .iter()
+                .map(|g| {
+                    let list = self.entries[g[0].1.series as usize].as_slice();
+                    std::hint::black_box(touch(list));
+                    list
+                })
+                .collect();
+            for (group, list) in batch.iter().zip(lists) {
+                let rank = rank_of(group[0].1.series);
+                if out.get(rank_start).is_some_and(|(o, _)| o.0 != rank) {
+                    self.sort_rank(&mut out[rank_start..]);
+                    rank_start = out.len();
                 }
-            };
-            // Back from the latest entry to each dated row; its chain, then on before it.
-            let mut found = 0;
-            let mut pos = list.len();
-            while pos > 0 && found < group.len() {
-                pos -= 1;
-                if member(&list[pos]).is_none() {
-                    continue;
-                }
-                let period = list[pos].period();
-                let start = list[..pos]
-                    .iter()
-                    .rposition(|e| e.period() != period)
-                    .map_or(0, |p| p + 1);
-                let end = list[pos..]
-                    .iter()
-                    .position(|e| e.period() != period)
-                    .map_or(list.len(), |p| pos + p);
-                let chain = &list[start..end];
-                pos = start;
-                sources.clear();
-                for e in chain {
-                    if let Some(at) = member(e) {
-                        found += 1;
-                        let source = group[at].1.source;
-                        if !sources.contains(&source) {
-                            sources.push(source);
-                        }
-                    }
-                }
-                if overlapping.is_some_and(|(a, b)| period.0 > b || period.1 < a) {
-                    continue;
-                }
-                for &code in &sources {
-                    if let Some((change, now)) = change_in(chain, code, (from, to), row_of) {
-                        let order = (rank, period.0, period.1, now.stage(), now.as_of());
-                        out.push((order, change));
-                    }
-                }
+                self.series_changes(group, list, (from, to), overlapping, rank, &mut out);
             }
         }
-        let out = self.sort_changes(out, ranks.len());
+        self.sort_rank(&mut out[rank_start..]);
         let skip = after.map_or(0, |a| {
             out.partition_point(|(_, c)| self.list_key(c.figure).is_some_and(|k| &k <= a))
         });
@@ -288,43 +247,99 @@ impl Engine {
         (page, more)
     }
 
-    /// Changes sorted by their order, ties (other sources, destinations or natures of one
-    /// list prefix, period, stage and date) by number, as list keys are: packed keys with
-    /// the changes' positions sorted by rank first (a counting sort, ranks being below
-    /// `ranks`), then each rank's few by the rest; the changes moved once, at the end.
-    fn sort_changes(
+    /// The changes of one series (its dated rows `group`, its entries `list`) appended to
+    /// `out`: back from the latest entry to each dated row, then its chain's changes per
+    /// source that dated it.
+    fn series_changes(
         &self,
-        changes: Vec<(DiffOrder, VintageChange)>,
-        ranks: usize,
-    ) -> Vec<(DiffOrder, VintageChange)> {
-        let pack = |(_, start, end, stage, as_of): DiffOrder| {
-            (u64::from(start) << 48)
-                | (u64::from(end) << 32)
-                | (u64::from(stage) << 24)
-                | u64::from(as_of)
+        group: &[(u32, Row)],
+        list: &[Entry],
+        (from, to): (u32, u32),
+        overlapping: Option<(u16, u16)>,
+        rank: u32,
+        out: &mut Vec<(DiffOrder, VintageChange)>,
+    ) {
+        // A row's values: the copy when it is one of the group's, else the row.
+        let row_of = |r: u32| match group.binary_search_by_key(&r, |&(g, _)| g) {
+            Ok(at) => group[at].1,
+            Err(_) => self.rows[r as usize],
         };
-        let keys: Vec<(u32, u64, u32)> = changes
-            .iter()
-            .enumerate()
-            .map(|(i, (order, _))| (order.0, pack(*order), u32::try_from(i).unwrap_or(u32::MAX)))
-            .collect();
-        let mut keys = counting_sort(keys, |&(rank, _, _)| rank as usize, ranks);
-        for rank in keys.chunk_by_mut(|a, b| a.0 == b.0) {
-            if rank.len() > 1 {
-                rank.sort_unstable();
+        // Which of the group's rows entry `e` is, if any (groups are small).
+        let member = |e: &Entry| {
+            if group.len() <= 8 {
+                group.iter().position(|&(g, _)| g == e.row)
+            } else {
+                group.binary_search_by_key(&e.row, |&(g, _)| g).ok()
+            }
+        };
+        let mut sources: Vec<u32> = Vec::new();
+        let mut found = 0;
+        let mut pos = list.len();
+        while pos > 0 && found < group.len() {
+            pos -= 1;
+            if member(&list[pos]).is_none() {
+                continue;
+            }
+            let period = list[pos].period();
+            let start = list[..pos]
+                .iter()
+                .rposition(|e| e.period() != period)
+                .map_or(0, |p| p + 1);
+            let end = list[pos..]
+                .iter()
+                .position(|e| e.period() != period)
+                .map_or(list.len(), |p| pos + p);
+            let chain = &list[start..end];
+            pos = start;
+            sources.clear();
+            for e in chain {
+                if let Some(at) = member(e) {
+                    found += 1;
+                    let source = group[at].1.source;
+                    if !sources.contains(&source) {
+                        sources.push(source);
+                    }
+                }
+            }
+            if overlapping.is_some_and(|(a, b)| period.0 > b || period.1 < a) {
+                continue;
+            }
+            for &code in &sources {
+                if let Some((change, now)) = change_in(chain, code, (from, to), row_of) {
+                    let order = (rank, period.0, period.1, now.stage(), now.as_of());
+                    out.push((order, change));
+                }
             }
         }
-        let mut sorted: Vec<(DiffOrder, VintageChange)> = keys
-            .iter()
-            .filter_map(|&(_, _, i)| changes.get(i as usize).copied())
-            .collect();
-        for same in sorted.chunk_by_mut(|a, b| a.0 == b.0) {
-            if same.len() > 1 {
-                same.sort_unstable_by_key(|(_, c)| self.numbers.get(c.figure.0 as usize));
-            }
-        }
-        sorted
     }
+
+    /// The changes of one rank (series of one list prefix) sorted by their order, ties
+    /// (other sources, destinations or natures, period, stage and date) by number, as
+    /// list keys are.
+    fn sort_rank(&self, changes: &mut [(DiffOrder, VintageChange)]) {
+        if changes.len() > 1 {
+            changes.sort_unstable_by(|(a, ca), (b, cb)| {
+                a.cmp(b).then_with(|| {
+                    self.numbers
+                        .get(ca.figure.0 as usize)
+                        .cmp(&self.numbers.get(cb.figure.0 as usize))
+                })
+            });
+        }
+    }
+}
+
+/// Series whose entry lists are read ahead together (see [`Engine::vintage_diff`]).
+const TOUCH_BATCH: usize = 32;
+
+/// Entries a list is read ahead from its end: a release touches the latest periods.
+const TOUCH_DEPTH: usize = 16;
+
+/// Reads one entry in each cache line of the last [`TOUCH_DEPTH`] entries of `list`
+/// (their rows xored, so the reads are not optimised away).
+fn touch(list: &[Entry]) -> u32 {
+    let tail = &list[list.len().saturating_sub(TOUCH_DEPTH)..];
+    tail.iter().step_by(8).fold(0, |acc, e| acc ^ e.row)
 }
 
 /// How the latest known figure of `source` in `chain` changed between as-of codes
