@@ -69,7 +69,7 @@ impl Engine {
     /// The revision before and after a figure in its (series, period) chain.
     pub fn neighbours(&self, f: FigureRef) -> (Option<FigureRef>, Option<FigureRef>) {
         match self.entry_of(f) {
-            Some((list, pos)) => self.neighbours_at(list, pos),
+            Some((list, pos)) => self.neighbours_in(list, pos, None),
             None => (None, None),
         }
     }
@@ -82,31 +82,11 @@ impl Engine {
         f: FigureRef,
         mark: i64,
     ) -> (Option<FigureRef>, Option<FigureRef>) {
-        if !self.holds_later_than(mark) {
-            return self.neighbours(f);
+        let mark = Some(mark).filter(|&m| self.holds_later_than(m));
+        match self.entry_of(f) {
+            Some((list, pos)) => self.neighbours_in(list, pos, mark),
+            None => (None, None),
         }
-        let Some((list, pos)) = self.entry_of(f) else {
-            return (None, None);
-        };
-        let here = list[pos];
-        let period = here.period();
-        let source = self.rows[here.row as usize].source;
-        let same = |e: &&Entry| e.period() == period;
-        let kin = |e: &&Entry| {
-            self.rows[e.row as usize].source == source && self.visible_at(e.row, Some(mark))
-        };
-        let previous = list[..pos]
-            .iter()
-            .rev()
-            .take_while(same)
-            .find(kin)
-            .map(|e| FigureRef(e.row));
-        let next = list[pos + 1..]
-            .iter()
-            .take_while(same)
-            .find(kin)
-            .map(|e| FigureRef(e.row));
-        (previous, next)
     }
 
     /// The figure that revised this one, if any.
@@ -350,12 +330,13 @@ pub enum Link {
 }
 
 impl Engine {
-    /// The revisions of the same source before and after position `pos` of a series'
-    /// entries, within its period's run.
-    pub(super) fn neighbours_at(
+    /// The revisions of the same source before and after entry `pos` of a series'
+    /// entries `list`, among the figures stored up to `mark` (`None`: every figure).
+    pub(super) fn neighbours_in(
         &self,
         list: &[Entry],
         pos: usize,
+        mark: Option<i64>,
     ) -> (Option<FigureRef>, Option<FigureRef>) {
         let Some(&here) = list.get(pos) else {
             return (None, None);
@@ -363,16 +344,18 @@ impl Engine {
         let period = here.period();
         let source = self.rows[here.row as usize].source;
         let same = |e: &&Entry| e.period() == period;
+        let kin =
+            |e: &&Entry| self.rows[e.row as usize].source == source && self.visible_at(e.row, mark);
         let previous = list[..pos]
             .iter()
             .rev()
             .take_while(same)
-            .find(|e| self.rows[e.row as usize].source == source)
+            .find(kin)
             .map(|e| FigureRef(e.row));
         let next = list[pos + 1..]
             .iter()
             .take_while(same)
-            .find(|e| self.rows[e.row as usize].source == source)
+            .find(kin)
             .map(|e| FigureRef(e.row));
         (previous, next)
     }

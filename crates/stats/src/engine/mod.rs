@@ -67,7 +67,7 @@ pub use chains::{Link, RevisionPage};
 pub use layout::{FastHasher, FastMap, date_from_code, day_code, figure_id, figure_number};
 pub use queries::*;
 pub use snapshot::{SNAPSHOT_FORMAT, SnapshotError, SnapshotHeader};
-pub use view::{FigureName, FigureView};
+pub use view::{FigureName, FigureView, Listed};
 
 use layout::{CompactKey, Dims, Entry, FastSet, IdIndex, Interner, Numbers, Row};
 // In scope for the tests' `use super::*`.

@@ -93,18 +93,53 @@ pub struct FigureView<'a> {
     pub create_time_micros: i64,
 }
 
+/// A listed figure and its place in its series' entries (what
+/// [`Engine::list_group_figures`] gives), so that viewing it needs no search for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Listed {
+    /// The figure.
+    pub figure: FigureRef,
+    /// Its position in its series' entries.
+    pub(super) at: u32,
+}
+
 impl Engine {
     /// A figure's fields as the engine held them at `mark` (its neighbours among the
     /// figures stored up to it; `None`: as it holds them now).
     pub fn view(&self, f: FigureRef, mark: Option<i64>) -> Option<FigureView<'_>> {
+        let (list, pos) = self.entry_of(f)?;
+        self.view_in(f, list, pos, mark)
+    }
+
+    /// A figure with its place in its series' entries.
+    pub fn listed(&self, f: FigureRef) -> Option<Listed> {
+        let (_, pos) = self.entry_of(f)?;
+        let at = u32::try_from(pos).ok()?;
+        Some(Listed { figure: f, at })
+    }
+
+    /// [`Engine::view`] of a figure listed at `mark` under the same hold of the engine.
+    pub fn view_listed(&self, l: Listed, mark: Option<i64>) -> Option<FigureView<'_>> {
+        let row = self.rows.get(l.figure.0 as usize)?;
+        let list = self.entries.get(row.series as usize)?;
+        let pos = l.at as usize;
+        (list.get(pos)?.row == l.figure.0).then_some(())?;
+        self.view_in(l.figure, list, pos, mark)
+    }
+
+    /// The view of figure `f`, entry `pos` of its series' entries `list`.
+    fn view_in(
+        &self,
+        f: FigureRef,
+        list: &[super::layout::Entry],
+        pos: usize,
+        mark: Option<i64>,
+    ) -> Option<FigureView<'_>> {
         let row = self.rows.get(f.0 as usize)?;
         let k = self.series_keys.get(row.series as usize)?;
-        let (list, pos) = self.entry_of(f)?;
         let entry = list[pos];
-        let (previous, next) = match mark {
-            Some(mark) if self.holds_later_than(mark) => self.neighbours_at_mark(f, mark),
-            _ => self.neighbours_at(list, pos),
-        };
+        let mark = mark.filter(|&m| self.holds_later_than(m));
+        let (previous, next) = self.neighbours_in(list, pos, mark);
         let name = |r: Option<FigureRef>| {
             r.and_then(|r| self.numbers.try_get(r.0 as usize))
                 .map(FigureName)

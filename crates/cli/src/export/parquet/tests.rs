@@ -46,7 +46,7 @@ fn batch(figures: &[SalesFigure]) -> RecordBatch {
     }
     let refs: Vec<_> = figures
         .iter()
-        .map(|f| engine.find(&f.id).unwrap())
+        .map(|f| engine.listed(engine.find(&f.id).unwrap()).unwrap())
         .collect();
     let schema = Arc::new(figure_schema());
     figure_batch(&engine, &refs, i64::MAX, &schema).unwrap()

@@ -4,7 +4,7 @@ use autointel_domain::ListFilter;
 
 use crate::engine::layout::{CompactKey, Entry, NONE, as_of_to_day_code, month_code};
 use crate::engine::series::KeyFilter;
-use crate::engine::{Engine, FigureRef};
+use crate::engine::{Engine, FigureRef, Listed};
 
 /// The series part of a [`ListKey`]: series that differ only in destination or nature share
 /// it and are listed as one.
@@ -283,7 +283,7 @@ impl Engine {
             return;
         };
         let texts = self.key_texts(k).unwrap_or_default();
-        self.each_listed(filter, s, mark, |e| {
+        self.each_listed(filter, s, mark, |e, _| {
             out.push((self.list_key_in(&texts, k, e), FigureRef(e.row)));
         });
     }
@@ -296,10 +296,10 @@ impl Engine {
         filter: &ListFilter,
         group: &[usize],
         mark: Option<i64>,
-    ) -> Vec<FigureRef> {
-        let mut items: Vec<(RevisionOrder, u32)> = Vec::new();
+    ) -> Vec<Listed> {
+        let mut items: Vec<(RevisionOrder, Listed)> = Vec::new();
         for &s in group {
-            self.each_listed(filter, s, mark, |e| {
+            self.each_listed(filter, s, mark, |e, at| {
                 let row = &self.rows[e.row as usize];
                 let order = (
                     e.start,
@@ -308,20 +308,28 @@ impl Engine {
                     as_of_to_day_code(row.as_of()),
                     self.numbers.get(e.row as usize),
                 );
-                items.push((order, e.row));
+                let at = u32::try_from(at).unwrap_or(u32::MAX);
+                items.push((
+                    order,
+                    Listed {
+                        figure: FigureRef(e.row),
+                        at,
+                    },
+                ));
             });
         }
-        items.sort_unstable();
-        items.into_iter().map(|(_, r)| FigureRef(r)).collect()
+        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        items.into_iter().map(|(_, l)| l).collect()
     }
 
-    /// Calls `each` with every entry of series `s` that `filter` lists at `mark`.
+    /// Calls `each` with every entry of series `s` that `filter` lists at `mark`, and its
+    /// position in the series' entries.
     fn each_listed(
         &self,
         filter: &ListFilter,
         s: usize,
         mark: Option<i64>,
-        mut each: impl FnMut(Entry),
+        mut each: impl FnMut(Entry, usize),
     ) {
         let as_of = Self::as_of_key(filter.as_of);
         let known = |r: u32| {
@@ -330,7 +338,10 @@ impl Engine {
         let Some(entries) = self.entries.get(s) else {
             return;
         };
+        let mut start = 0;
         for chain in entries.chunk_by(|a, b| a.period() == b.period()) {
+            let at = start;
+            start += chain.len();
             let Some(&e) = chain.first() else { continue };
             if let Some(range) = filter.overlapping
                 && (e.start > month_code(range.end()) || e.end < month_code(range.start()))
@@ -338,18 +349,18 @@ impl Engine {
                 continue;
             }
             if filter.include_superseded {
-                for c in chain.iter().filter(|c| known(c.row)) {
-                    each(Entry { row: c.row, ..e });
+                for (i, c) in chain.iter().enumerate().filter(|(_, c)| known(c.row)) {
+                    each(Entry { row: c.row, ..e }, at + i);
                 }
             } else {
                 // The latest known revision of each source: a source's figure is
                 // superseded only by its own later revisions.
                 let mut sources = Vec::new();
-                for c in chain.iter().rev() {
+                for (i, c) in chain.iter().enumerate().rev() {
                     let row = &self.rows[c.row as usize];
                     if known(c.row) && !sources.contains(&row.source) {
                         sources.push(row.source);
-                        each(Entry { row: c.row, ..e });
+                        each(Entry { row: c.row, ..e }, at + i);
                     }
                 }
             }

@@ -14,7 +14,7 @@ use autointel_domain::{
     Date, FigureNature, Flow, MeasureBasis, Powertrain, ReleaseStage, VehicleScope,
 };
 
-use crate::engine::{Engine, FigureName, FigureRef};
+use crate::engine::{Engine, FigureName, Listed};
 use crate::error::StatsError;
 
 /// The columns of a figure, in order: name, type, nullable.
@@ -110,73 +110,145 @@ fn write_name(column: &mut StringBuilder, name: Option<FigureName>) -> Result<()
 /// (`supersedes` and `superseded_by` name only figures stored by then).
 pub fn figure_batch(
     engine: &Engine,
-    figures: &[FigureRef],
+    figures: &[Listed],
     mark: i64,
     schema: &SchemaRef,
 ) -> Result<RecordBatch, StatsError> {
-    let n = figures.len();
-    let text = |bytes_each: usize| StringBuilder::with_capacity(n, n * bytes_each);
-    let (mut name, mut organization, mut market, mut destination) =
-        (text(50), text(16), text(2), text(2));
-    let (mut source, mut supersedes, mut superseded_by, mut note) =
-        (text(16), text(50), text(50), text(0));
-    let token = || Int8Builder::with_capacity(n);
-    let (mut basis, mut flow, mut scope, mut powertrain, mut nature, mut stage) =
-        (token(), token(), token(), token(), token(), token());
-    let date = || Date32Builder::with_capacity(n);
-    let (mut period_start, mut period_end, mut as_of_date) = (date(), date(), date());
-    let (mut units, mut comparable_prior_units) = (
-        Int64Builder::with_capacity(n),
-        Int64Builder::with_capacity(n),
-    );
-    let mut create_time = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
-    let missing = || StatsError::Internal("figure missing from the engine".to_owned());
-    for &f in figures {
-        let v = engine.view(f, Some(mark)).ok_or_else(missing)?;
-        write_name(&mut name, Some(v.name))?;
-        organization.append_option(v.organization.map(|o| o.as_str()));
-        basis.append_value(code(MeasureBasis::ALL, v.basis));
-        flow.append_value(code(Flow::ALL, v.flow));
-        market.append_value(v.market.as_str());
-        scope.append_value(code(VehicleScope::ALL, v.scope));
-        powertrain.append_value(code(Powertrain::ALL, v.powertrain));
-        destination.append_option(v.destination.map(|d| d.as_str()));
-        nature.append_value(code(FigureNature::ALL, v.nature));
-        period_start.append_value(Date::first_of(v.period.start()).days_since_epoch());
-        period_end.append_value(Date::last_of(v.period.end()).days_since_epoch());
-        units.append_value(i64::try_from(v.units).map_err(|_| missing())?);
-        comparable_prior_units
-            .append_option(v.comparable_prior.and_then(|u| i64::try_from(u).ok()));
-        source.append_value(v.source.as_str());
-        stage.append_value(code(ReleaseStage::ALL, v.stage));
-        as_of_date.append_value(v.as_of.days_since_epoch());
-        write_name(&mut supersedes, v.supersedes)?;
-        write_name(&mut superseded_by, v.superseded_by)?;
-        note.append_option(v.note);
-        create_time.append_value(v.create_time_micros);
+    let mut columns = FigureColumns::with_capacity(figures.len());
+    columns.append(engine, figures, mark)?;
+    columns.finish(schema)
+}
+
+/// The columns of a batch of figures being built, appended a few at a time: a stream
+/// appends each group of the listing right after listing it, while the rows it read are
+/// still cached.
+pub struct FigureColumns {
+    rows: usize,
+    name: StringBuilder,
+    organization: StringBuilder,
+    basis: Int8Builder,
+    flow: Int8Builder,
+    market: StringBuilder,
+    scope: Int8Builder,
+    powertrain: Int8Builder,
+    destination: StringBuilder,
+    nature: Int8Builder,
+    period_start: Date32Builder,
+    period_end: Date32Builder,
+    units: Int64Builder,
+    comparable_prior_units: Int64Builder,
+    source: StringBuilder,
+    stage: Int8Builder,
+    as_of_date: Date32Builder,
+    supersedes: StringBuilder,
+    superseded_by: StringBuilder,
+    note: StringBuilder,
+    create_time: TimestampMicrosecondBuilder,
+}
+
+impl FigureColumns {
+    /// Empty columns with room for `n` figures.
+    pub fn with_capacity(n: usize) -> Self {
+        let text = |bytes_each: usize| StringBuilder::with_capacity(n, n * bytes_each);
+        let token = || Int8Builder::with_capacity(n);
+        let date = || Date32Builder::with_capacity(n);
+        Self {
+            rows: 0,
+            name: text(50),
+            organization: text(16),
+            basis: token(),
+            flow: token(),
+            market: text(2),
+            scope: token(),
+            powertrain: token(),
+            destination: text(2),
+            nature: token(),
+            period_start: date(),
+            period_end: date(),
+            units: Int64Builder::with_capacity(n),
+            comparable_prior_units: Int64Builder::with_capacity(n),
+            source: text(16),
+            stage: token(),
+            as_of_date: date(),
+            supersedes: text(50),
+            superseded_by: text(50),
+            note: text(0),
+            create_time: TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC"),
+        }
     }
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(name.finish()),
-        Arc::new(organization.finish()),
-        tokens(basis, MeasureBasis::ALL, MeasureBasis::as_str)?,
-        tokens(flow, Flow::ALL, Flow::as_str)?,
-        Arc::new(market.finish()),
-        tokens(scope, VehicleScope::ALL, VehicleScope::as_str)?,
-        tokens(powertrain, Powertrain::ALL, Powertrain::as_str)?,
-        Arc::new(destination.finish()),
-        tokens(nature, FigureNature::ALL, FigureNature::as_str)?,
-        Arc::new(period_start.finish()),
-        Arc::new(period_end.finish()),
-        Arc::new(units.finish()),
-        Arc::new(comparable_prior_units.finish()),
-        Arc::new(source.finish()),
-        tokens(stage, ReleaseStage::ALL, ReleaseStage::as_str)?,
-        Arc::new(as_of_date.finish()),
-        Arc::new(supersedes.finish()),
-        Arc::new(superseded_by.finish()),
-        Arc::new(note.finish()),
-        Arc::new(create_time.finish()),
-    ];
-    RecordBatch::try_new(schema.clone(), columns)
-        .map_err(|e| StatsError::Internal(format!("a figures batch: {e}")))
+
+    /// Figures appended so far.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends `figures` as the engine held them at `mark`.
+    pub fn append(
+        &mut self,
+        engine: &Engine,
+        figures: &[Listed],
+        mark: i64,
+    ) -> Result<(), StatsError> {
+        let missing = || StatsError::Internal("figure missing from the engine".to_owned());
+        for &f in figures {
+            let v = engine.view_listed(f, Some(mark)).ok_or_else(missing)?;
+            write_name(&mut self.name, Some(v.name))?;
+            self.organization
+                .append_option(v.organization.map(|o| o.as_str()));
+            self.basis.append_value(code(MeasureBasis::ALL, v.basis));
+            self.flow.append_value(code(Flow::ALL, v.flow));
+            self.market.append_value(v.market.as_str());
+            self.scope.append_value(code(VehicleScope::ALL, v.scope));
+            self.powertrain
+                .append_value(code(Powertrain::ALL, v.powertrain));
+            self.destination
+                .append_option(v.destination.map(|d| d.as_str()));
+            self.nature.append_value(code(FigureNature::ALL, v.nature));
+            self.period_start
+                .append_value(Date::first_of(v.period.start()).days_since_epoch());
+            self.period_end
+                .append_value(Date::last_of(v.period.end()).days_since_epoch());
+            self.units
+                .append_value(i64::try_from(v.units).map_err(|_| missing())?);
+            self.comparable_prior_units
+                .append_option(v.comparable_prior.and_then(|u| i64::try_from(u).ok()));
+            self.source.append_value(v.source.as_str());
+            self.stage.append_value(code(ReleaseStage::ALL, v.stage));
+            self.as_of_date.append_value(v.as_of.days_since_epoch());
+            write_name(&mut self.supersedes, v.supersedes)?;
+            write_name(&mut self.superseded_by, v.superseded_by)?;
+            self.note.append_option(v.note);
+            self.create_time.append_value(v.create_time_micros);
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// The batch (in `schema`, [`figure_schema`] with metadata).
+    pub fn finish(mut self, schema: &SchemaRef) -> Result<RecordBatch, StatsError> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.name.finish()),
+            Arc::new(self.organization.finish()),
+            tokens(self.basis, MeasureBasis::ALL, MeasureBasis::as_str)?,
+            tokens(self.flow, Flow::ALL, Flow::as_str)?,
+            Arc::new(self.market.finish()),
+            tokens(self.scope, VehicleScope::ALL, VehicleScope::as_str)?,
+            tokens(self.powertrain, Powertrain::ALL, Powertrain::as_str)?,
+            Arc::new(self.destination.finish()),
+            tokens(self.nature, FigureNature::ALL, FigureNature::as_str)?,
+            Arc::new(self.period_start.finish()),
+            Arc::new(self.period_end.finish()),
+            Arc::new(self.units.finish()),
+            Arc::new(self.comparable_prior_units.finish()),
+            Arc::new(self.source.finish()),
+            tokens(self.stage, ReleaseStage::ALL, ReleaseStage::as_str)?,
+            Arc::new(self.as_of_date.finish()),
+            Arc::new(self.supersedes.finish()),
+            Arc::new(self.superseded_by.finish()),
+            Arc::new(self.note.finish()),
+            Arc::new(self.create_time.finish()),
+        ];
+        RecordBatch::try_new(schema.clone(), columns)
+            .map_err(|e| StatsError::Internal(format!("a figures batch: {e}")))
+    }
 }

@@ -28,6 +28,7 @@ use futures_util::{Stream, TryStreamExt as _};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use self::figures::FigureColumns;
 pub use self::figures::{figure_batch, figure_schema};
 use self::ticket::FlightRequest;
 use super::figures::read_mark;
@@ -148,12 +149,15 @@ impl StatsFlight {
             let mut next = 0;
             while next < groups.len() {
                 let built = state.read().and_then(|engine| {
-                    let mut refs = Vec::with_capacity(BATCH_ROWS);
-                    while next < groups.len() && refs.len() < BATCH_ROWS {
-                        refs.extend(engine.list_group_figures(&filter, &groups[next], Some(mark)));
+                    // Each group appended right after it is listed: the rows listing read
+                    // are still cached when its figures are viewed.
+                    let mut columns = FigureColumns::with_capacity(BATCH_ROWS);
+                    while next < groups.len() && columns.len() < BATCH_ROWS {
+                        let listed = engine.list_group_figures(&filter, &groups[next], Some(mark));
+                        columns.append(&engine, &listed, mark)?;
                         next += 1;
                     }
-                    figure_batch(&engine, &refs, mark, &batch_schema)
+                    columns.finish(&batch_schema)
                 });
                 let sent = match built {
                     Ok(batch) if batch.num_rows() == 0 => true,
