@@ -318,7 +318,7 @@ impl Engine {
                 ));
             });
         }
-        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        items.sort_unstable_by_key(|&(order, _)| order);
         items.into_iter().map(|(_, l)| l).collect()
     }
 
