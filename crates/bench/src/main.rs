@@ -103,6 +103,10 @@ struct RunArgs {
     /// the Parquet export beside DuckDB's `COPY` (SQLite store).
     #[arg(long)]
     only_flight: bool,
+    /// Run only the service section: the SQLite store filled, stats-server's start-up
+    /// (a full replay, then a restart from its snapshot) and its request rate.
+    #[arg(long)]
+    only_service: bool,
     /// Run only these engine query shapes (comma-separated names, as in the results)
     /// beside DuckDB's SQL for them: no snapshot, groups, destinations, stores or service.
     #[arg(long, value_delimiter = ',')]
@@ -288,6 +292,18 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         "csv_bytes": csv_bytes,
     });
 
+    if args.only_service {
+        drop(data);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let sqlite_url = filled_sqlite_store(args, &rt, dir, &csv, &mut out)?;
+        out["service"] = rt
+            .block_on(service::run(args, &sqlite_url, &ctx, figures))
+            .context("service")?;
+        return Ok(out);
+    }
     if args.only_flight {
         drop(data);
         let rt = tokio::runtime::Builder::new_multi_thread()
