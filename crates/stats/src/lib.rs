@@ -393,7 +393,7 @@ async fn load(
         }
         engine.set_source_preference(state.source_preference.clone());
     }
-    let loaded = state.refresh().await?;
+    let loaded = state.load_stored().await?;
     state.write()?.compact();
     Ok((loaded, snapshot))
 }

@@ -85,8 +85,21 @@ impl State {
     }
 
     /// Applies every database figure after the engine's last sequence number (and the
-    /// sources they cite); returns how many were new.
+    /// sources they cite); returns how many were new. Queries run between its slices.
     pub async fn refresh(&self) -> Result<usize, StatsError> {
+        self.apply_stored(SLICE_PAUSE).await
+    }
+
+    /// [`State::refresh`] before the service answers anything (start-up): no query waits
+    /// for the lock, so the slices follow each other without a pause (a 100M-figure
+    /// replay would otherwise spend minutes pausing).
+    pub async fn load_stored(&self) -> Result<usize, StatsError> {
+        self.apply_stored(std::time::Duration::ZERO).await
+    }
+
+    /// Applies the stored figures after the engine's last sequence number in slices,
+    /// `pause` between two slices.
+    async fn apply_stored(&self, pause: std::time::Duration) -> Result<usize, StatsError> {
         const BATCH: i64 = 10_000;
         let mut applied = 0;
         loop {
@@ -130,7 +143,9 @@ impl State {
                 }
                 // A pause between slices, so that queries woken by the release take the
                 // lock before the next slice does (the lock does not queue them).
-                tokio::time::sleep(SLICE_PAUSE).await;
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
             }
             if !full {
                 return Ok(applied);
