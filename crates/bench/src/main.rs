@@ -294,10 +294,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
 
     if args.only_service {
         drop(data);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
+        let rt = runtime()?;
         let sqlite_url = filled_sqlite_store(args, &rt, dir, &csv, &mut out)?;
         out["service"] = rt
             .block_on(service::run(args, &sqlite_url, &ctx, figures))
@@ -306,10 +303,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
     }
     if args.only_flight {
         drop(data);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
+        let rt = runtime()?;
         let sqlite_url = filled_sqlite_store(args, &rt, dir, &csv, &mut out)?;
         out["flight"] = rt
             .block_on(flight::run(args, &sqlite_url, &ctx, dir))
@@ -367,10 +361,7 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         }
         return Ok(out);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     if args.only_import {
         drop(engine);
         postgres_replicas(args, &rt, &csv, &ctx, &mut out)?;
@@ -417,6 +408,14 @@ fn run_size(args: &RunArgs, n: usize, dir: &Path) -> Result<Value> {
         }
     }
     Ok(out)
+}
+
+/// The runtime the bench's clients and servers' callers run on (2 workers).
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }
 
 /// Runs the peers' Python (`--python`) with `argv` and reads the JSON it prints last

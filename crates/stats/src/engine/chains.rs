@@ -82,9 +82,8 @@ impl Engine {
         f: FigureRef,
         mark: i64,
     ) -> (Option<FigureRef>, Option<FigureRef>) {
-        let mark = Some(mark).filter(|&m| self.holds_later_than(m));
         match self.entry_of(f) {
-            Some((list, pos)) => self.neighbours_in(list, pos, mark),
+            Some((list, pos)) => self.neighbours_in(list, pos, Some(mark)),
             None => (None, None),
         }
     }

@@ -138,7 +138,6 @@ impl Engine {
         let row = self.rows.get(f.0 as usize)?;
         let k = self.series_keys.get(row.series as usize)?;
         let entry = list[pos];
-        let mark = mark.filter(|&m| self.holds_later_than(m));
         let (previous, next) = self.neighbours_in(list, pos, mark);
         let name = |r: Option<FigureRef>| {
             r.and_then(|r| self.numbers.try_get(r.0 as usize))
